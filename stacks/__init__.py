@@ -1,0 +1,1 @@
+"""Order API infrastructure: configuration, stacks and components."""

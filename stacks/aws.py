@@ -1,0 +1,109 @@
+"""The prebuilt AWS provider bindings, loaded without their 13-second root import.
+
+``cdktf_cdktf_provider_aws/__init__.py`` imports all 2,214 submodules of the
+package (about 13 s and 600 MB per process on 2 cores).  Each submodule only
+needs the package's ``_jsii`` module, which loads the jsii assembly.  So we
+register an empty package module in ``sys.modules`` (created from the real
+spec, without executing its ``__init__``), import ``_jsii``, and then import
+just the submodules this project uses.  The package is frozen at 21.22.1, so
+this layout cannot change under us; ``tests/test_aws_loader.py`` pins it.
+
+Every component imports provider classes from here, never from the package
+root.  To use another resource type, add its submodule to the import below.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+PACKAGE = "cdktf_cdktf_provider_aws"
+
+
+def install() -> None:
+    """Register the provider package without running its root ``__init__``."""
+    if PACKAGE in sys.modules:
+        return
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{PACKAGE} is not installed; run `make synth` to set up")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PACKAGE] = module
+    try:
+        importlib.import_module(f"{PACKAGE}._jsii")
+    except BaseException:
+        del sys.modules[PACKAGE]
+        raise
+
+
+install()
+
+from cdktf_cdktf_provider_aws import (  # noqa: E402
+    cloudwatch_log_group,
+    data_aws_availability_zones,
+    data_aws_caller_identity,
+    data_aws_iam_policy_document,
+    data_aws_partition,
+    default_security_group,
+    eip,
+    flow_log,
+    iam_role,
+    iam_role_policy,
+    internet_gateway,
+    kms_alias,
+    kms_key,
+    nat_gateway,
+    provider,
+    route,
+    route_table,
+    route_table_association,
+    s3_bucket,
+    s3_bucket_lifecycle_configuration,
+    s3_bucket_ownership_controls,
+    s3_bucket_policy,
+    s3_bucket_public_access_block,
+    s3_bucket_server_side_encryption_configuration,
+    s3_bucket_versioning,
+    security_group,
+    subnet,
+    vpc,
+    vpc_endpoint,
+    vpc_security_group_egress_rule,
+    vpc_security_group_ingress_rule,
+)
+
+__all__ = [
+    "cloudwatch_log_group",
+    "data_aws_availability_zones",
+    "data_aws_caller_identity",
+    "data_aws_iam_policy_document",
+    "data_aws_partition",
+    "default_security_group",
+    "eip",
+    "flow_log",
+    "iam_role",
+    "iam_role_policy",
+    "install",
+    "internet_gateway",
+    "kms_alias",
+    "kms_key",
+    "nat_gateway",
+    "provider",
+    "route",
+    "route_table",
+    "route_table_association",
+    "s3_bucket",
+    "s3_bucket_lifecycle_configuration",
+    "s3_bucket_ownership_controls",
+    "s3_bucket_policy",
+    "s3_bucket_public_access_block",
+    "s3_bucket_server_side_encryption_configuration",
+    "s3_bucket_versioning",
+    "security_group",
+    "subnet",
+    "vpc",
+    "vpc_endpoint",
+    "vpc_security_group_egress_rule",
+    "vpc_security_group_ingress_rule",
+]

@@ -1,0 +1,159 @@
+"""Small helpers shared by the components: account context, IAM documents, keys, logs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from constructs import Construct
+
+from stacks.aws import cloudwatch_log_group, data_aws_iam_policy_document, iam_role, kms_alias, kms_key
+
+Statement = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatement
+Principal = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatementPrincipals
+Condition = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatementCondition
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Where the stack deploys.  Account id and partition are Terraform references
+    (from ``aws_caller_identity`` / ``aws_partition``), never hard-coded."""
+
+    account_id: str
+    partition: str
+    region: str
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>``."""
+        return ":".join(
+            ["arn", self.partition, service, self.region if region else "", self.account_id if account else "", resource]
+        )
+
+    @property
+    def account_root(self) -> str:
+        return self.arn("iam", "root", region=False)
+
+
+def policy_document(scope: Construct, id_: str, statements: Sequence[Statement]) -> str:
+    """An IAM policy document (typed statements); returns its JSON as a reference."""
+    return data_aws_iam_policy_document.DataAwsIamPolicyDocument(scope, id_, statement=list(statements)).json
+
+
+def allow(
+    actions: Sequence[str],
+    resources: Sequence[str],
+    *,
+    sid: str | None = None,
+    conditions: Sequence[Condition] = (),
+) -> Statement:
+    """An ``Allow`` statement for an identity policy."""
+    return Statement(sid=sid, effect="Allow", actions=list(actions), resources=list(resources), condition=list(conditions) or None)
+
+
+def service_role(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    service: str,
+    aws: AwsContext,
+    description: str,
+    source_arn: str | None = None,
+) -> iam_role.IamRole:
+    """An IAM role that only ``service`` may assume, only on behalf of this account
+    (confused-deputy protection with ``aws:SourceAccount`` and optionally ``aws:SourceArn``)."""
+    conditions = [Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id])]
+    if source_arn is not None:
+        conditions.append(Condition(test="ArnLike", variable="aws:SourceArn", values=[source_arn]))
+    trust = policy_document(
+        scope,
+        f"{id_}_trust",
+        [
+            Statement(
+                effect="Allow",
+                actions=["sts:AssumeRole"],
+                principals=[Principal(type="Service", identifiers=[service])],
+                condition=conditions,
+            )
+        ],
+    )
+    return iam_role.IamRole(scope, id_, name=name, description=description, assume_role_policy=trust)
+
+
+class EncryptionKey(Construct):
+    """A customer-managed KMS key with rotation, an alias and a least-privilege key policy.
+
+    The account root administers the key (so IAM policies can grant use of it);
+    each service in ``service_principals`` may use it for encryption, limited to
+    this account, and further by ``encryption_context`` when given.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        alias: str,
+        description: str,
+        aws: AwsContext,
+        service_principals: Sequence[str] = (),
+        encryption_context: Mapping[str, str] | None = None,
+        deletion_window_days: int = 30,
+    ) -> None:
+        super().__init__(scope, id_)
+        statements = [
+            Statement(
+                sid="AccountAdministration",
+                effect="Allow",
+                principals=[Principal(type="AWS", identifiers=[aws.account_root])],
+                actions=["kms:*"],
+                resources=["*"],
+            )
+        ]
+        if service_principals:
+            # Services that send an encryption context (e.g. CloudWatch Logs) are
+            # pinned by it; the others by the calling account.
+            if encryption_context:
+                conditions = [
+                    Condition(test="ArnLike", variable=f"kms:EncryptionContext:{key}", values=[value])
+                    for key, value in encryption_context.items()
+                ]
+            else:
+                conditions = [Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id])]
+            statements.append(
+                Statement(
+                    sid="ServiceUse",
+                    effect="Allow",
+                    principals=[Principal(type="Service", identifiers=list(service_principals))],
+                    actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    resources=["*"],
+                    condition=conditions,
+                )
+            )
+        self.key = kms_key.KmsKey(
+            self,
+            "key",
+            description=description,
+            enable_key_rotation=True,
+            deletion_window_in_days=deletion_window_days,
+            policy=policy_document(self, "policy", statements),
+        )
+        kms_alias.KmsAlias(self, "alias", name=f"alias/{alias}", target_key_id=self.key.key_id)
+
+    @property
+    def arn(self) -> str:
+        return self.key.arn
+
+
+def log_group(
+    scope: Construct,
+    id_: str,
+    *,
+    name: str,
+    retention_days: int,
+    kms_key_arn: str,
+) -> cloudwatch_log_group.CloudwatchLogGroup:
+    """A CloudWatch log group encrypted with a customer-managed key and with retention."""
+    return cloudwatch_log_group.CloudwatchLogGroup(
+        scope, id_, name=name, retention_in_days=retention_days, kms_key_id=kms_key_arn
+    )

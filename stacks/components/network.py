@@ -1,0 +1,247 @@
+"""VPC over several AZs: public, private and isolated subnets, NAT, flow logs, endpoints."""
+
+from __future__ import annotations
+
+from cdktf import Fn
+from constructs import Construct
+
+from stacks.aws import (
+    data_aws_availability_zones,
+    default_security_group,
+    eip,
+    flow_log,
+    iam_role_policy,
+    internet_gateway,
+    nat_gateway,
+    route,
+    route_table,
+    route_table_association,
+    security_group,
+    subnet,
+    vpc,
+    vpc_endpoint,
+    vpc_security_group_egress_rule,
+    vpc_security_group_ingress_rule,
+)
+from stacks.components.common import AwsContext, allow, log_group, policy_document, service_role
+from stacks.config import NetworkConfig
+
+#: Interface endpoints the private subnets need to run Fargate tasks without NAT.
+INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm")
+
+TIERS = ("public", "private", "isolated")
+
+
+class Network(Construct):
+    """The VPC and everything in it that is not owned by a workload.
+
+    Tiers: ``public`` (ALB, NAT gateways; no public IPs on launch), ``private``
+    (Fargate tasks; default route through NAT), ``isolated`` (database; no route
+    off the VPC).  One route table per tier and AZ, so an AZ's traffic stays in
+    its AZ.  The default security group is emptied.  Flow logs go to a
+    KMS-encrypted log group.
+
+    Attributes: ``vpc_id``, ``vpc_cidr``, ``public_subnet_ids``,
+    ``private_subnet_ids``, ``isolated_subnet_ids``, ``availability_zones``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        config: NetworkConfig,
+        aws: AwsContext,
+        log_retention_days: int,
+        log_key_arn: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        plan = config.subnet_plan
+        azs = data_aws_availability_zones.DataAwsAvailabilityZones(
+            self,
+            "azs",
+            state="available",
+            filter=[
+                data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
+                    name="opt-in-status", values=["opt-in-not-required"]
+                )
+            ],
+        )
+        self.availability_zones = [Fn.element(azs.names, i) for i in range(config.az_count)]
+
+        self.vpc = vpc.Vpc(
+            self,
+            "vpc",
+            cidr_block=config.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{name_prefix}-vpc"},
+        )
+        self.vpc_id = self.vpc.id
+        self.vpc_cidr = config.vpc_cidr
+
+        # No rules: nothing may use the default security group.
+        default_security_group.DefaultSecurityGroup(
+            self, "default_security_group", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-default-closed"}
+        )
+
+        igw = internet_gateway.InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-igw"})
+
+        subnets: dict[str, list[subnet.Subnet]] = {tier: [] for tier in TIERS}
+        tables: dict[str, list[route_table.RouteTable]] = {tier: [] for tier in TIERS}
+        for tier in TIERS:
+            for i, cidr in enumerate(plan[tier]):
+                sn = subnet.Subnet(
+                    self,
+                    f"{tier}_subnet_{i}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=self.availability_zones[i],
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name_prefix}-{tier}-{i}", "tier": tier},
+                )
+                rt = route_table.RouteTable(
+                    self, f"{tier}_route_table_{i}", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-{tier}-{i}"}
+                )
+                route_table_association.RouteTableAssociation(
+                    self, f"{tier}_route_table_association_{i}", subnet_id=sn.id, route_table_id=rt.id
+                )
+                subnets[tier].append(sn)
+                tables[tier].append(rt)
+
+        for i, rt in enumerate(tables["public"]):
+            route.Route(
+                self, f"public_internet_route_{i}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+            )
+
+        nat_count = config.az_count if config.nat_gateways == "per_az" else 1
+        nats = []
+        for i in range(nat_count):
+            ip = eip.Eip(self, f"nat_eip_{i}", domain="vpc", tags={"Name": f"{name_prefix}-nat-{i}"})
+            nats.append(
+                nat_gateway.NatGateway(
+                    self,
+                    f"nat_gateway_{i}",
+                    allocation_id=ip.allocation_id,
+                    subnet_id=subnets["public"][i].id,
+                    tags={"Name": f"{name_prefix}-nat-{i}"},
+                    depends_on=[igw],
+                )
+            )
+        for i, rt in enumerate(tables["private"]):
+            route.Route(
+                self,
+                f"private_nat_route_{i}",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[i % nat_count].id,
+            )
+
+        self.public_subnet_ids = [s.id for s in subnets["public"]]
+        self.private_subnet_ids = [s.id for s in subnets["private"]]
+        self.isolated_subnet_ids = [s.id for s in subnets["isolated"]]
+        self.private_route_table_ids = [t.id for t in tables["private"]]
+
+        # S3 (ECR image layers, among others) through a free gateway endpoint.
+        vpc_endpoint.VpcEndpoint(
+            self,
+            "s3_endpoint",
+            vpc_id=self.vpc.id,
+            service_name=f"com.amazonaws.{aws.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[t.id for t in tables["private"] + tables["isolated"]],
+            tags={"Name": f"{name_prefix}-s3"},
+        )
+        if config.interface_endpoints:
+            self._interface_endpoints(name_prefix, aws)
+
+        self._flow_logs(name_prefix, config, aws, log_retention_days, log_key_arn)
+
+    def _interface_endpoints(self, name_prefix: str, aws: AwsContext) -> None:
+        sg = security_group.SecurityGroup(
+            self,
+            "endpoints_security_group",
+            name=f"{name_prefix}-endpoints",
+            description="HTTPS from inside the VPC to the interface endpoints",
+            vpc_id=self.vpc.id,
+            tags={"Name": f"{name_prefix}-endpoints"},
+        )
+        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self,
+            "endpoints_https_from_vpc",
+            security_group_id=sg.id,
+            description="HTTPS from the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=self.vpc_cidr,
+        )
+        vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self,
+            "endpoints_egress_none_but_vpc",
+            security_group_id=sg.id,
+            description="Replies stay in the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=self.vpc_cidr,
+        )
+        for service in INTERFACE_ENDPOINT_SERVICES:
+            vpc_endpoint.VpcEndpoint(
+                self,
+                f"{service.replace('.', '_')}_endpoint",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{aws.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=self.private_subnet_ids,
+                security_group_ids=[sg.id],
+                tags={"Name": f"{name_prefix}-{service}"},
+            )
+
+    def _flow_logs(
+        self, name_prefix: str, config: NetworkConfig, aws: AwsContext, retention_days: int, key_arn: str
+    ) -> None:
+        group = log_group(
+            self,
+            "flow_log_group",
+            name=f"/aws/vpc/{name_prefix}/flow-logs",
+            retention_days=retention_days,
+            kms_key_arn=key_arn,
+        )
+        role = service_role(
+            self,
+            "flow_log_role",
+            name=f"{name_prefix}-vpc-flow-logs",
+            service="vpc-flow-logs.amazonaws.com",
+            aws=aws,
+            description="VPC flow logs delivery to CloudWatch Logs",
+        )
+        iam_role_policy.IamRolePolicy(
+            self,
+            "flow_log_role_policy",
+            role=role.id,
+            name="deliver-flow-logs",
+            policy=policy_document(
+                self,
+                "flow_log_policy",
+                [
+                    allow(
+                        ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                        [f"{group.arn}:*"],
+                    )
+                ],
+            ),
+        )
+        flow_log.FlowLog(
+            self,
+            "flow_log",
+            vpc_id=self.vpc.id,
+            traffic_type=config.flow_log_traffic_type,
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags={"Name": f"{name_prefix}-flow-logs"},
+        )

@@ -1,0 +1,125 @@
+"""The S3 bucket that holds the other stacks' remote state (itself on local state)."""
+
+from __future__ import annotations
+
+from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from constructs import Construct
+
+from stacks.aws import (
+    data_aws_caller_identity,
+    data_aws_partition,
+    provider,
+    s3_bucket,
+    s3_bucket_lifecycle_configuration,
+    s3_bucket_ownership_controls,
+    s3_bucket_policy,
+    s3_bucket_public_access_block,
+    s3_bucket_server_side_encryption_configuration,
+    s3_bucket_versioning,
+)
+from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, policy_document
+from stacks.config import PROJECT
+
+STACK_NAME = f"{PROJECT}-state"
+
+#: Days a replaced state version is kept (state history for recovery).
+NONCURRENT_VERSION_DAYS = 90
+
+
+class StateBootstrapStack(TerraformStack):
+    """Creates the state bucket: versioned, KMS-encrypted, private, TLS only.
+
+    Apply it once per account with local state (``terraform.order-api-state.tfstate``);
+    keep that file safe, or migrate it into the bucket afterwards.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, bucket_name: str, region: str, tags: dict[str, str]) -> None:
+        super().__init__(scope, id_)
+        provider.AwsProvider(self, "aws", region=region, default_tags=[provider.AwsProviderDefaultTags(tags=tags)])
+        LocalBackend(self, path=f"terraform.{STACK_NAME}.tfstate")
+        identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
+        partition = data_aws_partition.DataAwsPartition(self, "partition")
+        aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
+
+        key = EncryptionKey(self, "state_key", alias=f"{PROJECT}-terraform-state", description="Terraform state encryption", aws=aws)
+        bucket = s3_bucket.S3Bucket(self, "state_bucket", bucket=bucket_name, lifecycle={"prevent_destroy": True})
+        s3_bucket_versioning.S3BucketVersioningA(
+            self,
+            "state_bucket_versioning",
+            bucket=bucket.id,
+            versioning_configuration=s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        sse = s3_bucket_server_side_encryption_configuration
+        sse.S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "state_bucket_encryption",
+            bucket=bucket.id,
+            rule=[
+                sse.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+        )
+        s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+            self,
+            "state_bucket_public_access_block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        s3_bucket_ownership_controls.S3BucketOwnershipControls(
+            self,
+            "state_bucket_ownership",
+            bucket=bucket.id,
+            rule=s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        lc = s3_bucket_lifecycle_configuration
+        lc.S3BucketLifecycleConfiguration(
+            self,
+            "state_bucket_lifecycle",
+            bucket=bucket.id,
+            rule=[
+                lc.S3BucketLifecycleConfigurationRule(
+                    id="expire-old-state-versions",
+                    status="Enabled",
+                    filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=NONCURRENT_VERSION_DAYS
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                    ],
+                )
+            ],
+        )
+        s3_bucket_policy.S3BucketPolicy(
+            self,
+            "state_bucket_policy",
+            bucket=bucket.id,
+            policy=policy_document(
+                self,
+                "state_bucket_tls_only",
+                [
+                    Statement(
+                        sid="DenyInsecureTransport",
+                        effect="Deny",
+                        principals=[Principal(type="*", identifiers=["*"])],
+                        actions=["s3:*"],
+                        resources=[bucket.arn, f"{bucket.arn}/*"],
+                        condition=[
+                            Condition(test="Bool", variable="aws:SecureTransport", values=["false"]),
+                        ],
+                    )
+                ],
+            ),
+        )
+        TerraformOutput(self, "state_bucket_name", value=bucket.bucket, description="Name of the Terraform state bucket")
+        TerraformOutput(self, "state_bucket_arn", value=bucket.arn, description="ARN of the Terraform state bucket")
+        TerraformOutput(self, "state_kms_key_arn", value=key.arn, description="KMS key encrypting the state objects")
