@@ -41,7 +41,6 @@ install()
 
 from cdktf_cdktf_provider_aws import (  # noqa: E402
     cloudwatch_log_group,
-    data_aws_availability_zones,
     data_aws_caller_identity,
     data_aws_iam_policy_document,
     data_aws_partition,
@@ -75,7 +74,6 @@ from cdktf_cdktf_provider_aws import (  # noqa: E402
 
 __all__ = [
     "cloudwatch_log_group",
-    "data_aws_availability_zones",
     "data_aws_caller_identity",
     "data_aws_iam_policy_document",
     "data_aws_partition",

@@ -29,6 +29,7 @@ STATE_BACKENDS = ("s3", "cloud", "local")
 OVERRIDE_VARIABLES = (
     "ENVIRONMENT_SUFFIX",
     "AWS_REGION",
+    "AVAILABILITY_ZONE_LETTERS",
     "VPC_CIDR",
     "STATE_BACKEND",
     "TF_STATE_BUCKET",
@@ -124,6 +125,9 @@ class NetworkConfig:
     vpc_cidr: str = "10.10.0.0/16"
     #: Availability zones to spread over (2 or 3).  Default 3.
     az_count: int = 3
+    #: Zone letters within the region, one per AZ (``a`` -> ``us-east-1a``).  Pinned,
+    #: not looked up, so the plan never shifts subnets when AWS adds or hides a zone.
+    az_letters: tuple[str, ...] = ("a", "b", "c")
     #: ``per_az`` (one NAT gateway per AZ, survives an AZ outage) or ``single`` (cheaper).
     nat_gateways: Literal["per_az", "single"] = "per_az"
     #: Interface endpoints (ECR api/dkr, Logs, Secrets Manager, SSM) in the private subnets.
@@ -137,8 +141,19 @@ class NetworkConfig:
         _require(16 <= net.prefixlen <= 20, "network.vpc_cidr", self.vpc_cidr, "a prefix from /16 to /20 (room for three /24-or-larger subnet tiers)")
         _require(net.is_private, "network.vpc_cidr", self.vpc_cidr, "a private (RFC 1918) range")
         _int_in("network.az_count", self.az_count, 2, 3)
+        _require(
+            len(self.az_letters) == self.az_count
+            and len(set(self.az_letters)) == self.az_count
+            and all(re.fullmatch(r"[a-z]", letter) for letter in self.az_letters),
+            "network.az_letters",
+            ",".join(self.az_letters),
+            f"{self.az_count} distinct single lowercase letters (one per AZ)",
+        )
         _one_of("network.nat_gateways", self.nat_gateways, ("per_az", "single"))
         _one_of("network.flow_log_traffic_type", self.flow_log_traffic_type, ("ALL", "ACCEPT", "REJECT"))
+
+    def availability_zones(self, region: str) -> tuple[str, ...]:
+        return tuple(f"{region}{letter}" for letter in self.az_letters)
 
     @property
     def subnet_plan(self) -> dict[str, tuple[str, ...]]:
@@ -386,7 +401,7 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             network=NetworkConfig(vpc_cidr="10.30.0.0/16", nat_gateways="per_az"),
             database=DatabaseConfig(deletion_protection=True),
             edge=EdgeConfig(alb_deletion_protection=True),
-            monitoring=MonitoringConfig(log_retention_days=90),
+            monitoring=MonitoringConfig(log_retention_days=365),
         ),
     }
 
@@ -410,6 +425,15 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     region = _get(overrides, "AWS_REGION") or "us-east-1"
     validate_region("AWS_REGION", region)
     envs = catalogue(region)
+    letters = _get(overrides, "AVAILABILITY_ZONE_LETTERS")
+    if letters is not None:
+        try:
+            envs = {
+                name: replace(env, network=replace(env.network, az_letters=tuple(x.strip() for x in letters.split(","))))
+                for name, env in envs.items()
+            }
+        except ConfigError as error:
+            raise ConfigError("AVAILABILITY_ZONE_LETTERS", letters, error.allowed) from None
     environments = list(envs.values())
 
     suffix = _get(overrides, "ENVIRONMENT_SUFFIX")

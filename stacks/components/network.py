@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from cdktf import Fn
 from constructs import Construct
 
 from stacks.aws import (
-    data_aws_availability_zones,
     default_security_group,
     eip,
     flow_log,
@@ -58,17 +56,7 @@ class Network(Construct):
     ) -> None:
         super().__init__(scope, id_)
         plan = config.subnet_plan
-        azs = data_aws_availability_zones.DataAwsAvailabilityZones(
-            self,
-            "azs",
-            state="available",
-            filter=[
-                data_aws_availability_zones.DataAwsAvailabilityZonesFilter(
-                    name="opt-in-status", values=["opt-in-not-required"]
-                )
-            ],
-        )
-        self.availability_zones = [Fn.element(azs.names, i) for i in range(config.az_count)]
+        self.availability_zones = list(config.availability_zones(aws.region))
 
         self.vpc = vpc.Vpc(
             self,

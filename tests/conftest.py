@@ -1,0 +1,102 @@
+"""Shared fixtures: each stack set is synthesized once per test run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Before anything starts the jsii runtime: its temp folders (cdktf.outdir.*)
+# go to a folder this run owns and removes, and its Node 20 banner stays quiet.
+_RUN_TMP = tempfile.mkdtemp(prefix="order-api-tests-")
+os.environ["TMPDIR"] = _RUN_TMP
+tempfile.tempdir = None
+os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+
+import pytest  # noqa: E402
+
+from stacks.config import OVERRIDE_VARIABLES, build_app_config  # noqa: E402
+
+# Tests never depend on the caller's overrides.
+for _name in OVERRIDE_VARIABLES:
+    os.environ.pop(_name, None)
+
+ROOT = Path(__file__).resolve().parent.parent
+SUFFIX = "pr42"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_RUN_TMP, ignore_errors=True)
+
+
+@dataclass
+class Synthesized:
+    """The output directory of one ``app.synth()``."""
+
+    outdir: Path
+    _cache: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stacks_dir(self) -> Path:
+        return self.outdir / "stacks"
+
+    def stack_names(self) -> list[str]:
+        return sorted(p.name for p in self.stacks_dir.iterdir())
+
+    def text(self, stack: str) -> str:
+        if stack not in self._cache:
+            self._cache[stack] = (self.stacks_dir / stack / "cdk.tf.json").read_text()
+        return self._cache[stack]
+
+    def doc(self, stack: str) -> dict[str, Any]:
+        return json.loads(self.text(stack))
+
+    def resources(self, stack: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        return self.doc(stack).get("resource", {}).get(resource_type, {})
+
+    def resource(self, stack: str, resource_type: str, path_suffix: str) -> dict[str, Any]:
+        """The one resource of that type whose construct path ends with ``path_suffix``."""
+        found = [
+            body
+            for body in self.resources(stack, resource_type).values()
+            if body["//"]["metadata"]["path"].endswith("/" + path_suffix)
+        ]
+        assert len(found) == 1, f"{len(found)} {resource_type} resources end with {path_suffix!r} in {stack}"
+        return found[0]
+
+
+def synthesize(overrides: dict[str, str], name: str) -> Synthesized:
+    from stacks.app import build_app
+
+    outdir = Path(_RUN_TMP) / name
+    build_app(build_app_config(overrides), outdir=str(outdir)).synth()
+    return Synthesized(outdir)
+
+
+@pytest.fixture(scope="session")
+def synth() -> Synthesized:
+    """All standing stacks, the state bootstrap and an ephemeral ``pr42`` copy of dev."""
+    return synthesize({"ENVIRONMENT_SUFFIX": SUFFIX}, "default")
+
+
+@pytest.fixture(scope="session")
+def synth_cloud() -> Synthesized:
+    """The same stacks with Terraform Cloud as the state backend."""
+    return synthesize(
+        {
+            "STATE_BACKEND": "cloud",
+            "TF_CLOUD_ORGANIZATION": "acme",
+            "TF_CLOUD_PROJECT": "order-api",
+            "TF_WORKSPACE_PREFIX": "aws-",
+        },
+        "cloud",
+    )
+
+
+@pytest.fixture(scope="session")
+def run_tmp() -> Path:
+    return Path(_RUN_TMP)

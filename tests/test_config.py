@@ -1,0 +1,185 @@
+"""Configuration: product defaults, the catalogue, and every validation rule."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+
+import pytest
+
+from stacks.config import (
+    ConfigError,
+    DatabaseConfig,
+    EdgeConfig,
+    EnvironmentConfig,
+    MonitoringConfig,
+    NetworkConfig,
+    ServiceConfig,
+    StateConfig,
+    build_app_config,
+    catalogue,
+)
+
+
+def test_defaults_follow_the_product() -> None:
+    env = EnvironmentConfig(name="dev")
+    assert env.network.az_count == 3
+    assert env.service.spot_percentage == 50
+    assert env.service.cpu_target_percent == 70
+    assert env.service.health_check_path == "/health"
+    assert env.service.deregistration_delay_seconds == 30
+    assert (env.edge.rate_limit, env.edge.rate_limit_window_seconds) == (100, 300)
+    assert env.database.backup_retention_days == 7
+    assert env.monitoring.log_retention_days == 7
+
+
+def test_catalogue_has_three_environments_with_own_stacks() -> None:
+    config = build_app_config({})
+    assert [e.stack_name for e in config.environments] == ["order-api-dev", "order-api-staging", "order-api-prod"]
+    assert config.state.backend == "s3"
+
+
+def test_prod_is_protected_and_highly_available() -> None:
+    prod = catalogue("us-east-1")["prod"]
+    assert prod.network.nat_gateways == "per_az"
+    assert prod.database.deletion_protection is True
+    assert prod.edge.alb_deletion_protection is True
+    assert prod.monitoring.log_retention_days > catalogue("us-east-1")["dev"].monitoring.log_retention_days
+
+
+def test_dev_saves_cost_with_one_nat_gateway() -> None:
+    dev = catalogue("us-east-1")["dev"]
+    assert dev.network.nat_gateways == "single"
+    assert dev.network.interface_endpoints is False
+
+
+def test_suffix_adds_an_isolated_copy_of_dev() -> None:
+    config = build_app_config({"ENVIRONMENT_SUFFIX": "pr42"})
+    extra = config.environments[-1]
+    assert extra.stack_name == "order-api-dev-pr42"
+    assert extra.name_prefix == "order-api-dev-pr42"
+    assert extra.tags["environment"] == "dev-pr42"
+    assert extra.network.vpc_cidr == "10.100.0.0/16"
+
+
+def test_region_override_applies_to_every_stack() -> None:
+    config = build_app_config({"AWS_REGION": "eu-west-2"})
+    assert {e.region for e in config.environments} == {"eu-west-2"}
+    assert config.state_region == "eu-west-2"
+    assert config.environments[0].network.availability_zones("eu-west-2") == ("eu-west-2a", "eu-west-2b", "eu-west-2c")
+
+
+def test_subnet_plan_is_inside_the_vpc_and_disjoint() -> None:
+    network = NetworkConfig(vpc_cidr="10.40.0.0/18")
+    plan = network.subnet_plan
+    vpc = ipaddress.IPv4Network(network.vpc_cidr)
+    blocks = [ipaddress.IPv4Network(c) for tier in plan.values() for c in tier]
+    assert all(len(tier) == 3 for tier in plan.values())
+    assert all(b.subnet_of(vpc) for b in blocks)
+    assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
+
+
+def test_standing_environments_do_not_overlap() -> None:
+    envs = list(catalogue("us-east-1").values())
+    nets = [ipaddress.IPv4Network(e.network.vpc_cidr) for e in envs]
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
+
+
+def test_cloud_backend_settings() -> None:
+    config = build_app_config({"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme", "TF_WORKSPACE_PREFIX": "aws-"})
+    assert config.state.backend == "cloud"
+    assert config.state.cloud_organization == "acme"
+
+
+def test_configuration_is_immutable() -> None:
+    env = EnvironmentConfig(name="dev")
+    with pytest.raises(AttributeError):
+        env.name = "prod"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field_name"),
+    [
+        ({"ENVIRONMENT_SUFFIX": "PR42"}, "ENVIRONMENT_SUFFIX"),
+        ({"ENVIRONMENT_SUFFIX": "pr_42"}, "ENVIRONMENT_SUFFIX"),
+        ({"ENVIRONMENT_SUFFIX": "-pr42"}, "ENVIRONMENT_SUFFIX"),
+        ({"ENVIRONMENT_SUFFIX": "pr--42"}, "ENVIRONMENT_SUFFIX"),
+        ({"ENVIRONMENT_SUFFIX": "a" * 13}, "ENVIRONMENT_SUFFIX"),
+        ({"AWS_REGION": "us-east"}, "AWS_REGION"),
+        ({"AWS_REGION": "US-EAST-1"}, "AWS_REGION"),
+        ({"AVAILABILITY_ZONE_LETTERS": "a,b"}, "AVAILABILITY_ZONE_LETTERS"),
+        ({"AVAILABILITY_ZONE_LETTERS": "a,a,b"}, "AVAILABILITY_ZONE_LETTERS"),
+        ({"VPC_CIDR": "10.50.0.0/16"}, "VPC_CIDR"),
+        ({"ENVIRONMENT_SUFFIX": "pr1", "VPC_CIDR": "10.20.0.0/16"}, "VPC_CIDR"),
+        ({"ENVIRONMENT_SUFFIX": "pr1", "VPC_CIDR": "10.0.0.0/8"}, "network.vpc_cidr"),
+        ({"ENVIRONMENT_SUFFIX": "pr1", "VPC_CIDR": "not-a-cidr"}, "network.vpc_cidr"),
+        ({"STATE_BACKEND": "gcs"}, "STATE_BACKEND"),
+        ({"STATE_BACKEND": "cloud"}, "TF_CLOUD_ORGANIZATION"),
+        ({"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme corp"}, "TF_CLOUD_ORGANIZATION"),
+        ({"TF_STATE_BUCKET": "My_Bucket"}, "TF_STATE_BUCKET"),
+        ({"TF_STATE_BUCKET": "ab"}, "TF_STATE_BUCKET"),
+        ({"TF_STATE_BUCKET": "192.168.1.1"}, "TF_STATE_BUCKET"),
+        ({"TF_STATE_BUCKET": "bucket..name"}, "TF_STATE_BUCKET"),
+        ({"TF_STATE_BUCKET": "xn--bucket"}, "TF_STATE_BUCKET"),
+        ({"TF_STATE_REGION": "moon-1"}, "TF_STATE_REGION"),
+        ({"TF_STATE_KMS_KEY_ID": "my key"}, "TF_STATE_KMS_KEY_ID"),
+        ({"TF_WORKSPACE_PREFIX": "bad prefix"}, "TF_WORKSPACE_PREFIX"),
+        ({"TF_CLOUD_HOSTNAME": "https://app.terraform.io"}, "TF_CLOUD_HOSTNAME"),
+        ({"UNKNOWN_SETTING": "x"}, "overrides"),
+    ],
+)
+def test_fails_bad_override(overrides: dict[str, str], field_name: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config(overrides)
+    assert excinfo.value.field_name == field_name
+    message = str(excinfo.value)
+    assert "\n" not in message
+    assert field_name in message and "invalid" in message
+
+
+@pytest.mark.parametrize(
+    ("factory", "field_name"),
+    [
+        (lambda: NetworkConfig(vpc_cidr="10.10.0.0/24"), "network.vpc_cidr"),
+        (lambda: NetworkConfig(vpc_cidr="10.10.0.1/16"), "network.vpc_cidr"),
+        (lambda: NetworkConfig(vpc_cidr="8.8.0.0/16"), "network.vpc_cidr"),
+        (lambda: NetworkConfig(az_count=1, az_letters=("a",)), "network.az_count"),
+        (lambda: NetworkConfig(az_count=4), "network.az_count"),
+        (lambda: NetworkConfig(nat_gateways="none"), "network.nat_gateways"),  # type: ignore[arg-type]
+        (lambda: NetworkConfig(flow_log_traffic_type="SOME"), "network.flow_log_traffic_type"),
+        (lambda: ServiceConfig(spot_percentage=101), "service.spot_percentage"),
+        (lambda: ServiceConfig(spot_percentage=-1), "service.spot_percentage"),
+        (lambda: ServiceConfig(cpu_target_percent=100), "service.cpu_target_percent"),
+        (lambda: ServiceConfig(health_check_path="health"), "service.health_check_path"),
+        (lambda: ServiceConfig(deregistration_delay_seconds=3601), "service.deregistration_delay_seconds"),
+        (lambda: DatabaseConfig(backup_retention_days=0), "database.backup_retention_days"),
+        (lambda: DatabaseConfig(backup_retention_days=36), "database.backup_retention_days"),
+        (lambda: EdgeConfig(rate_limit=5), "edge.rate_limit"),
+        (lambda: EdgeConfig(rate_limit_window_seconds=200), "edge.rate_limit_window_seconds"),
+        (lambda: MonitoringConfig(log_retention_days=8), "monitoring.log_retention_days"),
+        (lambda: StateConfig(kms_key_id="alias/"), "TF_STATE_KMS_KEY_ID"),
+        (lambda: EnvironmentConfig(name="qa"), "environment"),
+        (lambda: EnvironmentConfig(name="dev", owner=""), "owner"),
+    ],
+)
+def test_fails_bad_field(factory, field_name: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        factory()
+    assert excinfo.value.field_name == field_name
+
+
+def test_fails_prod_without_database_deletion_protection() -> None:
+    prod = catalogue("us-east-1")["prod"]
+    with pytest.raises(ConfigError, match="database.deletion_protection"):
+        replace(prod, database=DatabaseConfig(deletion_protection=False))
+
+
+def test_fails_prod_without_alb_deletion_protection() -> None:
+    prod = catalogue("us-east-1")["prod"]
+    with pytest.raises(ConfigError, match="edge.alb_deletion_protection"):
+        replace(prod, edge=EdgeConfig(alb_deletion_protection=False))
+
+
+def test_longest_allowed_suffix_is_accepted() -> None:
+    config = build_app_config({"ENVIRONMENT_SUFFIX": "a" * 12})
+    assert len(config.environments[-1].name_prefix + "-green") <= 32

@@ -1,0 +1,58 @@
+"""Synthesis benchmark: every stack vs. the plain import of the AWS provider.
+
+Runs both as whole processes, alternately, several times, and prints the
+median wall time of each and their ratio.  The target is a ratio of at most
+0.5 (synthesizing everything takes at most half the plain import).
+Figures only: nothing here passes or fails on time.
+
+Usage: ``python -m tools.bench [runs]``
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str]) -> int:
+    runs = int(argv[0]) if argv else 5
+    env = {k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT_SUFFIX", "VPC_CIDR")}
+    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
+    synth_times: list[float] = []
+    import_times: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env["CDKTF_OUTDIR"] = str(Path(tmp) / "cdktf.out")
+        synth = [sys.executable, "main.py"]
+        plain = [sys.executable, "-c", "import cdktf_cdktf_provider_aws"]
+        timed(synth, env)  # warm-up (file cache)
+        for _ in range(runs):
+            synth_times.append(timed(synth, env))
+            import_times.append(timed(plain, env))
+        stacks = sorted(p.name for p in (Path(env["CDKTF_OUTDIR"]) / "stacks").iterdir())
+    synth_median = statistics.median(synth_times)
+    import_median = statistics.median(import_times)
+    ratio = synth_median / import_median
+    print(f"runs: {runs} of each, alternating, after one warm-up; cores: {os.cpu_count()}")
+    print(f"synth of all {len(stacks)} stacks ({', '.join(stacks)}):")
+    print(f"  median {synth_median:.2f} s  (min {min(synth_times):.2f}, max {max(synth_times):.2f})")
+    print("plain `import cdktf_cdktf_provider_aws`:")
+    print(f"  median {import_median:.2f} s  (min {min(import_times):.2f}, max {max(import_times):.2f})")
+    print(f"ratio synth/import: {ratio:.2f}  (target <= 0.50: {'met' if ratio <= 0.5 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
