@@ -41,6 +41,9 @@ synth: $(SYNCED)
 
 ## Run the whole test suite: unit, property, guardrail, golden and policy (checkov) tests
 test: $(SYNCED)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: $(SYNCED)

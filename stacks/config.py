@@ -428,10 +428,7 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     letters = _get(overrides, "AVAILABILITY_ZONE_LETTERS")
     if letters is not None:
         try:
-            envs = {
-                name: replace(env, network=replace(env.network, az_letters=tuple(x.strip() for x in letters.split(","))))
-                for name, env in envs.items()
-            }
+            envs = {name: replace(env, network=replace(env.network, az_letters=tuple(x.strip() for x in letters.split(",")))) for name, env in envs.items()}
         except ConfigError as error:
             raise ConfigError("AVAILABILITY_ZONE_LETTERS", letters, error.allowed) from None
     environments = list(envs.values())

@@ -16,9 +16,7 @@ from stacks.config import EnvironmentConfig, StateConfig
 class OrderApiStack(TerraformStack):
     """A thin composition: every resource lives in a component."""
 
-    def __init__(
-        self, scope: Construct, id_: str, *, config: EnvironmentConfig, state: StateConfig, state_region: str
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, state: StateConfig, state_region: str) -> None:
         super().__init__(scope, id_)
         self.config = config
         provider.AwsProvider(

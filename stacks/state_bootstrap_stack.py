@@ -88,14 +88,8 @@ class StateBootstrapStack(TerraformStack):
                     id="expire-old-state-versions",
                     status="Enabled",
                     filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    noncurrent_version_expiration=[
-                        lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=NONCURRENT_VERSION_DAYS
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
-                    ],
+                    noncurrent_version_expiration=[lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=NONCURRENT_VERSION_DAYS)],
+                    abort_incomplete_multipart_upload=[lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)],
                 )
             ],
         )

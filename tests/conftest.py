@@ -60,11 +60,7 @@ class Synthesized:
 
     def resource(self, stack: str, resource_type: str, path_suffix: str) -> dict[str, Any]:
         """The one resource of that type whose construct path ends with ``path_suffix``."""
-        found = [
-            body
-            for body in self.resources(stack, resource_type).values()
-            if body["//"]["metadata"]["path"].endswith("/" + path_suffix)
-        ]
+        found = [body for body in self.resources(stack, resource_type).values() if body["//"]["metadata"]["path"].endswith("/" + path_suffix)]
         assert len(found) == 1, f"{len(found)} {resource_type} resources end with {path_suffix!r} in {stack}"
         return found[0]
 

@@ -13,7 +13,8 @@ import json, sys
 import stacks.aws as aws
 loaded = sorted(m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws."))
 from stacks.aws import vpc
-print(json.dumps({"loaded": loaded, "vpc": vpc.Vpc.__name__, "root_has_all": hasattr(sys.modules["cdktf_cdktf_provider_aws"], "__all__"), "exported": aws.__all__}))
+root = sys.modules["cdktf_cdktf_provider_aws"]
+print(json.dumps({"loaded": loaded, "vpc": vpc.Vpc.__name__, "root_has_all": hasattr(root, "__all__"), "exported": aws.__all__}))
 """
 
 

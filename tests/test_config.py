@@ -170,13 +170,13 @@ def test_fails_bad_field(factory, field_name: str) -> None:
 
 def test_fails_prod_without_database_deletion_protection() -> None:
     prod = catalogue("us-east-1")["prod"]
-    with pytest.raises(ConfigError, match="database.deletion_protection"):
+    with pytest.raises(ConfigError, match=r"database\.deletion_protection"):
         replace(prod, database=DatabaseConfig(deletion_protection=False))
 
 
 def test_fails_prod_without_alb_deletion_protection() -> None:
     prod = catalogue("us-east-1")["prod"]
-    with pytest.raises(ConfigError, match="edge.alb_deletion_protection"):
+    with pytest.raises(ConfigError, match=r"edge\.alb_deletion_protection"):
         replace(prod, edge=EdgeConfig(alb_deletion_protection=False))
 
 

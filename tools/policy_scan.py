@@ -73,12 +73,17 @@ def run_checkov(stacks_dir: Path) -> list[Finding]:
     env = dict(os.environ, CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", BC_SKIP_MAPPING="TRUE")
     proc = subprocess.run(
         [
-            sys.executable, "-m", "checkov.main",
-            "-d", str(stacks_dir),
-            "--framework", "terraform_json",
+            sys.executable,
+            "-m",
+            "checkov.main",
+            "-d",
+            str(stacks_dir),
+            "--framework",
+            "terraform_json",
             "--skip-download",
             "--quiet",
-            "-o", "json",
+            "-o",
+            "json",
         ],
         capture_output=True,
         text=True,

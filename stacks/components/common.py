@@ -25,9 +25,7 @@ class AwsContext:
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         """``arn:<partition>:<service>:<region>:<account>:<resource>``."""
-        return ":".join(
-            ["arn", self.partition, service, self.region if region else "", self.account_id if account else "", resource]
-        )
+        return ":".join(["arn", self.partition, service, self.region if region else "", self.account_id if account else "", resource])
 
     @property
     def account_root(self) -> str:
@@ -114,10 +112,7 @@ class EncryptionKey(Construct):
             # Services that send an encryption context (e.g. CloudWatch Logs) are
             # pinned by it; the others by the calling account.
             if encryption_context:
-                conditions = [
-                    Condition(test="ArnLike", variable=f"kms:EncryptionContext:{key}", values=[value])
-                    for key, value in encryption_context.items()
-                ]
+                conditions = [Condition(test="ArnLike", variable=f"kms:EncryptionContext:{key}", values=[value]) for key, value in encryption_context.items()]
             else:
                 conditions = [Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id])]
             statements.append(
@@ -154,6 +149,4 @@ def log_group(
     kms_key_arn: str,
 ) -> cloudwatch_log_group.CloudwatchLogGroup:
     """A CloudWatch log group encrypted with a customer-managed key and with retention."""
-    return cloudwatch_log_group.CloudwatchLogGroup(
-        scope, id_, name=name, retention_in_days=retention_days, kms_key_id=kms_key_arn
-    )
+    return cloudwatch_log_group.CloudwatchLogGroup(scope, id_, name=name, retention_in_days=retention_days, kms_key_id=kms_key_arn)

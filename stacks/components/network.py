@@ -70,9 +70,7 @@ class Network(Construct):
         self.vpc_cidr = config.vpc_cidr
 
         # No rules: nothing may use the default security group.
-        default_security_group.DefaultSecurityGroup(
-            self, "default_security_group", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-default-closed"}
-        )
+        default_security_group.DefaultSecurityGroup(self, "default_security_group", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-default-closed"})
 
         igw = internet_gateway.InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-igw"})
 
@@ -89,19 +87,13 @@ class Network(Construct):
                     map_public_ip_on_launch=False,
                     tags={"Name": f"{name_prefix}-{tier}-{i}", "tier": tier},
                 )
-                rt = route_table.RouteTable(
-                    self, f"{tier}_route_table_{i}", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-{tier}-{i}"}
-                )
-                route_table_association.RouteTableAssociation(
-                    self, f"{tier}_route_table_association_{i}", subnet_id=sn.id, route_table_id=rt.id
-                )
+                rt = route_table.RouteTable(self, f"{tier}_route_table_{i}", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-{tier}-{i}"})
+                route_table_association.RouteTableAssociation(self, f"{tier}_route_table_association_{i}", subnet_id=sn.id, route_table_id=rt.id)
                 subnets[tier].append(sn)
                 tables[tier].append(rt)
 
         for i, rt in enumerate(tables["public"]):
-            route.Route(
-                self, f"public_internet_route_{i}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
-            )
+            route.Route(self, f"public_internet_route_{i}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
 
         nat_count = config.az_count if config.nat_gateways == "per_az" else 1
         nats = []
@@ -188,9 +180,7 @@ class Network(Construct):
                 tags={"Name": f"{name_prefix}-{service}"},
             )
 
-    def _flow_logs(
-        self, name_prefix: str, config: NetworkConfig, aws: AwsContext, retention_days: int, key_arn: str
-    ) -> None:
+    def _flow_logs(self, name_prefix: str, config: NetworkConfig, aws: AwsContext, retention_days: int, key_arn: str) -> None:
         group = log_group(
             self,
             "flow_log_group",

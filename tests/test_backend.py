@@ -1,0 +1,121 @@
+"""Remote state: S3 (encrypted, locked), Terraform Cloud, local; the bootstrap stack."""
+
+from __future__ import annotations
+
+import pytest
+from cdktf import App, TerraformStack, Testing
+
+from stacks.aws import s3_bucket_public_access_block, s3_bucket_versioning
+from stacks.backend import configure_backend
+from stacks.config import StateConfig
+from tests.conftest import Synthesized
+
+ENV_STACKS = ["order-api-dev", "order-api-staging", "order-api-prod", "order-api-dev-pr42"]
+
+
+@pytest.mark.parametrize("stack", ENV_STACKS)
+def test_s3_backend_per_stack_encrypted_and_locked(synth: Synthesized, stack: str) -> None:
+    backend = synth.doc(stack)["terraform"]["backend"]
+    assert backend == {
+        "s3": {
+            "bucket": "order-api-terraform-state",
+            "key": f"{stack}/terraform.tfstate",
+            "region": "us-east-1",
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
+
+
+def test_s3_backend_takes_kms_key_and_state_region(tmp_path) -> None:
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "s")
+    state = StateConfig(bucket="acme-state", region="eu-west-1", kms_key_id="alias/terraform-state")
+    configure_backend(stack, state=state, stack_name="s", region=state.region or "")
+    s3 = Testing.synth(stack)
+    assert '"kms_key_id": "alias/terraform-state"' in s3
+    assert '"region": "eu-west-1"' in s3
+
+
+@pytest.mark.parametrize("stack", ENV_STACKS[:3])
+def test_cloud_backend_one_workspace_per_stack(synth_cloud: Synthesized, stack: str) -> None:
+    terraform = synth_cloud.doc(stack)["terraform"]
+    assert "backend" not in terraform
+    assert terraform["cloud"] == {
+        "hostname": "app.terraform.io",
+        "organization": "acme",
+        "workspaces": {"name": f"aws-{stack}", "project": "order-api"},
+    }
+
+
+def test_local_backend(tmp_path) -> None:
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "s")
+    configure_backend(stack, state=StateConfig(backend="local"), stack_name="s", region="us-east-1")
+    assert '"path": "terraform.s.tfstate"' in Testing.synth(stack)
+
+
+def test_bootstrap_stack_uses_local_state(synth: Synthesized) -> None:
+    assert synth.doc("order-api-state")["terraform"]["backend"] == {"local": {"path": "terraform.order-api-state.tfstate"}}
+
+
+def test_bootstrap_bucket_is_versioned_private_and_kms_encrypted(synth: Synthesized) -> None:
+    text = synth.text("order-api-state")
+    assert Testing.to_have_resource_with_properties(text, "aws_s3_bucket", {"bucket": "order-api-terraform-state", "lifecycle": {"prevent_destroy": True}})
+    assert Testing.to_have_resource_with_properties(
+        text, s3_bucket_versioning.S3BucketVersioningA.TF_RESOURCE_TYPE, {"versioning_configuration": {"status": "Enabled"}}
+    )
+    assert Testing.to_have_resource_with_properties(
+        text,
+        s3_bucket_public_access_block.S3BucketPublicAccessBlock.TF_RESOURCE_TYPE,
+        {"block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True, "restrict_public_buckets": True},
+    )
+    sse = synth.resource("order-api-state", "aws_s3_bucket_server_side_encryption_configuration", "state_bucket_encryption")
+    default = sse["rule"][0]["apply_server_side_encryption_by_default"]
+    assert default["sse_algorithm"] == "aws:kms"
+    assert "aws_kms_key.state_key" in default["kms_master_key_id"]
+
+
+def test_bootstrap_bucket_denies_plain_http(synth: Synthesized) -> None:
+    docs = synth.doc("order-api-state")["data"]["aws_iam_policy_document"]
+    (policy,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith("state_bucket_tls_only")]
+    (statement,) = policy["statement"]
+    assert statement["effect"] == "Deny"
+    assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+
+
+def test_bootstrap_bucket_follows_override(tmp_path) -> None:
+    from tests.conftest import synthesize
+
+    out = synthesize({"TF_STATE_BUCKET": "acme-order-api-state", "TF_STATE_REGION": "eu-central-1"}, "bucket-override")
+    assert Testing.to_have_resource_with_properties(out.text("order-api-state"), "aws_s3_bucket", {"bucket": "acme-order-api-state"})
+    assert out.doc("order-api-dev")["terraform"]["backend"]["s3"]["region"] == "eu-central-1"
+    assert out.doc("order-api-state")["provider"]["aws"][0]["region"] == "eu-central-1"
+
+
+def test_provider_has_region_and_default_tags(synth: Synthesized) -> None:
+    assert Testing.to_have_provider_with_properties(
+        synth.text("order-api-prod"),
+        "aws",
+        {
+            "region": "us-east-1",
+            "default_tags": [
+                {
+                    "tags": {
+                        "project": "order-api",
+                        "environment": "prod",
+                        "managed-by": "cdktf",
+                        "owner": "platform-team",
+                        "cost-center": "order-api",
+                    }
+                }
+            ],
+        },
+    )
+
+
+def test_no_hard_coded_account_ids(synth: Synthesized) -> None:
+    import re
+
+    for stack in synth.stack_names():
+        assert not re.search(r"\b\d{12}\b", synth.text(stack)), stack
