@@ -150,3 +150,20 @@ def log_group(
 ) -> cloudwatch_log_group.CloudwatchLogGroup:
     """A CloudWatch log group encrypted with a customer-managed key and with retention."""
     return cloudwatch_log_group.CloudwatchLogGroup(scope, id_, name=name, retention_in_days=retention_days, kms_key_id=kms_key_arn)
+
+
+@dataclass(frozen=True)
+class DatabaseConnection:
+    """What a client of the database needs (all Terraform references).
+
+    The password never appears here: ``secret_arn`` is the RDS-managed
+    Secrets Manager secret holding ``username`` and ``password``.
+    """
+
+    host: str
+    reader_host: str
+    port: str
+    name: str
+    secret_arn: str
+    #: KMS key that encrypts the secret (clients need kms:Decrypt on it).
+    secret_kms_key_arn: str
