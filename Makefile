@@ -76,8 +76,9 @@ node: $(NODE_SYNCED)
 ## Deploy one stack with the cdktf CLI and write its outputs to cfn-outputs/flat-outputs.json
 deploy: $(SYNCED) $(NODE_SYNCED)
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" npx cdktf deploy $(STACK) --auto-approve --outputs-file cfn-outputs/outputs.json --outputs-file-include-sensitive-outputs=false
-	$(PY) -m tools.flatten_outputs cfn-outputs/outputs.json $(STACK) > cfn-outputs/flat-outputs.json
+	@mkdir -p cfn-outputs
+	npx cdktf deploy $(STACK) --app "$(PY) main.py" --auto-approve --outputs-file cfn-outputs/outputs.json --outputs-file-include-sensitive-outputs=false
+	$(PY) -m tools.flatten_outputs cfn-outputs/outputs.json $(STACK) -o cfn-outputs/flat-outputs.json
 
 clean:
 	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache

@@ -31,6 +31,7 @@ OVERRIDE_VARIABLES = (
     "AWS_REGION",
     "AVAILABILITY_ZONE_LETTERS",
     "VPC_CIDR",
+    "IMAGE_TAG",
     "STATE_BACKEND",
     "TF_STATE_BUCKET",
     "TF_STATE_REGION",
@@ -49,6 +50,16 @@ _WORKSPACE_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
 _HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _KMS_KEY_RE = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36})$")
 _TAG_VALUE_RE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+
+#: Evaluation windows (seconds) WAF rate-based rules accept.
+WAF_RATE_WINDOWS = (60, 120, 300, 600)
+#: AWS managed rule groups the web ACL uses (vendor ``AWS``).
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
 
 #: Retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -167,18 +178,74 @@ class NetworkConfig:
         return {"public": public, "private": private, "isolated": isolated}
 
 
+#: Fargate task sizes: CPU units -> allowed memory (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+_IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_PARAM_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+_METRIC_RE = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
-    """The ECS Fargate service (see the service component for the full use)."""
+    """The ECS Fargate service, its container and its auto scaling."""
 
-    #: Share of tasks on FARGATE_SPOT, in percent.
+    #: Share of tasks on FARGATE_SPOT, in percent (realized by capacity provider weights).
     spot_percentage: int = 50
+    #: Tasks always on on-demand FARGATE before the weights apply (prod: at least 1).
+    on_demand_base: int = 0
     #: Average CPU utilisation the auto scaler keeps, in percent.
     cpu_target_percent: int = 70
     #: Health check path of the container behind the ALB.
     health_check_path: str = "/health"
     #: Connection draining on the target groups, seconds.
     deregistration_delay_seconds: int = 30
+    #: Port the container listens on.
+    container_port: int = 8080
+    #: Task CPU units and memory (MiB): a Fargate-supported pair.
+    cpu: int = 512
+    memory: int = 1024
+    #: Image tag deployed by Terraform; ``latest`` is accepted in dev only.
+    image_tag: str = "latest"
+    #: Task counts: min <= desired <= max; min >= on_demand_base.
+    min_tasks: int = 2
+    desired_tasks: int = 2
+    max_tasks: int = 6
+    #: Seconds ECS waits after SIGTERM before SIGKILL; under the 2-minute Spot warning.
+    stop_timeout_seconds: int = 30
+    #: Container Insights: ``enabled`` or ``enhanced``.
+    container_insights: Literal["enabled", "enhanced"] = "enabled"
+    #: Custom backlog metric the application publishes (dimension ``ServiceName``).
+    pending_orders_namespace: str = "OrderApi"
+    pending_orders_metric: str = "PendingOrders"
+    #: Pending orders one task should carry; the auto scaler keeps backlog/tasks near it.
+    pending_orders_per_task: int = 100
+    #: Optional ALB requests per target the auto scaler keeps (None: no such policy).
+    requests_per_target: int | None = None
+    #: Auto scaling cooldowns, seconds.
+    scale_in_cooldown_seconds: int = 300
+    scale_out_cooldown_seconds: int = 60
+    #: Minutes a blue/green deployment bakes on green before blue is released.
+    bake_time_minutes: int = 5
+    #: Who registers task definitions after the first deploy: ``terraform`` or ``pipeline``
+    #: (then Terraform ignores the service's task definition).
+    task_definition_owner: Literal["terraform", "pipeline"] = "terraform"
+    #: ECS Exec into running tasks (audited to an encrypted log group).
+    enable_execute_command: bool = False
+    #: Application log level (SSM parameter ``log-level``).
+    log_level: str = "info"
+    #: Feature values published as SSM parameters under ``features/<key>``.
+    features: tuple[tuple[str, str], ...] = (("orders.max-batch-size", "50"),)
+    #: ECR: tagged images kept by the lifecycle policy.
+    ecr_keep_images: int = 30
 
     def __post_init__(self) -> None:
         _int_in("service.spot_percentage", self.spot_percentage, 0, 100)
@@ -190,6 +257,102 @@ class ServiceConfig:
             "a URL path starting with / (at most 1024 characters, no spaces)",
         )
         _int_in("service.deregistration_delay_seconds", self.deregistration_delay_seconds, 0, 3600)
+        _int_in("service.container_port", self.container_port, 1024, 65535)
+        _one_of("service.cpu", self.cpu, tuple(FARGATE_SIZES))
+        _require(
+            self.memory in FARGATE_SIZES.get(self.cpu, ()),
+            "service.memory",
+            self.memory,
+            f"a Fargate memory size for cpu={self.cpu}: {', '.join(map(str, FARGATE_SIZES.get(self.cpu, ())))}",
+        )
+        _require(bool(_IMAGE_TAG_RE.match(self.image_tag)), "service.image_tag", self.image_tag, "a Docker tag: letters, digits, _ . - (max 128)")
+        _int_in("service.max_tasks", self.max_tasks, 1, 1000)
+        _int_in("service.min_tasks", self.min_tasks, 0, self.max_tasks)
+        _int_in("service.desired_tasks", self.desired_tasks, self.min_tasks, self.max_tasks)
+        _int_in("service.on_demand_base", self.on_demand_base, 0, max(self.min_tasks, 0))
+        _int_in("service.stop_timeout_seconds", self.stop_timeout_seconds, 2, 110)
+        _one_of("service.container_insights", self.container_insights, ("enabled", "enhanced"))
+        _require(bool(_METRIC_RE.match(self.pending_orders_namespace)) and not self.pending_orders_namespace.startswith("AWS/"),
+                 "service.pending_orders_namespace", self.pending_orders_namespace, "a custom CloudWatch namespace (not AWS/...)")
+        _require(bool(_METRIC_RE.match(self.pending_orders_metric)), "service.pending_orders_metric", self.pending_orders_metric, "a CloudWatch metric name")
+        _int_in("service.pending_orders_per_task", self.pending_orders_per_task, 1, 1_000_000)
+        if self.requests_per_target is not None:
+            _int_in("service.requests_per_target", self.requests_per_target, 1, 1_000_000)
+        _int_in("service.scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600)
+        _int_in("service.scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600)
+        _int_in("service.bake_time_minutes", self.bake_time_minutes, 0, 1440)
+        _one_of("service.task_definition_owner", self.task_definition_owner, ("terraform", "pipeline"))
+        _one_of("service.log_level", self.log_level, LOG_LEVELS)
+        keys = [k for k, _ in self.features]
+        for key, value in self.features:
+            _require(bool(_PARAM_KEY_RE.match(key)), "service.features", key, "keys of lowercase letters, digits, _ . - (max 63)")
+            _require(0 < len(value) <= 4096, f"service.features[{key}]", value, "1-4096 characters")
+        _require(len(keys) == len(set(keys)), "service.features", keys, "unique keys")
+        _int_in("service.ecr_keep_images", self.ecr_keep_images, 1, 1000)
+
+
+_DOMAIN_RE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_CERT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@dataclass(frozen=True)
+class LoadBalancerConfig:
+    """The internet-facing ALB, its listeners and target group health checks.
+
+    HTTPS needs either ``certificate_arn`` (an existing ACM certificate) or
+    ``domain_name`` + ``hosted_zone_name`` (a certificate is created and
+    DNS-validated in that public zone, and an alias record points at the ALB).
+    Without either the ALB serves plain HTTP, which only dev may do.
+    """
+
+    certificate_arn: str | None = None
+    domain_name: str | None = None
+    hosted_zone_name: str | None = None
+    #: TLS policy of the HTTPS listeners (TLS 1.3 with 1.2 fallback).
+    ssl_policy: str = TLS_POLICY
+    #: Port of the test listener that reaches the green target group during a deployment.
+    test_listener_port: int = 9443
+    #: CIDRs allowed to reach the test listener (none: only from inside the VPC via ECS hooks).
+    test_listener_cidrs: tuple[str, ...] = ()
+    #: Days ALB access logs are kept.
+    access_log_retention_days: int = 90
+    idle_timeout_seconds: int = 60
+    #: Target group health check.
+    health_check_interval_seconds: int = 15
+    health_check_timeout_seconds: int = 5
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 3
+    health_check_matcher: str = "200"
+
+    def __post_init__(self) -> None:
+        if self.certificate_arn is not None:
+            _require(bool(_CERT_ARN_RE.match(self.certificate_arn)), "load_balancer.certificate_arn", self.certificate_arn, "an ACM certificate ARN")
+        if self.domain_name is not None:
+            _require(bool(_DOMAIN_RE.match(self.domain_name)), "load_balancer.domain_name", self.domain_name, "a lowercase DNS name")
+            _require(
+                self.hosted_zone_name is not None and self.domain_name.endswith("." + self.hosted_zone_name),
+                "load_balancer.hosted_zone_name",
+                self.hosted_zone_name,
+                f"the public zone that contains {self.domain_name}",
+            )
+        _require(self.ssl_policy.startswith("ELBSecurityPolicy-TLS13-"), "load_balancer.ssl_policy", self.ssl_policy, "a TLS 1.3 policy (ELBSecurityPolicy-TLS13-*)")
+        _int_in("load_balancer.test_listener_port", self.test_listener_port, 1024, 65535)
+        for cidr in self.test_listener_cidrs:
+            net = _network("load_balancer.test_listener_cidrs", cidr)
+            _require(net.prefixlen >= 8, "load_balancer.test_listener_cidrs", cidr, "blocks of /8 or smaller (never the whole internet)")
+        _int_in("load_balancer.access_log_retention_days", self.access_log_retention_days, 1, 3650)
+        _int_in("load_balancer.idle_timeout_seconds", self.idle_timeout_seconds, 1, 4000)
+        _int_in("load_balancer.health_check_interval_seconds", self.health_check_interval_seconds, 5, 300)
+        _int_in("load_balancer.health_check_timeout_seconds", self.health_check_timeout_seconds, 2, min(120, self.health_check_interval_seconds - 1))
+        _int_in("load_balancer.healthy_threshold", self.healthy_threshold, 2, 10)
+        _int_in("load_balancer.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
+        _require(bool(re.fullmatch(r"[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*", self.health_check_matcher)),
+                 "load_balancer.health_check_matcher", self.health_check_matcher, "HTTP codes like 200 or 200-299")
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None or self.domain_name is not None
 
 
 @dataclass(frozen=True)
@@ -215,21 +378,104 @@ class EdgeConfig:
     rate_limit_window_seconds: int = 300
     #: ALB deletion protection.  Must stay on in prod.
     alb_deletion_protection: bool = False
+    #: AWS managed rule groups (names from :data:`WAF_MANAGED_RULE_GROUPS`) that only
+    #: count matches instead of blocking, e.g. while tuning false positives.
+    #: Default: none, every group blocks.
+    managed_rules_count_only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _int_in("edge.rate_limit", self.rate_limit, 10, 2_000_000_000)
-        _one_of("edge.rate_limit_window_seconds", self.rate_limit_window_seconds, (60, 120, 300, 600))
+        _one_of("edge.rate_limit_window_seconds", self.rate_limit_window_seconds, WAF_RATE_WINDOWS)
+        _require(
+            isinstance(self.managed_rules_count_only, tuple)
+            and all(name in WAF_MANAGED_RULE_GROUPS for name in self.managed_rules_count_only)
+            and len(set(self.managed_rules_count_only)) == len(self.managed_rules_count_only),
+            "edge.managed_rules_count_only",
+            self.managed_rules_count_only,
+            "a tuple of distinct names from " + ", ".join(WAF_MANAGED_RULE_GROUPS),
+        )
+
+
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$")
+_HTTPS_URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$")
 
 
 @dataclass(frozen=True)
 class MonitoringConfig:
-    """Logs and alarms."""
+    """Logs, alarms and the on-call dashboard.
+
+    Every alarm evaluates ``alarm_evaluation_periods`` periods of
+    ``alarm_period_seconds`` and fires when ``alarm_datapoints_to_alarm`` of
+    them breach (default: 3 of 3 one-minute periods).
+    """
 
     #: Retention of every log group, days (a value CloudWatch Logs accepts).
     log_retention_days: int = 7
+    #: E-mail addresses subscribed to the alarm topic (each must confirm).  Default: none.
+    alarm_emails: tuple[str, ...] = ()
+    #: HTTPS endpoints (e.g. a paging service) subscribed to the alarm topic.  Default: none.
+    alarm_https_endpoints: tuple[str, ...] = ()
+    #: Length of one alarm period, seconds (a multiple of 60, at most one hour).  Default 60.
+    alarm_period_seconds: int = 60
+    #: Periods each alarm looks at.  Default 3.
+    alarm_evaluation_periods: int = 3
+    #: Breaching periods (of the evaluated ones) that fire an alarm.  Default 3.
+    alarm_datapoints_to_alarm: int = 3
+    #: ALB-generated 5xx responses as a share of all requests, percent.  Default 5.
+    alb_5xx_rate_percent: int = 5
+    #: Target (application) 5xx responses per period.  Default 10.
+    target_5xx_count: int = 10
+    #: Unhealthy targets in a target group that fire the alarm.  Default 1.
+    unhealthy_hosts: int = 1
+    #: p99 target response time, milliseconds.  Default 2000.
+    latency_p99_ms: int = 2000
+    #: ECS service average CPU / memory utilisation, percent.  Default 85 / 85.
+    ecs_cpu_percent: int = 85
+    ecs_memory_percent: int = 85
+    #: Aurora CPU utilisation (busiest instance), percent.  Default 80.
+    db_cpu_percent: int = 80
+    #: Database connections on one instance (about 80 % of max_connections of a db.r6g.large).  Default 800.
+    db_connections: int = 800
+    #: Aurora replica lag, milliseconds.  Default 1000.
+    replica_lag_ms: int = 1000
+    #: Pending orders (the application's backlog metric).  Default 1000.
+    pending_orders: int = 1000
 
     def __post_init__(self) -> None:
         _one_of("monitoring.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
+        for list_field, pattern, allowed in (
+            ("alarm_emails", _EMAIL_RE, "e-mail addresses such as oncall@example.com"),
+            ("alarm_https_endpoints", _HTTPS_URL_RE, "https:// URLs (plain http is refused)"),
+        ):
+            values = getattr(self, list_field)
+            _require(isinstance(values, tuple) and len(values) <= 10, f"monitoring.{list_field}", values, f"a tuple of at most 10 {allowed}")
+            for value in values:
+                _require(isinstance(value, str) and bool(pattern.match(value)), f"monitoring.{list_field}", value, allowed)
+            _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
+        _require(
+            isinstance(self.alarm_period_seconds, int) and self.alarm_period_seconds % 60 == 0 and 60 <= self.alarm_period_seconds <= 3600,
+            "monitoring.alarm_period_seconds",
+            self.alarm_period_seconds,
+            "a multiple of 60 from 60 to 3600",
+        )
+        _int_in("monitoring.alarm_evaluation_periods", self.alarm_evaluation_periods, 1, 24)
+        _int_in("monitoring.alarm_datapoints_to_alarm", self.alarm_datapoints_to_alarm, 1, self.alarm_evaluation_periods)
+        _require(
+            self.alarm_period_seconds * self.alarm_evaluation_periods <= 86_400,
+            "monitoring.alarm_evaluation_periods",
+            self.alarm_evaluation_periods,
+            "at most one day of periods in total (CloudWatch's limit)",
+        )
+        _int_in("monitoring.alb_5xx_rate_percent", self.alb_5xx_rate_percent, 1, 100)
+        _int_in("monitoring.target_5xx_count", self.target_5xx_count, 1, 1_000_000)
+        _int_in("monitoring.unhealthy_hosts", self.unhealthy_hosts, 1, 1000)
+        _int_in("monitoring.latency_p99_ms", self.latency_p99_ms, 10, 60_000)
+        _int_in("monitoring.ecs_cpu_percent", self.ecs_cpu_percent, 1, 100)
+        _int_in("monitoring.ecs_memory_percent", self.ecs_memory_percent, 1, 100)
+        _int_in("monitoring.db_cpu_percent", self.db_cpu_percent, 1, 100)
+        _int_in("monitoring.db_connections", self.db_connections, 1, 16_000)
+        _int_in("monitoring.replica_lag_ms", self.replica_lag_ms, 1, 600_000)
+        _int_in("monitoring.pending_orders", self.pending_orders, 1, 100_000_000)
 
 
 @dataclass(frozen=True)
@@ -288,6 +534,7 @@ class EnvironmentConfig:
     cost_center: str = "order-api"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     edge: EdgeConfig = field(default_factory=EdgeConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
@@ -300,7 +547,11 @@ class EnvironmentConfig:
         for tag_field in ("owner", "cost_center"):
             value = getattr(self, tag_field)
             _require(bool(_TAG_VALUE_RE.match(value)), tag_field, value, "1-256 letters, digits, spaces or . : / = + - @ _")
+        if self.name != "dev":
+            _require(self.service.image_tag != "latest", "service.image_tag", self.service.image_tag, f"a pinned tag in {self.name} (latest is for dev only)")
+            _require(self.load_balancer.https, "load_balancer", "no certificate", f"HTTPS (certificate_arn or domain_name) in {self.name}")
         if self.name == "prod":
+            _require(self.service.on_demand_base >= 1, "service.on_demand_base", self.service.on_demand_base, "at least 1 in prod")
             _require(self.database.deletion_protection, "database.deletion_protection", self.database.deletion_protection, "must be true in prod")
             _require(self.edge.alb_deletion_protection, "edge.alb_deletion_protection", self.edge.alb_deletion_protection, "must be true in prod")
 
@@ -381,6 +632,11 @@ class AppConfig:
 EPHEMERAL_VPC_CIDR = "10.100.0.0/16"
 
 
+#: Image tag Terraform deploys first in staging and prod (``IMAGE_TAG`` overrides it);
+#: afterwards the release pipeline owns the task definition there.
+RELEASED_IMAGE_TAG = "1.0.0"
+
+
 def catalogue(region: str) -> dict[str, EnvironmentConfig]:
     """The standing environments.  Production differs where it should."""
     return {
@@ -393,12 +649,26 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             name="staging",
             region=region,
             network=NetworkConfig(vpc_cidr="10.20.0.0/16", nat_gateways="single"),
+            service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG, task_definition_owner="pipeline"),
+            load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
             monitoring=MonitoringConfig(log_retention_days=14),
         ),
         "prod": EnvironmentConfig(
             name="prod",
             region=region,
             network=NetworkConfig(vpc_cidr="10.30.0.0/16", nat_gateways="per_az"),
+            service=ServiceConfig(
+                image_tag=RELEASED_IMAGE_TAG,
+                task_definition_owner="pipeline",
+                cpu=1024,
+                memory=2048,
+                on_demand_base=1,
+                min_tasks=3,
+                desired_tasks=3,
+                max_tasks=20,
+                container_insights="enhanced",
+            ),
+            load_balancer=LoadBalancerConfig(domain_name="api.orders.example.com", hosted_zone_name="orders.example.com"),
             database=DatabaseConfig(deletion_protection=True),
             edge=EdgeConfig(alb_deletion_protection=True),
             monitoring=MonitoringConfig(log_retention_days=365),
@@ -431,6 +701,12 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
             envs = {name: replace(env, network=replace(env.network, az_letters=tuple(x.strip() for x in letters.split(",")))) for name, env in envs.items()}
         except ConfigError as error:
             raise ConfigError("AVAILABILITY_ZONE_LETTERS", letters, error.allowed) from None
+    image_tag = _get(overrides, "IMAGE_TAG")
+    if image_tag is not None:
+        try:
+            envs = {name: replace(env, service=replace(env.service, image_tag=image_tag)) for name, env in envs.items()}
+        except ConfigError as error:
+            raise ConfigError("IMAGE_TAG", image_tag, error.allowed) from None
     environments = list(envs.values())
 
     suffix = _get(overrides, "ENVIRONMENT_SUFFIX")

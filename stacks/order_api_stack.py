@@ -9,7 +9,11 @@ from stacks.aspects import ComponentTags, Guardrails
 from stacks.aws import data_aws_caller_identity, data_aws_partition, provider
 from stacks.backend import configure_backend
 from stacks.components.common import AwsContext, EncryptionKey
+from stacks.components.load_balancer import LoadBalancer
+from stacks.components.monitoring import deployment_alarm_names
 from stacks.components.network import Network
+from stacks.components.registry import Registry
+from stacks.components.service import LoadBalancing, Service
 from stacks.config import EnvironmentConfig, StateConfig
 
 
@@ -59,7 +63,86 @@ class OrderApiStack(TerraformStack):
         self._output("private_subnet_ids", self.network.private_subnet_ids, "Private subnets (ECS tasks), one per AZ")
         self._output("isolated_subnet_ids", self.network.isolated_subnet_ids, "Isolated subnets (database), one per AZ")
 
+        self._serve(config, aws, retention)
         Aspects.of(self).add(Guardrails(production=config.is_production))
+
+    def _serve(self, config: EnvironmentConfig, aws: AwsContext, retention: int) -> None:
+        """Registry, load balancer and the ECS service (needs ``self.database``)."""
+        prefix = config.name_prefix
+        disposable = config.suffix is not None
+        self.service_key = EncryptionKey(
+            self, "service_key", alias=f"{prefix}-service", description=f"{prefix}: ECR images, SSM parameters, ECS Exec sessions", aws=aws
+        )
+        self.registry = Registry(
+            self,
+            "registry",
+            name=prefix,
+            kms_key_arn=self.service_key.arn,
+            keep_images=config.service.ecr_keep_images,
+            mutable_tags=("latest",) if config.service.image_tag == "latest" else (),
+            force_delete=disposable,
+        )
+        self.load_balancer = LoadBalancer(
+            self,
+            "load_balancer",
+            name_prefix=prefix,
+            config=config.load_balancer,
+            aws=aws,
+            vpc_id=self.network.vpc_id,
+            public_subnet_ids=self.network.public_subnet_ids,
+            target_port=config.service.container_port,
+            health_check_path=config.service.health_check_path,
+            deregistration_delay_seconds=config.service.deregistration_delay_seconds,
+            deletion_protection=config.edge.alb_deletion_protection,
+            disposable=disposable,
+        )
+        lb = self.load_balancer
+        self.service = Service(
+            self,
+            "service",
+            name_prefix=prefix,
+            environment=config.environment_label,
+            config=config.service,
+            aws=aws,
+            vpc_id=self.network.vpc_id,
+            vpc_cidr=self.network.vpc_cidr,
+            private_subnet_ids=self.network.private_subnet_ids,
+            load_balancing=LoadBalancing(
+                security_group_id=lb.security_group_id,
+                blue_target_group_arn=lb.blue_target_group.arn,
+                green_target_group_arn=lb.green_target_group.arn,
+                production_rule_arn=lb.production_rule_arn,
+                test_rule_arn=lb.test_rule_arn,
+                alb_arn_suffix=lb.arn_suffix,
+                blue_target_group_arn_suffix=lb.blue_target_group.arn_suffix,
+            ),
+            repository_url=self.registry.repository_url,
+            repository_arn=self.registry.repository_arn,
+            database=self.database.connection,
+            kms_key_arn=self.service_key.arn,
+            log_retention_days=retention,
+            log_key_arn=self.log_key.arn,
+            rollback_alarm_names=deployment_alarm_names(prefix),
+        )
+        lb.allow_to_targets(self.service.security_group_id, config.service.container_port)
+        self.database.allow_connections_from(self.service.security_group_id, "order API tasks")
+        for construct, component in ((self.registry, "registry"), (lb, "load-balancer"), (self.service, "service")):
+            Aspects.of(construct).add(ComponentTags(component))
+
+        self._output("alb_dns_name", lb.dns_name, "DNS name of the load balancer")
+        self._output("alb_arn", lb.arn, "ARN of the load balancer")
+        self._output("alb_url", lb.url, "URL of the API (HTTPS where the environment has a certificate)")
+        self._output("production_listener_arn", lb.production_listener_arn, "Listener that serves production traffic")
+        self._output("test_listener_arn", lb.test_listener_arn, "Listener that reaches the green target group during a deployment")
+        self._output("blue_target_group_arn", lb.blue_target_group.arn, "Blue target group")
+        self._output("green_target_group_arn", lb.green_target_group.arn, "Green target group")
+        self._output("ecs_cluster_name", self.service.cluster_name, "ECS cluster name")
+        self._output("ecs_cluster_arn", self.service.cluster_arn, "ECS cluster ARN")
+        self._output("ecs_service_name", self.service.service_name, "ECS service name")
+        self._output("ecs_service_arn", self.service.service_arn, "ECS service ARN")
+        self._output("task_definition_arn", self.service.task_definition_arn, "Task definition registered by Terraform")
+        self._output("ecr_repository_url", self.registry.repository_url, "ECR repository URL for the API image")
+        self._output("ssm_parameter_prefix", self.service.parameter_prefix, "SSM Parameter Store prefix of the service configuration")
 
     def _output(self, name: str, value: object, description: str, *, sensitive: bool = False) -> None:
         TerraformOutput(self, name, value=value, description=description, sensitive=sensitive)

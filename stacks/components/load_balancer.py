@@ -1,0 +1,350 @@
+"""Internet-facing ALB with blue and green target groups for ECS blue/green deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from stacks.aws import (
+    acm_certificate,
+    acm_certificate_validation,
+    data_aws_elb_service_account,
+    data_aws_route53_zone,
+    lb,
+    lb_listener,
+    lb_listener_rule,
+    lb_target_group,
+    route53_record,
+    s3_bucket,
+    s3_bucket_lifecycle_configuration,
+    s3_bucket_ownership_controls,
+    s3_bucket_policy,
+    s3_bucket_public_access_block,
+    s3_bucket_server_side_encryption_configuration,
+    s3_bucket_versioning,
+    security_group,
+    vpc_security_group_egress_rule,
+    vpc_security_group_ingress_rule,
+)
+from stacks.components.common import AwsContext, Condition, Principal, Statement, policy_document
+from stacks.config import LoadBalancerConfig
+
+sse = s3_bucket_server_side_encryption_configuration
+lc = s3_bucket_lifecycle_configuration
+
+#: ECS shifts traffic by rewriting the forward weights of the listener rules.
+ECS_MANAGED = TerraformResourceLifecycle(ignore_changes=["action"])
+
+
+class LoadBalancer(Construct):
+    """The ALB in the public subnets, its security group, listeners and target groups.
+
+    - Production listener: HTTPS 443 (TLS 1.3 policy) with HTTP 80 redirecting to it,
+      or plain HTTP 80 when the environment has no certificate (dev only).
+    - Test listener on ``test_listener_port``, reachable only from ``test_listener_cidrs``.
+    - One listener rule on each forwards to the blue and green target groups; ECS owns
+      their weights during deployments (Terraform ignores changes to the action).
+    - Drops invalid header fields, strictest desync mitigation, access logs to a
+      private, encrypted bucket with expiry, deletion protection from config.
+
+    Attributes: ``arn``, ``arn_suffix``, ``dns_name``, ``url``, ``security_group_id``,
+    ``blue_target_group``, ``green_target_group``, ``production_listener_arn``,
+    ``test_listener_arn``, ``production_rule_arn``, ``test_rule_arn``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        config: LoadBalancerConfig,
+        aws: AwsContext,
+        vpc_id: str,
+        public_subnet_ids: Sequence[str],
+        target_port: int,
+        health_check_path: str,
+        deregistration_delay_seconds: int,
+        deletion_protection: bool,
+        disposable: bool = False,
+    ) -> None:
+        super().__init__(scope, id_)
+        self._prefix = name_prefix
+        self.security_group = security_group.SecurityGroup(
+            self,
+            "security_group",
+            name=f"{name_prefix}-alb",
+            description="Order API load balancer: HTTP(S) from the internet, test port from allowed CIDRs",
+            vpc_id=vpc_id,
+            tags={"Name": f"{name_prefix}-alb"},
+        )
+        self.security_group_id = self.security_group.id
+        for port in (80, 443) if config.https else (80,):
+            self._ingress(f"ingress_{port}", port, "0.0.0.0/0", f"port {port} from the internet")
+        for i, cidr in enumerate(config.test_listener_cidrs):
+            self._ingress(f"ingress_test_{i}", config.test_listener_port, cidr, "test listener from an allowed network")
+
+        logs_bucket = self._access_log_bucket(name_prefix, config, aws, disposable)
+        self.alb = lb.Lb(
+            self,
+            "alb",
+            name=f"{name_prefix}-alb",
+            internal=False,
+            load_balancer_type="application",
+            subnets=list(public_subnet_ids),
+            security_groups=[self.security_group.id],
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_deletion_protection=deletion_protection,
+            idle_timeout=config.idle_timeout_seconds,
+            access_logs=lb.LbAccessLogs(bucket=logs_bucket.id, enabled=True, prefix="alb"),
+            depends_on=[self._bucket_policy],
+        )
+        self.arn = self.alb.arn
+        self.arn_suffix = self.alb.arn_suffix
+        self.dns_name = self.alb.dns_name
+
+        self.blue_target_group = self._target_group("blue", name_prefix, config, vpc_id, target_port, health_check_path, deregistration_delay_seconds)
+        self.green_target_group = self._target_group("green", name_prefix, config, vpc_id, target_port, health_check_path, deregistration_delay_seconds)
+
+        certificate_arn = self._certificate(config)
+        protocol = "HTTPS" if certificate_arn else "HTTP"
+        if certificate_arn:
+            lb_listener.LbListener(
+                self,
+                "http_redirect",
+                load_balancer_arn=self.alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_action=[
+                    lb_listener.LbListenerDefaultAction(
+                        type="redirect",
+                        redirect=lb_listener.LbListenerDefaultActionRedirect(port="443", protocol="HTTPS", status_code="HTTP_301"),
+                    )
+                ],
+            )
+        production = self._listener("production_listener", 443 if certificate_arn else 80, protocol, config, certificate_arn)
+        test = self._listener("test_listener", config.test_listener_port, protocol, config, certificate_arn)
+        self.production_listener_arn = production.arn
+        self.test_listener_arn = test.arn
+        self.production_rule_arn = self._rule("production_rule", production.arn).arn
+        self.test_rule_arn = self._rule("test_rule", test.arn).arn
+        self.url = f"{protocol.lower()}://{config.domain_name or self.alb.dns_name}"
+
+        if config.domain_name and config.hosted_zone_name:
+            route53_record.Route53Record(
+                self,
+                "alias",
+                zone_id=self._zone_id,
+                name=config.domain_name,
+                type="A",
+                alias=route53_record.Route53RecordAlias(name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True),
+            )
+
+    def allow_to_targets(self, security_group_id: str, port: int) -> None:
+        """Let the ALB reach the targets' security group on ``port`` (its only egress)."""
+        vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self,
+            "egress_to_targets",
+            security_group_id=self.security_group.id,
+            description="to the service tasks",
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            referenced_security_group_id=security_group_id,
+        )
+
+    def _ingress(self, id_: str, port: int, cidr: str, description: str) -> None:
+        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self,
+            id_,
+            security_group_id=self.security_group.id,
+            description=description,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4=cidr,
+        )
+
+    def _target_group(
+        self, colour: str, prefix: str, config: LoadBalancerConfig, vpc_id: str, port: int, path: str, delay: int
+    ) -> lb_target_group.LbTargetGroup:
+        return lb_target_group.LbTargetGroup(
+            self,
+            f"{colour}_target_group",
+            name=f"{prefix}-{colour}",
+            port=port,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=vpc_id,
+            deregistration_delay=str(delay),
+            health_check=lb_target_group.LbTargetGroupHealthCheck(
+                enabled=True,
+                path=path,
+                protocol="HTTP",
+                matcher=config.health_check_matcher,
+                interval=config.health_check_interval_seconds,
+                timeout=config.health_check_timeout_seconds,
+                healthy_threshold=config.healthy_threshold,
+                unhealthy_threshold=config.unhealthy_threshold,
+            ),
+            tags={"Name": f"{prefix}-{colour}", "deployment-colour": colour},
+        )
+
+    def _listener(self, id_: str, port: int, protocol: str, config: LoadBalancerConfig, certificate_arn: str | None) -> lb_listener.LbListener:
+        """A listener whose default answers 404: traffic flows only through its rule."""
+        return lb_listener.LbListener(
+            self,
+            id_,
+            load_balancer_arn=self.alb.arn,
+            port=port,
+            protocol=protocol,
+            ssl_policy=config.ssl_policy if certificate_arn else None,
+            certificate_arn=certificate_arn,
+            default_action=[
+                lb_listener.LbListenerDefaultAction(
+                    type="fixed-response",
+                    fixed_response=lb_listener.LbListenerDefaultActionFixedResponse(content_type="text/plain", status_code="404", message_body="Not found"),
+                )
+            ],
+        )
+
+    def _rule(self, id_: str, listener_arn: str) -> lb_listener_rule.LbListenerRule:
+        rule = lb_listener_rule
+        return rule.LbListenerRule(
+            self,
+            id_,
+            listener_arn=listener_arn,
+            priority=1,
+            condition=[rule.LbListenerRuleCondition(path_pattern=rule.LbListenerRuleConditionPathPattern(values=["/*"]))],
+            action=[
+                rule.LbListenerRuleAction(
+                    type="forward",
+                    forward=rule.LbListenerRuleActionForward(
+                        target_group=[
+                            rule.LbListenerRuleActionForwardTargetGroup(arn=self.blue_target_group.arn, weight=100),
+                            rule.LbListenerRuleActionForwardTargetGroup(arn=self.green_target_group.arn, weight=0),
+                        ]
+                    ),
+                )
+            ],
+            lifecycle=ECS_MANAGED,
+        )
+
+    def _certificate(self, config: LoadBalancerConfig) -> str | None:
+        if config.certificate_arn:
+            return config.certificate_arn
+        if not (config.domain_name and config.hosted_zone_name):
+            return None
+        zone = data_aws_route53_zone.DataAwsRoute53Zone(self, "zone", name=config.hosted_zone_name, private_zone=False)
+        self._zone_id = zone.zone_id
+        cert = acm_certificate.AcmCertificate(
+            self,
+            "certificate",
+            domain_name=config.domain_name,
+            validation_method="DNS",
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
+            tags={"Name": config.domain_name},
+        )
+        option = f"tolist({cert.fqn}.domain_validation_options)[0]"
+        record = route53_record.Route53Record(
+            self,
+            "certificate_validation_record",
+            zone_id=zone.zone_id,
+            name=f"${{{option}.resource_record_name}}",
+            type=f"${{{option}.resource_record_type}}",
+            records=[f"${{{option}.resource_record_value}}"],
+            ttl=60,
+            allow_overwrite=True,
+        )
+        validation = acm_certificate_validation.AcmCertificateValidation(
+            self, "certificate_validation", certificate_arn=cert.arn, validation_record_fqdns=[record.fqdn]
+        )
+        return validation.certificate_arn
+
+    def _access_log_bucket(self, prefix: str, config: LoadBalancerConfig, aws: AwsContext, disposable: bool) -> s3_bucket.S3Bucket:
+        """Private bucket for ALB access logs.  ALB log delivery supports SSE-S3 only."""
+        bucket = s3_bucket.S3Bucket(self, "access_logs_bucket", bucket_prefix=f"{prefix}-alb-logs-", force_destroy=disposable)
+        s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+            self,
+            "access_logs_public_access_block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        s3_bucket_ownership_controls.S3BucketOwnershipControls(
+            self,
+            "access_logs_ownership",
+            bucket=bucket.id,
+            rule=s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+        )
+        s3_bucket_versioning.S3BucketVersioningA(
+            self,
+            "access_logs_versioning",
+            bucket=bucket.id,
+            versioning_configuration=s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        )
+        sse.S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "access_logs_encryption",
+            bucket=bucket.id,
+            rule=[
+                sse.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+        )
+        days = config.access_log_retention_days
+        lc.S3BucketLifecycleConfiguration(
+            self,
+            "access_logs_lifecycle",
+            bucket=bucket.id,
+            rule=[
+                lc.S3BucketLifecycleConfigurationRule(
+                    id="expire-access-logs",
+                    status="Enabled",
+                    filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    expiration=[lc.S3BucketLifecycleConfigurationRuleExpiration(days=days)],
+                    noncurrent_version_expiration=[lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=1)],
+                    abort_incomplete_multipart_upload=[lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)],
+                )
+            ],
+        )
+        elb_account = data_aws_elb_service_account.DataAwsElbServiceAccount(self, "elb_account")
+        log_objects = f"{bucket.arn}/alb/AWSLogs/{aws.account_id}/*"
+        self._bucket_policy = s3_bucket_policy.S3BucketPolicy(
+            self,
+            "access_logs_policy",
+            bucket=bucket.id,
+            policy=policy_document(
+                self,
+                "access_logs_policy_document",
+                [
+                    Statement(
+                        sid="AlbLogDelivery",
+                        effect="Allow",
+                        principals=[
+                            Principal(type="AWS", identifiers=[elb_account.arn]),
+                            Principal(type="Service", identifiers=["logdelivery.elasticloadbalancing.amazonaws.com"]),
+                        ],
+                        actions=["s3:PutObject"],
+                        resources=[log_objects],
+                    ),
+                    Statement(
+                        sid="DenyInsecureTransport",
+                        effect="Deny",
+                        principals=[Principal(type="*", identifiers=["*"])],
+                        actions=["s3:*"],
+                        resources=[bucket.arn, f"{bucket.arn}/*"],
+                        condition=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
+                    ),
+                ],
+            ),
+        )
+        return bucket

@@ -1,0 +1,420 @@
+"""ECS Fargate: cluster, task definition, blue/green service, auto scaling, configuration."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf import TerraformResourceLifecycle
+from constructs import Construct
+
+from stacks.aws import (
+    appautoscaling_policy,
+    appautoscaling_target,
+    ecs_cluster,
+    ecs_cluster_capacity_providers,
+    ecs_service,
+    ecs_task_definition,
+    iam_role_policy,
+    iam_role_policy_attachment,
+    security_group,
+    vpc_security_group_egress_rule,
+    vpc_security_group_ingress_rule,
+)
+from stacks.components.common import AwsContext, Condition, DatabaseConnection, allow, log_group, policy_document, service_role
+from stacks.components.parameters import Parameter, Parameters
+from stacks.config import ServiceConfig
+
+CONTAINER_NAME = "order-api"
+aas = appautoscaling_policy
+TargetTracking = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
+Custom = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
+Query = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics
+Stat = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat
+Metric = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric
+Dimension = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions
+
+
+def capacity_weights(spot_percentage: int) -> tuple[int, int]:
+    """(on-demand weight, spot weight) in lowest terms for a Spot share in percent."""
+    if spot_percentage in (0, 100):
+        return (0, 1) if spot_percentage == 100 else (1, 0)
+    divisor = math.gcd(100 - spot_percentage, spot_percentage)
+    return (100 - spot_percentage) // divisor, spot_percentage // divisor
+
+
+@dataclass(frozen=True)
+class LoadBalancing:
+    """What the service needs from the load balancer for blue/green deployments."""
+
+    security_group_id: str
+    blue_target_group_arn: str
+    green_target_group_arn: str
+    production_rule_arn: str
+    test_rule_arn: str
+    alb_arn_suffix: str
+    blue_target_group_arn_suffix: str
+
+
+class Service(Construct):
+    """The order API on ECS Fargate.
+
+    - Cluster with Container Insights and audited ECS Exec (encrypted log group, KMS).
+    - Capacity: FARGATE and FARGATE_SPOT weighted to the configured Spot share, with an
+      on-demand ``base`` so Spot interruptions never take the service to zero (prod >= 1).
+    - Task definition: separate execution and task roles, least privilege; read-only
+      root filesystem; configuration and credentials injected as ``secrets`` from SSM
+      and Secrets Manager, never as plain values; stop timeout under the Spot warning.
+    - Service: ECS-native blue/green (``BLUE_GREEN`` strategy with bake time), green as
+      the alternate target group, circuit breaker and alarm-based rollback.
+    - Auto scaling: CPU target tracking, backlog per task (``PendingOrders`` / running
+      tasks), optional ALB requests per target.
+
+    ``task_definition_owner = "pipeline"``: Terraform creates the first task definition
+    and then ignores the service's ``task_definition``; the release pipeline registers
+    new revisions and updates the service.
+
+    Attributes: ``cluster_name``, ``cluster_arn``, ``service_name``, ``service_arn``,
+    ``security_group_id``, ``task_definition_arn``, ``log_group_name``, ``parameter_prefix``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        environment: str,
+        config: ServiceConfig,
+        aws: AwsContext,
+        vpc_id: str,
+        vpc_cidr: str,
+        private_subnet_ids: Sequence[str],
+        load_balancing: LoadBalancing,
+        repository_url: str,
+        repository_arn: str,
+        database: DatabaseConnection,
+        kms_key_arn: str,
+        log_retention_days: int,
+        log_key_arn: str,
+        rollback_alarm_names: Sequence[str] = (),
+    ) -> None:
+        super().__init__(scope, id_)
+        self.cluster_name = name_prefix
+        self.service_name = f"{name_prefix}-api"
+        self.parameter_prefix = f"/order-api/{environment}/"
+
+        exec_logs = log_group(self, "exec_log_group", name=f"/ecs/{name_prefix}/exec", retention_days=log_retention_days, kms_key_arn=log_key_arn)
+        app_logs = log_group(self, "app_log_group", name=f"/ecs/{name_prefix}/order-api", retention_days=log_retention_days, kms_key_arn=log_key_arn)
+        self.log_group_name = app_logs.name
+        cfg = ecs_cluster
+        self.cluster = cfg.EcsCluster(
+            self,
+            "cluster",
+            name=self.cluster_name,
+            setting=[cfg.EcsClusterSetting(name="containerInsights", value=config.container_insights)],
+            configuration=cfg.EcsClusterConfiguration(
+                execute_command_configuration=cfg.EcsClusterConfigurationExecuteCommandConfiguration(
+                    kms_key_id=kms_key_arn,
+                    logging="OVERRIDE",
+                    log_configuration=cfg.EcsClusterConfigurationExecuteCommandConfigurationLogConfiguration(
+                        cloud_watch_log_group_name=exec_logs.name, cloud_watch_encryption_enabled=True
+                    ),
+                )
+            ),
+        )
+        self.cluster_arn = self.cluster.arn
+        on_demand_weight, spot_weight = capacity_weights(config.spot_percentage)
+        cp = ecs_cluster_capacity_providers
+        cp.EcsClusterCapacityProviders(
+            self,
+            "capacity_providers",
+            cluster_name=self.cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            default_capacity_provider_strategy=[
+                cp.EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(capacity_provider="FARGATE", base=config.on_demand_base, weight=on_demand_weight),
+                cp.EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=spot_weight),
+            ],
+        )
+
+        params = Parameters(
+            self,
+            "parameters",
+            prefix=self.parameter_prefix,
+            kms_key_arn=kms_key_arn,
+            path_arn=aws.arn("ssm", f"parameter{self.parameter_prefix}*"),
+            parameters=[
+                Parameter("database/host", database.host, "DB_HOST"),
+                Parameter("database/reader-host", database.reader_host, "DB_READER_HOST"),
+                Parameter("database/port", database.port, "DB_PORT"),
+                Parameter("database/name", database.name, "DB_NAME"),
+                Parameter("log-level", config.log_level, "LOG_LEVEL"),
+                *(Parameter(f"features/{k}", v, "FEATURE_" + k.upper().replace(".", "_").replace("-", "_")) for k, v in config.features),
+            ],
+        )
+
+        execution_role = service_role(
+            self, "execution_role", name=f"{name_prefix}-task-execution", service="ecs-tasks.amazonaws.com", aws=aws,
+            description="ECS agent: pull the image, write logs, read this service's secrets and parameters",
+        )
+        iam_role_policy.IamRolePolicy(
+            self,
+            "execution_role_policy",
+            role=execution_role.id,
+            name="pull-log-read-config",
+            policy=policy_document(
+                self,
+                "execution_policy",
+                [
+                    # GetAuthorizationToken has no resource-level permissions.
+                    allow(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),
+                    allow(["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], [repository_arn], sid="PullImage"),
+                    allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{app_logs.arn}:*"], sid="WriteLogs"),
+                    allow(["secretsmanager:GetSecretValue"], [database.secret_arn], sid="ReadDatabaseSecret"),
+                    allow(["ssm:GetParameters"], [params.path_arn], sid="ReadParameters"),
+                    allow(["kms:Decrypt"], [kms_key_arn, database.secret_kms_key_arn], sid="DecryptConfig"),
+                ],
+            ),
+        )
+        task_role = service_role(
+            self, "task_role", name=f"{name_prefix}-task", service="ecs-tasks.amazonaws.com", aws=aws,
+            description="Order API application: publish its metrics (and ECS Exec sessions when enabled)",
+        )
+        task_statements = [
+            # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+            allow(
+                ["cloudwatch:PutMetricData"],
+                ["*"],
+                sid="PublishMetrics",
+                conditions=[Condition(test="StringEquals", variable="cloudwatch:namespace", values=[config.pending_orders_namespace])],
+            )
+        ]
+        if config.enable_execute_command:
+            task_statements += [
+                allow(["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], ["*"], sid="EcsExec"),
+                allow(["logs:DescribeLogGroups"], ["*"], sid="EcsExecLogGroups"),
+                allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [f"{exec_logs.arn}:*"], sid="EcsExecAudit"),
+                allow(["kms:Decrypt"], [kms_key_arn], sid="EcsExecSession"),
+            ]
+        iam_role_policy.IamRolePolicy(
+            self, "task_role_policy", role=task_role.id, name="application", policy=policy_document(self, "task_policy", task_statements)
+        )
+
+        container = {
+            "name": CONTAINER_NAME,
+            "image": f"{repository_url}:{config.image_tag}",
+            "essential": True,
+            "portMappings": [{"containerPort": config.container_port, "protocol": "tcp", "name": "http"}],
+            "readonlyRootFilesystem": True,
+            "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+            "stopTimeout": config.stop_timeout_seconds,
+            "healthCheck": {
+                "command": ["CMD-SHELL", f"curl -fsS http://localhost:{config.container_port}{config.health_check_path} || exit 1"],
+                "interval": 15,
+                "timeout": 5,
+                "retries": 3,
+                "startPeriod": 30,
+            },
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {"awslogs-group": app_logs.name, "awslogs-region": aws.region, "awslogs-stream-prefix": "order-api"},
+            },
+            "environment": [
+                {"name": "PORT", "value": str(config.container_port)},
+                {"name": "METRICS_NAMESPACE", "value": config.pending_orders_namespace},
+            ],
+            "secrets": sorted(
+                [{"name": env, "valueFrom": arn} for env, arn in params.arns.items()]
+                + [
+                    {"name": "DB_USERNAME", "valueFrom": f"{database.secret_arn}:username::"},
+                    {"name": "DB_PASSWORD", "valueFrom": f"{database.secret_arn}:password::"},
+                ],
+                key=lambda s: s["name"],
+            ),
+        }
+        task = ecs_task_definition.EcsTaskDefinition(
+            self,
+            "task_definition",
+            family=self.service_name,
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(config.cpu),
+            memory=str(config.memory),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            runtime_platform=ecs_task_definition.EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
+            volume=[ecs_task_definition.EcsTaskDefinitionVolume(name="tmp")],
+            container_definitions=json.dumps([container], sort_keys=True),
+        )
+        self.task_definition_arn = task.arn
+
+        self.security_group = security_group.SecurityGroup(
+            self,
+            "security_group",
+            name=f"{name_prefix}-service",
+            description="Order API tasks: the container port from the load balancer only",
+            vpc_id=vpc_id,
+            tags={"Name": f"{name_prefix}-service"},
+        )
+        self.security_group_id = self.security_group.id
+        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self,
+            "ingress_from_alb",
+            security_group_id=self.security_group.id,
+            description="container port from the load balancer",
+            ip_protocol="tcp",
+            from_port=config.container_port,
+            to_port=config.container_port,
+            referenced_security_group_id=load_balancing.security_group_id,
+        )
+        # Tasks call AWS APIs and ECR over TLS (through NAT or endpoints) and the database; nothing else.
+        for port, cidr, what in ((443, "0.0.0.0/0", "HTTPS to AWS APIs and ECR"), (3306, vpc_cidr, "MySQL to the database inside the VPC")):
+            vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+                self,
+                f"egress_{port}",
+                security_group_id=self.security_group.id,
+                description=what,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=cidr,
+            )
+
+        bg_role = service_role(
+            self, "blue_green_role", name=f"{name_prefix}-ecs-blue-green", service="ecs.amazonaws.com", aws=aws,
+            description="ECS shifts ALB traffic between the blue and green target groups",
+        )
+        iam_role_policy_attachment.IamRolePolicyAttachment(
+            self,
+            "blue_green_role_policy",
+            role=bg_role.name,
+            policy_arn=f"arn:{aws.partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
+        )
+
+        svc = ecs_service
+        ignored = ["desired_count"] + (["task_definition"] if config.task_definition_owner == "pipeline" else [])
+        self.service = svc.EcsService(
+            self,
+            "service",
+            name=self.service_name,
+            cluster=self.cluster.arn,
+            task_definition=task.arn,
+            desired_count=config.desired_tasks,
+            capacity_provider_strategy=[
+                svc.EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE", base=config.on_demand_base, weight=on_demand_weight),
+                svc.EcsServiceCapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=spot_weight),
+            ],
+            network_configuration=svc.EcsServiceNetworkConfiguration(
+                subnets=list(private_subnet_ids), security_groups=[self.security_group.id], assign_public_ip=False
+            ),
+            load_balancer=[
+                svc.EcsServiceLoadBalancer(
+                    target_group_arn=load_balancing.blue_target_group_arn,
+                    container_name=CONTAINER_NAME,
+                    container_port=config.container_port,
+                    advanced_configuration=svc.EcsServiceLoadBalancerAdvancedConfiguration(
+                        alternate_target_group_arn=load_balancing.green_target_group_arn,
+                        production_listener_rule=load_balancing.production_rule_arn,
+                        test_listener_rule=load_balancing.test_rule_arn,
+                        role_arn=bg_role.arn,
+                    ),
+                )
+            ],
+            deployment_controller=svc.EcsServiceDeploymentController(type="ECS"),
+            deployment_configuration=svc.EcsServiceDeploymentConfiguration(strategy="BLUE_GREEN", bake_time_in_minutes=str(config.bake_time_minutes)),
+            deployment_circuit_breaker=svc.EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            alarms=svc.EcsServiceAlarms(alarm_names=list(rollback_alarm_names), enable=True, rollback=True) if rollback_alarm_names else None,
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            health_check_grace_period_seconds=60,
+            enable_execute_command=config.enable_execute_command,
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            lifecycle=TerraformResourceLifecycle(ignore_changes=ignored),
+        )
+        self.service_arn = self.service.arn
+        self._autoscaling(config, load_balancing)
+
+    def _autoscaling(self, config: ServiceConfig, lb: LoadBalancing) -> None:
+        target = appautoscaling_target.AppautoscalingTarget(
+            self,
+            "scaling_target",
+            service_namespace="ecs",
+            resource_id=f"service/{self.cluster.name}/{self.service.name}",
+            scalable_dimension="ecs:service:DesiredCount",
+            min_capacity=config.min_tasks,
+            max_capacity=config.max_tasks,
+        )
+
+        def policy(id_: str, name: str, tracking: TargetTracking) -> None:
+            aas.AppautoscalingPolicy(
+                self,
+                id_,
+                name=f"{self.service_name}-{name}",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                target_tracking_scaling_policy_configuration=tracking,
+            )
+
+        cooldowns = {"scale_in_cooldown": config.scale_in_cooldown_seconds, "scale_out_cooldown": config.scale_out_cooldown_seconds}
+        predefined = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
+        policy(
+            "cpu_scaling",
+            "cpu",
+            TargetTracking(
+                target_value=config.cpu_target_percent,
+                predefined_metric_specification=predefined(predefined_metric_type="ECSServiceAverageCPUUtilization"),
+                **cooldowns,
+            ),
+        )
+        service_dims = [Dimension(name="ClusterName", value=self.cluster_name), Dimension(name="ServiceName", value=self.service_name)]
+        policy(
+            "pending_orders_scaling",
+            "pending-orders",
+            TargetTracking(
+                target_value=config.pending_orders_per_task,
+                customized_metric_specification=Custom(
+                    metrics=[
+                        Query(
+                            id="pending",
+                            return_data=False,
+                            metric_stat=Stat(
+                                stat="Average",
+                                metric=Metric(
+                                    namespace=config.pending_orders_namespace,
+                                    metric_name=config.pending_orders_metric,
+                                    dimensions=[Dimension(name="ServiceName", value=self.service_name)],
+                                ),
+                            ),
+                        ),
+                        Query(
+                            id="tasks",
+                            return_data=False,
+                            metric_stat=Stat(
+                                stat="Average",
+                                metric=Metric(namespace="ECS/ContainerInsights", metric_name="RunningTaskCount", dimensions=service_dims),
+                            ),
+                        ),
+                        Query(id="backlog_per_task", label="Pending orders per task", expression="pending / MAX([tasks, 1])", return_data=True),
+                    ]
+                ),
+                **cooldowns,
+            ),
+        )
+        if config.requests_per_target is not None:
+            policy(
+                "requests_scaling",
+                "requests",
+                TargetTracking(
+                    target_value=config.requests_per_target,
+                    predefined_metric_specification=predefined(
+                        predefined_metric_type="ALBRequestCountPerTarget",
+                        resource_label=f"{lb.alb_arn_suffix}/{lb.blue_target_group_arn_suffix}",
+                    ),
+                    **cooldowns,
+                ),
+            )

@@ -1,0 +1,237 @@
+"""The offline synth diff: pure diff logic on fixtures, plus the git plumbing end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tools import synth_diff
+from tools.stateful import REPLACE_FORCING, STATEFUL_TYPES, forces_replacement
+from tools.synth_diff import Report, changed_paths, diff_stacks, render_markdown, render_text
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def load(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"synth_diff_{name}.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    return diff_stacks(load("base"), load("head"))
+
+
+@pytest.fixture(scope="module")
+def markdown(report: Report) -> str:
+    return render_markdown(report, base_label="abc1234", head_label="working tree")
+
+
+def stack(report: Report, name: str) -> synth_diff.StackDiff:
+    (found,) = [s for s in report.stacks if s.stack == name]
+    return found
+
+
+def change(report: Report, stack_name: str, address: str) -> synth_diff.ResourceChange:
+    (found,) = [c for c in stack(report, stack_name).resources if c.address == address]
+    return found
+
+
+# -- attribute paths -----------------------------------------------------------
+
+
+def test_changed_paths_are_dotted_and_ignore_metadata() -> None:
+    old = {"//": {"metadata": {"path": "a"}}, "name": "x", "tags": {"a": "1"}, "list": [1, 2], "gone": True}
+    new = {"//": {"metadata": {"path": "b"}}, "name": "x", "tags": {"a": "2", "b": "3"}, "list": [1, 5], "new": 1}
+    assert changed_paths(old, new) == ["gone", "list.1", "new", "tags.a", "tags.b"]
+
+
+def test_changed_paths_of_lists_of_different_length_name_the_list() -> None:
+    assert changed_paths({"subnets": ["a"]}, {"subnets": ["a", "b"]}) == ["subnets"]
+
+
+def test_replace_forcing_table_covers_every_stateful_type() -> None:
+    assert set(STATEFUL_TYPES) <= set(REPLACE_FORCING)
+    assert forces_replacement("aws_rds_cluster", "engine")
+    assert forces_replacement("aws_ecr_repository", "encryption_configuration.0.kms_key")
+    assert not forces_replacement("aws_rds_cluster", "backup_retention_period")
+    assert not forces_replacement("aws_cloudwatch_log_group", "kms_key_id")
+
+
+# -- the report ------------------------------------------------------------------
+
+
+def test_added_resource(report: Report) -> None:
+    added = stack(report, "order-api-dev").of_kind("added")
+    assert [c.address for c in added] == ["aws_ecs_service.service_service_2A3B4C5D", "aws_kms_key.encryption_logs_key_8C9D0E1F"]
+    assert not any(c.destructive for c in added)
+
+
+def test_removed_stateful_resource_is_destructive(report: Report) -> None:
+    removed = change(report, "order-api-dev", "aws_s3_bucket.artifacts_bucket_5E6F7A8B")
+    assert removed.kind == "removed"
+    assert removed.destructive
+
+
+def test_removed_stateless_resource_is_not_destructive(report: Report) -> None:
+    removed = change(report, "order-api-dev", "aws_security_group.legacy_sg_0A1B2C3D")
+    assert removed.kind == "removed"
+    assert not removed.destructive
+
+
+def test_renamed_construct_id_is_recognised(report: Report) -> None:
+    removed = change(report, "order-api-dev", "aws_kms_key.logs_key_4E5F6A7B")
+    assert removed.renamed_to == "aws_kms_key.encryption_logs_key_8C9D0E1F"
+    assert removed.destructive
+
+
+def test_changed_resource_lists_paths_and_ignores_metadata(report: Report) -> None:
+    lb = change(report, "order-api-dev", "aws_lb.alb_lb_9C0D1E2F")
+    assert lb.paths == ("idle_timeout", "subnets.2")
+    assert not lb.destructive
+
+
+def test_replace_forcing_change_of_stateful_resource(report: Report) -> None:
+    cluster = change(report, "order-api-dev", "aws_rds_cluster.database_cluster_1A2B3C4D")
+    assert cluster.paths == ("backup_retention_period", "engine")
+    assert cluster.replace_paths == ("engine",)
+    assert cluster.destructive
+
+
+def test_data_sources_unchanged_are_not_reported(report: Report) -> None:
+    assert not [c for c in stack(report, "order-api-dev").resources if c.is_data_source]
+
+
+def test_outputs_and_settings(report: Report) -> None:
+    dev = stack(report, "order-api-dev")
+    assert dev.outputs == (("alb_dns_name", "added"), ("legacy_sg_id", "removed"), ("vpc_id", "changed"))
+    assert dev.settings == ("terraform.backend.s3.use_lockfile",)
+
+
+def test_unchanged_and_added_stacks(report: Report) -> None:
+    assert stack(report, "order-api-prod").status == "unchanged"
+    assert stack(report, "order-api-prod").resources == ()
+    assert stack(report, "order-api-dev-pr42").status == "added"
+
+
+def test_identical_inputs_report_no_changes() -> None:
+    base = load("base")
+    report = diff_stacks(base, json.loads(json.dumps(base)))
+    assert not report.has_changes
+    assert report.destructive == []
+    text = render_markdown(report, base_label="a", head_label="b")
+    assert "No changes in the synthesized stacks." in text
+    assert "**" not in text
+
+
+# -- markdown --------------------------------------------------------------------
+
+
+def test_markdown_flags_destructive_lines_in_bold(markdown: str) -> None:
+    bold = [line for line in markdown.splitlines() if line.startswith("- **")]
+    assert len(bold) == 3, markdown
+    assert any("`aws_rds_cluster.database_cluster_1A2B3C4D`: REPLACED" in line and "`engine`" in line for line in bold)
+    assert any("`aws_s3_bucket.artifacts_bucket_5E6F7A8B`: stateful, deleting it destroys its data" in line for line in bold)
+    assert any("`aws_kms_key.logs_key_4E5F6A7B`" in line and "`moved` block" in line for line in bold)
+    assert "**3 destructive change(s)" in markdown
+
+
+def test_markdown_lists_plain_changes_without_bold(markdown: str) -> None:
+    assert "- `aws_lb.alb_lb_9C0D1E2F`: `idle_timeout`, `subnets.2`" in markdown
+    assert "- `aws_security_group.legacy_sg_0A1B2C3D`" in markdown
+    assert "- `aws_ecs_service.service_service_2A3B4C5D`" in markdown
+    assert "### `order-api-prod`: no changes" in markdown
+    assert "### `order-api-dev`: 2 added, 3 removed, 2 changed" in markdown
+    assert "Outputs: added `alb_dns_name`, removed `legacy_sg_id`, changed `vpc_id`" in markdown
+    assert "## Synth diff: `abc1234` -> `working tree`" in markdown
+
+
+def test_replace_forcing_change_of_load_balancer_is_flagged() -> None:
+    base = {"s": {"resource": {"aws_lb": {"alb": {"name": "a", "internal": False}}}}}
+    head = {"s": {"resource": {"aws_lb": {"alb": {"name": "a", "internal": True}}}}}
+    text = render_markdown(diff_stacks(base, head), base_label="a", head_label="b")
+    assert "- **`aws_lb.alb`: REPLACED (clients see a new resource): `internal` forces a new resource**" in text
+
+
+def test_markdown_is_truncated_for_a_comment() -> None:
+    head = {"s": {"resource": {"aws_sqs_queue": {f"q{i:04d}": {"name": f"q{i}"} for i in range(3000)}}}}
+    text = render_markdown(diff_stacks({"s": {}}, head), base_label="a", head_label="b", max_chars=5000)
+    assert len(text) <= 5000
+    assert text.rstrip().endswith("(truncated: run `make diff` locally for the full report)")
+
+
+def test_text_summary_names_each_change(report: Report) -> None:
+    text = render_text(report)
+    assert "order-api-dev: changed aws_rds_cluster.database_cluster_1A2B3C4D (backup_retention_period, engine) [DESTRUCTIVE]" in text
+    assert "order-api-dev-pr42: stack added" in text
+    assert "order-api-prod" not in text
+
+
+# -- plumbing ----------------------------------------------------------------------
+
+
+def write_stacks(stacks: dict[str, Any], root: Path) -> Path:
+    for name, doc in stacks.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "cdk.tf.json").write_text(json.dumps(doc))
+    return root
+
+
+def test_cli_compares_two_synthesized_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = write_stacks(load("base"), tmp_path / "base")
+    head = write_stacks(load("head"), tmp_path / "head")
+    assert synth_diff.main(["--base-dir", str(base), "--head-dir", str(head)]) == 0
+    out = capsys.readouterr().out
+    assert "**3 destructive change(s)" in out
+    assert "### `order-api-dev-pr42`: new stack (1 resources)" in out
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def clone(tmp_path: Path) -> Path:
+    """A throwaway clone of this repository (the working copy itself is never touched)."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout")
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(repo)], check=True, capture_output=True)
+    return repo
+
+
+def test_default_base_falls_back_without_main(clone: Path) -> None:
+    head = git(clone, "rev-parse", "HEAD")
+    git(clone, "checkout", "--quiet", "--detach")
+    git(clone, "branch", "--quiet", "--force", "main", "HEAD")
+    assert synth_diff.default_base(clone) == head  # HEAD on main: the merge base is HEAD itself
+    git(clone, "branch", "--quiet", "-D", "main")
+    git(clone, "remote", "remove", "origin")
+    parent = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD~1"], cwd=clone, capture_output=True, text=True, check=False)
+    assert synth_diff.default_base(clone) == (parent.stdout.strip() or head)
+
+
+def test_end_to_end_against_the_same_revision(clone: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT_SUFFIX", "VPC_CIDR")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.synth_diff", "--repo", str(clone), "--base", "HEAD"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "No changes in the synthesized stacks." in proc.stdout
+    short = git(clone, "rev-parse", "--short", "HEAD")
+    assert f"## Synth diff: `HEAD ({short})` -> `working tree`" in proc.stdout
+    assert "### `order-api-state`: no changes" in proc.stdout

@@ -1,0 +1,195 @@
+"""WAF component: rate limit with 429, managed rule groups, metrics, logging, association."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cdktf import App, Aspects, TerraformStack, Testing
+
+from stacks.aspects import Guardrails
+from stacks.aws import (
+    cloudwatch_log_group,
+    cloudwatch_log_resource_policy,
+    data_aws_caller_identity,
+    data_aws_partition,
+    provider,
+    wafv2_web_acl,
+    wafv2_web_acl_association,
+    wafv2_web_acl_logging_configuration,
+)
+from stacks.components.common import AwsContext, EncryptionKey
+from stacks.components.waf import MANAGED_RULE_ORDER, Waf
+from stacks.config import WAF_MANAGED_RULE_GROUPS, EdgeConfig
+from tests.conftest import Synthesized
+
+STACK = "waf-test"
+PREFIX = "order-api-test"
+ALB_ARN = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/order-api-test-alb/0123456789abcdef"
+ACL = wafv2_web_acl.Wafv2WebAcl.TF_RESOURCE_TYPE
+
+
+def build(outdir: str, config: EdgeConfig, stack_name: str = STACK) -> Synthesized:
+    app = App(outdir=outdir)
+    stack = TerraformStack(app, stack_name)
+    provider.AwsProvider(stack, "aws", region="us-east-1")
+    identity = data_aws_caller_identity.DataAwsCallerIdentity(stack, "caller")
+    partition = data_aws_partition.DataAwsPartition(stack, "partition")
+    aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region="us-east-1")
+    logs_key = EncryptionKey(
+        stack,
+        "logs_key",
+        alias=f"{PREFIX}-logs",
+        description="logs",
+        aws=aws,
+        service_principals=["logs.us-east-1.amazonaws.com"],
+        encryption_context={"aws:logs:arn": aws.arn("logs", "log-group:*")},
+    )
+    Waf(stack, "waf", name_prefix=PREFIX, config=config, aws=aws, load_balancer_arn=ALB_ARN, log_retention_days=14, log_key_arn=logs_key.arn)
+    Aspects.of(stack).add(Guardrails(production=False))
+    app.synth()
+    return Synthesized(outdir=__import__("pathlib").Path(outdir))
+
+
+@pytest.fixture(scope="module")
+def waf(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return build(str(tmp_path_factory.mktemp("waf")), EdgeConfig())
+
+
+@pytest.fixture(scope="module")
+def waf_counting(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    config = EdgeConfig(rate_limit=2000, rate_limit_window_seconds=60, managed_rules_count_only=("AWSManagedRulesSQLiRuleSet", "AWSManagedRulesCommonRuleSet"))
+    return build(str(tmp_path_factory.mktemp("waf-counting")), config)
+
+
+def acl(synth: Synthesized) -> dict[str, Any]:
+    (body,) = synth.resources(STACK, ACL).values()
+    return body
+
+
+def rules(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    return {rule["name"]: rule for rule in acl(synth)["rule"]}
+
+
+def test_regional_web_acl_allows_by_default(waf: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(
+        waf.text(STACK), ACL, {"name": f"{PREFIX}-web-acl", "scope": "REGIONAL", "default_action": {"allow": {}}}
+    )
+
+
+def test_rate_rule_limits_each_ip_to_100_per_5_minutes(waf: Synthesized) -> None:
+    statement = rules(waf)["rate-limit"]["statement"]["rate_based_statement"]
+    assert statement == {"limit": 100, "evaluation_window_sec": 300, "aggregate_key_type": "IP"}
+
+
+def test_rate_rule_blocks_with_429_and_a_json_body(waf: Synthesized) -> None:
+    response = rules(waf)["rate-limit"]["action"]["block"]["custom_response"]
+    assert response["response_code"] == 429
+    (body,) = acl(waf)["custom_response_body"]
+    assert body["key"] == response["custom_response_body_key"]
+    assert body["content_type"] == "APPLICATION_JSON"
+    assert "too_many_requests" in body["content"]
+    assert response["response_header"] == [{"name": "Retry-After", "value": "300"}]
+
+
+def test_rate_limit_and_window_come_from_config(waf_counting: Synthesized) -> None:
+    statement = rules(waf_counting)["rate-limit"]["statement"]["rate_based_statement"]
+    assert (statement["limit"], statement["evaluation_window_sec"]) == (2000, 60)
+
+
+@pytest.mark.parametrize("group", WAF_MANAGED_RULE_GROUPS)
+def test_managed_rule_group_blocks_by_default(waf: Synthesized, group: str) -> None:
+    rule = rules(waf)[group]
+    assert rule["statement"] == {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}}
+    assert rule["override_action"] == {"none": {}}
+    assert "action" not in rule
+
+
+def test_managed_rule_groups_count_only_when_configured(waf_counting: Synthesized) -> None:
+    overrides = {name: rule.get("override_action") for name, rule in rules(waf_counting).items()}
+    assert overrides["AWSManagedRulesSQLiRuleSet"] == {"count": {}}
+    assert overrides["AWSManagedRulesCommonRuleSet"] == {"count": {}}
+    assert overrides["AWSManagedRulesKnownBadInputsRuleSet"] == {"none": {}}
+    assert overrides["AWSManagedRulesAmazonIpReputationList"] == {"none": {}}
+
+
+def test_rule_order_puts_ip_reputation_and_rate_limit_first(waf: Synthesized) -> None:
+    by_priority = sorted(acl(waf)["rule"], key=lambda r: r["priority"])
+    assert [r["name"] for r in by_priority] == ["AWSManagedRulesAmazonIpReputationList", "rate-limit", *MANAGED_RULE_ORDER[1:]]
+    assert sorted(MANAGED_RULE_ORDER) == sorted(WAF_MANAGED_RULE_GROUPS)
+
+
+def test_every_rule_and_the_acl_publish_metrics_and_samples(waf: Synthesized) -> None:
+    configs = [rule["visibility_config"] for rule in acl(waf)["rule"]] + [acl(waf)["visibility_config"]]
+    assert len(configs) == 6
+    for config in configs:
+        assert config["cloudwatch_metrics_enabled"] is True
+        assert config["sampled_requests_enabled"] is True
+        assert config["metric_name"].startswith(PREFIX)
+    assert len({c["metric_name"] for c in configs}) == 6
+
+
+def test_web_acl_is_associated_with_the_load_balancer(waf: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(
+        waf.text(STACK),
+        wafv2_web_acl_association.Wafv2WebAclAssociation.TF_RESOURCE_TYPE,
+        {"resource_arn": ALB_ARN, "web_acl_arn": "${aws_wafv2_web_acl.waf_web_acl_82D6288C.arn}"},
+    )
+
+
+def test_log_group_has_the_waf_prefix_kms_and_retention(waf: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(
+        waf.text(STACK), cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE, {"name": f"aws-waf-logs-{PREFIX}", "retention_in_days": 14}
+    )
+    group = waf.resource(STACK, cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE, "log_group")
+    assert group["kms_key_id"].startswith("${aws_kms_key.logs_key_")
+
+
+def test_logging_goes_to_the_log_group_with_credentials_redacted(waf: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(
+        waf.text(STACK),
+        wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration.TF_RESOURCE_TYPE,
+        {
+            "resource_arn": "${aws_wafv2_web_acl.waf_web_acl_82D6288C.arn}",
+            "log_destination_configs": ["${aws_cloudwatch_log_group.waf_log_group_0895F38B.arn}"],
+        },
+    )
+    logging = waf.resource(STACK, wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration.TF_RESOURCE_TYPE, "logging")
+    redacted = sorted(field["single_header"]["name"] for field in logging["redacted_fields"])
+    assert redacted == ["authorization", "cookie"]
+
+
+def test_log_delivery_policy_is_scoped_to_the_group_and_account(waf: Synthesized) -> None:
+    policy = waf.resource(STACK, cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy.TF_RESOURCE_TYPE, "log_delivery_policy")
+    assert policy["policy_name"] == f"{PREFIX}-waf-log-delivery"
+    documents = waf.doc(STACK)["data"]["aws_iam_policy_document"]
+    (document,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("waf/log_delivery_document")]
+    (statement,) = document["statement"]
+    assert statement["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
+    assert statement["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert statement["resources"] == ["${aws_cloudwatch_log_group.waf_log_group_0895F38B.arn}:*"]
+    conditions = {c["variable"]: (c["test"], c["values"]) for c in statement["condition"]}
+    assert conditions["aws:SourceAccount"] == ("StringEquals", ["${data.aws_caller_identity.caller.account_id}"])
+    assert conditions["aws:SourceArn"][0] == "ArnLike"
+
+
+def test_logging_waits_for_the_delivery_policy(waf: Synthesized) -> None:
+    logging = waf.resource(STACK, wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration.TF_RESOURCE_TYPE, "logging")
+    assert logging["depends_on"] == ["aws_cloudwatch_log_resource_policy.waf_log_delivery_policy_7866D737"]
+
+
+def test_resources_pass_the_guardrails(waf: Synthesized) -> None:
+    # The fixture synthesized with Guardrails on: any violation would have failed synthesis.
+    assert (waf.stacks_dir / STACK / "cdk.tf.json").is_file()
+    assert len(waf.resources(STACK, cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE)) == 1
+
+
+def test_attributes_name_the_acl(tmp_path) -> None:
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "attributes")
+    provider.AwsProvider(stack, "aws", region="us-east-1")
+    aws = AwsContext(account_id="111122223333", partition="aws", region="us-east-1")
+    waf = Waf(stack, "waf", name_prefix=PREFIX, config=EdgeConfig(), aws=aws, load_balancer_arn=ALB_ARN, log_retention_days=7, log_key_arn="arn:aws:kms:us-east-1:111122223333:key/k")
+    assert waf.web_acl_name == f"{PREFIX}-web-acl"
+    assert stack.resolve(waf.web_acl_arn) == "${aws_wafv2_web_acl.waf_web_acl_82D6288C.arn}"
+    assert stack.resolve(waf.web_acl_id) == "${aws_wafv2_web_acl.waf_web_acl_82D6288C.id}"
