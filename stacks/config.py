@@ -417,7 +417,7 @@ class MonitoringConfig:
     alarm_https_endpoints: tuple[str, ...] = ()
     #: Length of one alarm period, seconds (a multiple of 60, at most one hour).  Default 60.
     alarm_period_seconds: int = 60
-    #: Periods each alarm looks at.  Default 3.
+    #: Periods each alarm looks at, 1-24 (so at most the day CloudWatch allows).  Default 3.
     alarm_evaluation_periods: int = 3
     #: Breaching periods (of the evaluated ones) that fire an alarm.  Default 3.
     alarm_datapoints_to_alarm: int = 3
@@ -460,12 +460,6 @@ class MonitoringConfig:
         )
         _int_in("monitoring.alarm_evaluation_periods", self.alarm_evaluation_periods, 1, 24)
         _int_in("monitoring.alarm_datapoints_to_alarm", self.alarm_datapoints_to_alarm, 1, self.alarm_evaluation_periods)
-        _require(
-            self.alarm_period_seconds * self.alarm_evaluation_periods <= 86_400,
-            "monitoring.alarm_evaluation_periods",
-            self.alarm_evaluation_periods,
-            "at most one day of periods in total (CloudWatch's limit)",
-        )
         _int_in("monitoring.alb_5xx_rate_percent", self.alb_5xx_rate_percent, 1, 100)
         _int_in("monitoring.target_5xx_count", self.target_5xx_count, 1, 1_000_000)
         _int_in("monitoring.unhealthy_hosts", self.unhealthy_hosts, 1, 1000)

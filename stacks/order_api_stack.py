@@ -10,10 +10,11 @@ from stacks.aws import data_aws_caller_identity, data_aws_partition, provider
 from stacks.backend import configure_backend
 from stacks.components.common import AwsContext, EncryptionKey
 from stacks.components.load_balancer import LoadBalancer
-from stacks.components.monitoring import deployment_alarm_names
+from stacks.components.monitoring import Monitoring, MonitoringTargets, deployment_alarm_names
 from stacks.components.network import Network
 from stacks.components.registry import Registry
 from stacks.components.service import LoadBalancing, Service
+from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, StateConfig
 
 
@@ -64,7 +65,47 @@ class OrderApiStack(TerraformStack):
         self._output("isolated_subnet_ids", self.network.isolated_subnet_ids, "Isolated subnets (database), one per AZ")
 
         self._serve(config, aws, retention)
+        self._protect_and_observe(config, aws, retention)
         Aspects.of(self).add(Guardrails(production=config.is_production))
+
+    def _protect_and_observe(self, config: EnvironmentConfig, aws: AwsContext, retention: int) -> None:
+        """WAF in front of the ALB; dashboard and alarms over everything."""
+        prefix = config.name_prefix
+        self.waf = Waf(
+            self,
+            "waf",
+            name_prefix=prefix,
+            config=config.edge,
+            aws=aws,
+            load_balancer_arn=self.load_balancer.arn,
+            log_retention_days=retention,
+            log_key_arn=self.log_key.arn,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "monitoring",
+            name_prefix=prefix,
+            config=config.monitoring,
+            aws=aws,
+            targets=MonitoringTargets(
+                alb_arn_suffix=self.load_balancer.arn_suffix,
+                blue_target_group_arn_suffix=self.load_balancer.blue_target_group.arn_suffix,
+                green_target_group_arn_suffix=self.load_balancer.green_target_group.arn_suffix,
+                cluster_name=self.service.cluster_name,
+                service_name=self.service.service_name,
+                db_cluster_identifier=self.database.cluster_identifier,
+                web_acl_name=self.waf.web_acl_name,
+                min_tasks=max(config.service.min_tasks, 1),
+                pending_orders_namespace=config.service.pending_orders_namespace,
+                pending_orders_metric=config.service.pending_orders_metric,
+            ),
+        )
+        Aspects.of(self.waf).add(ComponentTags("waf"))
+        Aspects.of(self.monitoring).add(ComponentTags("monitoring"))
+        self._output("waf_web_acl_arn", self.waf.web_acl_arn, "ARN of the WAF web ACL protecting the ALB")
+        self._output("waf_web_acl_name", self.waf.web_acl_name, "Name of the WAF web ACL")
+        self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
+        self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
 
     def _serve(self, config: EnvironmentConfig, aws: AwsContext, retention: int) -> None:
         """Registry, load balancer and the ECS service (needs ``self.database``)."""

@@ -12,6 +12,7 @@ from stacks.config import (
     DatabaseConfig,
     EdgeConfig,
     EnvironmentConfig,
+    LoadBalancerConfig,
     MonitoringConfig,
     NetworkConfig,
     ServiceConfig,
@@ -31,6 +32,22 @@ def test_defaults_follow_the_product() -> None:
     assert (env.edge.rate_limit, env.edge.rate_limit_window_seconds) == (100, 300)
     assert env.database.backup_retention_days == 7
     assert env.monitoring.log_retention_days == 7
+
+
+def test_waf_and_alarm_defaults() -> None:
+    env = EnvironmentConfig(name="dev")
+    assert env.edge.managed_rules_count_only == ()
+    m = env.monitoring
+    assert (m.alarm_emails, m.alarm_https_endpoints) == ((), ())
+    assert (m.alarm_period_seconds, m.alarm_evaluation_periods, m.alarm_datapoints_to_alarm) == (60, 3, 3)
+    assert (m.alb_5xx_rate_percent, m.target_5xx_count, m.unhealthy_hosts, m.latency_p99_ms) == (5, 10, 1, 2000)
+    assert (m.ecs_cpu_percent, m.ecs_memory_percent, m.db_cpu_percent, m.db_connections, m.replica_lag_ms, m.pending_orders) == (85, 85, 80, 800, 1000, 1000)
+
+
+def test_alarm_subscriptions_accept_addresses_and_https_urls() -> None:
+    config = MonitoringConfig(alarm_emails=("on-call+orders@example.co.uk",), alarm_https_endpoints=("https://hooks.example.com:8443/alarm?team=orders",))
+    assert config.alarm_emails == ("on-call+orders@example.co.uk",)
+    assert EdgeConfig(managed_rules_count_only=("AWSManagedRulesCommonRuleSet",)).managed_rules_count_only == ("AWSManagedRulesCommonRuleSet",)
 
 
 def test_catalogue_has_three_environments_with_own_stacks() -> None:
@@ -157,6 +174,34 @@ def test_fails_bad_override(overrides: dict[str, str], field_name: str) -> None:
         (lambda: EdgeConfig(rate_limit=5), "edge.rate_limit"),
         (lambda: EdgeConfig(rate_limit_window_seconds=200), "edge.rate_limit_window_seconds"),
         (lambda: MonitoringConfig(log_retention_days=8), "monitoring.log_retention_days"),
+        (lambda: EdgeConfig(rate_limit=2_000_000_001), "edge.rate_limit"),
+        (lambda: EdgeConfig(managed_rules_count_only=("AWSManagedRulesAdminProtectionRuleSet",)), "edge.managed_rules_count_only"),
+        (lambda: EdgeConfig(managed_rules_count_only=("AWSManagedRulesSQLiRuleSet",) * 2), "edge.managed_rules_count_only"),
+        (lambda: EdgeConfig(managed_rules_count_only="AWSManagedRulesSQLiRuleSet"), "edge.managed_rules_count_only"),  # type: ignore[arg-type]
+        (lambda: MonitoringConfig(alarm_emails=("not-an-address",)), "monitoring.alarm_emails"),
+        (lambda: MonitoringConfig(alarm_emails=("a@example.com", "a@example.com")), "monitoring.alarm_emails"),
+        (lambda: MonitoringConfig(alarm_emails=tuple(f"a{i}@example.com" for i in range(11))), "monitoring.alarm_emails"),
+        (lambda: MonitoringConfig(alarm_https_endpoints=("http://hooks.example.com/alarm",)), "monitoring.alarm_https_endpoints"),
+        (lambda: MonitoringConfig(alarm_https_endpoints=["https://hooks.example.com"]), "monitoring.alarm_https_endpoints"),  # type: ignore[arg-type]
+        (lambda: MonitoringConfig(alarm_period_seconds=30), "monitoring.alarm_period_seconds"),
+        (lambda: MonitoringConfig(alarm_period_seconds=90), "monitoring.alarm_period_seconds"),
+        (lambda: MonitoringConfig(alarm_period_seconds=7200), "monitoring.alarm_period_seconds"),
+        (lambda: MonitoringConfig(alarm_evaluation_periods=0), "monitoring.alarm_evaluation_periods"),
+        (lambda: MonitoringConfig(alarm_evaluation_periods=25), "monitoring.alarm_evaluation_periods"),
+        (lambda: MonitoringConfig(alarm_datapoints_to_alarm=4), "monitoring.alarm_datapoints_to_alarm"),
+        (lambda: MonitoringConfig(alarm_datapoints_to_alarm=0), "monitoring.alarm_datapoints_to_alarm"),
+        (lambda: MonitoringConfig(alb_5xx_rate_percent=0), "monitoring.alb_5xx_rate_percent"),
+        (lambda: MonitoringConfig(alb_5xx_rate_percent=101), "monitoring.alb_5xx_rate_percent"),
+        (lambda: MonitoringConfig(target_5xx_count=0), "monitoring.target_5xx_count"),
+        (lambda: MonitoringConfig(unhealthy_hosts=0), "monitoring.unhealthy_hosts"),
+        (lambda: MonitoringConfig(latency_p99_ms=5), "monitoring.latency_p99_ms"),
+        (lambda: MonitoringConfig(ecs_cpu_percent=101), "monitoring.ecs_cpu_percent"),
+        (lambda: MonitoringConfig(ecs_memory_percent=0), "monitoring.ecs_memory_percent"),
+        (lambda: MonitoringConfig(db_cpu_percent=150), "monitoring.db_cpu_percent"),
+        (lambda: MonitoringConfig(db_connections=0), "monitoring.db_connections"),
+        (lambda: MonitoringConfig(replica_lag_ms=0), "monitoring.replica_lag_ms"),
+        (lambda: MonitoringConfig(pending_orders=0), "monitoring.pending_orders"),
+        (lambda: MonitoringConfig(pending_orders=True), "monitoring.pending_orders"),
         (lambda: StateConfig(kms_key_id="alias/"), "TF_STATE_KMS_KEY_ID"),
         (lambda: EnvironmentConfig(name="qa"), "environment"),
         (lambda: EnvironmentConfig(name="dev", owner=""), "owner"),
@@ -183,3 +228,57 @@ def test_fails_prod_without_alb_deletion_protection() -> None:
 def test_longest_allowed_suffix_is_accepted() -> None:
     config = build_app_config({"ENVIRONMENT_SUFFIX": "a" * 12})
     assert len(config.environments[-1].name_prefix + "-green") <= 32
+
+
+@pytest.mark.parametrize(
+    ("factory", "field_name"),
+    [
+        (lambda: ServiceConfig(cpu=300), "service.cpu"),
+        (lambda: ServiceConfig(cpu=256, memory=4096), "service.memory"),
+        (lambda: ServiceConfig(image_tag="bad tag"), "service.image_tag"),
+        (lambda: ServiceConfig(min_tasks=5, desired_tasks=5, max_tasks=4), "service.min_tasks"),
+        (lambda: ServiceConfig(min_tasks=2, desired_tasks=1), "service.desired_tasks"),
+        (lambda: ServiceConfig(on_demand_base=3, min_tasks=2), "service.on_demand_base"),
+        (lambda: ServiceConfig(stop_timeout_seconds=120), "service.stop_timeout_seconds"),
+        (lambda: ServiceConfig(container_insights="off"), "service.container_insights"),  # type: ignore[arg-type]
+        (lambda: ServiceConfig(pending_orders_namespace="AWS/ECS"), "service.pending_orders_namespace"),
+        (lambda: ServiceConfig(requests_per_target=0), "service.requests_per_target"),
+        (lambda: ServiceConfig(task_definition_owner="someone"), "service.task_definition_owner"),  # type: ignore[arg-type]
+        (lambda: ServiceConfig(log_level="loud"), "service.log_level"),
+        (lambda: ServiceConfig(features=(("Bad Key", "1"),)), "service.features"),
+        (lambda: ServiceConfig(bake_time_minutes=2000), "service.bake_time_minutes"),
+        (lambda: LoadBalancerConfig(ssl_policy="ELBSecurityPolicy-2016-08"), "load_balancer.ssl_policy"),
+        (lambda: LoadBalancerConfig(test_listener_cidrs=("0.0.0.0/0",)), "load_balancer.test_listener_cidrs"),
+        (lambda: LoadBalancerConfig(domain_name="api.example.com"), "load_balancer.hosted_zone_name"),
+        (lambda: LoadBalancerConfig(certificate_arn="arn:aws:acm:us-east-1:1:certificate/x"), "load_balancer.certificate_arn"),
+        (lambda: LoadBalancerConfig(health_check_matcher="ok"), "load_balancer.health_check_matcher"),
+        (lambda: LoadBalancerConfig(health_check_interval_seconds=5, health_check_timeout_seconds=5), "load_balancer.health_check_timeout_seconds"),
+    ],
+)
+def test_fails_bad_service_or_load_balancer_field(factory, field_name: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        factory()
+    assert excinfo.value.field_name == field_name
+
+
+def test_fails_prod_without_on_demand_base() -> None:
+    prod = catalogue("us-east-1")["prod"]
+    with pytest.raises(ConfigError, match=r"service\.on_demand_base"):
+        replace(prod, service=replace(prod.service, on_demand_base=0))
+
+
+def test_fails_staging_without_https() -> None:
+    staging = catalogue("us-east-1")["staging"]
+    with pytest.raises(ConfigError, match="HTTPS"):
+        replace(staging, load_balancer=LoadBalancerConfig())
+
+
+def test_fails_latest_image_outside_dev() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"IMAGE_TAG": "latest"})
+    assert excinfo.value.field_name == "IMAGE_TAG"
+
+
+def test_image_tag_override_applies_to_every_environment() -> None:
+    config = build_app_config({"IMAGE_TAG": "2.3.1"})
+    assert {e.service.image_tag for e in config.environments} == {"2.3.1"}

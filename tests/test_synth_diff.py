@@ -198,40 +198,82 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
 
 
+#: ``main.py`` of a throwaway project: writes the stacks in ``stacks.json`` where cdktf would.
+FAKE_MAIN = """
+import json, os, pathlib
+out = pathlib.Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out") / "stacks"
+for name, doc in json.loads(pathlib.Path("stacks.json").read_text()).items():
+    (out / name).mkdir(parents=True, exist_ok=True)
+    (out / name / "cdk.tf.json").write_text(json.dumps(doc))
+"""
+
+
+def commit_stacks(repo: Path, stacks: dict[str, Any], message: str) -> str:
+    (repo / "stacks.json").write_text(json.dumps(stacks))
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=ci", "-c", "user.email=ci@example.invalid", "commit", "--quiet", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
 @pytest.fixture
-def clone(tmp_path: Path) -> Path:
-    """A throwaway clone of this repository (the working copy itself is never touched)."""
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs git and a git checkout")
-    repo = tmp_path / "repo"
-    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(repo)], check=True, capture_output=True)
-    return repo
+def repo(tmp_path: Path) -> Path:
+    """A throwaway repository whose ``main.py`` writes ``stacks.json`` out as synthesized stacks."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "--quiet", "--initial-branch=main")
+    (path / "main.py").write_text(FAKE_MAIN)
+    commit_stacks(path, load("base"), "base")
+    return path
 
 
-def test_default_base_falls_back_without_main(clone: Path) -> None:
-    head = git(clone, "rev-parse", "HEAD")
-    git(clone, "checkout", "--quiet", "--detach")
-    git(clone, "branch", "--quiet", "--force", "main", "HEAD")
-    assert synth_diff.default_base(clone) == head  # HEAD on main: the merge base is HEAD itself
-    git(clone, "branch", "--quiet", "-D", "main")
-    git(clone, "remote", "remove", "origin")
-    parent = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD~1"], cwd=clone, capture_output=True, text=True, check=False)
-    assert synth_diff.default_base(clone) == (parent.stdout.strip() or head)
+def test_default_base_is_the_merge_base_with_main(repo: Path) -> None:
+    main_tip = git(repo, "rev-parse", "HEAD")
+    assert synth_diff.default_base(repo) == main_tip  # on main itself: the working tree against HEAD
+    git(repo, "checkout", "--quiet", "-b", "feature")
+    commit_stacks(repo, load("head"), "feature")
+    git(repo, "checkout", "--quiet", "main")
+    commit_stacks(repo, {}, "main moves on")
+    git(repo, "checkout", "--quiet", "feature")
+    assert synth_diff.default_base(repo) == main_tip
 
 
-def test_end_to_end_against_the_same_revision(clone: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("ENVIRONMENT_SUFFIX", "VPC_CIDR")}
+def test_default_base_falls_back_to_the_parent_without_main(repo: Path) -> None:
+    first = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "--quiet", "--detach")
+    git(repo, "branch", "--quiet", "-D", "main")
+    assert synth_diff.default_base(repo) == first  # a single commit: HEAD itself
+    commit_stacks(repo, load("head"), "second")
+    assert synth_diff.default_base(repo) == first  # HEAD~1 (e.g. the base side of a pull request merge commit)
+
+
+def test_end_to_end_base_revision_against_working_tree(repo: Path) -> None:
+    (repo / "stacks.json").write_text(json.dumps(load("head")))  # uncommitted change
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.synth_diff", "--repo", str(clone), "--base", "HEAD"],
+        [sys.executable, "-m", "tools.synth_diff", "--repo", str(repo)],
         cwd=ROOT,
-        env=env,
+        env={k: v for k, v in os.environ.items() if k != "CDKTF_OUTDIR"},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "No changes in the synthesized stacks." in proc.stdout
-    short = git(clone, "rev-parse", "--short", "HEAD")
-    assert f"## Synth diff: `HEAD ({short})` -> `working tree`" in proc.stdout
-    assert "### `order-api-state`: no changes" in proc.stdout
+    short = git(repo, "rev-parse", "--short", "HEAD")
+    assert f"## Synth diff: `{short}` -> `working tree`" in proc.stdout
+    assert "**3 destructive change(s)" in proc.stdout
+    assert "- **`aws_rds_cluster.database_cluster_1A2B3C4D`: REPLACED" in proc.stdout
+    assert not (repo / "cdktf.out").exists()  # both sides synthesized into scratch folders
+    assert git(repo, "status", "--porcelain") == "M stacks.json"
+
+
+def test_end_to_end_reports_a_broken_base_cleanly(repo: Path) -> None:
+    (repo / "main.py").write_text("raise SystemExit('boom')\n")
+    commit_stacks(repo, load("base"), "broken")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.synth_diff", "--repo", str(repo), "--base", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: synthesis in base failed")
+    assert proc.stdout == ""

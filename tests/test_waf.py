@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import App, Aspects, TerraformStack, Testing
+from cdktf import App, Aspects, TerraformOutput, TerraformStack, Testing
 
 from stacks.aspects import Guardrails
 from stacks.aws import (
@@ -48,7 +49,7 @@ def build(outdir: str, config: EdgeConfig, stack_name: str = STACK) -> Synthesiz
     Waf(stack, "waf", name_prefix=PREFIX, config=config, aws=aws, load_balancer_arn=ALB_ARN, log_retention_days=14, log_key_arn=logs_key.arn)
     Aspects.of(stack).add(Guardrails(production=False))
     app.synth()
-    return Synthesized(outdir=__import__("pathlib").Path(outdir))
+    return Synthesized(outdir=Path(outdir))
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +73,7 @@ def rules(synth: Synthesized) -> dict[str, dict[str, Any]]:
 
 
 def test_regional_web_acl_allows_by_default(waf: Synthesized) -> None:
-    assert Testing.to_have_resource_with_properties(
-        waf.text(STACK), ACL, {"name": f"{PREFIX}-web-acl", "scope": "REGIONAL", "default_action": {"allow": {}}}
-    )
+    assert Testing.to_have_resource_with_properties(waf.text(STACK), ACL, {"name": f"{PREFIX}-web-acl", "scope": "REGIONAL", "default_action": {"allow": {}}})
 
 
 def test_rate_rule_limits_each_ip_to_100_per_5_minutes(waf: Synthesized) -> None:
@@ -189,7 +188,20 @@ def test_attributes_name_the_acl(tmp_path) -> None:
     stack = TerraformStack(app, "attributes")
     provider.AwsProvider(stack, "aws", region="us-east-1")
     aws = AwsContext(account_id="111122223333", partition="aws", region="us-east-1")
-    waf = Waf(stack, "waf", name_prefix=PREFIX, config=EdgeConfig(), aws=aws, load_balancer_arn=ALB_ARN, log_retention_days=7, log_key_arn="arn:aws:kms:us-east-1:111122223333:key/k")
+    waf = Waf(
+        stack,
+        "waf",
+        name_prefix=PREFIX,
+        config=EdgeConfig(),
+        aws=aws,
+        load_balancer_arn=ALB_ARN,
+        log_retention_days=7,
+        log_key_arn="arn:aws:kms:us-east-1:111122223333:key/k",
+    )
+    TerraformOutput(stack, "arn", value=waf.web_acl_arn)
+    TerraformOutput(stack, "id", value=waf.web_acl_id)
+    app.synth()
+    outputs = Synthesized(tmp_path).doc("attributes")["output"]
     assert waf.web_acl_name == f"{PREFIX}-web-acl"
-    assert stack.resolve(waf.web_acl_arn) == "${aws_wafv2_web_acl.waf_web_acl_82D6288C.arn}"
-    assert stack.resolve(waf.web_acl_id) == "${aws_wafv2_web_acl.waf_web_acl_82D6288C.id}"
+    assert outputs["arn"]["value"] == "${aws_wafv2_web_acl.waf_web_acl_82D6288C.arn}"
+    assert outputs["id"]["value"] == "${aws_wafv2_web_acl.waf_web_acl_82D6288C.id}"

@@ -220,7 +220,17 @@ class Monitoring(Construct):
                 metric_query=self._rate_query(t),
             ),
             # The count is only published when a 5xx happens.
-            _Spec("target-5xx", f"{c.target_5xx_count} or more application 5xx responses per period", ge, c.target_5xx_count, "notBreaching", ELB, "HTTPCode_Target_5XX_Count", lb, "Sum"),
+            _Spec(
+                "target-5xx",
+                f"{c.target_5xx_count} or more application 5xx responses per period",
+                ge,
+                c.target_5xx_count,
+                "notBreaching",
+                ELB,
+                "HTTPCode_Target_5XX_Count",
+                lb,
+                "Sum",
+            ),
             # The idle colour of a blue/green pair may have no targets and no data.
             *(
                 _Spec(
@@ -252,12 +262,44 @@ class Monitoring(Construct):
             _Spec("running-tasks-low", f"Fewer than {t.min_tasks} tasks running", lt, t.min_tasks, "breaching", INSIGHTS, "RunningTaskCount", svc, "Average"),
             # Missing utilisation means no tasks, which running-tasks-low already reports.
             _Spec("ecs-cpu-high", f"Service CPU above {c.ecs_cpu_percent} %", gt, c.ecs_cpu_percent, "notBreaching", ECS, "CPUUtilization", svc, "Average"),
-            _Spec("ecs-memory-high", f"Service memory above {c.ecs_memory_percent} %", gt, c.ecs_memory_percent, "notBreaching", ECS, "MemoryUtilization", svc, "Average"),
+            _Spec(
+                "ecs-memory-high",
+                f"Service memory above {c.ecs_memory_percent} %",
+                gt,
+                c.ecs_memory_percent,
+                "notBreaching",
+                ECS,
+                "MemoryUtilization",
+                svc,
+                "Average",
+            ),
             # A database that stops reporting is caught by db-connections-zero.
-            _Spec("db-cpu-high", f"Aurora CPU above {c.db_cpu_percent} % on the busiest instance", gt, c.db_cpu_percent, "notBreaching", RDS, "CPUUtilization", db, "Maximum"),
-            _Spec("db-connections-high", f"More than {c.db_connections} connections on one instance", gt, c.db_connections, "notBreaching", RDS, "DatabaseConnections", db, "Maximum"),
+            _Spec(
+                "db-cpu-high",
+                f"Aurora CPU above {c.db_cpu_percent} % on the busiest instance",
+                gt,
+                c.db_cpu_percent,
+                "notBreaching",
+                RDS,
+                "CPUUtilization",
+                db,
+                "Maximum",
+            ),
+            _Spec(
+                "db-connections-high",
+                f"More than {c.db_connections} connections on one instance",
+                gt,
+                c.db_connections,
+                "notBreaching",
+                RDS,
+                "DatabaseConnections",
+                db,
+                "Maximum",
+            ),
             # No data is as bad as no connections: the service cannot reach the database.
-            _Spec("db-connections-zero", "No database connections: the service lost the database", lt, 1, "breaching", RDS, "DatabaseConnections", db, "Maximum"),
+            _Spec(
+                "db-connections-zero", "No database connections: the service lost the database", lt, 1, "breaching", RDS, "DatabaseConnections", db, "Maximum"
+            ),
             # No reader (or a failover in progress) publishes no lag; connectivity has its own alarm.
             _Spec(
                 "db-replica-lag",
@@ -347,7 +389,15 @@ class Monitoring(Construct):
         period = c.alarm_period_seconds
 
         def graph(title: str, metrics: list[list[Any]], *, stat: str = "Average", threshold: float | None = None, label: str = "alarm") -> dict[str, Any]:
-            props: dict[str, Any] = {"title": title, "view": "timeSeries", "stacked": False, "region": region, "period": period, "stat": stat, "metrics": metrics}
+            props: dict[str, Any] = {
+                "title": title,
+                "view": "timeSeries",
+                "stacked": False,
+                "region": region,
+                "period": period,
+                "stat": stat,
+                "metrics": metrics,
+            }
             if threshold is not None:
                 props["annotations"] = {"horizontal": [{"label": label, "value": threshold}]}
             return {"type": "metric", "properties": props}
@@ -368,7 +418,11 @@ class Monitoring(Construct):
             [
                 {
                     "type": "alarm",
-                    "properties": {"title": "Alarms", "alarms": [self._aws.arn("cloudwatch", f"alarm:{n}") for n in self.alarm_names], "sortBy": "stateUpdatedTimestamp"},
+                    "properties": {
+                        "title": "Alarms",
+                        "alarms": [self._aws.arn("cloudwatch", f"alarm:{n}") for n in self.alarm_names],
+                        "sortBy": "stateUpdatedTimestamp",
+                    },
                 }
             ],
             [

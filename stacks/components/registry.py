@@ -62,9 +62,7 @@ class Registry(Construct):
                 "action": {"type": "expire"},
             },
         ]
-        ecr_lifecycle_policy.EcrLifecyclePolicy(
-            self, "lifecycle", repository=self.repository.name, policy=json.dumps({"rules": rules}, sort_keys=True)
-        )
+        ecr_lifecycle_policy.EcrLifecyclePolicy(self, "lifecycle", repository=self.repository.name, policy=json.dumps({"rules": rules}, sort_keys=True))
         self.repository_url = self.repository.repository_url
         self.repository_arn = self.repository.arn
         self.repository_name = self.repository.name

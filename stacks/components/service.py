@@ -156,7 +156,11 @@ class Service(Construct):
         )
 
         execution_role = service_role(
-            self, "execution_role", name=f"{name_prefix}-task-execution", service="ecs-tasks.amazonaws.com", aws=aws,
+            self,
+            "execution_role",
+            name=f"{name_prefix}-task-execution",
+            service="ecs-tasks.amazonaws.com",
+            aws=aws,
             description="ECS agent: pull the image, write logs, read this service's secrets and parameters",
         )
         iam_role_policy.IamRolePolicy(
@@ -179,7 +183,11 @@ class Service(Construct):
             ),
         )
         task_role = service_role(
-            self, "task_role", name=f"{name_prefix}-task", service="ecs-tasks.amazonaws.com", aws=aws,
+            self,
+            "task_role",
+            name=f"{name_prefix}-task",
+            service="ecs-tasks.amazonaws.com",
+            aws=aws,
             description="Order API application: publish its metrics (and ECS Exec sessions when enabled)",
         )
         task_statements = [
@@ -193,7 +201,11 @@ class Service(Construct):
         ]
         if config.enable_execute_command:
             task_statements += [
-                allow(["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], ["*"], sid="EcsExec"),
+                allow(
+                    ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+                    ["*"],
+                    sid="EcsExec",
+                ),
                 allow(["logs:DescribeLogGroups"], ["*"], sid="EcsExecLogGroups"),
                 allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [f"{exec_logs.arn}:*"], sid="EcsExecAudit"),
                 allow(["kms:Decrypt"], [kms_key_arn], sid="EcsExecSession"),
@@ -283,7 +295,11 @@ class Service(Construct):
             )
 
         bg_role = service_role(
-            self, "blue_green_role", name=f"{name_prefix}-ecs-blue-green", service="ecs.amazonaws.com", aws=aws,
+            self,
+            "blue_green_role",
+            name=f"{name_prefix}-ecs-blue-green",
+            service="ecs.amazonaws.com",
+            aws=aws,
             description="ECS shifts ALB traffic between the blue and green target groups",
         )
         iam_role_policy_attachment.IamRolePolicyAttachment(
@@ -360,7 +376,7 @@ class Service(Construct):
                 target_tracking_scaling_policy_configuration=tracking,
             )
 
-        cooldowns = {"scale_in_cooldown": config.scale_in_cooldown_seconds, "scale_out_cooldown": config.scale_out_cooldown_seconds}
+        scale_in, scale_out = config.scale_in_cooldown_seconds, config.scale_out_cooldown_seconds
         predefined = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
         policy(
             "cpu_scaling",
@@ -368,7 +384,8 @@ class Service(Construct):
             TargetTracking(
                 target_value=config.cpu_target_percent,
                 predefined_metric_specification=predefined(predefined_metric_type="ECSServiceAverageCPUUtilization"),
-                **cooldowns,
+                scale_in_cooldown=scale_in,
+                scale_out_cooldown=scale_out,
             ),
         )
         service_dims = [Dimension(name="ClusterName", value=self.cluster_name), Dimension(name="ServiceName", value=self.service_name)]
@@ -402,7 +419,8 @@ class Service(Construct):
                         Query(id="backlog_per_task", label="Pending orders per task", expression="pending / MAX([tasks, 1])", return_data=True),
                     ]
                 ),
-                **cooldowns,
+                scale_in_cooldown=scale_in,
+                scale_out_cooldown=scale_out,
             ),
         )
         if config.requests_per_target is not None:
@@ -415,6 +433,7 @@ class Service(Construct):
                         predefined_metric_type="ALBRequestCountPerTarget",
                         resource_label=f"{lb.alb_arn_suffix}/{lb.blue_target_group_arn_suffix}",
                     ),
-                    **cooldowns,
+                    scale_in_cooldown=scale_in,
+                    scale_out_cooldown=scale_out,
                 ),
             )

@@ -172,6 +172,9 @@ class Waf(Construct):
             "logging",
             resource_arn=self.web_acl.arn,
             log_destination_configs=[group.arn],
-            redacted_fields=[Logging.Wafv2WebAclLoggingConfigurationRedactedFields(single_header=Logging.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=h)) for h in REDACTED_HEADERS],
+            redacted_fields=[
+                Logging.Wafv2WebAclLoggingConfigurationRedactedFields(single_header=Logging.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=h))
+                for h in REDACTED_HEADERS
+            ],
             depends_on=[delivery],
         )

@@ -1,0 +1,120 @@
+"""Load balancer and registry components."""
+
+from __future__ import annotations
+
+import json
+
+from cdktf import Testing
+
+from stacks.aws import ecr_repository, lb, lb_target_group
+from tests.conftest import Synthesized
+
+DEV, PROD, STAGING, EPHEMERAL = "order-api-dev", "order-api-prod", "order-api-staging", "order-api-dev-pr42"
+
+
+def test_internet_facing_alb_in_public_subnets_with_secure_defaults(synth: Synthesized) -> None:
+    body = synth.resource(PROD, lb.Lb.TF_RESOURCE_TYPE, "load_balancer/alb")
+    assert body["internal"] is False and body["load_balancer_type"] == "application"
+    assert all("public_subnet" in s for s in body["subnets"])
+    assert body["drop_invalid_header_fields"] is True
+    assert body["desync_mitigation_mode"] == "strictest"
+    assert body["enable_deletion_protection"] is True
+    assert body["access_logs"]["enabled"] is True
+    assert synth.resource(DEV, "aws_lb", "load_balancer/alb")["enable_deletion_protection"] is False
+
+
+def test_blue_and_green_target_groups(synth: Synthesized) -> None:
+    for colour in ("blue", "green"):
+        assert Testing.to_have_resource_with_properties(
+            synth.text(DEV),
+            lb_target_group.LbTargetGroup.TF_RESOURCE_TYPE,
+            {
+                "name": f"order-api-dev-{colour}",
+                "target_type": "ip",
+                "port": 8080,
+                "deregistration_delay": "30",
+                "health_check": {"path": "/health", "matcher": "200", "interval": 15, "healthy_threshold": 2, "unhealthy_threshold": 3},
+            },
+        )
+
+
+def test_https_with_tls13_and_http_redirect_where_there_is_a_certificate(synth: Synthesized) -> None:
+    listeners = {b["//"]["metadata"]["path"].split("/")[-1]: b for b in synth.resources(PROD, "aws_lb_listener").values()}
+    assert listeners["production_listener"]["protocol"] == "HTTPS" and listeners["production_listener"]["port"] == 443
+    assert listeners["production_listener"]["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    redirect = listeners["http_redirect"]["default_action"][0]
+    assert redirect["type"] == "redirect" and redirect["redirect"]["protocol"] == "HTTPS" and redirect["redirect"]["status_code"] == "HTTP_301"
+    assert listeners["test_listener"]["port"] == 9443
+
+
+def test_certificate_is_dns_validated_for_the_domain(synth: Synthesized) -> None:
+    cert = synth.resource(PROD, "aws_acm_certificate", "certificate")
+    assert (cert["domain_name"], cert["validation_method"]) == ("api.orders.example.com", "DNS")
+    assert synth.doc(PROD)["data"]["aws_route53_zone"]
+    listener = synth.resource(PROD, "aws_lb_listener", "production_listener")
+    assert "aws_acm_certificate_validation" in listener["certificate_arn"]
+    alias = synth.resource(PROD, "aws_route53_record", "load_balancer/alias")
+    assert alias["name"] == "api.orders.example.com" and alias["type"] == "A"
+
+
+def test_dev_serves_plain_http_only(synth: Synthesized) -> None:
+    listeners = synth.resources(DEV, "aws_lb_listener").values()
+    assert {(b["port"], b["protocol"]) for b in listeners} == {(80, "HTTP"), (9443, "HTTP")}
+    assert "aws_acm_certificate" not in synth.doc(DEV)["resource"]
+
+
+def test_listener_rules_forward_to_blue_and_leave_weights_to_ecs(synth: Synthesized) -> None:
+    rule = synth.resource(PROD, "aws_lb_listener_rule", "production_rule")
+    groups = rule["action"][0]["forward"]["target_group"]
+    assert [g["weight"] for g in groups] == [100, 0]
+    assert rule["lifecycle"] == {"ignore_changes": ["action"]}
+
+
+def test_alb_security_group_opens_only_http_and_https(synth: Synthesized) -> None:
+    rules = [b for b in synth.resources(PROD, "aws_vpc_security_group_ingress_rule").values() if "load_balancer" in b["//"]["metadata"]["path"]]
+    assert sorted((r["from_port"], r["cidr_ipv4"]) for r in rules) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
+    egress = synth.resource(PROD, "aws_vpc_security_group_egress_rule", "load_balancer/egress_to_targets")
+    assert egress["from_port"] == 8080 and "service_security_group" in egress["referenced_security_group_id"]
+
+
+def test_access_log_bucket_is_private_expiring_and_accepts_alb_delivery(synth: Synthesized) -> None:
+    block = synth.resource(DEV, "aws_s3_bucket_public_access_block", "access_logs_public_access_block")
+    assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    rule = synth.resource(DEV, "aws_s3_bucket_lifecycle_configuration", "access_logs_lifecycle")["rule"][0]
+    assert rule["expiration"] == [{"days": 90}]
+    docs = synth.doc(DEV)["data"]["aws_iam_policy_document"]
+    (doc,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith("access_logs_policy_document")]
+    sids = {s["sid"]: s for s in doc["statement"]}
+    assert "data.aws_elb_service_account" in json.dumps(sids["AlbLogDelivery"]["principals"])
+    assert sids["DenyInsecureTransport"]["effect"] == "Deny"
+
+
+def test_ecr_scans_on_push_with_immutable_tags_and_kms(synth: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synth.text(PROD),
+        ecr_repository.EcrRepository.TF_RESOURCE_TYPE,
+        {"name": "order-api-prod", "image_tag_mutability": "IMMUTABLE", "image_scanning_configuration": {"scan_on_push": True}, "force_delete": False},
+    )
+    repo = synth.resource(PROD, "aws_ecr_repository", "registry/repository")
+    assert repo["encryption_configuration"][0]["encryption_type"] == "KMS"
+    dev = synth.resource(DEV, "aws_ecr_repository", "registry/repository")
+    assert dev["image_tag_mutability"] == "IMMUTABLE_WITH_EXCLUSION"
+    assert dev["image_tag_mutability_exclusion_filter"] == [{"filter": "latest", "filter_type": "WILDCARD"}]
+    assert synth.resource(EPHEMERAL, "aws_ecr_repository", "registry/repository")["force_delete"] is True
+
+
+def test_ecr_lifecycle_keeps_last_images_and_expires_untagged(synth: Synthesized) -> None:
+    policy = json.loads(synth.resource(DEV, "aws_ecr_lifecycle_policy", "registry/lifecycle")["policy"])
+    selections = [r["selection"] for r in policy["rules"]]
+    assert selections[0]["tagStatus"] == "untagged"
+    assert selections[1]["countType"] == "imageCountMoreThan" and selections[1]["countNumber"] == 30
+
+
+def test_names_fit_aws_limits_with_the_longest_suffix() -> None:
+    from tests.conftest import synthesize
+
+    out = synthesize({"ENVIRONMENT_SUFFIX": "abcdefghijkl"}, "long-suffix")
+    stack = "order-api-dev-abcdefghijkl"
+    names = [b["name"] for b in out.resources(stack, "aws_lb").values()] + [b["name"] for b in out.resources(stack, "aws_lb_target_group").values()]
+    assert len(names) == 3
+    assert all(len(n) <= 32 for n in names), names

@@ -1,0 +1,185 @@
+"""Service component: cluster, capacity, task definition, IAM, blue/green, auto scaling, SSM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cdktf import Testing
+
+from stacks.aws import appautoscaling_policy, ecs_cluster, ecs_service, ssm_parameter
+from stacks.components.service import capacity_weights
+from tests.conftest import Synthesized
+
+DEV, PROD, STAGING = "order-api-dev", "order-api-prod", "order-api-staging"
+
+
+def service(synth: Synthesized, stack: str) -> dict:
+    return synth.resource(stack, ecs_service.EcsService.TF_RESOURCE_TYPE, "service/service")
+
+
+def container(synth: Synthesized, stack: str) -> dict:
+    body = synth.resource(stack, "aws_ecs_task_definition", "task_definition")
+    (definition,) = json.loads(body["container_definitions"])
+    return definition
+
+
+def policy_statements(synth: Synthesized, stack: str, path_suffix: str) -> list[dict]:
+    docs = synth.doc(stack)["data"]["aws_iam_policy_document"]
+    (doc,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith(path_suffix)]
+    return doc["statement"]
+
+
+@pytest.mark.parametrize(("share", "weights"), [(50, (1, 1)), (0, (1, 0)), (100, (0, 1)), (75, (1, 3)), (30, (7, 3))])
+def test_capacity_weights_realize_the_spot_share(share: int, weights: tuple[int, int]) -> None:
+    assert capacity_weights(share) == weights
+
+
+def test_cluster_has_container_insights_and_audited_exec(synth: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synth.text(DEV), ecs_cluster.EcsCluster.TF_RESOURCE_TYPE, {"setting": [{"name": "containerInsights", "value": "enabled"}]}
+    )
+    assert Testing.to_have_resource_with_properties(
+        synth.text(PROD), ecs_cluster.EcsCluster.TF_RESOURCE_TYPE, {"setting": [{"name": "containerInsights", "value": "enhanced"}]}
+    )
+    exec_cfg = synth.resource(DEV, "aws_ecs_cluster", "cluster")["configuration"]["execute_command_configuration"]
+    assert exec_cfg["logging"] == "OVERRIDE"
+    assert exec_cfg["log_configuration"]["cloud_watch_encryption_enabled"] is True
+    assert "aws_kms_key.service_key" in exec_cfg["kms_key_id"]
+
+
+def test_half_of_the_tasks_on_spot_with_an_on_demand_base_in_prod(synth: Synthesized) -> None:
+    strategy = service(synth, PROD)["capacity_provider_strategy"]
+    assert strategy == [
+        {"capacity_provider": "FARGATE", "base": 1, "weight": 1},
+        {"capacity_provider": "FARGATE_SPOT", "weight": 1},
+    ]
+    assert service(synth, DEV)["capacity_provider_strategy"][0]["base"] == 0
+
+
+def test_cluster_offers_both_capacity_providers(synth: Synthesized) -> None:
+    body = synth.resource(DEV, "aws_ecs_cluster_capacity_providers", "capacity_providers")
+    assert body["capacity_providers"] == ["FARGATE", "FARGATE_SPOT"]
+
+
+def test_blue_green_deployment_with_green_alternate_and_rollbacks(synth: Synthesized) -> None:
+    body = service(synth, PROD)
+    assert body["deployment_configuration"] == {"strategy": "BLUE_GREEN", "bake_time_in_minutes": "5"}
+    assert body["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    assert body["alarms"]["rollback"] is True and body["alarms"]["alarm_names"]
+    (lb,) = body["load_balancer"]
+    assert "blue_target_group" in lb["target_group_arn"]
+    advanced = lb["advanced_configuration"]
+    assert "green_target_group" in advanced["alternate_target_group_arn"]
+    assert "production_rule" in advanced["production_listener_rule"]
+    assert "test_rule" in advanced["test_listener_rule"]
+    assert "blue_green_role" in advanced["role_arn"]
+
+
+def test_blue_green_role_may_shift_alb_traffic(synth: Synthesized) -> None:
+    attachment = synth.resource(DEV, "aws_iam_role_policy_attachment", "blue_green_role_policy")
+    assert attachment["policy_arn"].endswith(":iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers")
+    (statement,) = policy_statements(synth, DEV, "service/blue_green_role_trust")
+    assert statement["principals"] == [{"type": "Service", "identifiers": ["ecs.amazonaws.com"]}]
+
+
+def test_task_definition_ownership_switch(synth: Synthesized) -> None:
+    assert service(synth, DEV)["lifecycle"]["ignore_changes"] == ["desired_count"]
+    assert service(synth, PROD)["lifecycle"]["ignore_changes"] == ["desired_count", "task_definition"]
+
+
+def test_tasks_run_in_private_subnets_without_public_ip(synth: Synthesized) -> None:
+    network = service(synth, DEV)["network_configuration"]
+    assert network["assign_public_ip"] is False
+    assert all("private_subnet" in s for s in network["subnets"])
+
+
+def test_fargate_task_size_and_roles(synth: Synthesized) -> None:
+    body = synth.resource(PROD, "aws_ecs_task_definition", "task_definition")
+    assert (body["cpu"], body["memory"], body["network_mode"]) == ("1024", "2048", "awsvpc")
+    assert body["requires_compatibilities"] == ["FARGATE"]
+    assert "execution_role" in body["execution_role_arn"] and "task_role" in body["task_role_arn"]
+
+
+def test_container_is_hardened(synth: Synthesized) -> None:
+    c = container(synth, DEV)
+    assert c["readonlyRootFilesystem"] is True
+    assert c["stopTimeout"] < 120
+    assert c["healthCheck"]["command"][1].startswith("curl -fsS http://localhost:8080/health")
+    assert c["logConfiguration"]["logDriver"] == "awslogs"
+    assert c["image"].endswith(":latest")
+    assert container(synth, PROD)["image"].endswith(":1.0.0")
+
+
+def test_configuration_and_credentials_arrive_as_secrets(synth: Synthesized) -> None:
+    c = container(synth, DEV)
+    secrets = {s["name"]: s["valueFrom"] for s in c["secrets"]}
+    assert {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD", "LOG_LEVEL"} <= set(secrets)
+    assert secrets["DB_PASSWORD"].endswith(":password::")
+    assert secrets["DB_USERNAME"].endswith(":username::")
+    assert "aws_ssm_parameter" in secrets["DB_HOST"]
+    plain = {e["name"] for e in c["environment"]}
+    assert not plain & {"DB_PASSWORD", "DB_USERNAME", "DB_HOST"}
+
+
+def test_parameters_are_kms_encrypted_under_the_environment_prefix(synth: Synthesized) -> None:
+    params = synth.resources(DEV, ssm_parameter.SsmParameter.TF_RESOURCE_TYPE).values()
+    names = sorted(p["name"] for p in params)
+    assert "/order-api/dev/database/host" in names and "/order-api/dev/log-level" in names
+    assert all(p["type"] == "SecureString" and "aws_kms_key.service_key" in p["key_id"] for p in params)
+    assert all(n.startswith("/order-api/dev-pr42/") for n in (p["name"] for p in synth.resources("order-api-dev-pr42", "aws_ssm_parameter").values()))
+
+
+def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
+    statements = {s["sid"]: s for s in policy_statements(synth, DEV, "service/execution_policy")}
+    assert statements["EcrLogin"]["resources"] == ["*"]  # GetAuthorizationToken cannot be scoped
+    for sid in ("PullImage", "WriteLogs", "ReadDatabaseSecret", "ReadParameters", "DecryptConfig"):
+        assert "*" not in statements[sid]["resources"], sid
+    assert statements["ReadParameters"]["resources"][0].endswith(":parameter/order-api/dev/*")
+    assert "aws_ecr_repository.registry_repository" in statements["PullImage"]["resources"][0]
+
+
+def test_task_role_may_only_publish_its_metrics(synth: Synthesized) -> None:
+    (statement,) = policy_statements(synth, DEV, "service/task_policy")
+    assert statement["actions"] == ["cloudwatch:PutMetricData"]
+    assert statement["condition"] == [{"test": "StringEquals", "variable": "cloudwatch:namespace", "values": ["OrderApi"]}]
+
+
+def test_service_security_group_accepts_only_the_alb(synth: Synthesized) -> None:
+    rule = synth.resource(DEV, "aws_vpc_security_group_ingress_rule", "service/ingress_from_alb")
+    assert (rule["from_port"], rule["to_port"]) == (8080, 8080)
+    assert "load_balancer_security_group" in rule["referenced_security_group_id"]
+    assert "cidr_ipv4" not in rule
+
+
+def test_cpu_target_tracking_at_70_percent(synth: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(
+        synth.text(DEV),
+        appautoscaling_policy.AppautoscalingPolicy.TF_RESOURCE_TYPE,
+        {
+            "policy_type": "TargetTrackingScaling",
+            "target_tracking_scaling_policy_configuration": {
+                "target_value": 70,
+                "predefined_metric_specification": {"predefined_metric_type": "ECSServiceAverageCPUUtilization"},
+                "scale_in_cooldown": 300,
+                "scale_out_cooldown": 60,
+            },
+        },
+    )
+
+
+def test_pending_orders_backlog_per_task_scaling(synth: Synthesized) -> None:
+    body = synth.resource(DEV, "aws_appautoscaling_policy", "pending_orders_scaling")
+    tracking = body["target_tracking_scaling_policy_configuration"]
+    assert tracking["target_value"] == 100
+    metrics = {m["id"]: m for m in tracking["customized_metric_specification"]["metrics"]}
+    assert metrics["pending"]["metric_stat"]["metric"]["metric_name"] == "PendingOrders"
+    assert metrics["pending"]["metric_stat"]["metric"]["namespace"] == "OrderApi"
+    assert metrics["backlog_per_task"]["return_data"] is True
+    assert "pending" in metrics["backlog_per_task"]["expression"]
+
+
+def test_scalable_target_bounds_follow_config(synth: Synthesized) -> None:
+    target = synth.resource(PROD, "aws_appautoscaling_target", "scaling_target")
+    assert (target["min_capacity"], target["max_capacity"]) == (3, 20)
+    assert target["scalable_dimension"] == "ecs:service:DesiredCount"

@@ -1,0 +1,132 @@
+"""GitHub Actions workflows: valid against the workflow schema, and shaped as the README says."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+
+from tests.conftest import ROOT
+from tools.pr_comment import MARKER, parse_sections, upsert_section
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+
+
+def load(name: str) -> dict[Any, Any]:
+    data: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    return data
+
+
+def triggers(workflow: dict[Any, Any]) -> Any:
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    return workflow.get("on", workflow.get(True))
+
+
+def run_commands(job: dict[str, Any]) -> list[str]:
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+def uses(job: dict[str, Any]) -> list[str]:
+    return [step["uses"] for step in job["steps"] if "uses" in step]
+
+
+@pytest.fixture(scope="module")
+def pr() -> dict[str, Any]:
+    return load("pull-request.yml")
+
+
+@pytest.fixture(scope="module")
+def main_wf() -> dict[str, Any]:
+    return load("main.yml")
+
+
+def test_workflows_are_valid_against_the_schema() -> None:
+    files = sorted(str(p) for p in WORKFLOWS.glob("*.yml"))
+    assert len(files) >= 2
+    # The schema is bundled with check-jsonschema: no network.
+    proc = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", *files], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_action_is_pinned_to_a_version() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in load(path.name)["jobs"].values():
+            for action in uses(job):
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", action), f"{path.name}: {action} is not pinned"
+
+
+def test_default_permissions_are_read_only() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        assert load(path.name)["permissions"] == {"contents": "read"}, path.name
+
+
+def test_pull_request_workflow_tests_and_diffs(pr: dict[str, Any]) -> None:
+    assert "pull_request" in triggers(pr)
+    test = pr["jobs"]["test"]
+    checkout = next(s for s in test["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0  # the merge base must be reachable
+    python = next(s for s in test["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
+    assert python["with"]["python-version"] == "3.11" and python["with"]["cache"] == "pip"
+    node = next(s for s in test["steps"] if s.get("uses", "").startswith("actions/setup-node@"))
+    assert node["with"]["node-version"] == "20" and node["with"]["cache"] == "npm"
+    commands = run_commands(test)
+    assert "make test" in commands
+    assert any(c.startswith("make --silent diff") and "> synth-diff.md" in c for c in commands)
+    assert ".ci/pr-comment synth-diff synth-diff.md" in commands
+    upload = next(s for s in test["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"]["path"].rstrip("/") == "cdktf.out"
+
+
+def test_plan_job_runs_only_with_an_aws_role(pr: dict[str, Any]) -> None:
+    plan = pr["jobs"]["plan"]
+    assert "vars.AWS_ROLE_ARN != ''" in plan["if"]
+    assert plan["permissions"]["id-token"] == "write"
+    assert plan["needs"] == "test"
+    aws = next(s for s in plan["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert "aws-access-key-id" not in aws["with"]
+    assert any(u.startswith("hashicorp/setup-terraform@") for u in uses(plan))
+    commands = run_commands(plan)
+    assert ".ci/plan plan-summary.md" in commands
+    assert ".ci/pr-comment plan plan-summary.md" in commands
+
+
+def test_plan_script_is_read_only() -> None:
+    script = (ROOT / ".ci" / "plan").read_text()
+    assert "plan -input=false -no-color -lock=false" in script
+    assert "apply" not in script
+
+
+def test_only_the_jobs_that_need_it_get_an_oidc_token(pr: dict[str, Any], main_wf: dict[str, Any]) -> None:
+    with_token = {name for wf in (pr, main_wf) for name, job in wf["jobs"].items() if job.get("permissions", {}).get("id-token") == "write"}
+    assert with_token == {"plan", "deploy-staging", "deploy-prod"}
+
+
+def test_main_workflow_deploys_staging_then_production(main_wf: dict[str, Any]) -> None:
+    assert triggers(main_wf)["push"]["branches"] == ["main"]
+    jobs = main_wf["jobs"]
+    assert "make test" in run_commands(jobs["test"])
+    staging, prod = jobs["deploy-staging"], jobs["deploy-prod"]
+    assert staging["needs"] == "test"
+    assert staging["environment"] == "staging"
+    assert "make deploy STACK=order-api-staging" in run_commands(staging)
+    assert prod["needs"] == "deploy-staging"
+    assert prod["environment"] == "production"
+    assert "make deploy STACK=order-api-prod" in run_commands(prod)
+    assert main_wf["concurrency"]["cancel-in-progress"] is False  # never cancel a running deploy
+
+
+def test_comment_sections_are_replaced_and_kept() -> None:
+    body = upsert_section("", "plan", "## Terraform plan\nold")
+    body = upsert_section(body, "synth-diff", "## Synth diff\none")
+    body = upsert_section(body, "plan", "## Terraform plan\nnew")
+    assert body.startswith(MARKER + "\n")
+    assert parse_sections(body) == {"synth-diff": "## Synth diff\none", "plan": "## Terraform plan\nnew"}
+    assert body.index("begin:synth-diff") < body.index("begin:plan")
+    assert body.count(MARKER) == 1
