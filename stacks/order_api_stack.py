@@ -9,6 +9,7 @@ from stacks.aspects import ComponentTags, Guardrails
 from stacks.aws import data_aws_caller_identity, data_aws_partition, provider
 from stacks.backend import configure_backend
 from stacks.components.common import AwsContext, EncryptionKey
+from stacks.components.database import Database
 from stacks.components.load_balancer import LoadBalancer
 from stacks.components.monitoring import Monitoring, MonitoringTargets, deployment_alarm_names
 from stacks.components.network import Network
@@ -63,6 +64,26 @@ class OrderApiStack(TerraformStack):
         self._output("public_subnet_ids", self.network.public_subnet_ids, "Public subnets (ALB, NAT), one per AZ")
         self._output("private_subnet_ids", self.network.private_subnet_ids, "Private subnets (ECS tasks), one per AZ")
         self._output("isolated_subnet_ids", self.network.isolated_subnet_ids, "Isolated subnets (database), one per AZ")
+
+        self.database = Database(
+            self,
+            "database",
+            name_prefix=prefix,
+            config=config.database,
+            aws=aws,
+            vpc_id=self.network.vpc_id,
+            subnet_ids=self.network.isolated_subnet_ids,
+            availability_zones=self.network.availability_zones,
+            log_retention_days=retention,
+            log_key_arn=self.log_key.arn,
+            production=config.is_production,
+        )
+        Aspects.of(self.database).add(ComponentTags("database"))
+        self._output("database_writer_endpoint", self.database.writer_endpoint, "Aurora writer (cluster) endpoint")
+        self._output("database_reader_endpoint", self.database.reader_endpoint, "Aurora reader endpoint (load-balanced over the readers)")
+        self._output("database_port", self.database.port, "MySQL port of the Aurora cluster")
+        self._output("database_secret_arn", self.database.secret_arn, "Secrets Manager secret (RDS-managed, rotated) of the master user", sensitive=True)
+        self._output("database_cluster_identifier", self.database.cluster_identifier, "Aurora cluster identifier")
 
         self._serve(config, aws, retention)
         self._protect_and_observe(config, aws, retention)

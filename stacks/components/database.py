@@ -1,0 +1,372 @@
+"""Aurora MySQL: encrypted cluster, writer and readers, managed rotated credentials, logs, backups."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from constructs import Construct
+
+from stacks.aws import (
+    appautoscaling_policy,
+    appautoscaling_target,
+    backup_plan,
+    backup_selection,
+    backup_vault,
+    db_subnet_group,
+    iam_role,
+    iam_role_policy_attachment,
+    rds_cluster,
+    rds_cluster_instance,
+    rds_cluster_parameter_group,
+    secretsmanager_secret_rotation,
+    security_group,
+    vpc_security_group_ingress_rule,
+)
+from stacks.components.common import AwsContext, DatabaseConnection, EncryptionKey, Principal, Statement, log_group, policy_document, service_role
+from stacks.config import DatabaseConfig
+
+ENGINE = "aurora-mysql"
+PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
+PORT = 3306
+#: Log types the cluster publishes to CloudWatch Logs (all that Aurora MySQL has).
+LOG_EXPORTS = ("audit", "error", "general", "slowquery")
+#: Statements the audit log records: connections, grants and schema changes.
+AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
+#: CA of the instances' TLS certificates (RSA 2048, valid until 2061).
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+#: Daily AWS Backup job, 05:00 UTC: after the default automated backup window.
+AWS_BACKUP_SCHEDULE = "cron(0 5 ? * * *)"
+
+
+class Database(Construct):
+    """Aurora MySQL 3 (MySQL 8.0) cluster in the isolated subnets.
+
+    - **Instances**: one writer and ``config.reader_count`` readers, each pinned to
+      an AZ other than the writer's (round robin over ``availability_zones``), all
+      of ``config.instance_class``; private, auto minor version upgrade, enhanced
+      monitoring (own IAM role) and Performance Insights encrypted with the key.
+    - **Encryption**: storage, Performance Insights, the master secret and the
+      AWS Backup vault use one customer-managed KMS key (rotation on).  TLS is
+      required (``require_secure_transport``); IAM database authentication is on.
+    - **Credentials**: ``manage_master_user_password``: RDS creates the master
+      password, stores it in a Secrets Manager secret (``rds!cluster-...``)
+      encrypted with the key, and rotates it itself (managed rotation, no Lambda).
+      RDS turns rotation on by default every 7 days; the
+      ``aws_secretsmanager_secret_rotation`` resource on
+      ``master_user_secret[0].secret_arn`` (no ``rotation_lambda_arn``: optional
+      since provider 5.24 for managed secrets) makes the schedule
+      ``config.secret_rotation_days`` explicit and reviewable.  No password is
+      ever in the Terraform configuration or state.
+    - **Reader auto scaling** (``config.reader_auto_scaling``): Application Auto
+      Scaling on ``rds:cluster:ReadReplicaCount`` between ``reader_count`` and
+      ``max_readers`` readers, tracking average reader CPU.  The readers it adds
+      are not in Terraform state, and AWS does **not** delete them with the
+      cluster: ``DeleteDBCluster`` fails ("still contains DB instances in
+      non-deleting state") while any instance exists, and deregistering the
+      scalable target does not remove the readers it added.  So the scaling
+      target depends on the instances (destroy order: policy, target, Terraform's
+      instances, cluster), and before destroying a cluster with auto scaling on,
+      set ``max_readers`` to ``reader_count`` and apply (auto scaling then
+      removes the readers it added), or delete the ``application-autoscaling-*``
+      instances; only then destroy.
+    - **Backups**: automated backups (retention and window from config),
+      ``copy_tags_to_snapshot``, a final snapshot ``<name_prefix>-final`` unless
+      ``config.skip_final_snapshot`` (refused in prod), automated backups kept
+      after deletion in production, deletion protection from config, and
+      optionally an AWS Backup plan (daily, vault encrypted with the key).
+    - **Logs**: audit, error, general and slow query logs go to log groups created
+      here first (retention, logs KMS key), so RDS never creates unencrypted,
+      never-expiring ones.
+
+    Network: a security group with no egress and no ingress except what
+    :meth:`allow_connections_from` adds (MySQL from another security group).
+
+    Attributes: ``cluster_identifier``, ``writer_endpoint``, ``reader_endpoint``,
+    ``port``, ``database_name``, ``secret_arn``, ``kms_key_arn``,
+    ``security_group_id``, ``connection``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        config: DatabaseConfig,
+        aws: AwsContext,
+        vpc_id: str,
+        subnet_ids: Sequence[str],
+        availability_zones: Sequence[str],
+        log_retention_days: int,
+        log_key_arn: str,
+        production: bool,
+    ) -> None:
+        super().__init__(scope, id_)
+        if len(availability_zones) < 2:
+            raise ValueError("database: the writer and the readers need at least two availability zones")
+        self._ingress_rules = 0
+        self.cluster_identifier = f"{name_prefix}-aurora"
+
+        self.key = EncryptionKey(
+            self,
+            "key",
+            alias=f"{name_prefix}-database",
+            description=f"{name_prefix}: Aurora storage, Performance Insights, master secret, backups",
+            aws=aws,
+        )
+        self.kms_key_arn = self.key.arn
+
+        self.security_group = security_group.SecurityGroup(
+            self,
+            "security_group",
+            name=f"{name_prefix}-database",
+            description="Aurora MySQL: MySQL from the allowed security groups only, no egress",
+            vpc_id=vpc_id,
+            tags={"Name": f"{name_prefix}-database"},
+        )
+        self.security_group_id = self.security_group.id
+
+        subnet_group = db_subnet_group.DbSubnetGroup(
+            self,
+            "subnet_group",
+            name=f"{name_prefix}-database",
+            description="Isolated subnets of the Aurora cluster",
+            subnet_ids=list(subnet_ids),
+        )
+        parameters = rds_cluster_parameter_group.RdsClusterParameterGroup(
+            self,
+            "cluster_parameter_group",
+            name=f"{name_prefix}-aurora-mysql8",
+            family=PARAMETER_GROUP_FAMILY,
+            description="TLS only, audit log, slow query log",
+            parameter=[
+                _parameter("require_secure_transport", "ON"),
+                _parameter("server_audit_logging", "1"),
+                _parameter("server_audit_events", AUDIT_EVENTS),
+                _parameter("slow_query_log", "1"),
+                _parameter("long_query_time", "2"),
+                _parameter("general_log", "1" if config.general_log else "0"),
+                _parameter("log_output", "FILE"),
+            ],
+        )
+        log_groups = [
+            log_group(
+                self,
+                f"{kind}_log_group",
+                name=f"/aws/rds/cluster/{self.cluster_identifier}/{kind}",
+                retention_days=log_retention_days,
+                kms_key_arn=log_key_arn,
+            )
+            for kind in LOG_EXPORTS
+        ]
+        monitoring_role = service_role(
+            self,
+            "monitoring_role",
+            name=f"{name_prefix}-rds-monitoring",
+            service="monitoring.rds.amazonaws.com",
+            aws=aws,
+            description="RDS enhanced monitoring of the Aurora instances",
+        )
+        iam_role_policy_attachment.IamRolePolicyAttachment(
+            self,
+            "monitoring_role_policy",
+            role=monitoring_role.name,
+            policy_arn=f"arn:{aws.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        )
+
+        self.cluster = rds_cluster.RdsCluster(
+            self,
+            "cluster",
+            cluster_identifier=self.cluster_identifier,
+            engine=ENGINE,
+            engine_mode="provisioned",
+            engine_version=config.engine_version,
+            database_name=config.database_name,
+            master_username=config.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=self.key.arn,
+            port=PORT,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            db_cluster_parameter_group_name=parameters.name,
+            storage_encrypted=True,
+            kms_key_id=self.key.arn,
+            iam_database_authentication_enabled=True,
+            backup_retention_period=config.backup_retention_days,
+            preferred_backup_window=config.backup_window,
+            preferred_maintenance_window=config.maintenance_window,
+            backtrack_window=config.backtrack_window_hours * 3600,
+            copy_tags_to_snapshot=True,
+            deletion_protection=config.deletion_protection,
+            skip_final_snapshot=config.skip_final_snapshot,
+            final_snapshot_identifier=None if config.skip_final_snapshot else f"{name_prefix}-final",
+            delete_automated_backups=not production,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            tags={"Name": self.cluster_identifier},
+            depends_on=list(log_groups),
+        )
+        self.writer_endpoint = self.cluster.endpoint
+        self.reader_endpoint = self.cluster.reader_endpoint
+        self.port = str(PORT)
+        self.database_name = config.database_name
+        self.secret_arn = self.cluster.master_user_secret.get(0).secret_arn
+
+        def instance(
+            id_: str, identifier: str, zone: str, tier: int, depends_on: list[rds_cluster_instance.RdsClusterInstance]
+        ) -> rds_cluster_instance.RdsClusterInstance:
+            return rds_cluster_instance.RdsClusterInstance(
+                self,
+                id_,
+                identifier=identifier,
+                cluster_identifier=self.cluster.id,
+                engine=ENGINE,
+                engine_version=self.cluster.engine_version,
+                instance_class=config.instance_class,
+                availability_zone=zone,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+                ca_cert_identifier=CA_CERTIFICATE,
+                promotion_tier=tier,
+                monitoring_interval=config.monitoring_interval_seconds,
+                monitoring_role_arn=monitoring_role.arn,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=self.key.arn,
+                performance_insights_retention_period=config.performance_insights_retention_days,
+                tags={"Name": identifier},
+                depends_on=list(depends_on),
+            )
+
+        # The first instance of a cluster becomes the writer: readers wait for it.
+        zones = list(availability_zones)
+        self.writer = instance("writer", f"{self.cluster_identifier}-writer", zones[0], 0, [])
+        self.readers = [
+            instance(f"reader_{i}", f"{self.cluster_identifier}-reader-{i}", zones[1 + i % (len(zones) - 1)], 1, [self.writer])
+            for i in range(config.reader_count)
+        ]
+
+        # RDS rotates the managed secret every 7 days by default; this pins the schedule to the config.
+        secretsmanager_secret_rotation.SecretsmanagerSecretRotation(
+            self,
+            "secret_rotation",
+            secret_id=self.secret_arn,
+            rotate_immediately=False,
+            rotation_rules=secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules(
+                automatically_after_days=config.secret_rotation_days,
+            ),
+        )
+
+        if config.reader_auto_scaling:
+            self._reader_auto_scaling(name_prefix, config)
+        if config.aws_backup:
+            self._aws_backup(name_prefix, config, aws)
+
+        self.connection = DatabaseConnection(
+            host=self.writer_endpoint,
+            reader_host=self.reader_endpoint,
+            port=self.port,
+            name=self.database_name,
+            secret_arn=self.secret_arn,
+            secret_kms_key_arn=self.kms_key_arn,
+        )
+
+    def allow_connections_from(self, security_group_id: str, description: str) -> None:
+        """Let members of ``security_group_id`` connect to MySQL (3306), and nothing else."""
+        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self,
+            f"mysql_ingress_{self._ingress_rules}",
+            security_group_id=self.security_group.id,
+            description=f"MySQL from {description}",
+            ip_protocol="tcp",
+            from_port=PORT,
+            to_port=PORT,
+            referenced_security_group_id=security_group_id,
+        )
+        self._ingress_rules += 1
+
+    def _reader_auto_scaling(self, name_prefix: str, config: DatabaseConfig) -> None:
+        # Depends on the instances: created after them (Aurora only scales an
+        # available cluster), destroyed before them (see the class docstring).
+        target = appautoscaling_target.AppautoscalingTarget(
+            self,
+            "reader_scaling_target",
+            service_namespace="rds",
+            scalable_dimension="rds:cluster:ReadReplicaCount",
+            resource_id=f"cluster:{self.cluster.cluster_identifier}",
+            min_capacity=config.reader_count,
+            max_capacity=config.max_readers,
+            depends_on=[self.writer, *self.readers],
+        )
+        appautoscaling_policy.AppautoscalingPolicy(
+            self,
+            "reader_scaling_policy",
+            name=f"{name_prefix}-aurora-reader-cpu",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=config.reader_cpu_target_percent,
+                predefined_metric_specification=appautoscaling_policy.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                    predefined_metric_type="RDSReaderAverageCPUUtilization",
+                ),
+                scale_in_cooldown=300,
+                scale_out_cooldown=300,
+            ),
+        )
+
+    def _aws_backup(self, name_prefix: str, config: DatabaseConfig, aws: AwsContext) -> None:
+        vault = backup_vault.BackupVault(self, "backup_vault", name=f"{name_prefix}-database", kms_key_arn=self.key.arn)
+        plan = backup_plan.BackupPlan(
+            self,
+            "backup_plan",
+            name=f"{name_prefix}-database",
+            rule=[
+                backup_plan.BackupPlanRule(
+                    rule_name="daily",
+                    target_vault_name=vault.name,
+                    schedule=AWS_BACKUP_SCHEDULE,
+                    start_window=60,
+                    completion_window=240,
+                    lifecycle=backup_plan.BackupPlanRuleLifecycle(delete_after=config.aws_backup_retention_days),
+                )
+            ],
+        )
+        # AWS Backup's service role trust carries no condition keys: AWS Backup
+        # documents its role trust without them, and a trust it cannot satisfy
+        # fails every backup job.
+        role = iam_role.IamRole(
+            self,
+            "backup_role",
+            name=f"{name_prefix}-database-backup",
+            description="AWS Backup of the Aurora cluster",
+            assume_role_policy=policy_document(
+                self,
+                "backup_role_trust",
+                [
+                    Statement(
+                        effect="Allow",
+                        actions=["sts:AssumeRole"],
+                        principals=[Principal(type="Service", identifiers=["backup.amazonaws.com"])],
+                    )
+                ],
+            ),
+        )
+        iam_role_policy_attachment.IamRolePolicyAttachment(
+            self,
+            "backup_role_policy",
+            role=role.name,
+            policy_arn=f"arn:{aws.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+        )
+        backup_selection.BackupSelection(
+            self,
+            "backup_selection",
+            name=f"{name_prefix}-database",
+            plan_id=plan.id,
+            iam_role_arn=role.arn,
+            resources=[self.cluster.arn],
+        )
+
+
+def _parameter(name: str, value: str) -> rds_cluster_parameter_group.RdsClusterParameterGroupParameter:
+    return rds_cluster_parameter_group.RdsClusterParameterGroupParameter(name=name, value=value)
