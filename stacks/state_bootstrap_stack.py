@@ -11,13 +11,9 @@ from stacks.aws import (
     provider,
     s3_bucket,
     s3_bucket_lifecycle_configuration,
-    s3_bucket_ownership_controls,
     s3_bucket_policy,
-    s3_bucket_public_access_block,
-    s3_bucket_server_side_encryption_configuration,
-    s3_bucket_versioning,
 )
-from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, policy_document
+from stacks.components.common import AwsContext, EncryptionKey, deny_insecure_transport, harden_bucket, policy_document
 from stacks.config import PROJECT
 
 STACK_NAME = f"{PROJECT}-state"
@@ -43,41 +39,7 @@ class StateBootstrapStack(TerraformStack):
 
         key = EncryptionKey(self, "state_key", alias=f"{PROJECT}-terraform-state", description="Terraform state encryption", aws=aws)
         bucket = s3_bucket.S3Bucket(self, "state_bucket", bucket=bucket_name, lifecycle={"prevent_destroy": True})
-        s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            "state_bucket_versioning",
-            bucket=bucket.id,
-            versioning_configuration=s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
-        sse = s3_bucket_server_side_encryption_configuration
-        sse.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "state_bucket_encryption",
-            bucket=bucket.id,
-            rule=[
-                sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-        )
-        s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self,
-            "state_bucket_public_access_block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            "state_bucket_ownership",
-            bucket=bucket.id,
-            rule=s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
+        harden_bucket(self, "state_bucket", bucket.id, kms_key_arn=key.arn)
         lc = s3_bucket_lifecycle_configuration
         lc.S3BucketLifecycleConfiguration(
             self,
@@ -100,18 +62,7 @@ class StateBootstrapStack(TerraformStack):
             policy=policy_document(
                 self,
                 "state_bucket_tls_only",
-                [
-                    Statement(
-                        sid="DenyInsecureTransport",
-                        effect="Deny",
-                        principals=[Principal(type="*", identifiers=["*"])],
-                        actions=["s3:*"],
-                        resources=[bucket.arn, f"{bucket.arn}/*"],
-                        condition=[
-                            Condition(test="Bool", variable="aws:SecureTransport", values=["false"]),
-                        ],
-                    )
-                ],
+                [deny_insecure_transport(["s3:*"], [bucket.arn, f"{bucket.arn}/*"])],
             ),
         )
         TerraformOutput(self, "state_bucket_name", value=bucket.bucket, description="Name of the Terraform state bucket")

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 
 from constructs import Construct
 
-from stacks.aws import cloudwatch_log_group, data_aws_iam_policy_document, iam_role, kms_alias, kms_key
+from stacks.aws import (
+    cloudwatch_log_group,
+    data_aws_iam_policy_document,
+    iam_role,
+    kms_alias,
+    kms_key,
+    s3_bucket_ownership_controls,
+    s3_bucket_public_access_block,
+    s3_bucket_server_side_encryption_configuration,
+    s3_bucket_versioning,
+)
 
 Statement = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatement
 Principal = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatementPrincipals
@@ -46,6 +56,57 @@ def allow(
 ) -> Statement:
     """An ``Allow`` statement for an identity policy."""
     return Statement(sid=sid, effect="Allow", actions=list(actions), resources=list(resources), condition=list(conditions) or None)
+
+
+def deny_insecure_transport(actions: Sequence[str], resources: Sequence[str]) -> Statement:
+    """A resource-policy statement that refuses any request not made over TLS."""
+    return Statement(
+        sid="DenyInsecureTransport",
+        effect="Deny",
+        principals=[Principal(type="*", identifiers=["*"])],
+        actions=list(actions),
+        resources=list(resources),
+        condition=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
+    )
+
+
+def harden_bucket(scope: Construct, id_prefix: str, bucket_id: str, *, kms_key_arn: str | None) -> None:
+    """Private, owner-enforced, versioned and encrypted (SSE-KMS with ``kms_key_arn``,
+    or SSE-S3 where the writer supports nothing else).  Resource ids are
+    ``<id_prefix>_public_access_block``, ``_ownership``, ``_versioning``, ``_encryption``."""
+    s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+        scope,
+        f"{id_prefix}_public_access_block",
+        bucket=bucket_id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    s3_bucket_ownership_controls.S3BucketOwnershipControls(
+        scope,
+        f"{id_prefix}_ownership",
+        bucket=bucket_id,
+        rule=s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+    )
+    s3_bucket_versioning.S3BucketVersioningA(
+        scope,
+        f"{id_prefix}_versioning",
+        bucket=bucket_id,
+        versioning_configuration=s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
+    )
+    sse = s3_bucket_server_side_encryption_configuration
+    default = sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+        sse_algorithm="aws:kms" if kms_key_arn else "AES256", kms_master_key_id=kms_key_arn
+    )
+    sse.S3BucketServerSideEncryptionConfigurationA(
+        scope,
+        f"{id_prefix}_encryption",
+        bucket=bucket_id,
+        rule=[
+            sse.S3BucketServerSideEncryptionConfigurationRuleA(apply_server_side_encryption_by_default=default, bucket_key_enabled=bool(kms_key_arn) or None)
+        ],
+    )
 
 
 def service_role(

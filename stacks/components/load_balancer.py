@@ -19,19 +19,14 @@ from stacks.aws import (
     route53_record,
     s3_bucket,
     s3_bucket_lifecycle_configuration,
-    s3_bucket_ownership_controls,
     s3_bucket_policy,
-    s3_bucket_public_access_block,
-    s3_bucket_server_side_encryption_configuration,
-    s3_bucket_versioning,
     security_group,
     vpc_security_group_egress_rule,
     vpc_security_group_ingress_rule,
 )
-from stacks.components.common import AwsContext, Condition, Principal, Statement, policy_document
+from stacks.components.common import AwsContext, Principal, Statement, deny_insecure_transport, harden_bucket, policy_document
 from stacks.config import LoadBalancerConfig
 
-sse = s3_bucket_server_side_encryption_configuration
 lc = s3_bucket_lifecycle_configuration
 
 #: ECS shifts traffic by rewriting the forward weights of the listener rules.
@@ -267,39 +262,7 @@ class LoadBalancer(Construct):
     def _access_log_bucket(self, prefix: str, config: LoadBalancerConfig, aws: AwsContext, disposable: bool) -> s3_bucket.S3Bucket:
         """Private bucket for ALB access logs.  ALB log delivery supports SSE-S3 only."""
         bucket = s3_bucket.S3Bucket(self, "access_logs_bucket", bucket_prefix=f"{prefix}-alb-logs-", force_destroy=disposable)
-        s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self,
-            "access_logs_public_access_block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self,
-            "access_logs_ownership",
-            bucket=bucket.id,
-            rule=s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        s3_bucket_versioning.S3BucketVersioningA(
-            self,
-            "access_logs_versioning",
-            bucket=bucket.id,
-            versioning_configuration=s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
-        sse.S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "access_logs_encryption",
-            bucket=bucket.id,
-            rule=[
-                sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-        )
+        harden_bucket(self, "access_logs", bucket.id, kms_key_arn=None)
         days = config.access_log_retention_days
         lc.S3BucketLifecycleConfiguration(
             self,
@@ -336,14 +299,7 @@ class LoadBalancer(Construct):
                         actions=["s3:PutObject"],
                         resources=[log_objects],
                     ),
-                    Statement(
-                        sid="DenyInsecureTransport",
-                        effect="Deny",
-                        principals=[Principal(type="*", identifiers=["*"])],
-                        actions=["s3:*"],
-                        resources=[bucket.arn, f"{bucket.arn}/*"],
-                        condition=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
-                    ),
+                    deny_insecure_transport(["s3:*"], [bucket.arn, f"{bucket.arn}/*"]),
                 ],
             ),
         )

@@ -10,7 +10,7 @@ from typing import Any
 from constructs import Construct
 
 from stacks.aws import cloudwatch_dashboard, cloudwatch_metric_alarm, sns_topic, sns_topic_policy, sns_topic_subscription
-from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, policy_document
+from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, deny_insecure_transport, policy_document
 from stacks.config import ConfigError, MonitoringConfig
 
 Alarm = cloudwatch_metric_alarm
@@ -186,14 +186,7 @@ class Monitoring(Construct):
                             Condition(test="ArnLike", variable="aws:SourceArn", values=[aws.arn("cloudwatch", f"alarm:{name_prefix}-*")]),
                         ],
                     ),
-                    Statement(
-                        sid="DenyInsecureTransport",
-                        effect="Deny",
-                        principals=[Principal(type="AWS", identifiers=["*"])],
-                        actions=["sns:Publish"],
-                        resources=[topic.arn],
-                        condition=[Condition(test="Bool", variable="aws:SecureTransport", values=["false"])],
-                    ),
+                    deny_insecure_transport(["sns:Publish"], [topic.arn]),
                 ],
             ),
         )
