@@ -40,8 +40,6 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
-    # jsii prints an end-of-life banner on Node 20 that buries the real output.
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     # Imported only after validation: loading the provider takes a moment.
     from stacks.app import build_app
 
