@@ -23,6 +23,8 @@ LONGEST_32_CHAR_PART = "green"
 NAME_LIMIT_32 = 32
 
 STANDING_ENVIRONMENTS = ("dev", "staging", "prod")
+#: Alias of the KMS key the state bootstrap stack creates for the state bucket.
+STATE_KEY_ALIAS = f"alias/{PROJECT}-terraform-state"
 STATE_BACKENDS = ("s3", "cloud", "local")
 
 #: Environment variables ``main.py`` reads; documented in the README.
@@ -366,7 +368,9 @@ class LoadBalancerConfig:
 
 
 _ENGINE_VERSION_RE = re.compile(r"^8\.0\.mysql_aurora\.3\.\d{2}\.\d+$")
-_INSTANCE_CLASS_RE = re.compile(r"^db\.(t4g|t3|r5|r6g|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.[a-z0-9]+$")
+#: Provisioned Aurora MySQL classes that support Performance Insights (always on here):
+#: no db.t3, and db.t4g only from medium up.
+_INSTANCE_CLASS_RE = re.compile(r"^db\.(t4g\.(medium|large)|(r5|r6g|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.[a-z0-9]+)$")
 _MYSQL_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _DAILY_WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _WEEKLY_WINDOW_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
@@ -481,7 +485,7 @@ class DatabaseConfig:
             bool(_INSTANCE_CLASS_RE.match(self.instance_class or "")),
             "database.instance_class",
             self.instance_class,
-            "a provisioned Aurora MySQL instance class such as db.t4g.medium or db.r6g.large",
+            "a provisioned Aurora MySQL class that supports Performance Insights (db.t4g.medium/large, db.r5/r6g/r7g/... sizes)",
         )
         _int_in("database.reader_count", self.reader_count, 1, 14)
         _int_in("database.max_readers", self.max_readers, self.reader_count, 15)
@@ -640,8 +644,10 @@ class StateConfig:
     bucket: str = "order-api-terraform-state"
     #: Region of the state bucket; defaults to the stacks' region.
     region: str | None = None
-    #: Optional KMS key (id, ARN or alias) for state objects; default: the bucket's default encryption.
-    kms_key_id: str | None = None
+    #: KMS key (id, ARN or alias) that encrypts the state objects.  Default: the key
+    #: the ``order-api-state`` stack creates.  (With ``encrypt`` and no key, Terraform
+    #: would write SSE-S3 objects, overriding the bucket's KMS default.)
+    kms_key_id: str | None = STATE_KEY_ALIAS
     #: Terraform Cloud organization (required for ``cloud``).
     cloud_organization: str | None = None
     #: Terraform Cloud project for the workspaces (optional).
@@ -874,7 +880,7 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
         backend=backend,  # type: ignore[arg-type]
         bucket=_get(overrides, "TF_STATE_BUCKET") or StateConfig.bucket,
         region=_get(overrides, "TF_STATE_REGION"),
-        kms_key_id=_get(overrides, "TF_STATE_KMS_KEY_ID"),
+        kms_key_id=_get(overrides, "TF_STATE_KMS_KEY_ID") or STATE_KEY_ALIAS,
         cloud_organization=_get(overrides, "TF_CLOUD_ORGANIZATION"),
         cloud_project=_get(overrides, "TF_CLOUD_PROJECT"),
         cloud_hostname=_get(overrides, "TF_CLOUD_HOSTNAME") or StateConfig.cloud_hostname,

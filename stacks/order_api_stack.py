@@ -176,7 +176,6 @@ class OrderApiStack(TerraformStack):
                 production_rule_arn=lb.production_rule_arn,
                 test_rule_arn=lb.test_rule_arn,
                 alb_arn_suffix=lb.arn_suffix,
-                blue_target_group_arn_suffix=lb.blue_target_group.arn_suffix,
             ),
             repository_url=self.registry.repository_url,
             repository_arn=self.registry.repository_arn,

@@ -14,7 +14,7 @@ from stacks.aws import (
     s3_bucket_policy,
 )
 from stacks.components.common import AwsContext, EncryptionKey, deny_insecure_transport, harden_bucket, policy_document
-from stacks.config import PROJECT
+from stacks.config import PROJECT, STATE_KEY_ALIAS
 
 STACK_NAME = f"{PROJECT}-state"
 
@@ -37,7 +37,7 @@ class StateBootstrapStack(TerraformStack):
         partition = data_aws_partition.DataAwsPartition(self, "partition")
         aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
 
-        key = EncryptionKey(self, "state_key", alias=f"{PROJECT}-terraform-state", description="Terraform state encryption", aws=aws)
+        key = EncryptionKey(self, "state_key", alias=STATE_KEY_ALIAS.removeprefix("alias/"), description="Terraform state encryption", aws=aws)
         bucket = s3_bucket.S3Bucket(self, "state_bucket", bucket=bucket_name, lifecycle={"prevent_destroy": True})
         harden_bucket(self, "state_bucket", bucket.id, kms_key_arn=key.arn)
         lc = s3_bucket_lifecycle_configuration

@@ -22,9 +22,16 @@ def test_s3_backend_per_stack_encrypted_and_locked(synth: Synthesized, stack: st
             "key": f"{stack}/terraform.tfstate",
             "region": "us-east-1",
             "encrypt": True,
+            "kms_key_id": "alias/order-api-terraform-state",
             "use_lockfile": True,
         }
     }
+
+
+def test_state_is_encrypted_with_the_bootstrap_stack_key(synth: Synthesized) -> None:
+    # With encrypt and no key, Terraform would write SSE-S3 objects instead of using the bucket's KMS key.
+    (alias,) = synth.resources("order-api-state", "aws_kms_alias").values()
+    assert synth.doc("order-api-dev")["terraform"]["backend"]["s3"]["kms_key_id"] == alias["name"]
 
 
 def test_s3_backend_takes_kms_key_and_state_region(tmp_path) -> None:

@@ -219,7 +219,7 @@ def test_aws_backup_plan_in_prod_only(synth: Synthesized) -> None:
     assert vault["kms_key_arn"] == "${aws_kms_key.database_key_CA7EEF20.arn}"
     plan = synth.resource(PROD, "aws_backup_plan", "database/backup_plan")
     (rule,) = plan["rule"]
-    assert rule["schedule"] == "cron(0 5 ? * * *)"
+    assert rule["schedule"] == "cron(0 6 ? * * *)"  # after the Sunday 04:30-05:30 maintenance window
     assert rule["lifecycle"]["delete_after"] == 35
     selection = synth.resource(PROD, "aws_backup_selection", "database/backup_selection")
     assert selection["resources"] == ["${aws_rds_cluster.database_cluster_FAF2FB92.arn}"]
@@ -289,6 +289,8 @@ def test_database_defaults_are_documented_values() -> None:
     [
         ({"engine_version": "5.7.mysql_aurora.2.11.2"}, "database.engine_version"),
         ({"instance_class": "db.serverless"}, "database.instance_class"),
+        ({"instance_class": "db.t3.medium"}, "database.instance_class"),  # no Performance Insights
+        ({"instance_class": "db.t4g.small"}, "database.instance_class"),  # no Performance Insights
         ({"instance_class": "m5.large"}, "database.instance_class"),
         ({"reader_count": 0}, "database.reader_count"),
         ({"reader_count": 15}, "database.reader_count"),

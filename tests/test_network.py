@@ -80,9 +80,11 @@ def test_flow_logs_go_to_an_encrypted_log_group(synth: Synthesized) -> None:
 def test_flow_log_role_is_scoped_to_its_log_group(synth: Synthesized) -> None:
     doc = synth.doc(DEV)["data"]["aws_iam_policy_document"]
     (policy,) = [b for b in doc.values() if b["//"]["metadata"]["path"].endswith("network/flow_log_policy")]
-    (statement,) = policy["statement"]
-    assert statement["resources"] == ["${aws_cloudwatch_log_group.network_flow_log_group_03070248.arn}:*"]
-    assert "*" not in statement["actions"]
+    write, describe = policy["statement"]
+    assert write["resources"] == ["${aws_cloudwatch_log_group.network_flow_log_group_03070248.arn}:*"]
+    assert describe["actions"] == ["logs:DescribeLogGroups"]
+    assert describe["resources"][0].endswith(":log-group:*")
+    assert all("*" not in s["actions"] for s in policy["statement"])
 
 
 def test_s3_gateway_endpoint_serves_private_and_isolated_tables(synth: Synthesized) -> None:

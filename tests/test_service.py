@@ -84,8 +84,17 @@ def test_blue_green_role_may_shift_alb_traffic(synth: Synthesized) -> None:
 
 
 def test_task_definition_ownership_switch(synth: Synthesized) -> None:
-    assert service(synth, DEV)["lifecycle"]["ignore_changes"] == ["desired_count"]
-    assert service(synth, PROD)["lifecycle"]["ignore_changes"] == ["desired_count", "task_definition"]
+    assert service(synth, DEV)["lifecycle"]["ignore_changes"] == ["desired_count", "load_balancer"]
+    assert service(synth, PROD)["lifecycle"]["ignore_changes"] == ["desired_count", "load_balancer", "task_definition"]
+
+
+def test_service_waits_for_the_capacity_providers(synth: Synthesized) -> None:
+    assert any("aws_ecs_cluster_capacity_providers.service_capacity_providers" in d for d in service(synth, DEV)["depends_on"])
+
+
+def test_blue_green_role_trust_is_as_aws_documents_it(synth: Synthesized) -> None:
+    (statement,) = policy_statements(synth, DEV, "service/blue_green_role_trust")
+    assert "condition" not in statement
 
 
 def test_tasks_run_in_private_subnets_without_public_ip(synth: Synthesized) -> None:
@@ -139,10 +148,13 @@ def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
     assert "aws_ecr_repository.registry_repository" in statements["PullImage"]["resources"][0]
 
 
-def test_task_role_may_only_publish_its_metrics(synth: Synthesized) -> None:
-    (statement,) = policy_statements(synth, DEV, "service/task_policy")
-    assert statement["actions"] == ["cloudwatch:PutMetricData"]
-    assert statement["condition"] == [{"test": "StringEquals", "variable": "cloudwatch:namespace", "values": ["OrderApi"]}]
+def test_task_role_may_publish_its_metrics_and_refresh_its_credentials(synth: Synthesized) -> None:
+    statements = {s["sid"]: s for s in policy_statements(synth, DEV, "service/task_policy")}
+    assert set(statements) == {"PublishMetrics", "RefreshDatabaseSecret", "DecryptDatabaseSecret"}
+    assert statements["PublishMetrics"]["actions"] == ["cloudwatch:PutMetricData"]
+    assert statements["PublishMetrics"]["condition"] == [{"test": "StringEquals", "variable": "cloudwatch:namespace", "values": ["OrderApi"]}]
+    assert statements["RefreshDatabaseSecret"]["resources"] == ["${aws_rds_cluster.database_cluster_FAF2FB92.master_user_secret[0].secret_arn}"]
+    assert "aws_kms_key.database_key" in statements["DecryptDatabaseSecret"]["resources"][0]
 
 
 def test_service_security_group_accepts_only_the_alb(synth: Synthesized) -> None:
@@ -173,13 +185,59 @@ def test_pending_orders_backlog_per_task_scaling(synth: Synthesized) -> None:
     tracking = body["target_tracking_scaling_policy_configuration"]
     assert tracking["target_value"] == 100
     metrics = {m["id"]: m for m in tracking["customized_metric_specification"]["metrics"]}
-    assert metrics["pending"]["metric_stat"]["metric"]["metric_name"] == "PendingOrders"
-    assert metrics["pending"]["metric_stat"]["metric"]["namespace"] == "OrderApi"
-    assert metrics["backlog_per_task"]["return_data"] is True
-    assert "pending" in metrics["backlog_per_task"]["expression"]
+    assert metrics["load"]["metric_stat"]["metric"]["metric_name"] == "PendingOrders"
+    assert metrics["load"]["metric_stat"]["metric"]["namespace"] == "OrderApi"
+    assert metrics["tasks"]["metric_stat"]["metric"]["metric_name"] == "RunningTaskCount"
+    assert metrics["per_task"] == {"id": "per_task", "label": "Pending orders per task", "expression": "load / tasks", "return_data": True}
+    assert [m["return_data"] for m in tracking["customized_metric_specification"]["metrics"]].count(True) == 1
 
 
 def test_scalable_target_bounds_follow_config(synth: Synthesized) -> None:
     target = synth.resource(PROD, "aws_appautoscaling_target", "scaling_target")
     assert (target["min_capacity"], target["max_capacity"]) == (3, 20)
     assert target["scalable_dimension"] == "ecs:service:DesiredCount"
+
+
+@pytest.fixture(scope="module")
+def variant(run_tmp) -> Synthesized:
+    """Dev with ECS Exec and request-count scaling switched on."""
+    from dataclasses import replace
+
+    from cdktf import App
+
+    from stacks.config import StateConfig, catalogue
+    from stacks.order_api_stack import OrderApiStack
+
+    dev = catalogue("us-east-1")["dev"]
+    env = replace(dev, service=replace(dev.service, enable_execute_command=True, requests_per_target=500))
+    app = App(outdir=str(run_tmp / "service-variant"))
+    OrderApiStack(app, "variant", config=env, state=StateConfig(backend="local"), state_region="us-east-1")
+    app.synth()
+    return Synthesized(run_tmp / "service-variant")
+
+
+def test_exec_gets_writable_agent_paths_under_the_read_only_root(variant: Synthesized) -> None:
+    body = variant.resource("variant", "aws_ecs_task_definition", "task_definition")
+    (c,) = json.loads(body["container_definitions"])
+    assert c["readonlyRootFilesystem"] is True
+    assert {m["containerPath"] for m in c["mountPoints"]} == {"/tmp", "/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"}
+    assert {v["name"] for v in body["volume"]} == {m["sourceVolume"] for m in c["mountPoints"]}
+    assert variant.resource("variant", "aws_ecs_service", "service/service")["enable_execute_command"] is True
+
+
+def test_exec_permissions_only_when_enabled(variant: Synthesized, synth: Synthesized) -> None:
+    docs = variant.doc("variant")["data"]["aws_iam_policy_document"]
+    (doc,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith("service/task_policy")]
+    assert "EcsExec" in {s["sid"] for s in doc["statement"]}
+    assert "EcsExec" not in {s["sid"] for s in policy_statements(synth, DEV, "service/task_policy")}
+
+
+def test_request_scaling_counts_requests_per_task_not_per_target_group(variant: Synthesized) -> None:
+    body = variant.resource("variant", "aws_appautoscaling_policy", "requests_scaling")
+    tracking = body["target_tracking_scaling_policy_configuration"]
+    assert tracking["target_value"] == 500
+    metrics = {m["id"]: m for m in tracking["customized_metric_specification"]["metrics"]}
+    load = metrics["load"]["metric_stat"]
+    assert (load["metric"]["namespace"], load["metric"]["metric_name"], load["stat"]) == ("AWS/ApplicationELB", "RequestCount", "Sum")
+    assert [d["name"] for d in load["metric"]["dimensions"]] == ["LoadBalancer"]
+    assert "predefined_metric_specification" not in tracking

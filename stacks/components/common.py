@@ -118,10 +118,15 @@ def service_role(
     aws: AwsContext,
     description: str,
     source_arn: str | None = None,
+    source_account_condition: bool = True,
 ) -> iam_role.IamRole:
     """An IAM role that only ``service`` may assume, only on behalf of this account
-    (confused-deputy protection with ``aws:SourceAccount`` and optionally ``aws:SourceArn``)."""
-    conditions = [Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id])]
+    (confused-deputy protection with ``aws:SourceAccount`` and optionally ``aws:SourceArn``).
+    ``source_account_condition=False`` for services whose documented trust policy has no
+    condition (a condition the service does not send would make every assumption fail)."""
+    conditions = []
+    if source_account_condition:
+        conditions.append(Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id]))
     if source_arn is not None:
         conditions.append(Condition(test="ArnLike", variable="aws:SourceArn", values=[source_arn]))
     trust = policy_document(
@@ -132,7 +137,7 @@ def service_role(
                 effect="Allow",
                 actions=["sts:AssumeRole"],
                 principals=[Principal(type="Service", identifiers=[service])],
-                condition=conditions,
+                condition=conditions or None,
             )
         ],
     )

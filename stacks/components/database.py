@@ -34,8 +34,9 @@ LOG_EXPORTS = ("audit", "error", "general", "slowquery")
 AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
 #: CA of the instances' TLS certificates (RSA 2048, valid until 2061).
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
-#: Daily AWS Backup job, 05:00 UTC: after the default automated backup window.
-AWS_BACKUP_SCHEDULE = "cron(0 5 ? * * *)"
+#: Daily AWS Backup job, 06:00 UTC: after the default automated backup window and
+#: the Sunday maintenance window (04:30-05:30), so the two never overlap.
+AWS_BACKUP_SCHEDULE = "cron(0 6 ? * * *)"
 
 
 class Database(Construct):

@@ -208,7 +208,9 @@ class Network(Construct):
                     allow(
                         ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                         [f"{group.arn}:*"],
-                    )
+                    ),
+                    # The delivery service looks its destination up before writing.
+                    allow(["logs:DescribeLogGroups"], [aws.arn("logs", "log-group:*")]),
                 ],
             ),
         )

@@ -28,6 +28,8 @@ from stacks.components.parameters import Parameter, Parameters
 from stacks.config import ServiceConfig
 
 CONTAINER_NAME = "order-api"
+#: Writable paths the ECS Exec (SSM) agent needs when the root filesystem is read-only.
+EXEC_AGENT_PATHS = {"exec-agents": "/managed-agents", "exec-ssm-lib": "/var/lib/amazon/ssm", "exec-ssm-log": "/var/log/amazon/ssm"}
 aas = appautoscaling_policy
 TargetTracking = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
 Custom = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
@@ -55,7 +57,6 @@ class LoadBalancing:
     production_rule_arn: str
     test_rule_arn: str
     alb_arn_suffix: str
-    blue_target_group_arn_suffix: str
 
 
 class Service(Construct):
@@ -128,7 +129,7 @@ class Service(Construct):
         self.cluster_arn = self.cluster.arn
         on_demand_weight, spot_weight = capacity_weights(config.spot_percentage)
         cp = ecs_cluster_capacity_providers
-        cp.EcsClusterCapacityProviders(
+        capacity = cp.EcsClusterCapacityProviders(
             self,
             "capacity_providers",
             cluster_name=self.cluster.name,
@@ -197,7 +198,11 @@ class Service(Construct):
                 ["*"],
                 sid="PublishMetrics",
                 conditions=[Condition(test="StringEquals", variable="cloudwatch:namespace", values=[config.pending_orders_namespace])],
-            )
+            ),
+            # Credentials arrive as secrets at task start; RDS rotates them, so the
+            # application re-reads the secret when a login fails.
+            allow(["secretsmanager:GetSecretValue"], [database.secret_arn], sid="RefreshDatabaseSecret"),
+            allow(["kms:Decrypt"], [database.secret_kms_key_arn], sid="DecryptDatabaseSecret"),
         ]
         if config.enable_execute_command:
             task_statements += [
@@ -214,13 +219,15 @@ class Service(Construct):
             self, "task_role_policy", role=task_role.id, name="application", policy=policy_document(self, "task_policy", task_statements)
         )
 
+        # Writable scratch space under a read-only root filesystem (the ECS Exec agent needs its own).
+        scratch = {"tmp": "/tmp"} | (EXEC_AGENT_PATHS if config.enable_execute_command else {})
         container = {
             "name": CONTAINER_NAME,
             "image": f"{repository_url}:{config.image_tag}",
             "essential": True,
             "portMappings": [{"containerPort": config.container_port, "protocol": "tcp", "name": "http"}],
             "readonlyRootFilesystem": True,
-            "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+            "mountPoints": [{"sourceVolume": name, "containerPath": path, "readOnly": False} for name, path in scratch.items()],
             "stopTimeout": config.stop_timeout_seconds,
             "healthCheck": {
                 "command": ["CMD-SHELL", f"curl -fsS http://localhost:{config.container_port}{config.health_check_path} || exit 1"],
@@ -257,7 +264,7 @@ class Service(Construct):
             execution_role_arn=execution_role.arn,
             task_role_arn=task_role.arn,
             runtime_platform=ecs_task_definition.EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
-            volume=[ecs_task_definition.EcsTaskDefinitionVolume(name="tmp")],
+            volume=[ecs_task_definition.EcsTaskDefinitionVolume(name=name) for name in scratch],
             container_definitions=json.dumps([container], sort_keys=True),
         )
         self.task_definition_arn = task.arn
@@ -301,6 +308,8 @@ class Service(Construct):
             service="ecs.amazonaws.com",
             aws=aws,
             description="ECS shifts ALB traffic between the blue and green target groups",
+            # AWS documents this role's trust without conditions.
+            source_account_condition=False,
         )
         iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
@@ -310,7 +319,9 @@ class Service(Construct):
         )
 
         svc = ecs_service
-        ignored = ["desired_count"] + (["task_definition"] if config.task_definition_owner == "pipeline" else [])
+        # desired_count belongs to auto scaling; load_balancer to ECS, which swaps the
+        # primary and alternate target groups on every blue/green deployment.
+        ignored = ["desired_count", "load_balancer"] + (["task_definition"] if config.task_definition_owner == "pipeline" else [])
         self.service = svc.EcsService(
             self,
             "service",
@@ -349,6 +360,8 @@ class Service(Construct):
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             lifecycle=TerraformResourceLifecycle(ignore_changes=ignored),
+            # The strategy names providers that must be attached to the cluster first.
+            depends_on=[capacity],
         )
         self.service_arn = self.service.arn
         self._autoscaling(config, load_balancing)
@@ -389,49 +402,59 @@ class Service(Construct):
             ),
         )
         service_dims = [Dimension(name="ClusterName", value=self.cluster_name), Dimension(name="ServiceName", value=self.service_name)]
+
+        def per_task(label: str, stat: str, metric: Metric) -> Custom:
+            """``metric`` divided by the running tasks: a load figure per task that
+            does not depend on which target group (blue or green) is live."""
+            return Custom(
+                metrics=[
+                    Query(id="load", return_data=False, metric_stat=Stat(stat=stat, metric=metric)),
+                    Query(
+                        id="tasks",
+                        return_data=False,
+                        metric_stat=Stat(
+                            stat="Average",
+                            metric=Metric(namespace="ECS/ContainerInsights", metric_name="RunningTaskCount", dimensions=service_dims),
+                        ),
+                    ),
+                    Query(id="per_task", label=label, expression="load / tasks", return_data=True),
+                ]
+            )
+
         policy(
             "pending_orders_scaling",
             "pending-orders",
             TargetTracking(
                 target_value=config.pending_orders_per_task,
-                customized_metric_specification=Custom(
-                    metrics=[
-                        Query(
-                            id="pending",
-                            return_data=False,
-                            metric_stat=Stat(
-                                stat="Average",
-                                metric=Metric(
-                                    namespace=config.pending_orders_namespace,
-                                    metric_name=config.pending_orders_metric,
-                                    dimensions=[Dimension(name="ServiceName", value=self.service_name)],
-                                ),
-                            ),
-                        ),
-                        Query(
-                            id="tasks",
-                            return_data=False,
-                            metric_stat=Stat(
-                                stat="Average",
-                                metric=Metric(namespace="ECS/ContainerInsights", metric_name="RunningTaskCount", dimensions=service_dims),
-                            ),
-                        ),
-                        Query(id="backlog_per_task", label="Pending orders per task", expression="pending / MAX([tasks, 1])", return_data=True),
-                    ]
+                customized_metric_specification=per_task(
+                    "Pending orders per task",
+                    "Average",
+                    Metric(
+                        namespace=config.pending_orders_namespace,
+                        metric_name=config.pending_orders_metric,
+                        dimensions=[Dimension(name="ServiceName", value=self.service_name)],
+                    ),
                 ),
                 scale_in_cooldown=scale_in,
                 scale_out_cooldown=scale_out,
             ),
         )
         if config.requests_per_target is not None:
+            # Not ALBRequestCountPerTarget: that metric is bound to one target group,
+            # and blue/green deployments swap the live one.
             policy(
                 "requests_scaling",
                 "requests",
                 TargetTracking(
                     target_value=config.requests_per_target,
-                    predefined_metric_specification=predefined(
-                        predefined_metric_type="ALBRequestCountPerTarget",
-                        resource_label=f"{lb.alb_arn_suffix}/{lb.blue_target_group_arn_suffix}",
+                    customized_metric_specification=per_task(
+                        "ALB requests per task (per minute)",
+                        "Sum",
+                        Metric(
+                            namespace="AWS/ApplicationELB",
+                            metric_name="RequestCount",
+                            dimensions=[Dimension(name="LoadBalancer", value=lb.alb_arn_suffix)],
+                        ),
                     ),
                     scale_in_cooldown=scale_in,
                     scale_out_cooldown=scale_out,
