@@ -17,6 +17,9 @@ from stacks.aws import (
     s3_bucket_public_access_block,
     s3_bucket_server_side_encryption_configuration,
     s3_bucket_versioning,
+    security_group,
+    vpc_security_group_egress_rule,
+    vpc_security_group_ingress_rule,
 )
 
 Statement = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatement
@@ -56,6 +59,39 @@ def allow(
 ) -> Statement:
     """An ``Allow`` statement for an identity policy."""
     return Statement(sid=sid, effect="Allow", actions=list(actions), resources=list(resources), condition=list(conditions) or None)
+
+
+def named_security_group(scope: Construct, id_: str, *, name: str, description: str, vpc_id: str) -> security_group.SecurityGroup:
+    """A security group with no inline rules (add them with :func:`tcp_rule`)."""
+    return security_group.SecurityGroup(scope, id_, name=name, description=description, vpc_id=vpc_id, tags={"Name": name})
+
+
+def tcp_rule(
+    scope: Construct,
+    id_: str,
+    *,
+    security_group_id: str,
+    port: int,
+    description: str,
+    cidr: str | None = None,
+    peer_security_group_id: str | None = None,
+    egress: bool = False,
+) -> None:
+    """One TCP port in or out of ``security_group_id``, to or from a CIDR or another group."""
+    if (cidr is None) == (peer_security_group_id is None):
+        raise ValueError("tcp_rule needs exactly one of cidr and peer_security_group_id")
+    rule = vpc_security_group_egress_rule.VpcSecurityGroupEgressRule if egress else vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
+    rule(
+        scope,
+        id_,
+        security_group_id=security_group_id,
+        description=description,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        cidr_ipv4=cidr,
+        referenced_security_group_id=peer_security_group_id,
+    )
 
 
 def deny_insecure_transport(actions: Sequence[str], resources: Sequence[str]) -> Statement:

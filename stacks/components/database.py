@@ -19,10 +19,19 @@ from stacks.aws import (
     rds_cluster_instance,
     rds_cluster_parameter_group,
     secretsmanager_secret_rotation,
-    security_group,
-    vpc_security_group_ingress_rule,
 )
-from stacks.components.common import AwsContext, DatabaseConnection, EncryptionKey, Principal, Statement, log_group, policy_document, service_role
+from stacks.components.common import (
+    AwsContext,
+    DatabaseConnection,
+    EncryptionKey,
+    Principal,
+    Statement,
+    log_group,
+    named_security_group,
+    policy_document,
+    service_role,
+    tcp_rule,
+)
 from stacks.config import DatabaseConfig
 
 ENGINE = "aurora-mysql"
@@ -117,13 +126,12 @@ class Database(Construct):
         )
         self.kms_key_arn = self.key.arn
 
-        self.security_group = security_group.SecurityGroup(
+        self.security_group = named_security_group(
             self,
             "security_group",
             name=f"{name_prefix}-database",
             description="Aurora MySQL: MySQL from the allowed security groups only, no egress",
             vpc_id=vpc_id,
-            tags={"Name": f"{name_prefix}-database"},
         )
         self.security_group_id = self.security_group.id
 
@@ -273,15 +281,13 @@ class Database(Construct):
 
     def allow_connections_from(self, security_group_id: str, description: str) -> None:
         """Let members of ``security_group_id`` connect to MySQL (3306), and nothing else."""
-        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        tcp_rule(
             self,
             f"mysql_ingress_{self._ingress_rules}",
             security_group_id=self.security_group.id,
+            port=PORT,
             description=f"MySQL from {description}",
-            ip_protocol="tcp",
-            from_port=PORT,
-            to_port=PORT,
-            referenced_security_group_id=security_group_id,
+            peer_security_group_id=security_group_id,
         )
         self._ingress_rules += 1
 

@@ -20,11 +20,8 @@ from stacks.aws import (
     s3_bucket,
     s3_bucket_lifecycle_configuration,
     s3_bucket_policy,
-    security_group,
-    vpc_security_group_egress_rule,
-    vpc_security_group_ingress_rule,
 )
-from stacks.components.common import AwsContext, Principal, Statement, deny_insecure_transport, harden_bucket, policy_document
+from stacks.components.common import AwsContext, Principal, Statement, deny_insecure_transport, harden_bucket, named_security_group, policy_document, tcp_rule
 from stacks.config import LoadBalancerConfig
 
 lc = s3_bucket_lifecycle_configuration
@@ -67,13 +64,12 @@ class LoadBalancer(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self._prefix = name_prefix
-        self.security_group = security_group.SecurityGroup(
+        self.security_group = named_security_group(
             self,
             "security_group",
             name=f"{name_prefix}-alb",
             description="Order API load balancer: HTTP(S) from the internet, test port from allowed CIDRs",
             vpc_id=vpc_id,
-            tags={"Name": f"{name_prefix}-alb"},
         )
         self.security_group_id = self.security_group.id
         for port in (80, 443) if config.https else (80,):
@@ -140,28 +136,18 @@ class LoadBalancer(Construct):
 
     def allow_to_targets(self, security_group_id: str, port: int) -> None:
         """Let the ALB reach the targets' security group on ``port`` (its only egress)."""
-        vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+        tcp_rule(
             self,
             "egress_to_targets",
             security_group_id=self.security_group.id,
+            port=port,
             description="to the service tasks",
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            referenced_security_group_id=security_group_id,
+            peer_security_group_id=security_group_id,
+            egress=True,
         )
 
     def _ingress(self, id_: str, port: int, cidr: str, description: str) -> None:
-        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self,
-            id_,
-            security_group_id=self.security_group.id,
-            description=description,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4=cidr,
-        )
+        tcp_rule(self, id_, security_group_id=self.security_group.id, port=port, description=description, cidr=cidr)
 
     def _target_group(
         self, colour: str, prefix: str, config: LoadBalancerConfig, vpc_id: str, port: int, path: str, delay: int

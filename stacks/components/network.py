@@ -14,14 +14,11 @@ from stacks.aws import (
     route,
     route_table,
     route_table_association,
-    security_group,
     subnet,
     vpc,
     vpc_endpoint,
-    vpc_security_group_egress_rule,
-    vpc_security_group_ingress_rule,
 )
-from stacks.components.common import AwsContext, allow, log_group, policy_document, service_role
+from stacks.components.common import AwsContext, allow, log_group, named_security_group, policy_document, service_role, tcp_rule
 from stacks.config import NetworkConfig
 
 #: Interface endpoints the private subnets need to run Fargate tasks without NAT.
@@ -139,33 +136,22 @@ class Network(Construct):
         self._flow_logs(name_prefix, config, aws, log_retention_days, log_key_arn)
 
     def _interface_endpoints(self, name_prefix: str, aws: AwsContext) -> None:
-        sg = security_group.SecurityGroup(
+        sg = named_security_group(
             self,
             "endpoints_security_group",
             name=f"{name_prefix}-endpoints",
             description="HTTPS from inside the VPC to the interface endpoints",
             vpc_id=self.vpc.id,
-            tags={"Name": f"{name_prefix}-endpoints"},
         )
-        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self,
-            "endpoints_https_from_vpc",
-            security_group_id=sg.id,
-            description="HTTPS from the VPC",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4=self.vpc_cidr,
-        )
-        vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+        tcp_rule(self, "endpoints_https_from_vpc", security_group_id=sg.id, port=443, description="HTTPS from the VPC", cidr=self.vpc_cidr)
+        tcp_rule(
             self,
             "endpoints_egress_none_but_vpc",
             security_group_id=sg.id,
+            port=443,
             description="Replies stay in the VPC",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4=self.vpc_cidr,
+            cidr=self.vpc_cidr,
+            egress=True,
         )
         for service in INTERFACE_ENDPOINT_SERVICES:
             vpc_endpoint.VpcEndpoint(

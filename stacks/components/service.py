@@ -19,11 +19,8 @@ from stacks.aws import (
     ecs_task_definition,
     iam_role_policy,
     iam_role_policy_attachment,
-    security_group,
-    vpc_security_group_egress_rule,
-    vpc_security_group_ingress_rule,
 )
-from stacks.components.common import AwsContext, Condition, DatabaseConnection, allow, log_group, policy_document, service_role
+from stacks.components.common import AwsContext, Condition, DatabaseConnection, allow, log_group, named_security_group, policy_document, service_role, tcp_rule
 from stacks.components.parameters import Parameter, Parameters
 from stacks.config import ServiceConfig
 
@@ -269,37 +266,25 @@ class Service(Construct):
         )
         self.task_definition_arn = task.arn
 
-        self.security_group = security_group.SecurityGroup(
+        self.security_group = named_security_group(
             self,
             "security_group",
             name=f"{name_prefix}-service",
             description="Order API tasks: the container port from the load balancer only",
             vpc_id=vpc_id,
-            tags={"Name": f"{name_prefix}-service"},
         )
         self.security_group_id = self.security_group.id
-        vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        tcp_rule(
             self,
             "ingress_from_alb",
             security_group_id=self.security_group.id,
+            port=config.container_port,
             description="container port from the load balancer",
-            ip_protocol="tcp",
-            from_port=config.container_port,
-            to_port=config.container_port,
-            referenced_security_group_id=load_balancing.security_group_id,
+            peer_security_group_id=load_balancing.security_group_id,
         )
         # Tasks call AWS APIs and ECR over TLS (through NAT or endpoints) and the database; nothing else.
         for port, cidr, what in ((443, "0.0.0.0/0", "HTTPS to AWS APIs and ECR"), (3306, vpc_cidr, "MySQL to the database inside the VPC")):
-            vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-                self,
-                f"egress_{port}",
-                security_group_id=self.security_group.id,
-                description=what,
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4=cidr,
-            )
+            tcp_rule(self, f"egress_{port}", security_group_id=self.security_group.id, port=port, description=what, cidr=cidr, egress=True)
 
         bg_role = service_role(
             self,
