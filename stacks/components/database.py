@@ -13,7 +13,6 @@ from stacks.aws import (
     backup_selection,
     backup_vault,
     db_subnet_group,
-    iam_role,
     iam_role_policy_attachment,
     rds_cluster,
     rds_cluster_instance,
@@ -24,11 +23,8 @@ from stacks.components.common import (
     AwsContext,
     DatabaseConnection,
     EncryptionKey,
-    Principal,
-    Statement,
     log_group,
     named_security_group,
-    policy_document,
     service_role,
     tcp_rule,
 )
@@ -339,25 +335,16 @@ class Database(Construct):
                 )
             ],
         )
-        # AWS Backup's service role trust carries no condition keys: AWS Backup
-        # documents its role trust without them, and a trust it cannot satisfy
-        # fails every backup job.
-        role = iam_role.IamRole(
+        role = service_role(
             self,
             "backup_role",
             name=f"{name_prefix}-database-backup",
+            service="backup.amazonaws.com",
+            aws=aws,
             description="AWS Backup of the Aurora cluster",
-            assume_role_policy=policy_document(
-                self,
-                "backup_role_trust",
-                [
-                    Statement(
-                        effect="Allow",
-                        actions=["sts:AssumeRole"],
-                        principals=[Principal(type="Service", identifiers=["backup.amazonaws.com"])],
-                    )
-                ],
-            ),
+            # AWS Backup documents its role trust without condition keys; a trust it
+            # cannot satisfy fails every backup job.
+            source_account_condition=False,
         )
         iam_role_policy_attachment.IamRolePolicyAttachment(
             self,
