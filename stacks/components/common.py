@@ -11,6 +11,7 @@ from stacks.aws import (
     cloudwatch_log_group,
     data_aws_iam_policy_document,
     iam_role,
+    iam_role_policy_attachment,
     kms_alias,
     kms_key,
     s3_bucket_ownership_controls,
@@ -155,11 +156,14 @@ def service_role(
     description: str,
     source_arn: str | None = None,
     source_account_condition: bool = True,
+    managed_policy: str | None = None,
 ) -> iam_role.IamRole:
     """An IAM role that only ``service`` may assume, only on behalf of this account
     (confused-deputy protection with ``aws:SourceAccount`` and optionally ``aws:SourceArn``).
     ``source_account_condition=False`` for services whose documented trust policy has no
-    condition (a condition the service does not send would make every assumption fail)."""
+    condition (a condition the service does not send would make every assumption fail).
+    ``managed_policy``: an AWS managed policy (``service-role/NAME`` or ``NAME``) to
+    attach, as ``<id_>_policy``."""
     conditions = []
     if source_account_condition:
         conditions.append(Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id]))
@@ -177,7 +181,12 @@ def service_role(
             )
         ],
     )
-    return iam_role.IamRole(scope, id_, name=name, description=description, assume_role_policy=trust)
+    role = iam_role.IamRole(scope, id_, name=name, description=description, assume_role_policy=trust)
+    if managed_policy is not None:
+        iam_role_policy_attachment.IamRolePolicyAttachment(
+            scope, f"{id_}_policy", role=role.name, policy_arn=f"arn:{aws.partition}:iam::aws:policy/{managed_policy}"
+        )
+    return role
 
 
 class EncryptionKey(Construct):

@@ -13,7 +13,6 @@ from stacks.aws import (
     backup_selection,
     backup_vault,
     db_subnet_group,
-    iam_role_policy_attachment,
     rds_cluster,
     rds_cluster_instance,
     rds_cluster_parameter_group,
@@ -171,12 +170,7 @@ class Database(Construct):
             service="monitoring.rds.amazonaws.com",
             aws=aws,
             description="RDS enhanced monitoring of the Aurora instances",
-        )
-        iam_role_policy_attachment.IamRolePolicyAttachment(
-            self,
-            "monitoring_role_policy",
-            role=monitoring_role.name,
-            policy_arn=f"arn:{aws.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            managed_policy="service-role/AmazonRDSEnhancedMonitoringRole",
         )
 
         self.cluster = rds_cluster.RdsCluster(
@@ -345,12 +339,7 @@ class Database(Construct):
             # AWS Backup documents its role trust without condition keys; a trust it
             # cannot satisfy fails every backup job.
             source_account_condition=False,
-        )
-        iam_role_policy_attachment.IamRolePolicyAttachment(
-            self,
-            "backup_role_policy",
-            role=role.name,
-            policy_arn=f"arn:{aws.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+            managed_policy="service-role/AWSBackupServiceRolePolicyForBackup",
         )
         backup_selection.BackupSelection(
             self,

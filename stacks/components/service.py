@@ -18,7 +18,6 @@ from stacks.aws import (
     ecs_service,
     ecs_task_definition,
     iam_role_policy,
-    iam_role_policy_attachment,
 )
 from stacks.components.common import AwsContext, Condition, DatabaseConnection, allow, log_group, named_security_group, policy_document, service_role, tcp_rule
 from stacks.components.parameters import Parameter, Parameters
@@ -295,12 +294,7 @@ class Service(Construct):
             description="ECS shifts ALB traffic between the blue and green target groups",
             # AWS documents this role's trust without conditions.
             source_account_condition=False,
-        )
-        iam_role_policy_attachment.IamRolePolicyAttachment(
-            self,
-            "blue_green_role_policy",
-            role=bg_role.name,
-            policy_arn=f"arn:{aws.partition}:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers",
+            managed_policy="AmazonECSInfrastructureRolePolicyForLoadBalancers",
         )
 
         svc = ecs_service
