@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 # Before anything starts the jsii runtime: its temp folders (cdktf.outdir.*)
-# go to a folder this run owns and removes, and its Node 20 banner stays quiet.
+# go to a folder this run owns and removes.  (The stacks package silences its
+# Node 20 banner.)
 _RUN_TMP = tempfile.mkdtemp(prefix="order-api-tests-")
 os.environ["TMPDIR"] = _RUN_TMP
 tempfile.tempdir = None
-os.environ["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
 
 import pytest  # noqa: E402
 

@@ -17,7 +17,6 @@ Usage: ``python -m tools.snapshot [golden_dir]``
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -66,7 +65,6 @@ def write_golden(stacks: dict[str, dict[str, Any]], golden_dir: Path) -> list[Pa
 
 def main(argv: list[str]) -> int:
     golden_dir = Path(argv[0]) if argv else GOLDEN_DIR
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     with tempfile.TemporaryDirectory(prefix="snapshot-") as tmp:
         stacks = synthesize_default(Path(tmp) / "cdktf.out")
     for path in write_golden(stacks, golden_dir):
