@@ -1,0 +1,63 @@
+"""Typed, immutable, validated configuration and the environment catalogue.
+
+Nothing here reads the process environment: ``main.py`` reads the override
+variables and hands them to :func:`build_app_config`.  Every value is checked
+when its dataclass is constructed, so a bad value stops synthesis before any
+construct exists.  A failure raises :class:`ConfigError`, whose message is one
+line: the variable (or field), the value, and what is allowed.
+
+One module per concern: ``network``, ``service``, ``load_balancer``,
+``database``, ``edge``, ``monitoring``, ``state``; ``environment`` composes
+them; ``catalogue`` holds dev, staging and prod; ``overrides`` turns the
+override variables into an :class:`AppConfig`.
+"""
+
+from __future__ import annotations
+
+from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, RELEASED_IMAGE_TAG, catalogue
+from stacks.config.database import MONITORING_INTERVALS, PERFORMANCE_INSIGHTS_RETENTION_DAYS, DatabaseConfig
+from stacks.config.edge import WAF_MANAGED_RULE_GROUPS, WAF_RATE_WINDOWS, EdgeConfig
+from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
+from stacks.config.load_balancer import TLS_POLICY, LoadBalancerConfig
+from stacks.config.monitoring import LOG_RETENTION_DAYS, MonitoringConfig
+from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
+from stacks.config.network import NetworkConfig
+from stacks.config.overrides import OVERRIDE_VARIABLES, build_app_config
+from stacks.config.service import FARGATE_SIZES, LOG_LEVELS, ServiceConfig
+from stacks.config.state import STATE_BACKENDS, STATE_KEY_ALIAS, StateConfig
+from stacks.config.validate import ConfigError, validate_bucket_name, validate_region
+
+__all__ = [
+    "EPHEMERAL_VPC_CIDR",
+    "FARGATE_SIZES",
+    "LOG_LEVELS",
+    "LOG_RETENTION_DAYS",
+    "LONGEST_32_CHAR_PART",
+    "MONITORING_INTERVALS",
+    "NAME_LIMIT_32",
+    "OVERRIDE_VARIABLES",
+    "PERFORMANCE_INSIGHTS_RETENTION_DAYS",
+    "PROJECT",
+    "RELEASED_IMAGE_TAG",
+    "STANDING_ENVIRONMENTS",
+    "STATE_BACKENDS",
+    "STATE_KEY_ALIAS",
+    "TLS_POLICY",
+    "WAF_MANAGED_RULE_GROUPS",
+    "WAF_RATE_WINDOWS",
+    "AppConfig",
+    "ConfigError",
+    "DatabaseConfig",
+    "EdgeConfig",
+    "EnvironmentConfig",
+    "LoadBalancerConfig",
+    "MonitoringConfig",
+    "NetworkConfig",
+    "ServiceConfig",
+    "StateConfig",
+    "build_app_config",
+    "catalogue",
+    "validate_bucket_name",
+    "validate_region",
+    "validate_suffix",
+]

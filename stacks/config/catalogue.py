@@ -1,0 +1,60 @@
+"""The environment catalogue: dev, staging and prod.  Production differs where it should."""
+
+from __future__ import annotations
+
+from stacks.config.database import DatabaseConfig
+from stacks.config.edge import EdgeConfig
+from stacks.config.environment import EnvironmentConfig
+from stacks.config.load_balancer import LoadBalancerConfig
+from stacks.config.monitoring import MonitoringConfig
+from stacks.config.network import NetworkConfig
+from stacks.config.service import ServiceConfig
+
+#: Default VPC CIDR of an ephemeral (suffixed) copy of dev.
+EPHEMERAL_VPC_CIDR = "10.100.0.0/16"
+
+
+#: Image tag Terraform deploys first in staging and prod (``IMAGE_TAG`` overrides it);
+#: afterwards the release pipeline owns the task definition there.
+RELEASED_IMAGE_TAG = "1.0.0"
+
+
+def catalogue(region: str) -> dict[str, EnvironmentConfig]:
+    """The standing environments.  Production differs where it should."""
+    return {
+        "dev": EnvironmentConfig(
+            name="dev",
+            region=region,
+            network=NetworkConfig(vpc_cidr="10.10.0.0/16", nat_gateways="single", interface_endpoints=False),
+        ),
+        "staging": EnvironmentConfig(
+            name="staging",
+            region=region,
+            network=NetworkConfig(vpc_cidr="10.20.0.0/16", nat_gateways="single"),
+            service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG, task_definition_owner="pipeline"),
+            load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
+            monitoring=MonitoringConfig(log_retention_days=14),
+        ),
+        "prod": EnvironmentConfig(
+            name="prod",
+            region=region,
+            network=NetworkConfig(vpc_cidr="10.30.0.0/16", nat_gateways="per_az"),
+            service=ServiceConfig(
+                image_tag=RELEASED_IMAGE_TAG,
+                task_definition_owner="pipeline",
+                cpu=1024,
+                memory=2048,
+                on_demand_base=1,
+                min_tasks=3,
+                desired_tasks=3,
+                max_tasks=20,
+                container_insights="enhanced",
+            ),
+            load_balancer=LoadBalancerConfig(domain_name="api.orders.example.com", hosted_zone_name="orders.example.com"),
+            database=DatabaseConfig(
+                deletion_protection=True, instance_class="db.r6g.large", reader_auto_scaling=True, backtrack_window_hours=24, aws_backup=True
+            ),
+            edge=EdgeConfig(alb_deletion_protection=True),
+            monitoring=MonitoringConfig(log_retention_days=365),
+        ),
+    }

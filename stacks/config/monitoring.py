@@ -1,0 +1,86 @@
+"""Logs, alarms and the on-call dashboard."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from stacks.config.validate import _int_in, _one_of, _require
+
+#: Retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$")
+_HTTPS_URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$")
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """Logs, alarms and the on-call dashboard.
+
+    Every alarm evaluates ``alarm_evaluation_periods`` periods of
+    ``alarm_period_seconds`` and fires when ``alarm_datapoints_to_alarm`` of
+    them breach (default: 3 of 3 one-minute periods).
+    """
+
+    #: Retention of every log group, days (a value CloudWatch Logs accepts).
+    log_retention_days: int = 7
+    #: E-mail addresses subscribed to the alarm topic (each must confirm).  Default: none.
+    alarm_emails: tuple[str, ...] = ()
+    #: HTTPS endpoints (e.g. a paging service) subscribed to the alarm topic.  Default: none.
+    alarm_https_endpoints: tuple[str, ...] = ()
+    #: Length of one alarm period, seconds (a multiple of 60, at most one hour).  Default 60.
+    alarm_period_seconds: int = 60
+    #: Periods each alarm looks at, 1-24 (so at most the day CloudWatch allows).  Default 3.
+    alarm_evaluation_periods: int = 3
+    #: Breaching periods (of the evaluated ones) that fire an alarm.  Default 3.
+    alarm_datapoints_to_alarm: int = 3
+    #: ALB-generated 5xx responses as a share of all requests, percent.  Default 5.
+    alb_5xx_rate_percent: int = 5
+    #: Target (application) 5xx responses per period.  Default 10.
+    target_5xx_count: int = 10
+    #: Unhealthy targets in a target group that fire the alarm.  Default 1.
+    unhealthy_hosts: int = 1
+    #: p99 target response time, milliseconds.  Default 2000.
+    latency_p99_ms: int = 2000
+    #: ECS service average CPU / memory utilisation, percent.  Default 85 / 85.
+    ecs_cpu_percent: int = 85
+    ecs_memory_percent: int = 85
+    #: Aurora CPU utilisation (busiest instance), percent.  Default 80.
+    db_cpu_percent: int = 80
+    #: Database connections on one instance (about 80 % of max_connections of a db.r6g.large).  Default 800.
+    db_connections: int = 800
+    #: Aurora replica lag, milliseconds.  Default 1000.
+    replica_lag_ms: int = 1000
+    #: Pending orders (the application's backlog metric).  Default 1000.
+    pending_orders: int = 1000
+
+    def __post_init__(self) -> None:
+        _one_of("monitoring.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
+        for list_field, pattern, allowed in (
+            ("alarm_emails", _EMAIL_RE, "e-mail addresses such as oncall@example.com"),
+            ("alarm_https_endpoints", _HTTPS_URL_RE, "https:// URLs (plain http is refused)"),
+        ):
+            values = getattr(self, list_field)
+            _require(isinstance(values, tuple) and len(values) <= 10, f"monitoring.{list_field}", values, f"a tuple of at most 10 {allowed}")
+            for value in values:
+                _require(isinstance(value, str) and bool(pattern.match(value)), f"monitoring.{list_field}", value, allowed)
+            _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
+        _require(
+            isinstance(self.alarm_period_seconds, int) and self.alarm_period_seconds % 60 == 0 and 60 <= self.alarm_period_seconds <= 3600,
+            "monitoring.alarm_period_seconds",
+            self.alarm_period_seconds,
+            "a multiple of 60 from 60 to 3600",
+        )
+        _int_in("monitoring.alarm_evaluation_periods", self.alarm_evaluation_periods, 1, 24)
+        _int_in("monitoring.alarm_datapoints_to_alarm", self.alarm_datapoints_to_alarm, 1, self.alarm_evaluation_periods)
+        _int_in("monitoring.alb_5xx_rate_percent", self.alb_5xx_rate_percent, 1, 100)
+        _int_in("monitoring.target_5xx_count", self.target_5xx_count, 1, 1_000_000)
+        _int_in("monitoring.unhealthy_hosts", self.unhealthy_hosts, 1, 1000)
+        _int_in("monitoring.latency_p99_ms", self.latency_p99_ms, 10, 60_000)
+        _int_in("monitoring.ecs_cpu_percent", self.ecs_cpu_percent, 1, 100)
+        _int_in("monitoring.ecs_memory_percent", self.ecs_memory_percent, 1, 100)
+        _int_in("monitoring.db_cpu_percent", self.db_cpu_percent, 1, 100)
+        _int_in("monitoring.db_connections", self.db_connections, 1, 16_000)
+        _int_in("monitoring.replica_lag_ms", self.replica_lag_ms, 1, 600_000)
+        _int_in("monitoring.pending_orders", self.pending_orders, 1, 100_000_000)

@@ -1,0 +1,12 @@
+"""Project-wide names and the limits physical names must fit."""
+
+from __future__ import annotations
+
+PROJECT = "order-api"
+
+#: Longest part appended to ``<name_prefix>-`` in a physical name that AWS
+#: limits to 32 characters (ALB and target group names).
+LONGEST_32_CHAR_PART = "green"
+NAME_LIMIT_32 = 32
+
+STANDING_ENVIRONMENTS = ("dev", "staging", "prod")

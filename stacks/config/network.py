@@ -1,0 +1,65 @@
+"""VPC layout: CIDR, availability zones, NAT, endpoints, flow logs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from stacks.config.validate import _int_in, _network, _one_of, _require
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """VPC layout.
+
+    Subnets are carved deterministically from ``vpc_cidr``: one private
+    subnet of prefix ``/(n+4)`` per AZ for the tasks, then one public and one
+    isolated (database) subnet of prefix ``/(n+8)`` per AZ.
+    """
+
+    #: VPC CIDR block, /16 to /20.
+    vpc_cidr: str = "10.10.0.0/16"
+    #: Availability zones to spread over (2 or 3).  Default 3.
+    az_count: int = 3
+    #: Zone letters within the region, one per AZ (``a`` -> ``us-east-1a``).  Pinned,
+    #: not looked up, so the plan never shifts subnets when AWS adds or hides a zone.
+    az_letters: tuple[str, ...] = ("a", "b", "c")
+    #: ``per_az`` (one NAT gateway per AZ, survives an AZ outage) or ``single`` (cheaper).
+    nat_gateways: Literal["per_az", "single"] = "per_az"
+    #: Interface endpoints (ECR api/dkr, Logs, Secrets Manager, SSM) in the private subnets.
+    #: The S3 gateway endpoint is always created: it is free.  Default on.
+    interface_endpoints: bool = True
+    #: Flow log traffic type: ALL, ACCEPT or REJECT.
+    flow_log_traffic_type: str = "ALL"
+
+    def __post_init__(self) -> None:
+        net = _network("network.vpc_cidr", self.vpc_cidr)
+        _require(16 <= net.prefixlen <= 20, "network.vpc_cidr", self.vpc_cidr, "a prefix from /16 to /20 (room for three /24-or-larger subnet tiers)")
+        _require(net.is_private, "network.vpc_cidr", self.vpc_cidr, "a private (RFC 1918) range")
+        _int_in("network.az_count", self.az_count, 2, 3)
+        _require(
+            len(self.az_letters) == self.az_count
+            and len(set(self.az_letters)) == self.az_count
+            and all(re.fullmatch(r"[a-z]", letter) for letter in self.az_letters),
+            "network.az_letters",
+            ",".join(self.az_letters),
+            f"{self.az_count} distinct single lowercase letters (one per AZ)",
+        )
+        _one_of("network.nat_gateways", self.nat_gateways, ("per_az", "single"))
+        _one_of("network.flow_log_traffic_type", self.flow_log_traffic_type, ("ALL", "ACCEPT", "REJECT"))
+
+    def availability_zones(self, region: str) -> tuple[str, ...]:
+        return tuple(f"{region}{letter}" for letter in self.az_letters)
+
+    @property
+    def subnet_plan(self) -> dict[str, tuple[str, ...]]:
+        """CIDRs per tier (``public``, ``private``, ``isolated``), one per AZ."""
+        net = ipaddress.IPv4Network(self.vpc_cidr)
+        quarters = list(net.subnets(new_prefix=net.prefixlen + 4))
+        private = tuple(str(s) for s in quarters[: self.az_count])
+        small = list(quarters[self.az_count].subnets(new_prefix=net.prefixlen + 8))
+        public = tuple(str(s) for s in small[: self.az_count])
+        isolated = tuple(str(s) for s in small[8 : 8 + self.az_count])
+        return {"public": public, "private": private, "isolated": isolated}

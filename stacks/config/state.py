@@ -1,0 +1,64 @@
+"""Where Terraform keeps state: S3, Terraform Cloud / HCP Terraform, or local."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from stacks.config.names import PROJECT
+from stacks.config.validate import _one_of, _require, validate_bucket_name, validate_region
+
+#: Alias of the KMS key the state bootstrap stack creates for the state bucket.
+STATE_KEY_ALIAS = f"alias/{PROJECT}-terraform-state"
+STATE_BACKENDS = ("s3", "cloud", "local")
+
+_ORG_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_WORKSPACE_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
+_HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+_KMS_KEY_RE = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36})$")
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    """Where Terraform keeps state for the environment stacks.
+
+    ``s3``: a bucket (see the bootstrap stack) with one key per stack,
+    encryption and S3-native locking.  ``cloud``: one Terraform Cloud / HCP
+    Terraform workspace per stack.  ``local``: a file next to the JSON (for
+    trying things out only).
+    """
+
+    backend: Literal["s3", "cloud", "local"] = "s3"
+    #: State bucket (``s3``).  Created by the ``order-api-state`` stack.
+    bucket: str = "order-api-terraform-state"
+    #: Region of the state bucket; defaults to the stacks' region.
+    region: str | None = None
+    #: KMS key (id, ARN or alias) that encrypts the state objects.  Default: the key
+    #: the ``order-api-state`` stack creates.  (With ``encrypt`` and no key, Terraform
+    #: would write SSE-S3 objects, overriding the bucket's KMS default.)
+    kms_key_id: str | None = STATE_KEY_ALIAS
+    #: Terraform Cloud organization (required for ``cloud``).
+    cloud_organization: str | None = None
+    #: Terraform Cloud project for the workspaces (optional).
+    cloud_project: str | None = None
+    #: Terraform Cloud / Enterprise hostname.
+    cloud_hostname: str = "app.terraform.io"
+    #: Prefix of each workspace name (workspace = prefix + stack name).
+    workspace_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        _one_of("STATE_BACKEND", self.backend, STATE_BACKENDS)
+        validate_bucket_name("TF_STATE_BUCKET", self.bucket)
+        if self.region is not None:
+            validate_region("TF_STATE_REGION", self.region)
+        if self.kms_key_id is not None:
+            _require(bool(_KMS_KEY_RE.match(self.kms_key_id)), "TF_STATE_KMS_KEY_ID", self.kms_key_id, "a KMS key id, key ARN, alias/NAME or alias ARN")
+        if self.backend == "cloud":
+            _require(self.cloud_organization is not None, "TF_CLOUD_ORGANIZATION", self.cloud_organization, "required when STATE_BACKEND=cloud")
+        if self.cloud_organization is not None:
+            _require(bool(_ORG_RE.match(self.cloud_organization)), "TF_CLOUD_ORGANIZATION", self.cloud_organization, "1-40 letters, digits, '-' or '_'")
+        if self.cloud_project is not None:
+            _require(0 < len(self.cloud_project) <= 40, "TF_CLOUD_PROJECT", self.cloud_project, "1-40 characters")
+        _require(bool(_HOSTNAME_RE.match(self.cloud_hostname)), "TF_CLOUD_HOSTNAME", self.cloud_hostname, "a DNS host name such as app.terraform.io")
+        _require(bool(_WORKSPACE_PREFIX_RE.match(self.workspace_prefix)), "TF_WORKSPACE_PREFIX", self.workspace_prefix, "0-40 letters, digits, '-' or '_'")
