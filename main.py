@@ -1,62 +1,198 @@
 #!/usr/bin/env python
 """Synthesize every stack of the order API to ``cdktf.out/stacks/<stack>/cdk.tf.json``.
 
-This is the only place that reads the environment (see the README's
-configuration table).  A configuration error prints one line to stderr and
-exits with status 2 before anything is written.  Stacks are synthesized into
-a scratch directory next to the output and published only when all of them
-succeeded, so a failed run leaves the previous output untouched.
+This is the only place that reads configuration: the override variables
+(README, "Configuration") from the environment, or else from the git-ignored
+settings file ``settings.env`` at the project root.  A configuration error
+prints one line to stderr and exits with status 2 before anything is written.
+Stacks are synthesized into a scratch directory next to the output and
+published only when all of them succeeded, by an atomic swap under a lock, so
+a failed, interrupted or concurrent run never leaves a mix, a half-written
+tree, or a moment without output.  SIGINT and SIGTERM end the run with one
+line, status 130 or 143, and nothing left behind (scratch directory, the jsii
+runtime's temporary files, its ``node`` process).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
-from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config
+from stacks.config import OVERRIDE_VARIABLES, AppConfig, ConfigError, build_app_config, misspelt, parse_settings
 
 EXIT_CONFIG_ERROR = 2
 EXIT_SYNTH_ERROR = 3
+ROOT = Path(__file__).resolve().parent
+#: Git-ignored file of override settings (``NAME=value`` lines); environment variables win.
+SETTINGS_FILE = ROOT / "settings.env"
+
+
+#: Set once the new output is in place (a signal may still arrive afterwards).
+_published = False
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived (a BaseException, so no ``except Exception`` swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def read_overrides(environ: Mapping[str, str], settings_file: Path = SETTINGS_FILE) -> dict[str, str | None]:
+    """Each override variable from ``environ``, else from the settings file."""
+    settings = parse_settings(settings_file.read_text(), settings_file.name) if settings_file.is_file() else {}
+    return {name: environ[name] if name in environ else settings.get(name) for name in OVERRIDE_VARIABLES}
+
+
+@contextmanager
+def _locked(outdir: Path) -> Iterator[None]:
+    """Exclusive lock (``.<outdir>.lock`` beside it) while the output is swapped."""
+    import fcntl
+
+    with open(outdir.with_name(f".{outdir.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def publish(scratch: Path, outdir: Path) -> None:
-    """Replace ``outdir`` with the freshly synthesized ``scratch`` directory."""
-    old = outdir.with_name(outdir.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if outdir.exists():
-        outdir.rename(old)
-    scratch.rename(outdir)
-    shutil.rmtree(old, ignore_errors=True)
+    """Replace ``outdir`` with the freshly synthesized ``scratch`` directory.
+
+    Under a lock, so concurrent synths publish one after the other; by an atomic
+    exchange where the platform has one (then ``outdir`` always exists), else by
+    two renames.  ``scratch`` holds the previous output afterwards and is removed.
+    """
+    global _published
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        with _locked(outdir):
+            if not outdir.exists():
+                scratch.rename(outdir)
+            elif not _exchange(scratch, outdir):
+                old = scratch.with_name(scratch.name + ".old")
+                outdir.rename(old)
+                scratch.rename(outdir)
+                old.rename(scratch)
+            _published = True
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
+
+
+def _stop_jsii(*, graceful: bool) -> None:
+    """End the jsii runtime's ``node`` process (jsii, pinned with cdktf, keeps it on
+    ``kernel.provider._process``): its own ``stop`` when ``graceful``, else terminate
+    it (a terminal's Ctrl-C may have ended it already)."""
+    if "jsii._runtime" not in sys.modules:
+        return
+    node = getattr(getattr(sys.modules["jsii._runtime"].kernel, "provider", None), "_process", None)
+    process = getattr(node, "_process", None)
+    if node is None or process is None:
+        return
+    if graceful and process.poll() is None:
+        node.stop()
+        return
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except Exception:
+            process.kill()
+    node._ctx_stack.close()
+
+
+def synthesize(config: AppConfig, outdir: Path) -> int:
+    """Synthesize into a scratch directory beside ``outdir`` and publish it."""
+    # Imported only after validation: loading the provider takes a moment.
+    from stacks.app import build_app
+
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    try:
+        scratch.chmod(0o755)
+        try:
+            build_app(config, outdir=str(scratch)).synth()
+        except RuntimeError as error:  # jsii surfaces validation failures as RuntimeError
+            detail = " | ".join(line.strip() for line in str(error).splitlines() if line.strip())
+            print(f"error: synthesis failed: {detail}", file=sys.stderr)
+            return EXIT_SYNTH_ERROR
+        publish(scratch, outdir)
+        return 0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main() -> int:
-    overrides = {name: os.environ.get(name) for name in OVERRIDE_VARIABLES}
     try:
+        overrides = read_overrides(os.environ)
         config = build_app_config(overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-
-    # Imported only after validation: loading the provider takes a moment.
-    from stacks.app import build_app
-
+    for warning in misspelt(os.environ) + [f"warning: {w}" for w in config.warnings]:
+        print(warning, file=sys.stderr)
     outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out").resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-    scratch.chmod(0o755)
+    return synthesize(config, outdir)
+
+
+def run() -> None:
+    """Entry point: :func:`main` with clean signal handling (see the module docstring).
+
+    Every temporary file of the run (the jsii runtime's and its ``node`` kernel's)
+    goes to a private directory that is removed at the end, however the run ends.
+    """
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    private_tmp = tempfile.mkdtemp(prefix="order-api-synth-")
+    os.environ["TMPDIR"] = private_tmp
+    tempfile.tempdir = None
+    interrupted: Interrupted | None = None
     try:
-        build_app(config, outdir=str(scratch)).synth()
-    except RuntimeError as error:  # jsii surfaces validation failures as RuntimeError
-        shutil.rmtree(scratch, ignore_errors=True)
-        detail = " | ".join(line.strip() for line in str(error).splitlines() if line.strip())
-        print(f"error: synthesis failed: {detail}", file=sys.stderr)
-        return EXIT_SYNTH_ERROR
-    publish(scratch, outdir)
-    return 0
+        code = main()
+    except Interrupted as signalled:
+        interrupted = signalled
+        code = 128 + signalled.signum
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        _stop_jsii(graceful=interrupted is None)
+        shutil.rmtree(private_tmp, ignore_errors=True)
+    if interrupted is None:
+        sys.exit(code)
+    outcome = "the new output had been published" if _published else "nothing was published"
+    print(f"error: interrupted by {signal.Signals(interrupted.signum).name}; {outcome}", file=sys.stderr)
+    sys.stderr.flush()
+    # Skip interpreter shutdown: jsii's exit hook would talk to the ended runtime.
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

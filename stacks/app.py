@@ -6,19 +6,44 @@ from cdktf import App
 
 from stacks.config import PROJECT, AppConfig
 from stacks.order_api_stack import OrderApiStack
+from stacks.registry_stack import STACK_NAME as REGISTRY_STACK_NAME
+from stacks.registry_stack import RegistryStack
 from stacks.state_bootstrap_stack import STACK_NAME as STATE_STACK_NAME
 from stacks.state_bootstrap_stack import StateBootstrapStack
+
+#: Deploy order in a new account: state bucket, registry (then push an image), environments.
+SHARED_STACKS = (STATE_STACK_NAME, REGISTRY_STACK_NAME)
 
 
 def build_app(config: AppConfig, *, outdir: str) -> App:
     app = App(outdir=outdir)
+    shared_tags = {"project": PROJECT, "managed-by": "cdktf"}
     StateBootstrapStack(
         app,
         STATE_STACK_NAME,
         bucket_name=config.state.bucket,
         region=config.state_region,
-        tags={"project": PROJECT, "managed-by": "cdktf", "component": "terraform-state"},
+        tags={**shared_tags, "component": "terraform-state"},
+        endpoint_url=config.endpoint_url,
+    )
+    RegistryStack(
+        app,
+        REGISTRY_STACK_NAME,
+        config=config.registry,
+        region=config.region,
+        state=config.state,
+        state_region=config.state_region,
+        tags={**shared_tags, "component": "registry"},
+        endpoint_url=config.endpoint_url,
     )
     for env in config.environments:
-        OrderApiStack(app, env.stack_name, config=env, state=config.state, state_region=config.state_region)
+        OrderApiStack(
+            app,
+            env.stack_name,
+            config=env,
+            state=config.state,
+            state_region=config.state_region,
+            registry=config.registry,
+            endpoint_url=config.endpoint_url,
+        )
     return app

@@ -1,10 +1,20 @@
-"""Remote state for a stack: S3 (encrypted, locked), Terraform Cloud, or local."""
+"""Remote state for a stack: S3 (encrypted, locked), Terraform Cloud, or local.
+
+Local state never lives inside the synthesis output (``cdktf.out``), which
+every synth replaces: it goes to :data:`LOCAL_STATE_DIR` beside that output,
+``terraform-state/`` at the project root by default.  The path in the JSON is
+relative to the stack's directory (``cdktf.out/stacks/<stack>/``), where
+Terraform runs, so it names no machine path and stays deterministic.
+"""
 
 from __future__ import annotations
 
-from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
+from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, S3BackendEndpointConfig, TerraformStack
 
 from stacks.config import StateConfig
+
+#: Folder, beside the synthesis output, that holds every local state file.
+LOCAL_STATE_DIR = "terraform-state"
 
 
 def state_key(stack_name: str) -> str:
@@ -12,8 +22,19 @@ def state_key(stack_name: str) -> str:
     return f"{stack_name}/terraform.tfstate"
 
 
-def configure_backend(stack: TerraformStack, *, state: StateConfig, stack_name: str, region: str) -> None:
-    """Attach the configured backend.  ``region`` is the state bucket's region."""
+def local_state_file(stack_name: str) -> str:
+    """Where a stack with local state keeps it, relative to the project root."""
+    return f"{LOCAL_STATE_DIR}/{stack_name}.tfstate"
+
+
+def local_backend(stack: TerraformStack, stack_name: str) -> None:
+    """Local state in :func:`local_state_file`, addressed from ``<outdir>/stacks/<stack>/``."""
+    LocalBackend(stack, path=f"../../../{local_state_file(stack_name)}")
+
+
+def configure_backend(stack: TerraformStack, *, state: StateConfig, stack_name: str, region: str, endpoint_url: str | None = None) -> None:
+    """Attach the configured backend.  ``region`` is the state bucket's region;
+    ``endpoint_url`` points the S3 backend at a local emulator."""
     if state.backend == "s3":
         backend = S3Backend(
             stack,
@@ -22,6 +43,11 @@ def configure_backend(stack: TerraformStack, *, state: StateConfig, stack_name: 
             region=region,
             encrypt=True,
             kms_key_id=state.kms_key_id,
+            endpoints=S3BackendEndpointConfig(s3=endpoint_url, sts=endpoint_url, iam=endpoint_url) if endpoint_url else None,
+            use_path_style=True if endpoint_url else None,
+            skip_credentials_validation=True if endpoint_url else None,
+            skip_metadata_api_check=True if endpoint_url else None,
+            skip_region_validation=True if endpoint_url else None,
         )
         # S3-native locking (Terraform >= 1.10).  cdktf 0.21's S3Backend has no
         # use_lockfile property, so it is added to the synthesized block directly.
@@ -35,4 +61,4 @@ def configure_backend(stack: TerraformStack, *, state: StateConfig, stack_name: 
             workspaces=NamedCloudWorkspace(name=f"{state.workspace_prefix}{stack_name}", project=state.cloud_project),
         )
     else:
-        LocalBackend(stack, path=f"terraform.{stack_name}.tfstate")
+        local_backend(stack, stack_name)

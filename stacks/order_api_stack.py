@@ -6,32 +6,37 @@ from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from stacks.aspects import ComponentTags, Guardrails
-from stacks.aws import data_aws_caller_identity, data_aws_partition, provider
+from stacks.aws import data_aws_caller_identity, data_aws_ecr_repository, data_aws_partition
 from stacks.backend import configure_backend
 from stacks.components.common import AwsContext, EncryptionKey
 from stacks.components.database import Database
 from stacks.components.load_balancer import LoadBalancer
 from stacks.components.monitoring import Monitoring, MonitoringTargets, deployment_alarm_names
 from stacks.components.network import Network
-from stacks.components.registry import Registry
 from stacks.components.service import LoadBalancing, Service
 from stacks.components.waf import Waf
-from stacks.config import EnvironmentConfig, StateConfig
+from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
+from stacks.provider import aws_provider
 
 
 class OrderApiStack(TerraformStack):
     """A thin composition: every resource lives in a component."""
 
-    def __init__(self, scope: Construct, id_: str, *, config: EnvironmentConfig, state: StateConfig, state_region: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: EnvironmentConfig,
+        state: StateConfig,
+        state_region: str,
+        registry: RegistryConfig | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
         super().__init__(scope, id_)
         self.config = config
-        provider.AwsProvider(
-            self,
-            "aws",
-            region=config.region,
-            default_tags=[provider.AwsProviderDefaultTags(tags=config.tags)],
-        )
-        configure_backend(self, state=state, stack_name=config.stack_name, region=state_region)
+        aws_provider(self, region=config.region, tags=config.tags, endpoint_url=endpoint_url)
+        configure_backend(self, state=state, stack_name=config.stack_name, region=state_region, endpoint_url=endpoint_url)
 
         identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
         partition = data_aws_partition.DataAwsPartition(self, "partition")
@@ -77,6 +82,7 @@ class OrderApiStack(TerraformStack):
             log_retention_days=retention,
             log_key_arn=self.log_key.arn,
             production=config.is_production,
+            disposable=config.disposable,
         )
         Aspects.of(self.database).add(ComponentTags("database"))
         self._output("database_writer_endpoint", self.database.writer_endpoint, "Aurora writer (cluster) endpoint")
@@ -85,7 +91,7 @@ class OrderApiStack(TerraformStack):
         self._output("database_secret_arn", self.database.secret_arn, "Secrets Manager secret (RDS-managed, rotated) of the master user", sensitive=True)
         self._output("database_cluster_identifier", self.database.cluster_identifier, "Aurora cluster identifier")
 
-        self._serve(config, aws, retention)
+        self._serve(config, aws, retention, registry or RegistryConfig())
         self._protect_and_observe(config, aws, retention)
         Aspects.of(self).add(Guardrails(production=config.is_production))
 
@@ -128,22 +134,13 @@ class OrderApiStack(TerraformStack):
         self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
         self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
 
-    def _serve(self, config: EnvironmentConfig, aws: AwsContext, retention: int) -> None:
-        """Registry, load balancer and the ECS service (needs ``self.database``)."""
+    def _serve(self, config: EnvironmentConfig, aws: AwsContext, retention: int, registry: RegistryConfig) -> None:
+        """Load balancer and the ECS service (needs ``self.database``), pulling from the shared registry."""
         prefix = config.name_prefix
-        disposable = config.suffix is not None
-        self.service_key = EncryptionKey(
-            self, "service_key", alias=f"{prefix}-service", description=f"{prefix}: ECR images, SSM parameters, ECS Exec sessions", aws=aws
-        )
-        self.registry = Registry(
-            self,
-            "registry",
-            name=prefix,
-            kms_key_arn=self.service_key.arn,
-            keep_images=config.service.ecr_keep_images,
-            mutable_tags=("latest",) if config.service.image_tag == "latest" else (),
-            force_delete=disposable,
-        )
+        disposable = config.disposable
+        self.service_key = EncryptionKey(self, "service_key", alias=f"{prefix}-service", description=f"{prefix}: SSM parameters, ECS Exec sessions", aws=aws)
+        # The registry stack (applied first) owns the repository; a missing one fails the plan here.
+        self.repository = data_aws_ecr_repository.DataAwsEcrRepository(self, "registry", name=registry.repository_name)
         self.load_balancer = LoadBalancer(
             self,
             "load_balancer",
@@ -177,8 +174,8 @@ class OrderApiStack(TerraformStack):
                 test_rule_arn=lb.test_rule_arn,
                 alb_arn_suffix=lb.arn_suffix,
             ),
-            repository_url=self.registry.repository_url,
-            repository_arn=self.registry.repository_arn,
+            repository_url=self.repository.repository_url,
+            repository_arn=self.repository.arn,
             database=self.database.connection,
             kms_key_arn=self.service_key.arn,
             log_retention_days=retention,
@@ -187,7 +184,7 @@ class OrderApiStack(TerraformStack):
         )
         lb.allow_to_targets(self.service.security_group_id, config.service.container_port)
         self.database.allow_connections_from(self.service.security_group_id, "order API tasks")
-        for construct, component in ((self.registry, "registry"), (lb, "load-balancer"), (self.service, "service")):
+        for construct, component in ((lb, "load-balancer"), (self.service, "service")):
             Aspects.of(construct).add(ComponentTags(component))
 
         self._output("alb_dns_name", lb.dns_name, "DNS name of the load balancer")
@@ -202,7 +199,7 @@ class OrderApiStack(TerraformStack):
         self._output("ecs_service_name", self.service.service_name, "ECS service name")
         self._output("ecs_service_arn", self.service.service_arn, "ECS service ARN")
         self._output("task_definition_arn", self.service.task_definition_arn, "Task definition registered by Terraform")
-        self._output("ecr_repository_url", self.registry.repository_url, "ECR repository URL for the API image")
+        self._output("ecr_repository_url", self.repository.repository_url, "ECR repository (shared, from the registry stack) the service pulls from")
         self._output("ssm_parameter_prefix", self.service.parameter_prefix, "SSM Parameter Store prefix of the service configuration")
 
     def _output(self, name: str, value: object, description: str, *, sensitive: bool = False) -> None:

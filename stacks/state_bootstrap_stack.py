@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, TerraformOutput, TerraformStack
+from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from stacks.aws import (
     data_aws_caller_identity,
     data_aws_partition,
-    provider,
     s3_bucket,
     s3_bucket_lifecycle_configuration,
     s3_bucket_policy,
 )
+from stacks.backend import local_backend
 from stacks.components.common import AwsContext, EncryptionKey, deny_insecure_transport, harden_bucket, policy_document
 from stacks.config import PROJECT, STATE_KEY_ALIAS
+from stacks.provider import aws_provider
 
 STACK_NAME = f"{PROJECT}-state"
 
@@ -25,14 +26,15 @@ NONCURRENT_VERSION_DAYS = 90
 class StateBootstrapStack(TerraformStack):
     """Creates the state bucket: versioned, KMS-encrypted, private, TLS only.
 
-    Apply it once per account with local state (``terraform.order-api-state.tfstate``);
-    keep that file safe, or migrate it into the bucket afterwards.
+    Apply it once per account (``make bootstrap``).  Its own state is local, in
+    ``terraform-state/order-api-state.tfstate`` at the project root, outside the
+    synthesis output: keep that file safe (see the README for a copy in the bucket).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, bucket_name: str, region: str, tags: dict[str, str]) -> None:
+    def __init__(self, scope: Construct, id_: str, *, bucket_name: str, region: str, tags: dict[str, str], endpoint_url: str | None = None) -> None:
         super().__init__(scope, id_)
-        provider.AwsProvider(self, "aws", region=region, default_tags=[provider.AwsProviderDefaultTags(tags=tags)])
-        LocalBackend(self, path=f"terraform.{STACK_NAME}.tfstate")
+        aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
+        local_backend(self, STACK_NAME)
         identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
         partition = data_aws_partition.DataAwsPartition(self, "partition")
         aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
 from stacks.aws import (
@@ -194,7 +195,9 @@ class EncryptionKey(Construct):
 
     The account root administers the key (so IAM policies can grant use of it);
     each service in ``service_principals`` may use it for encryption, limited to
-    this account, and further by ``encryption_context`` when given.
+    this account, and further by ``encryption_context`` when given.  ``retain``
+    refuses to destroy the key (``prevent_destroy``): for keys that encrypt data
+    kept after the stack is gone, such as final snapshots.
     """
 
     def __init__(
@@ -208,6 +211,7 @@ class EncryptionKey(Construct):
         service_principals: Sequence[str] = (),
         encryption_context: Mapping[str, str] | None = None,
         deletion_window_days: int = 30,
+        retain: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         statements = [
@@ -243,6 +247,7 @@ class EncryptionKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window_days,
             policy=policy_document(self, "policy", statements),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if retain else None,
         )
         kms_alias.KmsAlias(self, "alias", name=f"alias/{alias}", target_key_id=self.key.key_id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cdktf import DataResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from stacks.aws import (
@@ -75,10 +76,13 @@ class Database(Construct):
       removes the readers it added), or delete the ``application-autoscaling-*``
       instances; only then destroy.
     - **Backups**: automated backups (retention and window from config),
-      ``copy_tags_to_snapshot``, a final snapshot ``<name_prefix>-final`` unless
-      ``config.skip_final_snapshot`` (refused in prod), automated backups kept
-      after deletion in production, deletion protection from config, and
-      optionally an AWS Backup plan (daily, vault encrypted with the key).
+      ``copy_tags_to_snapshot``, a final snapshot ``<name_prefix>-final-<created>``
+      unless ``config.skip_final_snapshot`` (refused in prod) or ``disposable``
+      (a suffixed copy, destroyed without one), automated backups kept after
+      deletion in production, deletion protection from config, and optionally an
+      AWS Backup plan (daily, vault encrypted with the key).  The key of a
+      standing environment is retained (``prevent_destroy``): the final snapshot
+      is unreadable without it.
     - **Logs**: audit, error, general and slow query logs go to log groups created
       here first (retention, logs KMS key), so RDS never creates unencrypted,
       never-expiring ones.
@@ -105,6 +109,7 @@ class Database(Construct):
         log_retention_days: int,
         log_key_arn: str,
         production: bool,
+        disposable: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         if len(availability_zones) < 2:
@@ -118,6 +123,8 @@ class Database(Construct):
             alias=f"{name_prefix}-database",
             description=f"{name_prefix}: Aurora storage, Performance Insights, master secret, backups",
             aws=aws,
+            # The final snapshot (and prod's retained backups) outlive the cluster and need this key.
+            retain=not disposable,
         )
         self.kms_key_arn = self.key.arn
 
@@ -173,6 +180,9 @@ class Database(Construct):
             managed_policy="service-role/AmazonRDSEnhancedMonitoringRole",
         )
 
+        # A disposable copy leaves nothing behind; a standing environment keeps a final
+        # snapshot under a name unique to this cluster's lifetime.
+        skip_final_snapshot = config.skip_final_snapshot or disposable
         self.cluster = rds_cluster.RdsCluster(
             self,
             "cluster",
@@ -197,8 +207,8 @@ class Database(Construct):
             backtrack_window=config.backtrack_window_hours * 3600,
             copy_tags_to_snapshot=True,
             deletion_protection=config.deletion_protection,
-            skip_final_snapshot=config.skip_final_snapshot,
-            final_snapshot_identifier=None if config.skip_final_snapshot else f"{name_prefix}-final",
+            skip_final_snapshot=skip_final_snapshot,
+            final_snapshot_identifier=None if skip_final_snapshot else self._final_snapshot_identifier(name_prefix),
             delete_automated_backups=not production,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags={"Name": self.cluster_identifier},
@@ -268,6 +278,18 @@ class Database(Construct):
             secret_arn=self.secret_arn,
             secret_kms_key_arn=self.kms_key_arn,
         )
+
+    def _final_snapshot_identifier(self, name_prefix: str) -> str:
+        """``<name_prefix>-final-<UTC creation time>``: the time is stamped once, when the
+        cluster is first created (``terraform_data`` ignoring later changes), so a repeated
+        create and destroy never collides with an earlier final snapshot."""
+        stamp = DataResource(
+            self,
+            "final_snapshot_stamp",
+            input={"created": "${timestamp()}"},
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["input"]),
+        )
+        return f'{name_prefix}-final-${{formatdate("YYYYMMDDhhmmss", {stamp.fqn}.output.created)}}'
 
     def allow_connections_from(self, security_group_id: str, description: str) -> None:
         """Let members of ``security_group_id`` connect to MySQL (3306), and nothing else."""

@@ -1,4 +1,4 @@
-"""ECR repository for the order API image."""
+"""ECR repository for the order API image, shared by every environment."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ class Registry(Construct):
     last ``keep_images`` tagged ones.
 
     ``mutable_tags`` lists tags that may be overwritten (dev's ``latest``); every other
-    tag is immutable.  ``force_delete`` lets ``destroy`` remove a repository that
-    still holds images (for disposable copies only).
+    tag is immutable.  The repository is never force-deleted: it holds the images
+    every environment runs.
 
     Attributes: ``repository_url``, ``repository_arn``, ``repository_name``.
     """
@@ -32,7 +32,6 @@ class Registry(Construct):
         kms_key_arn: str,
         keep_images: int,
         mutable_tags: tuple[str, ...] = (),
-        force_delete: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.repository = ecr.EcrRepository(
@@ -46,7 +45,6 @@ class Registry(Construct):
             or None,
             image_scanning_configuration=ecr.EcrRepositoryImageScanningConfiguration(scan_on_push=True),
             encryption_configuration=[ecr.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=kms_key_arn)],
-            force_delete=force_delete,
         )
         rules = [
             {

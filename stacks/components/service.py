@@ -102,6 +102,8 @@ class Service(Construct):
         self.cluster_name = name_prefix
         self.service_name = f"{name_prefix}-api"
         self.parameter_prefix = f"/order-api/{environment}/"
+        #: ``<repository_url>:<tag>`` or ``<repository_url>@sha256:<digest>``.
+        self.image = f"{repository_url}{config.image_reference_suffix}"
 
         exec_logs = log_group(self, "exec_log_group", name=f"/ecs/{name_prefix}/exec", retention_days=log_retention_days, kms_key_arn=log_key_arn)
         app_logs = log_group(self, "app_log_group", name=f"/ecs/{name_prefix}/order-api", retention_days=log_retention_days, kms_key_arn=log_key_arn)
@@ -219,7 +221,7 @@ class Service(Construct):
         scratch = {"tmp": "/tmp"} | (EXEC_AGENT_PATHS if config.enable_execute_command else {})
         container = {
             "name": CONTAINER_NAME,
-            "image": f"{repository_url}:{config.image_tag}",
+            "image": self.image,
             "essential": True,
             "portMappings": [{"containerPort": config.container_port, "protocol": "tcp", "name": "http"}],
             "readonlyRootFilesystem": True,

@@ -7,7 +7,8 @@ construct exists.  A failure raises :class:`ConfigError`, whose message is one
 line: the variable (or field), the value, and what is allowed.
 
 One module per concern: ``network``, ``service``, ``load_balancer``,
-``database``, ``edge``, ``monitoring``, ``state``; ``environment`` composes
+``database``, ``edge``, ``monitoring``, ``state``, ``registry``; ``regions`` is the
+table of what differs by region; ``environment`` composes
 them; ``catalogue`` holds dev, staging and prod; ``overrides`` turns the
 override variables into an :class:`AppConfig`.
 """
@@ -22,12 +23,15 @@ from stacks.config.load_balancer import TLS_POLICY, LoadBalancerConfig
 from stacks.config.monitoring import LOG_RETENTION_DAYS, MonitoringConfig
 from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
-from stacks.config.overrides import OVERRIDE_VARIABLES, build_app_config
+from stacks.config.overrides import OVERRIDE_VARIABLES, build_app_config, format_settings, misspelt, parse_settings
+from stacks.config.regions import ELB_LOG_DELIVERY_PRINCIPAL, REGIONS, Region, validate_region
+from stacks.config.registry import RegistryConfig
 from stacks.config.service import FARGATE_SIZES, LOG_LEVELS, ServiceConfig
 from stacks.config.state import STATE_BACKENDS, STATE_KEY_ALIAS, StateConfig
-from stacks.config.validate import ConfigError, validate_bucket_name, validate_region
+from stacks.config.validate import ConfigError, validate_bucket_name
 
 __all__ = [
+    "ELB_LOG_DELIVERY_PRINCIPAL",
     "EPHEMERAL_VPC_CIDR",
     "FARGATE_SIZES",
     "LOG_LEVELS",
@@ -38,6 +42,7 @@ __all__ = [
     "OVERRIDE_VARIABLES",
     "PERFORMANCE_INSIGHTS_RETENTION_DAYS",
     "PROJECT",
+    "REGIONS",
     "RELEASED_IMAGE_TAG",
     "STANDING_ENVIRONMENTS",
     "STATE_BACKENDS",
@@ -53,10 +58,15 @@ __all__ = [
     "LoadBalancerConfig",
     "MonitoringConfig",
     "NetworkConfig",
+    "Region",
+    "RegistryConfig",
     "ServiceConfig",
     "StateConfig",
     "build_app_config",
     "catalogue",
+    "format_settings",
+    "misspelt",
+    "parse_settings",
     "validate_bucket_name",
     "validate_region",
     "validate_suffix",

@@ -8,6 +8,7 @@ from stacks.config.environment import EnvironmentConfig
 from stacks.config.load_balancer import LoadBalancerConfig
 from stacks.config.monitoring import MonitoringConfig
 from stacks.config.network import NetworkConfig
+from stacks.config.regions import REGIONS
 from stacks.config.service import ServiceConfig
 
 #: Default VPC CIDR of an ephemeral (suffixed) copy of dev.
@@ -52,7 +53,12 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             ),
             load_balancer=LoadBalancerConfig(domain_name="api.orders.example.com", hosted_zone_name="orders.example.com"),
             database=DatabaseConfig(
-                deletion_protection=True, instance_class="db.r6g.large", reader_auto_scaling=True, backtrack_window_hours=24, aws_backup=True
+                deletion_protection=True,
+                instance_class="db.r6g.large",
+                reader_auto_scaling=True,
+                # A day of backtrack where the region offers it (see stacks/config/regions.py).
+                backtrack_window_hours=24 if REGIONS[region].backtrack else 0,
+                aws_backup=True,
             ),
             edge=EdgeConfig(alb_deletion_protection=True),
             monitoring=MonitoringConfig(log_retention_days=365),

@@ -12,9 +12,14 @@ from stacks.config.load_balancer import LoadBalancerConfig
 from stacks.config.monitoring import MonitoringConfig
 from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
+from stacks.config.regions import region, validate_az_letters
+from stacks.config.registry import RegistryConfig
 from stacks.config.service import ServiceConfig
 from stacks.config.state import StateConfig
-from stacks.config.validate import _one_of, _require, validate_region
+from stacks.config.validate import _one_of, _require
+
+#: URL of a local AWS emulator (moto, LocalStack): http(s), a host, an optional port.
+_ENDPOINT_URL_RE = re.compile(r"^https?://([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9.-]{0,251}[A-Za-z0-9])(:\d{1,5})?/?$")
 
 _SUFFIX_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _TAG_VALUE_RE = re.compile(r"^[\w .:/=+@-]{1,256}$")
@@ -40,14 +45,35 @@ class EnvironmentConfig:
 
     def __post_init__(self) -> None:
         _one_of("environment", self.name, STANDING_ENVIRONMENTS)
-        validate_region("AWS_REGION", self.region)
+        where = region("AWS_REGION", self.region)
+        validate_az_letters("AVAILABILITY_ZONE_LETTERS", self.region, self.network.az_letters, self.network.az_count)
         if self.suffix is not None:
             validate_suffix(self.suffix, self.name)
+        # Blue/green runs the old and the new tasks side by side: twice the maximum, spread over the AZs.
+        needed = -(-2 * self.service.max_tasks // self.network.az_count)
+        _require(
+            self.network.private_subnet_addresses >= needed,
+            "network.vpc_cidr",
+            self.network.vpc_cidr,
+            f"a block whose private subnets hold {needed} task addresses each (twice service.max_tasks={self.service.max_tasks} "
+            f"over {self.network.az_count} AZs during a blue/green deployment); these hold {self.network.private_subnet_addresses}",
+        )
+        _require(
+            self.database.backtrack_window_hours == 0 or where.backtrack,
+            "database.backtrack_window_hours",
+            self.database.backtrack_window_hours,
+            f"0 in {self.region}: Aurora Backtrack is not offered there",
+        )
         for tag_field in ("owner", "cost_center"):
             value = getattr(self, tag_field)
             _require(bool(_TAG_VALUE_RE.match(value)), tag_field, value, "1-256 letters, digits, spaces or . : / = + - @ _")
         if self.name != "dev":
-            _require(self.service.image_tag != "latest", "service.image_tag", self.service.image_tag, f"a pinned tag in {self.name} (latest is for dev only)")
+            _require(
+                self.service.image_tag != "latest",
+                "service.image_tag",
+                self.service.image_tag,
+                f"a pinned tag or digest in {self.name} (latest is for dev only)",
+            )
             _require(self.load_balancer.https, "load_balancer", "no certificate", f"HTTPS (certificate_arn or domain_name) in {self.name}")
         if self.name == "prod":
             _require(self.service.on_demand_base >= 1, "service.on_demand_base", self.service.on_demand_base, "at least 1 in prod")
@@ -58,6 +84,11 @@ class EnvironmentConfig:
     @property
     def is_production(self) -> bool:
         return self.name == "prod"
+
+    @property
+    def disposable(self) -> bool:
+        """A suffixed copy: destroyed without a final snapshot, with buckets emptied."""
+        return self.suffix is not None
 
     @property
     def name_prefix(self) -> str:
@@ -85,6 +116,12 @@ class EnvironmentConfig:
         }
 
 
+def valid_endpoint_url(url: str) -> bool:
+    """An http(s) URL with a host, an optional port (1-65535), no path, query or credentials."""
+    match = _ENDPOINT_URL_RE.match(url)
+    return bool(match) and (match is None or match.group(2) is None or 1 <= int(match.group(2)[1:]) <= 65535)
+
+
 def validate_suffix(suffix: str, environment: str = "dev") -> None:
     """Lowercase letters, digits and single hyphens; short enough for 32-char names."""
     base = f"{PROJECT}-{environment}-"
@@ -105,8 +142,27 @@ class AppConfig:
     environments: tuple[EnvironmentConfig, ...]
     state: StateConfig
     region: str
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    #: A local AWS emulator every provider (and the S3 backend) talks to instead of AWS.
+    #: Never for prod.  Default: none (real AWS).
+    endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
+        region("AWS_REGION", self.region)
+        if self.endpoint_url is not None:
+            _require(
+                valid_endpoint_url(self.endpoint_url),
+                "AWS_ENDPOINT_URL",
+                self.endpoint_url,
+                "an http:// or https:// URL of a local AWS emulator, e.g. http://127.0.0.1:5000",
+            )
+            production = [e.stack_name for e in self.environments if e.is_production]
+            _require(
+                not production,
+                "AWS_ENDPOINT_URL",
+                self.endpoint_url,
+                "an emulator endpoint is refused for prod: leave prod out with ENVIRONMENTS=dev (or dev,staging)",
+            )
         names = [e.stack_name for e in self.environments]
         _require(len(names) == len(set(names)), "environments", names, "unique stack names")
         standing = [e for e in self.environments if e.suffix is None]
@@ -122,3 +178,12 @@ class AppConfig:
     @property
     def state_region(self) -> str:
         return self.state.region or self.region
+
+    @property
+    def warnings(self) -> list[str]:
+        """Things that synthesize but that a deploy would refuse (one line each)."""
+        return [
+            f"{e.stack_name}: alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (make deploy refuses {e.stack_name} without one)"
+            for e in self.environments
+            if e.is_production and not e.monitoring.has_destination
+        ]

@@ -12,6 +12,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$")
 _HTTPS_URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$")
+_SNS_TOPIC_ARN_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class MonitoringConfig:
     alarm_emails: tuple[str, ...] = ()
     #: HTTPS endpoints (e.g. a paging service) subscribed to the alarm topic.  Default: none.
     alarm_https_endpoints: tuple[str, ...] = ()
+    #: An existing SNS topic (e.g. the organisation's paging topic) that every alarm also
+    #: notifies.  Its policy must let CloudWatch alarms of this account publish.  Default: none.
+    alarm_topic_arn: str | None = None
     #: Length of one alarm period, seconds (a multiple of 60, at most one hour).  Default 60.
     alarm_period_seconds: int = 60
     #: Periods each alarm looks at, 1-24 (so at most the day CloudWatch allows).  Default 3.
@@ -55,6 +59,11 @@ class MonitoringConfig:
     #: Pending orders (the application's backlog metric).  Default 1000.
     pending_orders: int = 1000
 
+    @property
+    def has_destination(self) -> bool:
+        """Whether a fired alarm reaches anyone: a subscription or an external topic."""
+        return bool(self.alarm_emails or self.alarm_https_endpoints or self.alarm_topic_arn)
+
     def __post_init__(self) -> None:
         _one_of("monitoring.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
         for list_field, pattern, allowed in (
@@ -66,6 +75,13 @@ class MonitoringConfig:
             for value in values:
                 _require(isinstance(value, str) and bool(pattern.match(value)), f"monitoring.{list_field}", value, allowed)
             _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
+        if self.alarm_topic_arn is not None:
+            _require(
+                bool(_SNS_TOPIC_ARN_RE.match(self.alarm_topic_arn)),
+                "monitoring.alarm_topic_arn",
+                self.alarm_topic_arn,
+                "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:paging",
+            )
         _require(
             isinstance(self.alarm_period_seconds, int) and self.alarm_period_seconds % 60 == 0 and 60 <= self.alarm_period_seconds <= 3600,
             "monitoring.alarm_period_seconds",

@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from dataclasses import dataclass
 from typing import Literal
 
+from stacks.config.regions import validate_az_letters
 from stacks.config.validate import _int_in, _network, _one_of, _require
+
+#: Prefix bits added for the private (task) tier and for the public and isolated tiers.
+PRIVATE_TIER_BITS = 4
+SMALL_TIER_BITS = 8
+#: An ALB needs at least 8 free addresses per subnet: a /27 or larger.
+ALB_MAX_SUBNET_PREFIX = 27
+MIN_VPC_PREFIX = 16
+MAX_VPC_PREFIX = ALB_MAX_SUBNET_PREFIX - SMALL_TIER_BITS
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
     """VPC layout.
 
-    Subnets are carved deterministically from ``vpc_cidr``: one private
-    subnet of prefix ``/(n+4)`` per AZ for the tasks, then one public and one
-    isolated (database) subnet of prefix ``/(n+8)`` per AZ.
+    Subnets are carved deterministically from ``vpc_cidr`` (prefix ``/n``): one
+    private subnet of prefix ``/(n+4)`` per AZ for the tasks, then one public
+    and one isolated (database) subnet of prefix ``/(n+8)`` per AZ.  An ALB
+    needs public subnets of at least ``/27``, so ``n`` is at most 19.
     """
 
-    #: VPC CIDR block, /16 to /20.
+    #: VPC CIDR block, /16 to /19.
     vpc_cidr: str = "10.10.0.0/16"
     #: Availability zones to spread over (2 or 3).  Default 3.
     az_count: int = 3
@@ -36,17 +45,17 @@ class NetworkConfig:
 
     def __post_init__(self) -> None:
         net = _network("network.vpc_cidr", self.vpc_cidr)
-        _require(16 <= net.prefixlen <= 20, "network.vpc_cidr", self.vpc_cidr, "a prefix from /16 to /20 (room for three /24-or-larger subnet tiers)")
+        _require(
+            MIN_VPC_PREFIX <= net.prefixlen <= MAX_VPC_PREFIX,
+            "network.vpc_cidr",
+            self.vpc_cidr,
+            f"a prefix from /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX} "
+            f"(public subnets get /(n+{SMALL_TIER_BITS}), and an ALB needs at least a /{ALB_MAX_SUBNET_PREFIX})",
+        )
         _require(net.is_private, "network.vpc_cidr", self.vpc_cidr, "a private (RFC 1918) range")
         _int_in("network.az_count", self.az_count, 2, 3)
-        _require(
-            len(self.az_letters) == self.az_count
-            and len(set(self.az_letters)) == self.az_count
-            and all(re.fullmatch(r"[a-z]", letter) for letter in self.az_letters),
-            "network.az_letters",
-            ",".join(self.az_letters),
-            f"{self.az_count} distinct single lowercase letters (one per AZ)",
-        )
+        # Letters are checked against the region by EnvironmentConfig (the region is set there).
+        validate_az_letters("network.az_letters", "", self.az_letters, self.az_count)
         _one_of("network.nat_gateways", self.nat_gateways, ("per_az", "single"))
         _one_of("network.flow_log_traffic_type", self.flow_log_traffic_type, ("ALL", "ACCEPT", "REJECT"))
 
@@ -54,12 +63,17 @@ class NetworkConfig:
         return tuple(f"{region}{letter}" for letter in self.az_letters)
 
     @property
+    def private_subnet_addresses(self) -> int:
+        """Addresses a task can get in one private subnet (AWS reserves 5 per subnet)."""
+        return 2 ** (32 - ipaddress.IPv4Network(self.vpc_cidr).prefixlen - PRIVATE_TIER_BITS) - 5
+
+    @property
     def subnet_plan(self) -> dict[str, tuple[str, ...]]:
         """CIDRs per tier (``public``, ``private``, ``isolated``), one per AZ."""
         net = ipaddress.IPv4Network(self.vpc_cidr)
-        quarters = list(net.subnets(new_prefix=net.prefixlen + 4))
+        quarters = list(net.subnets(new_prefix=net.prefixlen + PRIVATE_TIER_BITS))
         private = tuple(str(s) for s in quarters[: self.az_count])
-        small = list(quarters[self.az_count].subnets(new_prefix=net.prefixlen + 8))
+        small = list(quarters[self.az_count].subnets(new_prefix=net.prefixlen + SMALL_TIER_BITS))
         public = tuple(str(s) for s in small[: self.az_count])
         isolated = tuple(str(s) for s in small[8 : 8 + self.az_count])
         return {"public": public, "private": private, "isolated": isolated}

@@ -1,24 +1,40 @@
-"""Override variables (read by main.py) turned into a validated AppConfig."""
+"""Override variables (read by ``main.py``) turned into a validated :class:`AppConfig`.
+
+``main.py`` reads each variable in :data:`OVERRIDE_VARIABLES` from the process
+environment, or else from the git-ignored settings file (``settings.env``,
+see :func:`parse_settings`).  Values are trimmed of surrounding whitespace;
+an empty value counts as not set.  Every error names the variable the user
+set, never an internal field.
+"""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, catalogue
 from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
+from stacks.config.names import STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
+from stacks.config.regions import region
 from stacks.config.state import STATE_BACKENDS, STATE_KEY_ALIAS, StateConfig
-from stacks.config.validate import ConfigError, _one_of, _require, validate_region
+from stacks.config.validate import ConfigError, _one_of, _require, as_variable
 
 #: Environment variables ``main.py`` reads; documented in the README.
 OVERRIDE_VARIABLES = (
     "ENVIRONMENT_SUFFIX",
+    "ENVIRONMENTS",
     "AWS_REGION",
     "AVAILABILITY_ZONE_LETTERS",
     "VPC_CIDR",
     "IMAGE_TAG",
+    "AWS_ENDPOINT_URL",
+    "ALARM_EMAILS",
+    "ALARM_HTTPS_ENDPOINTS",
+    "ALARM_TOPIC_ARN",
     "STATE_BACKEND",
     "TF_STATE_BUCKET",
     "TF_STATE_REGION",
@@ -29,6 +45,56 @@ OVERRIDE_VARIABLES = (
     "TF_WORKSPACE_PREFIX",
 )
 
+#: Variables of other tools that look like ours but are not misspellings of them.
+_NOT_MISSPELT = re.compile(r"^(AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_DEFAULT_REGION|TF_WORKSPACE|TF_CLI_CONFIG_FILE)$")
+_CUTOFF = 0.85
+
+
+def misspelt(names: Iterable[str]) -> list[str]:
+    """One warning per name that is probably a misspelt override variable: a known
+    one in another case, or close to one (``difflib``).  Sorted by name."""
+    known = {v.upper(): v for v in OVERRIDE_VARIABLES}
+    warnings = []
+    for name in sorted(set(names)):
+        if name in OVERRIDE_VARIABLES or _NOT_MISSPELT.match(name):
+            continue
+        meant = known.get(name.upper())
+        if meant is None:
+            close = difflib.get_close_matches(name.upper(), list(known), n=1, cutoff=_CUTOFF)
+            meant = known[close[0]] if close else None
+        if meant is not None:
+            warnings.append(f"warning: {name} is not read; did you mean {meant}?")
+    return warnings
+
+
+_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
+    """``NAME=value`` lines (``#`` comments and blank lines ignored; no quoting,
+    no expansion).  Only override variables; each at most once."""
+    settings: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _SETTING_RE.match(stripped)
+        where = f"{source} line {number}"
+        _require(match is not None, where, stripped, "NAME=value lines, # comments or blank lines")
+        assert match is not None
+        name, value = match[1], match[2].strip()
+        _require(name in OVERRIDE_VARIABLES, where, name, "one of " + ", ".join(OVERRIDE_VARIABLES))
+        _require(name not in settings, where, name, "each variable at most once")
+        settings[name] = value
+    return settings
+
+
+def format_settings(settings: Mapping[str, str]) -> str:
+    """The settings file for ``settings`` (variables in :data:`OVERRIDE_VARIABLES` order)."""
+    lines = ["# Settings read by main.py (and so by every synth, make and cdktf command).", "# Environment variables of the same name take precedence."]
+    lines += [f"{name}={settings[name]}" for name in OVERRIDE_VARIABLES if settings.get(name)]
+    return "\n".join(lines) + "\n"
+
 
 def _get(overrides: Mapping[str, str | None], name: str) -> str | None:
     value = overrides.get(name)
@@ -36,6 +102,10 @@ def _get(overrides: Mapping[str, str | None], name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(","))
 
 
 def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
@@ -46,31 +116,53 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     """
     unknown = sorted(set(overrides) - set(OVERRIDE_VARIABLES))
     _require(not unknown, "overrides", unknown, "only " + ", ".join(OVERRIDE_VARIABLES))
-    region = _get(overrides, "AWS_REGION") or "us-east-1"
-    validate_region("AWS_REGION", region)
-    envs = catalogue(region)
+    region_name = _get(overrides, "AWS_REGION") or "us-east-1"
+    region("AWS_REGION", region_name)
+    envs = catalogue(region_name)
+
+    selected = _get(overrides, "ENVIRONMENTS")
+    if selected is not None:
+        names = _list(selected)
+        _require(
+            all(n in STANDING_ENVIRONMENTS for n in names) and len(set(names)) == len(names),
+            "ENVIRONMENTS",
+            selected,
+            "comma-separated distinct names from " + ",".join(STANDING_ENVIRONMENTS),
+        )
+        envs = {name: env for name, env in envs.items() if name in names or (name == "dev" and _get(overrides, "ENVIRONMENT_SUFFIX"))}
+
+    def each(variable: str, change: dict[str, object]) -> None:
+        """Apply ``change`` (``concern -> {field: value}``) to every environment, blaming ``variable``."""
+        nonlocal envs
+        raw = overrides.get(variable) or ""
+        with as_variable(variable, raw.strip()):
+            envs = {name: replace(env, **{c: replace(getattr(env, c), **fields) for c, fields in change.items()}) for name, env in envs.items()}  # type: ignore[arg-type]
+
     letters = _get(overrides, "AVAILABILITY_ZONE_LETTERS")
     if letters is not None:
-        try:
-            envs = {name: replace(env, network=replace(env.network, az_letters=tuple(x.strip() for x in letters.split(",")))) for name, env in envs.items()}
-        except ConfigError as error:
-            raise ConfigError("AVAILABILITY_ZONE_LETTERS", letters, error.allowed) from None
+        each("AVAILABILITY_ZONE_LETTERS", {"network": {"az_letters": _list(letters)}})
     image_tag = _get(overrides, "IMAGE_TAG")
     if image_tag is not None:
-        try:
-            envs = {name: replace(env, service=replace(env.service, image_tag=image_tag)) for name, env in envs.items()}
-        except ConfigError as error:
-            raise ConfigError("IMAGE_TAG", image_tag, error.allowed) from None
-    environments = list(envs.values())
+        each("IMAGE_TAG", {"service": {"image_tag": image_tag}})
+    for variable, field_name in (("ALARM_EMAILS", "alarm_emails"), ("ALARM_HTTPS_ENDPOINTS", "alarm_https_endpoints")):
+        value = _get(overrides, variable)
+        if value is not None:
+            each(variable, {"monitoring": {field_name: _list(value)}})
+    topic = _get(overrides, "ALARM_TOPIC_ARN")
+    if topic is not None:
+        each("ALARM_TOPIC_ARN", {"monitoring": {"alarm_topic_arn": topic}})
 
     suffix = _get(overrides, "ENVIRONMENT_SUFFIX")
     vpc_cidr = _get(overrides, "VPC_CIDR")
     if vpc_cidr is not None and suffix is None:
         raise ConfigError("VPC_CIDR", vpc_cidr, "only applies together with ENVIRONMENT_SUFFIX (the standing environments have fixed CIDRs)")
+    environments = [env for name, env in envs.items() if selected is None or name in _list(selected)]
     if suffix is not None:
         validate_suffix(suffix)
-        network = _ephemeral_network(envs, vpc_cidr or EPHEMERAL_VPC_CIDR)
-        environments.append(replace(envs["dev"], suffix=suffix, network=network))
+        cidr = vpc_cidr or EPHEMERAL_VPC_CIDR
+        with as_variable("VPC_CIDR", cidr):
+            network = _ephemeral_network(catalogue(region_name), envs["dev"].network, cidr)
+            environments.append(replace(envs["dev"], suffix=suffix, network=network))
 
     backend = _get(overrides, "STATE_BACKEND") or "s3"
     _one_of("STATE_BACKEND", backend, STATE_BACKENDS)
@@ -84,13 +176,19 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
         cloud_hostname=_get(overrides, "TF_CLOUD_HOSTNAME") or StateConfig.cloud_hostname,
         workspace_prefix=_get(overrides, "TF_WORKSPACE_PREFIX") or "",
     )
-    return AppConfig(environments=tuple(environments), state=state, region=region)
+    endpoint_url = _get(overrides, "AWS_ENDPOINT_URL")
+    if endpoint_url is not None:
+        _require(
+            backend != "cloud", "AWS_ENDPOINT_URL", endpoint_url, "not with STATE_BACKEND=cloud (an emulator's resources cannot live in Terraform Cloud state)"
+        )
+    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url)
 
 
-def _ephemeral_network(envs: Mapping[str, EnvironmentConfig], cidr: str) -> NetworkConfig:
-    network = replace(envs["dev"].network, vpc_cidr=cidr)
+def _ephemeral_network(standing: Mapping[str, EnvironmentConfig], network: NetworkConfig, cidr: str) -> NetworkConfig:
+    """Dev's network on ``cidr``, which must not overlap any standing environment."""
+    network = replace(network, vpc_cidr=cidr)
     wanted = ipaddress.IPv4Network(cidr)
-    for env in envs.values():
+    for env in standing.values():
         _require(
             not wanted.overlaps(ipaddress.IPv4Network(env.network.vpc_cidr)),
             "VPC_CIDR",

@@ -19,6 +19,7 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122881, 8192)),
 }
 _IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_IMAGE_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _PARAM_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _METRIC_RE = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
 LOG_LEVELS = ("debug", "info", "warn", "error")
@@ -43,7 +44,9 @@ class ServiceConfig:
     #: Task CPU units and memory (MiB): a Fargate-supported pair.
     cpu: int = 512
     memory: int = 1024
-    #: Image tag deployed by Terraform; ``latest`` is accepted in dev only.
+    #: Image in the shared registry deployed by Terraform: a tag, or a digest
+    #: ``sha256:<64 hex>`` (the safest: what was tested is what runs).  ``latest``
+    #: is accepted in dev only.
     image_tag: str = "latest"
     #: Task counts: min <= desired <= max; min >= on_demand_base.
     min_tasks: int = 2
@@ -74,8 +77,15 @@ class ServiceConfig:
     log_level: str = "info"
     #: Feature values published as SSM parameters under ``features/<key>``.
     features: tuple[tuple[str, str], ...] = (("orders.max-batch-size", "50"),)
-    #: ECR: tagged images kept by the lifecycle policy.
-    ecr_keep_images: int = 30
+
+    @property
+    def image_is_digest(self) -> bool:
+        return bool(_IMAGE_DIGEST_RE.match(self.image_tag))
+
+    @property
+    def image_reference_suffix(self) -> str:
+        """What follows the repository URL: ``:<tag>`` or ``@sha256:<digest>``."""
+        return f"@{self.image_tag}" if self.image_is_digest else f":{self.image_tag}"
 
     def __post_init__(self) -> None:
         _int_in("service.spot_percentage", self.spot_percentage, 0, 100)
@@ -95,7 +105,12 @@ class ServiceConfig:
             self.memory,
             f"a Fargate memory size for cpu={self.cpu}: {', '.join(map(str, FARGATE_SIZES.get(self.cpu, ())))}",
         )
-        _require(bool(_IMAGE_TAG_RE.match(self.image_tag)), "service.image_tag", self.image_tag, "a Docker tag: letters, digits, _ . - (max 128)")
+        _require(
+            bool(_IMAGE_TAG_RE.match(self.image_tag) or _IMAGE_DIGEST_RE.match(self.image_tag)),
+            "service.image_tag",
+            self.image_tag,
+            "a Docker tag (letters, digits, _ . -, at most 128, not starting with . or -) or a digest sha256:<64 lowercase hex>",
+        )
         _int_in("service.max_tasks", self.max_tasks, 1, 1000)
         _int_in("service.min_tasks", self.min_tasks, 0, self.max_tasks)
         _int_in("service.desired_tasks", self.desired_tasks, self.min_tasks, self.max_tasks)
@@ -122,4 +137,3 @@ class ServiceConfig:
             _require(bool(_PARAM_KEY_RE.match(key)), "service.features", key, "keys of lowercase letters, digits, _ . - (max 63)")
             _require(0 < len(value) <= 4096, f"service.features[{key}]", value, "1-4096 characters")
         _require(len(keys) == len(set(keys)), "service.features", keys, "unique keys")
-        _int_in("service.ecr_keep_images", self.ecr_keep_images, 1, 1000)

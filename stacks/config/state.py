@@ -7,16 +7,37 @@ from dataclasses import dataclass
 from typing import Literal
 
 from stacks.config.names import PROJECT
-from stacks.config.validate import _one_of, _require, validate_bucket_name, validate_region
+from stacks.config.regions import validate_region
+from stacks.config.validate import _one_of, _require, validate_bucket_name
 
 #: Alias of the KMS key the state bootstrap stack creates for the state bucket.
 STATE_KEY_ALIAS = f"alias/{PROJECT}-terraform-state"
 STATE_BACKENDS = ("s3", "cloud", "local")
 
+# Terraform Cloud / HCP Terraform names: letters, digits, '-' and '_' (projects also
+# inner spaces); workspace names at most 90 characters.
 _ORG_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$")
 _WORKSPACE_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
-_HOSTNAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
-_KMS_KEY_RE = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+|alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36})$")
+WORKSPACE_NAME_LIMIT = 90
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+
+# KMS key identifiers: a key id (UUID, or mrk- and 32 hex for a multi-Region key), an
+# alias name (alias/ + letters, digits, / _ -, at most 256 in all), or the ARN of either.
+_KEY_ID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_ALIAS = r"alias/[A-Za-z0-9/_-]+"
+_KMS_ARN_PREFIX = r"arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:"
+_KMS_KEY_RE = re.compile(rf"^({_KEY_ID}|{_ALIAS}|{_KMS_ARN_PREFIX}key/{_KEY_ID}|{_KMS_ARN_PREFIX}{_ALIAS})$")
+KMS_ALIAS_LIMIT = 256
+KMS_KEY_ID_LIMIT = 2048
+
+
+def valid_kms_key_id(value: str) -> bool:
+    """Whether ``value`` is a KMS key id, multi-Region key id, alias name, key ARN or alias ARN."""
+    if not _KMS_KEY_RE.match(value) or len(value) > KMS_KEY_ID_LIMIT:
+        return False
+    alias = value[value.index("alias/") :] if "alias/" in value else None
+    return alias is None or (len(alias) <= KMS_ALIAS_LIMIT and not alias.endswith("/"))
 
 
 @dataclass(frozen=True)
@@ -25,8 +46,8 @@ class StateConfig:
 
     ``s3``: a bucket (see the bootstrap stack) with one key per stack,
     encryption and S3-native locking.  ``cloud``: one Terraform Cloud / HCP
-    Terraform workspace per stack.  ``local``: a file next to the JSON (for
-    trying things out only).
+    Terraform workspace per stack.  ``local``: a file in ``terraform-state/``
+    beside the synthesis output (for trying things out only).
     """
 
     backend: Literal["s3", "cloud", "local"] = "s3"
@@ -53,12 +74,22 @@ class StateConfig:
         if self.region is not None:
             validate_region("TF_STATE_REGION", self.region)
         if self.kms_key_id is not None:
-            _require(bool(_KMS_KEY_RE.match(self.kms_key_id)), "TF_STATE_KMS_KEY_ID", self.kms_key_id, "a KMS key id, key ARN, alias/NAME or alias ARN")
+            _require(
+                valid_kms_key_id(self.kms_key_id),
+                "TF_STATE_KMS_KEY_ID",
+                self.kms_key_id,
+                "a KMS key id (UUID or mrk- and 32 hex), alias/NAME (at most 256 characters), or a key or alias ARN",
+            )
         if self.backend == "cloud":
             _require(self.cloud_organization is not None, "TF_CLOUD_ORGANIZATION", self.cloud_organization, "required when STATE_BACKEND=cloud")
         if self.cloud_organization is not None:
             _require(bool(_ORG_RE.match(self.cloud_organization)), "TF_CLOUD_ORGANIZATION", self.cloud_organization, "1-40 letters, digits, '-' or '_'")
         if self.cloud_project is not None:
-            _require(0 < len(self.cloud_project) <= 40, "TF_CLOUD_PROJECT", self.cloud_project, "1-40 characters")
+            _require(
+                bool(_PROJECT_RE.match(self.cloud_project)) and len(self.cloud_project) <= 40,
+                "TF_CLOUD_PROJECT",
+                self.cloud_project,
+                "1-40 letters, digits, '-', '_' or single inner spaces",
+            )
         _require(bool(_HOSTNAME_RE.match(self.cloud_hostname)), "TF_CLOUD_HOSTNAME", self.cloud_hostname, "a DNS host name such as app.terraform.io")
         _require(bool(_WORKSPACE_PREFIX_RE.match(self.workspace_prefix)), "TF_WORKSPACE_PREFIX", self.workspace_prefix, "0-40 letters, digits, '-' or '_'")

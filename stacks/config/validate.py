@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[1-9]$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: Longest value an error message echoes; longer ones are cut with an ellipsis.
+ECHO_LIMIT = 80
+
+
+def shown(value: object) -> str:
+    """``value`` as an error message shows it: ``repr`` (so control and bidi
+    characters appear escaped, never raw), cut to :data:`ECHO_LIMIT` characters."""
+    text = repr(value)
+    return text if len(text) <= ECHO_LIMIT else text[: ECHO_LIMIT - 1] + "…"
 
 
 class ConfigError(ValueError):
-    """A configuration value is not allowed.  ``str()`` is one line."""
+    """A configuration value is not allowed.  ``str()`` is one line:
+    ``NAME='value' is invalid: what is allowed`` (``NAME is not set: ...`` for a
+    missing value)."""
 
     def __init__(self, field_name: str, value: object, allowed: str) -> None:
         self.field_name = field_name
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{field_name}={value!r} is invalid: {allowed}")
+        shown_value = " is not set" if value is None else f"={shown(value)} is invalid"
+        super().__init__(f"{field_name}{shown_value}: {allowed}")
 
 
 def _require(ok: bool, field_name: str, value: object, allowed: str) -> None:
@@ -44,8 +57,14 @@ def _network(field_name: str, value: str) -> ipaddress.IPv4Network:
         raise ConfigError(field_name, value, "an IPv4 CIDR block whose address is the network address, e.g. 10.10.0.0/16") from None
 
 
-def validate_region(field_name: str, value: str) -> None:
-    _require(bool(_REGION_RE.match(value or "")), field_name, value, "an AWS region name such as us-east-1 or eu-west-2")
+@contextmanager
+def as_variable(variable: str, raw: str) -> Iterator[None]:
+    """Report any :class:`ConfigError` raised inside as an error of the override
+    variable the user set (its name and raw value), keeping what is allowed."""
+    try:
+        yield
+    except ConfigError as error:
+        raise ConfigError(variable, raw, error.allowed) from None
 
 
 def validate_bucket_name(field_name: str, value: str) -> None:

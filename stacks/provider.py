@@ -1,0 +1,63 @@
+"""The AWS provider of every stack, pointed at AWS or at a local emulator.
+
+With ``endpoint_url`` (the ``AWS_ENDPOINT_URL`` override), every service the
+stacks use is sent to that URL (moto, LocalStack), S3 is addressed by path
+(an emulator on ``127.0.0.1`` has no per-bucket host names), the checks that
+need real AWS credentials or an EC2 metadata service are skipped, and the
+provider gives up after :data:`EMULATOR_MAX_RETRIES` retries, so an action the
+emulator lacks fails at once instead of after minutes of back-off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from constructs import Construct
+
+from stacks.aws import provider
+
+#: Provider endpoint names of every AWS service the stacks call (resources and data
+#: sources).  ``tests/test_provider.py`` checks every synthesized type against it.
+SERVICES = (
+    "acm",
+    "appautoscaling",
+    "backup",
+    "cloudwatch",
+    "ec2",
+    "ecr",
+    "ecs",
+    "elbv2",
+    "iam",
+    "kms",
+    "logs",
+    "rds",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "ssm",
+    "sts",
+    "wafv2",
+)
+EMULATOR_MAX_RETRIES = 1
+
+
+def aws_provider(scope: Construct, *, region: str, tags: Mapping[str, str], endpoint_url: str | None) -> provider.AwsProvider:
+    """The stack's ``aws`` provider with ``tags`` as default tags on every resource."""
+    emulator: dict[str, object] = {}
+    if endpoint_url is not None:
+        emulator = {
+            "endpoints": [provider.AwsProviderEndpoints(**dict.fromkeys(SERVICES, endpoint_url))],
+            "s3_use_path_style": True,
+            "skip_credentials_validation": True,
+            "skip_metadata_api_check": "true",
+            "skip_region_validation": True,
+            "max_retries": EMULATOR_MAX_RETRIES,
+        }
+    return provider.AwsProvider(
+        scope,
+        "aws",
+        region=region,
+        default_tags=[provider.AwsProviderDefaultTags(tags=dict(tags))],
+        **emulator,  # type: ignore[arg-type]
+    )

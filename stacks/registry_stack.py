@@ -1,0 +1,53 @@
+"""The image registry every environment pulls from: applied once per account, before any environment."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput, TerraformStack
+from constructs import Construct
+
+from stacks.aws import data_aws_caller_identity, data_aws_partition
+from stacks.backend import configure_backend
+from stacks.components.common import AwsContext, EncryptionKey
+from stacks.components.registry import Registry
+from stacks.config import PROJECT, RegistryConfig, StateConfig
+from stacks.provider import aws_provider
+
+STACK_NAME = f"{PROJECT}-registry"
+
+
+class RegistryStack(TerraformStack):
+    """One ECR repository (``registry.repository_name``) and the KMS key that encrypts
+    its images.  Images are built once, pushed here and promoted by digest from dev
+    to staging to prod; suffixed copies of dev pull from it too.  Its state lives
+    with the environments' (same backend, key ``order-api-registry/...``)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: RegistryConfig,
+        region: str,
+        state: StateConfig,
+        state_region: str,
+        tags: dict[str, str],
+        endpoint_url: str | None = None,
+    ) -> None:
+        super().__init__(scope, id_)
+        aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
+        configure_backend(self, state=state, stack_name=STACK_NAME, region=state_region, endpoint_url=endpoint_url)
+        identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
+        partition = data_aws_partition.DataAwsPartition(self, "partition")
+        aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
+        key = EncryptionKey(self, "registry_key", alias=f"{PROJECT}-registry", description=f"{PROJECT}: container images", aws=aws)
+        registry = Registry(
+            self,
+            "registry",
+            name=config.repository_name,
+            kms_key_arn=key.arn,
+            keep_images=config.keep_images,
+            mutable_tags=config.mutable_tags,
+        )
+        TerraformOutput(self, "ecr_repository_url", value=registry.repository_url, description="ECR repository URL: push images here")
+        TerraformOutput(self, "ecr_repository_arn", value=registry.repository_arn, description="ECR repository ARN")
+        TerraformOutput(self, "ecr_repository_name", value=registry.repository_name, description="ECR repository name (the environments look it up by name)")
