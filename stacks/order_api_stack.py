@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
@@ -11,16 +13,20 @@ from stacks.backend import configure_backend
 from stacks.components.common import AwsContext, EncryptionKey
 from stacks.components.database import Database
 from stacks.components.load_balancer import LoadBalancer
-from stacks.components.monitoring import Monitoring, MonitoringTargets, deployment_alarm_names
+from stacks.components.monitoring import Monitoring, MonitoringTargets
 from stacks.components.network import Network
-from stacks.components.service import LoadBalancing, Service
+from stacks.components.service import LoadBalancing, Service, service_names
 from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
 
 
 class OrderApiStack(TerraformStack):
-    """A thin composition: every resource lives in a component."""
+    """A thin composition: every resource lives in a component.
+
+    Order: network, database, load balancer, WAF, monitoring, service.  The alarms
+    exist before the service, which rolls back on them by reference.
+    """
 
     def __init__(
         self,
@@ -42,6 +48,7 @@ class OrderApiStack(TerraformStack):
         partition = data_aws_partition.DataAwsPartition(self, "partition")
         aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=config.region)
         prefix = config.name_prefix
+        retention = config.monitoring.log_retention_days
 
         self.log_key = EncryptionKey(
             self,
@@ -52,24 +59,7 @@ class OrderApiStack(TerraformStack):
             service_principals=[f"logs.{config.region}.amazonaws.com"],
             encryption_context={"aws:logs:arn": aws.arn("logs", "log-group:*")},
         )
-        retention = config.monitoring.log_retention_days
-
-        self.network = Network(
-            self,
-            "network",
-            name_prefix=prefix,
-            config=config.network,
-            aws=aws,
-            log_retention_days=retention,
-            log_key_arn=self.log_key.arn,
-        )
-        Aspects.of(self.network).add(ComponentTags("network"))
-
-        self._output("vpc_id", self.network.vpc_id, "ID of the VPC")
-        self._output("public_subnet_ids", self.network.public_subnet_ids, "Public subnets (ALB, NAT), one per AZ")
-        self._output("private_subnet_ids", self.network.private_subnet_ids, "Private subnets (ECS tasks), one per AZ")
-        self._output("isolated_subnet_ids", self.network.isolated_subnet_ids, "Isolated subnets (database), one per AZ")
-
+        self.network = Network(self, "network", name_prefix=prefix, config=config.network, aws=aws, log_retention_days=retention, log_key_arn=self.log_key.arn)
         self.database = Database(
             self,
             "database",
@@ -84,63 +74,6 @@ class OrderApiStack(TerraformStack):
             production=config.is_production,
             disposable=config.disposable,
         )
-        Aspects.of(self.database).add(ComponentTags("database"))
-        self._output("database_writer_endpoint", self.database.writer_endpoint, "Aurora writer (cluster) endpoint")
-        self._output("database_reader_endpoint", self.database.reader_endpoint, "Aurora reader endpoint (load-balanced over the readers)")
-        self._output("database_port", self.database.port, "MySQL port of the Aurora cluster")
-        self._output("database_secret_arn", self.database.secret_arn, "Secrets Manager secret (RDS-managed, rotated) of the master user", sensitive=True)
-        self._output("database_cluster_identifier", self.database.cluster_identifier, "Aurora cluster identifier")
-
-        self._serve(config, aws, retention, registry or RegistryConfig())
-        self._protect_and_observe(config, aws, retention)
-        Aspects.of(self).add(Guardrails(production=config.is_production))
-
-    def _protect_and_observe(self, config: EnvironmentConfig, aws: AwsContext, retention: int) -> None:
-        """WAF in front of the ALB; dashboard and alarms over everything."""
-        prefix = config.name_prefix
-        self.waf = Waf(
-            self,
-            "waf",
-            name_prefix=prefix,
-            config=config.edge,
-            aws=aws,
-            load_balancer_arn=self.load_balancer.arn,
-            log_retention_days=retention,
-            log_key_arn=self.log_key.arn,
-        )
-        self.monitoring = Monitoring(
-            self,
-            "monitoring",
-            name_prefix=prefix,
-            config=config.monitoring,
-            aws=aws,
-            targets=MonitoringTargets(
-                alb_arn_suffix=self.load_balancer.arn_suffix,
-                blue_target_group_arn_suffix=self.load_balancer.blue_target_group.arn_suffix,
-                green_target_group_arn_suffix=self.load_balancer.green_target_group.arn_suffix,
-                cluster_name=self.service.cluster_name,
-                service_name=self.service.service_name,
-                db_cluster_identifier=self.database.cluster_identifier,
-                web_acl_name=self.waf.web_acl_name,
-                min_tasks=max(config.service.min_tasks, 1),
-                pending_orders_namespace=config.service.pending_orders_namespace,
-                pending_orders_metric=config.service.pending_orders_metric,
-            ),
-        )
-        Aspects.of(self.waf).add(ComponentTags("waf"))
-        Aspects.of(self.monitoring).add(ComponentTags("monitoring"))
-        self._output("waf_web_acl_arn", self.waf.web_acl_arn, "ARN of the WAF web ACL protecting the ALB")
-        self._output("waf_web_acl_name", self.waf.web_acl_name, "Name of the WAF web ACL")
-        self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
-        self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
-
-    def _serve(self, config: EnvironmentConfig, aws: AwsContext, retention: int, registry: RegistryConfig) -> None:
-        """Load balancer and the ECS service (needs ``self.database``), pulling from the shared registry."""
-        prefix = config.name_prefix
-        disposable = config.disposable
-        self.service_key = EncryptionKey(self, "service_key", alias=f"{prefix}-service", description=f"{prefix}: SSM parameters, ECS Exec sessions", aws=aws)
-        # The registry stack (applied first) owns the repository; a missing one fails the plan here.
-        self.repository = data_aws_ecr_repository.DataAwsEcrRepository(self, "registry", name=registry.repository_name)
         self.load_balancer = LoadBalancer(
             self,
             "load_balancer",
@@ -153,8 +86,62 @@ class OrderApiStack(TerraformStack):
             health_check_path=config.service.health_check_path,
             deregistration_delay_seconds=config.service.deregistration_delay_seconds,
             deletion_protection=config.edge.alb_deletion_protection,
-            disposable=disposable,
+            disposable=config.disposable,
         )
+        self.waf = Waf(
+            self,
+            "waf",
+            name_prefix=prefix,
+            config=config.edge,
+            aws=aws,
+            load_balancer_arn=self.load_balancer.arn,
+            log_retention_days=retention,
+            log_key_arn=self.log_key.arn,
+        )
+        self._observe(config, aws)
+        self._serve(config, aws, retention, registry or RegistryConfig())
+        for construct, component in (
+            (self.network, "network"),
+            (self.database, "database"),
+            (self.load_balancer, "load-balancer"),
+            (self.waf, "waf"),
+            (self.monitoring, "monitoring"),
+            (self.service, "service"),
+        ):
+            Aspects.of(construct).add(ComponentTags(component))
+        Aspects.of(self).add(Guardrails(production=config.is_production))
+        self._outputs()
+
+    def _observe(self, config: EnvironmentConfig, aws: AwsContext) -> None:
+        """Dashboard and alarms, before the service that rolls back on some of them."""
+        cluster_name, service_name = service_names(config.name_prefix)
+        lb = self.load_balancer
+        self.monitoring = Monitoring(
+            self,
+            "monitoring",
+            name_prefix=config.name_prefix,
+            config=config.monitoring,
+            aws=aws,
+            targets=MonitoringTargets(
+                alb_arn_suffix=lb.arn_suffix,
+                blue_target_group_arn_suffix=lb.blue_target_group.arn_suffix,
+                green_target_group_arn_suffix=lb.green_target_group.arn_suffix,
+                cluster_name=cluster_name,
+                service_name=service_name,
+                db_cluster_identifier=self.database.cluster_identifier,
+                web_acl_name=self.waf.web_acl_name,
+                min_tasks=max(config.service.min_tasks, 1),
+                pending_orders_namespace=config.service.pending_orders_namespace,
+                pending_orders_metric=config.service.pending_orders_metric,
+            ),
+        )
+
+    def _serve(self, config: EnvironmentConfig, aws: AwsContext, retention: int, registry: RegistryConfig) -> None:
+        """The ECS service, pulling from the shared registry, reaching the database as its IAM user."""
+        prefix = config.name_prefix
+        self.service_key = EncryptionKey(self, "service_key", alias=f"{prefix}-service", description=f"{prefix}: SSM parameters, ECS Exec sessions", aws=aws)
+        # The registry stack (applied first) owns the repository; a missing one fails the plan here.
+        self.repository = data_aws_ecr_repository.DataAwsEcrRepository(self, "registry", name=registry.repository_name)
         lb = self.load_balancer
         self.service = Service(
             self,
@@ -180,13 +167,35 @@ class OrderApiStack(TerraformStack):
             kms_key_arn=self.service_key.arn,
             log_retention_days=retention,
             log_key_arn=self.log_key.arn,
-            rollback_alarm_names=deployment_alarm_names(prefix),
+            rollback_alarm_names=self.monitoring.rollback_alarm_names,
         )
         lb.allow_to_targets(self.service.security_group_id, config.service.container_port)
         self.database.allow_connections_from(self.service.security_group_id, "order API tasks")
-        for construct, component in ((lb, "load-balancer"), (self.service, "service")):
-            Aspects.of(construct).add(ComponentTags(component))
 
+    def _outputs(self) -> None:
+        network, database, lb, service = self.network, self.database, self.load_balancer, self.service
+        self._output("vpc_id", network.vpc_id, "ID of the VPC")
+        self._output("public_subnet_ids", network.public_subnet_ids, "Public subnets (ALB, NAT), one per AZ")
+        self._output("private_subnet_ids", network.private_subnet_ids, "Private subnets (ECS tasks), one per AZ")
+        self._output("isolated_subnet_ids", network.isolated_subnet_ids, "Isolated subnets (database), one per AZ")
+        self._output("database_writer_endpoint", database.writer_endpoint, "Aurora writer (cluster) endpoint")
+        self._output("database_reader_endpoint", database.reader_endpoint, "Aurora reader endpoint (load-balanced over the readers)")
+        self._output("database_port", database.port, "MySQL port of the Aurora cluster")
+        self._output("database_name", database.database_name, "Schema the application uses")
+        self._output("database_cluster_identifier", database.cluster_identifier, "Aurora cluster identifier")
+        self._output("database_cluster_arn", database.cluster_arn, "Aurora cluster ARN (the Data API's resource)")
+        self._output("database_app_username", database.app_username, "MySQL user the application logs in as, with IAM authentication (no password)")
+        self._output(
+            "database_users",
+            json.dumps(database.users, sort_keys=True),
+            "IAM-authenticated MySQL users and their privileges on the schema (JSON), as make db-users provisions them",
+        )
+        self._output(
+            "database_secret_arn",
+            database.secret_arn,
+            "Secrets Manager secret (RDS-managed, rotated) of the master user: administrators and user provisioning only",
+            sensitive=True,
+        )
         self._output("alb_dns_name", lb.dns_name, "DNS name of the load balancer")
         self._output("alb_arn", lb.arn, "ARN of the load balancer")
         self._output("alb_url", lb.url, "URL of the API (HTTPS where the environment has a certificate)")
@@ -194,13 +203,19 @@ class OrderApiStack(TerraformStack):
         self._output("test_listener_arn", lb.test_listener_arn, "Listener that reaches the green target group during a deployment")
         self._output("blue_target_group_arn", lb.blue_target_group.arn, "Blue target group")
         self._output("green_target_group_arn", lb.green_target_group.arn, "Green target group")
-        self._output("ecs_cluster_name", self.service.cluster_name, "ECS cluster name")
-        self._output("ecs_cluster_arn", self.service.cluster_arn, "ECS cluster ARN")
-        self._output("ecs_service_name", self.service.service_name, "ECS service name")
-        self._output("ecs_service_arn", self.service.service_arn, "ECS service ARN")
-        self._output("task_definition_arn", self.service.task_definition_arn, "Task definition registered by Terraform")
+        self._output("ecs_cluster_name", service.cluster_name, "ECS cluster name")
+        self._output("ecs_cluster_arn", service.cluster_arn, "ECS cluster ARN")
+        self._output("ecs_service_name", service.service_name, "ECS service name")
+        self._output("ecs_service_arn", service.service_arn, "ECS service ARN")
+        self._output("task_definition_arn", service.task_definition_arn, "Task definition registered by Terraform")
+        self._output("container_image", service.image, "Image the task definition runs (repository URL with tag or digest)")
         self._output("ecr_repository_url", self.repository.repository_url, "ECR repository (shared, from the registry stack) the service pulls from")
-        self._output("ssm_parameter_prefix", self.service.parameter_prefix, "SSM Parameter Store prefix of the service configuration")
+        self._output("ssm_parameter_prefix", service.parameter_prefix, "SSM Parameter Store prefix of the service configuration")
+        self._output("ssm_parameter_names", service.parameter_names, "SSM parameters the application reads (injected as container secrets)")
+        self._output("waf_web_acl_arn", self.waf.web_acl_arn, "ARN of the WAF web ACL protecting the ALB")
+        self._output("waf_web_acl_name", self.waf.web_acl_name, "Name of the WAF web ACL")
+        self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
+        self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
 
     def _output(self, name: str, value: object, description: str, *, sensitive: bool = False) -> None:
         TerraformOutput(self, name, value=value, description=description, sensitive=sensitive)

@@ -184,10 +184,15 @@ def service_role(
     )
     role = iam_role.IamRole(scope, id_, name=name, description=description, assume_role_policy=trust)
     if managed_policy is not None:
-        iam_role_policy_attachment.IamRolePolicyAttachment(
-            scope, f"{id_}_policy", role=role.name, policy_arn=f"arn:{aws.partition}:iam::aws:policy/{managed_policy}"
-        )
+        attach_managed_policy(scope, f"{id_}_policy", role=role, policy=managed_policy, aws=aws)
     return role
+
+
+def attach_managed_policy(
+    scope: Construct, id_: str, *, role: iam_role.IamRole, policy: str, aws: AwsContext
+) -> iam_role_policy_attachment.IamRolePolicyAttachment:
+    """Attach the AWS managed policy ``policy`` (``service-role/NAME`` or ``NAME``) to ``role``."""
+    return iam_role_policy_attachment.IamRolePolicyAttachment(scope, id_, role=role.name, policy_arn=f"arn:{aws.partition}:iam::aws:policy/{policy}")
 
 
 class EncryptionKey(Construct):
@@ -270,16 +275,17 @@ def log_group(
 
 @dataclass(frozen=True)
 class DatabaseConnection:
-    """What a client of the database needs (all Terraform references).
+    """What a client of the database needs (all Terraform references or plain values).
 
-    The password never appears here: ``secret_arn`` is the RDS-managed
-    Secrets Manager secret holding ``username`` and ``password``.
+    No password and no secret: clients log in as ``username`` with an IAM
+    authentication token, which ``rds-db:connect`` on ``connect_arn`` allows.
     """
 
     host: str
     reader_host: str
     port: str
     name: str
-    secret_arn: str
-    #: KMS key that encrypts the secret (clients need kms:Decrypt on it).
-    secret_kms_key_arn: str
+    #: MySQL user the application logs in as (``AWSAuthenticationPlugin``, TLS required).
+    username: str
+    #: ``arn:<partition>:rds-db:<region>:<account>:dbuser:<cluster resource id>/<username>``.
+    connect_arn: str

@@ -29,6 +29,7 @@ from stacks.components.common import (
     tcp_rule,
 )
 from stacks.config import DatabaseConfig
+from stacks.config.database import MIGRATION_PRIVILEGES
 
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"
@@ -37,6 +38,7 @@ PORT = 3306
 LOG_EXPORTS = ("audit", "error", "general", "slowquery")
 #: Statements the audit log records: connections, grants and schema changes.
 AUDIT_EVENTS = "CONNECT,QUERY_DCL,QUERY_DDL"
+SERVERLESS = "db.serverless"
 #: CA of the instances' TLS certificates (RSA 2048, valid until 2061).
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 #: Daily AWS Backup job, 06:00 UTC: after the default automated backup window and
@@ -62,7 +64,13 @@ class Database(Construct):
       ``master_user_secret[0].secret_arn`` (no ``rotation_lambda_arn``: optional
       since provider 5.24 for managed secrets) makes the schedule
       ``config.secret_rotation_days`` explicit and reviewable.  No password is
-      ever in the Terraform configuration or state.
+      ever in the Terraform configuration or state.  The master secret is for
+      administrators and the user provisioning step only: applications log in as
+      ``config.app_username`` with IAM authentication (``connection``), so a
+      rotation never breaks them.
+    - **Data API** (``config.data_api``): the cluster's HTTP endpoint, through
+      which ``make db-users`` creates the IAM-authenticated users and their
+      grants (:func:`database_users`) with the master secret, from outside the VPC.
     - **Reader auto scaling** (``config.reader_auto_scaling``): Application Auto
       Scaling on ``rds:cluster:ReadReplicaCount`` between ``reader_count`` and
       ``max_readers`` readers, tracking average reader CPU.  The readers it adds
@@ -90,9 +98,10 @@ class Database(Construct):
     Network: a security group with no egress and no ingress except what
     :meth:`allow_connections_from` adds (MySQL from another security group).
 
-    Attributes: ``cluster_identifier``, ``writer_endpoint``, ``reader_endpoint``,
-    ``port``, ``database_name``, ``secret_arn``, ``kms_key_arn``,
-    ``security_group_id``, ``connection``.
+    Attributes: ``cluster_identifier``, ``cluster_arn``, ``writer_endpoint``,
+    ``reader_endpoint``, ``port``, ``database_name``, ``secret_arn``,
+    ``kms_key_arn``, ``security_group_id``, ``app_username``, ``users``,
+    ``connection``.
     """
 
     def __init__(
@@ -201,6 +210,13 @@ class Database(Construct):
             storage_encrypted=True,
             kms_key_id=self.key.arn,
             iam_database_authentication_enabled=True,
+            # The Data API: users are provisioned through it, with no network path to the cluster.
+            enable_http_endpoint=config.data_api,
+            serverlessv2_scaling_configuration=rds_cluster.RdsClusterServerlessv2ScalingConfiguration(
+                min_capacity=config.serverless_min_capacity, max_capacity=config.serverless_max_capacity
+            )
+            if config.instance_class == SERVERLESS
+            else None,
             backup_retention_period=config.backup_retention_days,
             preferred_backup_window=config.backup_window,
             preferred_maintenance_window=config.maintenance_window,
@@ -214,6 +230,7 @@ class Database(Construct):
             tags={"Name": self.cluster_identifier},
             depends_on=list(log_groups),
         )
+        self.cluster_arn = self.cluster.arn
         self.writer_endpoint = self.cluster.endpoint
         self.reader_endpoint = self.cluster.reader_endpoint
         self.port = str(PORT)
@@ -229,7 +246,7 @@ class Database(Construct):
                 identifier=identifier,
                 cluster_identifier=self.cluster.id,
                 engine=ENGINE,
-                engine_version=self.cluster.engine_version,
+                # No engine_version: Aurora instances run the cluster's, which auto minor upgrades move.
                 instance_class=config.instance_class,
                 availability_zone=zone,
                 db_subnet_group_name=subnet_group.name,
@@ -270,13 +287,15 @@ class Database(Construct):
         if config.aws_backup:
             self._aws_backup(name_prefix, config, aws)
 
+        self.app_username = config.app_username
+        self.users = database_users(config)
         self.connection = DatabaseConnection(
             host=self.writer_endpoint,
             reader_host=self.reader_endpoint,
             port=self.port,
             name=self.database_name,
-            secret_arn=self.secret_arn,
-            secret_kms_key_arn=self.kms_key_arn,
+            username=config.app_username,
+            connect_arn=aws.arn("rds-db", f"dbuser:{self.cluster.cluster_resource_id}/{config.app_username}"),
         )
 
     def _final_snapshot_identifier(self, name_prefix: str) -> str:
@@ -371,6 +390,14 @@ class Database(Construct):
             iam_role_arn=role.arn,
             resources=[self.cluster.arn],
         )
+
+
+def database_users(config: DatabaseConfig) -> dict[str, list[str]]:
+    """IAM-authenticated users and their privileges on the schema, as ``make db-users`` provisions them."""
+    users = {config.app_username: sorted(config.app_privileges)}
+    if config.migration_username is not None:
+        users[config.migration_username] = sorted(MIGRATION_PRIVILEGES)
+    return users
 
 
 def _parameter(name: str, value: str) -> rds_cluster_parameter_group.RdsClusterParameterGroupParameter:

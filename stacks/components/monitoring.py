@@ -49,14 +49,6 @@ def alarm_name(name_prefix: str, key: str) -> str:
     return f"{name_prefix}-{key}"
 
 
-def deployment_alarm_names(name_prefix: str) -> list[str]:
-    """Names of the alarms the ECS deployment circuit should roll back on.
-
-    Deterministic, so the service (created before this component) can name them.
-    """
-    return [alarm_name(name_prefix, key) for key in ROLLBACK_ALARM_KEYS]
-
-
 @dataclass(frozen=True)
 class MonitoringTargets:
     """What the alarms and the dashboard watch: plain strings or Terraform references."""
@@ -111,13 +103,16 @@ class Monitoring(Construct):
     key, which CloudWatch (this account only) may use so alarms can publish;
     the topic policy lets only this account's ``<name_prefix>-*`` alarms
     publish, and only over TLS.  Subscriptions come from
-    ``config.alarm_emails`` and ``config.alarm_https_endpoints``.
+    ``config.alarm_emails`` and ``config.alarm_https_endpoints``; with
+    ``config.alarm_topic_arn`` every alarm also notifies that existing topic
+    (e.g. the organisation's paging topic).
 
     Every alarm (names ``<name_prefix>-<key>``, keys in :data:`ALARM_KEYS`)
     notifies the topic when it fires and when it recovers.
 
-    Attributes: ``topic_arn``, ``alarm_names``, ``alarms`` (key -> alarm),
-    ``dashboard_name``, ``dashboard_url``, ``key_arn``.
+    Attributes: ``topic_arn``, ``alarm_actions``, ``alarm_names``, ``alarms``
+    (key -> alarm), ``rollback_alarm_names`` (references), ``dashboard_name``,
+    ``dashboard_url``, ``key_arn``.
     """
 
     def __init__(
@@ -141,6 +136,9 @@ class Monitoring(Construct):
         assert tuple(s.key for s in specs) == ALARM_KEYS
         self.alarms: dict[str, Alarm.CloudwatchMetricAlarm] = {spec.key: self._alarm(spec) for spec in specs}
         self.alarm_names = [alarm_name(name_prefix, key) for key in ALARM_KEYS]
+        #: References to the rollback alarms' names: the service that rolls back on them
+        #: then depends on them, so they exist before its first deployment.
+        self.rollback_alarm_names = [self.alarms[key].alarm_name for key in ROLLBACK_ALARM_KEYS]
 
         self.dashboard_name = f"{name_prefix}-on-call"
         cloudwatch_dashboard.CloudwatchDashboard(
@@ -167,6 +165,8 @@ class Monitoring(Construct):
         self.key_arn = key.arn
         topic = sns_topic.SnsTopic(self, "topic", name=topic_name, display_name=f"{name_prefix} alarms", kms_master_key_id=key.arn, tags={"Name": topic_name})
         self.topic_arn = topic.arn
+        #: Where every alarm and OK notification goes: this topic, and the external one if configured.
+        self.alarm_actions = [topic.arn, *([config.alarm_topic_arn] if config.alarm_topic_arn else [])]
         sns_topic_policy.SnsTopicPolicy(
             self,
             "topic_policy",
@@ -366,8 +366,8 @@ class Monitoring(Construct):
             datapoints_to_alarm=c.alarm_datapoints_to_alarm,
             treat_missing_data=spec.treat_missing_data,
             metric_query=list(spec.metric_query) or None,
-            alarm_actions=[self.topic_arn],
-            ok_actions=[self.topic_arn],
+            alarm_actions=self.alarm_actions,
+            ok_actions=self.alarm_actions,
             tags={"Name": name},
             **single,
         )

@@ -25,7 +25,8 @@ class Parameters(Construct):
     configuration is readable without both SSM and KMS permissions.
 
     Attributes: ``prefix``, ``arns`` (container variable -> parameter ARN),
-    ``path_arn`` (ARN pattern of every parameter below the prefix, for IAM).
+    ``names`` (full parameter names), ``path_arn`` (ARN pattern of every
+    parameter below the prefix, for IAM).
     """
 
     def __init__(self, scope: Construct, id_: str, *, prefix: str, parameters: Sequence[Parameter], kms_key_arn: str, path_arn: str) -> None:
@@ -33,6 +34,8 @@ class Parameters(Construct):
         self.prefix = prefix
         self.path_arn = path_arn
         self.arns: dict[str, str] = {}
+        #: Full parameter names, in declaration order.
+        self.names: list[str] = [f"{prefix}{p.key}" for p in parameters]
         for p in parameters:
             resource = ssm_parameter.SsmParameter(
                 self,

@@ -6,20 +6,35 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import ITerraformDependable, TerraformResourceLifecycle
 from constructs import Construct
 
 from stacks.aws import (
     appautoscaling_policy,
     appautoscaling_target,
+    cloudwatch_log_group,
     ecs_cluster,
     ecs_cluster_capacity_providers,
     ecs_service,
     ecs_task_definition,
+    iam_role,
     iam_role_policy,
 )
-from stacks.components.common import AwsContext, Condition, DatabaseConnection, allow, log_group, named_security_group, policy_document, service_role, tcp_rule
+from stacks.components.common import (
+    AwsContext,
+    Condition,
+    DatabaseConnection,
+    Statement,
+    allow,
+    attach_managed_policy,
+    log_group,
+    named_security_group,
+    policy_document,
+    service_role,
+    tcp_rule,
+)
 from stacks.components.parameters import Parameter, Parameters
 from stacks.config import ServiceConfig
 
@@ -34,6 +49,11 @@ Stat = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomize
 Metric = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric
 Dimension = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions
 
+#: Target-tracking metric math for a per-task load: minutes without a load data point
+#: count as zero load (``FILL``), so an application that publishes nothing (idle,
+#: crashed, or not yet instrumented) never blocks scale-in and never scales out.
+PER_TASK_EXPRESSION = "FILL(load, 0) / tasks"
+
 
 def capacity_weights(spot_percentage: int) -> tuple[int, int]:
     """(on-demand weight, spot weight) in lowest terms for a Spot share in percent."""
@@ -41,6 +61,12 @@ def capacity_weights(spot_percentage: int) -> tuple[int, int]:
         return (0, 1) if spot_percentage == 100 else (1, 0)
     divisor = math.gcd(100 - spot_percentage, spot_percentage)
     return (100 - spot_percentage) // divisor, spot_percentage // divisor
+
+
+def service_names(name_prefix: str) -> tuple[str, str]:
+    """``(cluster name, service name)`` of an environment, known before the service exists
+    (the alarms that watch it are created first, so the service can name them by reference)."""
+    return name_prefix, f"{name_prefix}-api"
 
 
 @dataclass(frozen=True)
@@ -55,26 +81,38 @@ class LoadBalancing:
     alb_arn_suffix: str
 
 
-class Service(Construct):
-    """The order API on ECS Fargate.
+@dataclass(frozen=True)
+class _Roles:
+    execution: iam_role.IamRole
+    execution_policy: iam_role_policy.IamRolePolicy
+    task: iam_role.IamRole
 
-    - Cluster with Container Insights and audited ECS Exec (encrypted log group, KMS).
-    - Capacity: FARGATE and FARGATE_SPOT weighted to the configured Spot share, with an
-      on-demand ``base`` so Spot interruptions never take the service to zero (prod >= 1).
-    - Task definition: separate execution and task roles, least privilege; read-only
-      root filesystem; configuration and credentials injected as ``secrets`` from SSM
-      and Secrets Manager, never as plain values; stop timeout under the Spot warning.
-    - Service: ECS-native blue/green (``BLUE_GREEN`` strategy with bake time), green as
-      the alternate target group, circuit breaker and alarm-based rollback.
-    - Auto scaling: CPU target tracking, backlog per task (``PendingOrders`` / running
-      tasks), optional ALB requests per target.
+
+class Service(Construct):
+    """The order API on ECS Fargate, built in named steps:
+
+    - :meth:`_cluster`: Container Insights, audited ECS Exec (encrypted log group, KMS),
+      FARGATE and FARGATE_SPOT weighted to the configured Spot share with an on-demand
+      ``base`` so Spot interruptions never take the service to zero (prod >= 1).
+    - :meth:`_configuration`: SSM SecureString parameters the container reads.
+    - :meth:`_roles`: execution role (pull, logs, parameters) and task role (metrics,
+      ``rds-db:connect`` as the application's IAM-authenticated database user: no
+      database password anywhere).
+    - :meth:`_task_definition`: read-only root filesystem, configuration injected as
+      ``secrets`` from SSM, stop timeout under the Spot warning.
+    - :meth:`_service`: ECS-native blue/green (``BLUE_GREEN`` with bake time), green
+      as the alternate target group, circuit breaker and rollback on the alarms
+      passed by reference (so Terraform creates them first).
+    - :meth:`_autoscaling`: CPU target tracking, backlog per task (``PendingOrders`` /
+      running tasks), optional ALB requests per task.
 
     ``task_definition_owner = "pipeline"``: Terraform creates the first task definition
     and then ignores the service's ``task_definition``; the release pipeline registers
     new revisions and updates the service.
 
     Attributes: ``cluster_name``, ``cluster_arn``, ``service_name``, ``service_arn``,
-    ``security_group_id``, ``task_definition_arn``, ``log_group_name``, ``parameter_prefix``.
+    ``security_group_id``, ``task_definition_arn``, ``log_group_name``,
+    ``parameter_prefix``, ``parameter_names``, ``image``.
     """
 
     def __init__(
@@ -99,16 +137,30 @@ class Service(Construct):
         rollback_alarm_names: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
-        self.cluster_name = name_prefix
-        self.service_name = f"{name_prefix}-api"
+        self.cluster_name, self.service_name = service_names(name_prefix)
         self.parameter_prefix = f"/order-api/{environment}/"
         #: ``<repository_url>:<tag>`` or ``<repository_url>@sha256:<digest>``.
         self.image = f"{repository_url}{config.image_reference_suffix}"
+        self._config = config
+        self._aws = aws
 
         exec_logs = log_group(self, "exec_log_group", name=f"/ecs/{name_prefix}/exec", retention_days=log_retention_days, kms_key_arn=log_key_arn)
         app_logs = log_group(self, "app_log_group", name=f"/ecs/{name_prefix}/order-api", retention_days=log_retention_days, kms_key_arn=log_key_arn)
         self.log_group_name = app_logs.name
-        cfg = ecs_cluster
+
+        capacity = self._cluster(exec_logs.name, kms_key_arn)
+        params = self._configuration(database, kms_key_arn)
+        roles = self._roles(name_prefix, repository_arn, app_logs, exec_logs, params, database, kms_key_arn)
+        task = self._task_definition(app_logs.name, params, roles)
+        self._security_group(name_prefix, vpc_id, vpc_cidr, load_balancing.security_group_id)
+        self._service(name_prefix, task, private_subnet_ids, load_balancing, rollback_alarm_names, depends_on=[capacity])
+        self._autoscaling(load_balancing)
+
+    # ---------------------------------------------------------------- cluster
+
+    def _cluster(self, exec_log_group_name: str, kms_key_arn: str) -> ecs_cluster_capacity_providers.EcsClusterCapacityProviders:
+        """The cluster and its capacity providers (the service waits for them)."""
+        config, cfg = self._config, ecs_cluster
         self.cluster = cfg.EcsCluster(
             self,
             "cluster",
@@ -119,7 +171,7 @@ class Service(Construct):
                     kms_key_id=kms_key_arn,
                     logging="OVERRIDE",
                     log_configuration=cfg.EcsClusterConfigurationExecuteCommandConfigurationLogConfiguration(
-                        cloud_watch_log_group_name=exec_logs.name, cloud_watch_encryption_enabled=True
+                        cloud_watch_log_group_name=exec_log_group_name, cloud_watch_encryption_enabled=True
                     ),
                 )
             ),
@@ -127,7 +179,7 @@ class Service(Construct):
         self.cluster_arn = self.cluster.arn
         on_demand_weight, spot_weight = capacity_weights(config.spot_percentage)
         cp = ecs_cluster_capacity_providers
-        capacity = cp.EcsClusterCapacityProviders(
+        return cp.EcsClusterCapacityProviders(
             self,
             "capacity_providers",
             cluster_name=self.cluster.name,
@@ -138,34 +190,56 @@ class Service(Construct):
             ],
         )
 
+    # ---------------------------------------------------------- configuration
+
+    def _configuration(self, database: DatabaseConnection, kms_key_arn: str) -> Parameters:
+        """Everything the container is told, as SSM SecureString parameters under the prefix.
+        The database is reached with IAM authentication: host, port, schema and user only."""
+        config = self._config
         params = Parameters(
             self,
             "parameters",
             prefix=self.parameter_prefix,
             kms_key_arn=kms_key_arn,
-            path_arn=aws.arn("ssm", f"parameter{self.parameter_prefix}*"),
+            path_arn=self._aws.arn("ssm", f"parameter{self.parameter_prefix}*"),
             parameters=[
                 Parameter("database/host", database.host, "DB_HOST"),
                 Parameter("database/reader-host", database.reader_host, "DB_READER_HOST"),
                 Parameter("database/port", database.port, "DB_PORT"),
                 Parameter("database/name", database.name, "DB_NAME"),
+                Parameter("database/user", database.username, "DB_USER"),
                 Parameter("log-level", config.log_level, "LOG_LEVEL"),
                 *(Parameter(f"features/{k}", v, "FEATURE_" + k.upper().replace(".", "_").replace("-", "_")) for k, v in config.features),
             ],
         )
+        self.parameter_names = params.names
+        return params
 
-        execution_role = service_role(
+    # ------------------------------------------------------------------ roles
+
+    def _roles(
+        self,
+        name_prefix: str,
+        repository_arn: str,
+        app_logs: cloudwatch_log_group.CloudwatchLogGroup,
+        exec_logs: cloudwatch_log_group.CloudwatchLogGroup,
+        params: Parameters,
+        database: DatabaseConnection,
+        kms_key_arn: str,
+    ) -> _Roles:
+        """Execution role (the ECS agent) and task role (the application), least privilege."""
+        execution = service_role(
             self,
             "execution_role",
             name=f"{name_prefix}-task-execution",
             service="ecs-tasks.amazonaws.com",
-            aws=aws,
-            description="ECS agent: pull the image, write logs, read this service's secrets and parameters",
+            aws=self._aws,
+            description="ECS agent: pull the image, write logs, read this service's parameters",
         )
-        iam_role_policy.IamRolePolicy(
+        execution_policy = iam_role_policy.IamRolePolicy(
             self,
             "execution_role_policy",
-            role=execution_role.id,
+            role=execution.id,
             name="pull-log-read-config",
             policy=policy_document(
                 self,
@@ -175,21 +249,33 @@ class Service(Construct):
                     allow(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),
                     allow(["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], [repository_arn], sid="PullImage"),
                     allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{app_logs.arn}:*"], sid="WriteLogs"),
-                    allow(["secretsmanager:GetSecretValue"], [database.secret_arn], sid="ReadDatabaseSecret"),
                     allow(["ssm:GetParameters"], [params.path_arn], sid="ReadParameters"),
-                    allow(["kms:Decrypt"], [kms_key_arn, database.secret_kms_key_arn], sid="DecryptConfig"),
+                    allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptParameters"),
                 ],
             ),
         )
-        task_role = service_role(
+        task = service_role(
             self,
             "task_role",
             name=f"{name_prefix}-task",
             service="ecs-tasks.amazonaws.com",
-            aws=aws,
-            description="Order API application: publish its metrics (and ECS Exec sessions when enabled)",
+            aws=self._aws,
+            description="Order API application: connect to the database as its IAM user, publish its metrics",
         )
-        task_statements = [
+        iam_role_policy.IamRolePolicy(
+            self,
+            "task_role_policy",
+            role=task.id,
+            name="application",
+            policy=policy_document(self, "task_policy", self._task_statements(database, exec_logs.arn, kms_key_arn)),
+        )
+        return _Roles(execution=execution, execution_policy=execution_policy, task=task)
+
+    def _task_statements(self, database: DatabaseConnection, exec_log_group_arn: str, kms_key_arn: str) -> list[Statement]:
+        config = self._config
+        statements = [
+            # An IAM authentication token for the application's database user, and no other.
+            allow(["rds-db:connect"], [database.connect_arn], sid="ConnectToDatabase"),
             # PutMetricData has no resource-level permissions; the namespace condition scopes it.
             allow(
                 ["cloudwatch:PutMetricData"],
@@ -197,29 +283,29 @@ class Service(Construct):
                 sid="PublishMetrics",
                 conditions=[Condition(test="StringEquals", variable="cloudwatch:namespace", values=[config.pending_orders_namespace])],
             ),
-            # Credentials arrive as secrets at task start; RDS rotates them, so the
-            # application re-reads the secret when a login fails.
-            allow(["secretsmanager:GetSecretValue"], [database.secret_arn], sid="RefreshDatabaseSecret"),
-            allow(["kms:Decrypt"], [database.secret_kms_key_arn], sid="DecryptDatabaseSecret"),
         ]
         if config.enable_execute_command:
-            task_statements += [
+            statements += [
                 allow(
                     ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
                     ["*"],
                     sid="EcsExec",
                 ),
                 allow(["logs:DescribeLogGroups"], ["*"], sid="EcsExecLogGroups"),
-                allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [f"{exec_logs.arn}:*"], sid="EcsExecAudit"),
+                allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], [f"{exec_log_group_arn}:*"], sid="EcsExecAudit"),
                 allow(["kms:Decrypt"], [kms_key_arn], sid="EcsExecSession"),
             ]
-        iam_role_policy.IamRolePolicy(
-            self, "task_role_policy", role=task_role.id, name="application", policy=policy_document(self, "task_policy", task_statements)
-        )
+        return statements
 
+    # -------------------------------------------------------- task definition
+
+    def _task_definition(self, app_log_group_name: str, params: Parameters, roles: _Roles) -> ecs_task_definition.EcsTaskDefinition:
+        """The container: read-only root filesystem, configuration from SSM only.  Waits for
+        the execution role's policy, without which the first task cannot pull or log."""
+        config = self._config
         # Writable scratch space under a read-only root filesystem (the ECS Exec agent needs its own).
         scratch = {"tmp": "/tmp"} | (EXEC_AGENT_PATHS if config.enable_execute_command else {})
-        container = {
+        container: dict[str, Any] = {
             "name": CONTAINER_NAME,
             "image": self.image,
             "essential": True,
@@ -236,20 +322,14 @@ class Service(Construct):
             },
             "logConfiguration": {
                 "logDriver": "awslogs",
-                "options": {"awslogs-group": app_logs.name, "awslogs-region": aws.region, "awslogs-stream-prefix": "order-api"},
+                "options": {"awslogs-group": app_log_group_name, "awslogs-region": self._aws.region, "awslogs-stream-prefix": "order-api"},
             },
             "environment": [
                 {"name": "PORT", "value": str(config.container_port)},
                 {"name": "METRICS_NAMESPACE", "value": config.pending_orders_namespace},
+                {"name": "DB_AUTH", "value": "iam"},
             ],
-            "secrets": sorted(
-                [{"name": env, "valueFrom": arn} for env, arn in params.arns.items()]
-                + [
-                    {"name": "DB_USERNAME", "valueFrom": f"{database.secret_arn}:username::"},
-                    {"name": "DB_PASSWORD", "valueFrom": f"{database.secret_arn}:password::"},
-                ],
-                key=lambda s: s["name"],
-            ),
+            "secrets": sorted(({"name": env, "valueFrom": arn} for env, arn in params.arns.items()), key=lambda s: s["name"]),
         }
         task = ecs_task_definition.EcsTaskDefinition(
             self,
@@ -259,14 +339,20 @@ class Service(Construct):
             network_mode="awsvpc",
             cpu=str(config.cpu),
             memory=str(config.memory),
-            execution_role_arn=execution_role.arn,
-            task_role_arn=task_role.arn,
+            execution_role_arn=roles.execution.arn,
+            task_role_arn=roles.task.arn,
             runtime_platform=ecs_task_definition.EcsTaskDefinitionRuntimePlatform(operating_system_family="LINUX", cpu_architecture="X86_64"),
             volume=[ecs_task_definition.EcsTaskDefinitionVolume(name=name) for name in scratch],
             container_definitions=json.dumps([container], sort_keys=True),
+            depends_on=[roles.execution_policy],
         )
         self.task_definition_arn = task.arn
+        return task
 
+    # --------------------------------------------------------- security group
+
+    def _security_group(self, name_prefix: str, vpc_id: str, vpc_cidr: str, alb_security_group_id: str) -> None:
+        """The container port from the ALB only; out: HTTPS (AWS APIs, ECR) and MySQL in the VPC."""
         self.security_group = named_security_group(
             self,
             "security_group",
@@ -279,26 +365,43 @@ class Service(Construct):
             self,
             "ingress_from_alb",
             security_group_id=self.security_group.id,
-            port=config.container_port,
+            port=self._config.container_port,
             description="container port from the load balancer",
-            peer_security_group_id=load_balancing.security_group_id,
+            peer_security_group_id=alb_security_group_id,
         )
-        # Tasks call AWS APIs and ECR over TLS (through NAT or endpoints) and the database; nothing else.
         for port, cidr, what in ((443, "0.0.0.0/0", "HTTPS to AWS APIs and ECR"), (3306, vpc_cidr, "MySQL to the database inside the VPC")):
             tcp_rule(self, f"egress_{port}", security_group_id=self.security_group.id, port=port, description=what, cidr=cidr, egress=True)
 
+    # ---------------------------------------------------------------- service
+
+    def _service(
+        self,
+        name_prefix: str,
+        task: ecs_task_definition.EcsTaskDefinition,
+        private_subnet_ids: Sequence[str],
+        load_balancing: LoadBalancing,
+        rollback_alarm_names: Sequence[str],
+        *,
+        depends_on: Sequence[ITerraformDependable],
+    ) -> None:
+        """The blue/green service.  It depends on the infrastructure role's policy
+        attachment: created first, so ECS can shift traffic on the first deployment;
+        destroyed last, so the service never hangs DRAINING without its permissions."""
+        config = self._config
         bg_role = service_role(
             self,
             "blue_green_role",
             name=f"{name_prefix}-ecs-blue-green",
             service="ecs.amazonaws.com",
-            aws=aws,
+            aws=self._aws,
             description="ECS shifts ALB traffic between the blue and green target groups",
             # AWS documents this role's trust without conditions.
             source_account_condition=False,
-            managed_policy="AmazonECSInfrastructureRolePolicyForLoadBalancers",
         )
-
+        bg_policy = attach_managed_policy(
+            self, "blue_green_role_policy", role=bg_role, policy="AmazonECSInfrastructureRolePolicyForLoadBalancers", aws=self._aws
+        )
+        on_demand_weight, spot_weight = capacity_weights(config.spot_percentage)
         svc = ecs_service
         # desired_count belongs to auto scaling; load_balancer to ECS, which swaps the
         # primary and alternate target groups on every blue/green deployment.
@@ -341,13 +444,18 @@ class Service(Construct):
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             lifecycle=TerraformResourceLifecycle(ignore_changes=ignored),
-            # The strategy names providers that must be attached to the cluster first.
-            depends_on=[capacity],
+            depends_on=[*depends_on, bg_policy],
         )
         self.service_arn = self.service.arn
-        self._autoscaling(config, load_balancing)
 
-    def _autoscaling(self, config: ServiceConfig, lb: LoadBalancing) -> None:
+    # ----------------------------------------------------------- auto scaling
+
+    def _autoscaling(self, lb: LoadBalancing) -> None:
+        """Target tracking on CPU, on backlog per task and optionally on requests per task.
+        Application Auto Scaling scales out when any policy asks and in only when all
+        agree; the per-task policies count missing load data as zero (see
+        :data:`PER_TASK_EXPRESSION`), so they never hold the CPU policy's scale-in back."""
+        config = self._config
         target = appautoscaling_target.AppautoscalingTarget(
             self,
             "scaling_target",
@@ -382,32 +490,12 @@ class Service(Construct):
                 scale_out_cooldown=scale_out,
             ),
         )
-        service_dims = [Dimension(name="ClusterName", value=self.cluster_name), Dimension(name="ServiceName", value=self.service_name)]
-
-        def per_task(label: str, stat: str, metric: Metric) -> Custom:
-            """``metric`` divided by the running tasks: a load figure per task that
-            does not depend on which target group (blue or green) is live."""
-            return Custom(
-                metrics=[
-                    Query(id="load", return_data=False, metric_stat=Stat(stat=stat, metric=metric)),
-                    Query(
-                        id="tasks",
-                        return_data=False,
-                        metric_stat=Stat(
-                            stat="Average",
-                            metric=Metric(namespace="ECS/ContainerInsights", metric_name="RunningTaskCount", dimensions=service_dims),
-                        ),
-                    ),
-                    Query(id="per_task", label=label, expression="load / tasks", return_data=True),
-                ]
-            )
-
         policy(
             "pending_orders_scaling",
             "pending-orders",
             TargetTracking(
                 target_value=config.pending_orders_per_task,
-                customized_metric_specification=per_task(
+                customized_metric_specification=self._per_task(
                     "Pending orders per task",
                     "Average",
                     Metric(
@@ -428,16 +516,30 @@ class Service(Construct):
                 "requests",
                 TargetTracking(
                     target_value=config.requests_per_target,
-                    customized_metric_specification=per_task(
+                    customized_metric_specification=self._per_task(
                         "ALB requests per task (per minute)",
                         "Sum",
                         Metric(
-                            namespace="AWS/ApplicationELB",
-                            metric_name="RequestCount",
-                            dimensions=[Dimension(name="LoadBalancer", value=lb.alb_arn_suffix)],
+                            namespace="AWS/ApplicationELB", metric_name="RequestCount", dimensions=[Dimension(name="LoadBalancer", value=lb.alb_arn_suffix)]
                         ),
                     ),
                     scale_in_cooldown=scale_in,
                     scale_out_cooldown=scale_out,
                 ),
             )
+
+    def _per_task(self, label: str, stat: str, metric: Metric) -> Custom:
+        """``metric`` divided by the running tasks: a load figure per task that does not
+        depend on which target group (blue or green) is live."""
+        service_dims = [Dimension(name="ClusterName", value=self.cluster_name), Dimension(name="ServiceName", value=self.service_name)]
+        return Custom(
+            metrics=[
+                Query(id="load", return_data=False, metric_stat=Stat(stat=stat, metric=metric)),
+                Query(
+                    id="tasks",
+                    return_data=False,
+                    metric_stat=Stat(stat="Average", metric=Metric(namespace="ECS/ContainerInsights", metric_name="RunningTaskCount", dimensions=service_dims)),
+                ),
+                Query(id="per_task", label=label, expression=PER_TASK_EXPRESSION, return_data=True),
+            ]
+        )

@@ -30,11 +30,40 @@ REDACTED_HEADERS = ("authorization", "cookie")
 #: Key of the response body the rate rule returns with its 429.
 RATE_LIMIT_BODY_KEY = "too-many-requests"
 RATE_LIMIT_BODY = json.dumps({"error": "too_many_requests", "message": "Rate limit exceeded, retry later."}, separators=(",", ":"))
+#: Key of the response body the body-size rule returns with its 413.
+BODY_SIZE_BODY_KEY = "payload-too-large"
+BODY_SIZE_BODY = json.dumps({"error": "payload_too_large", "message": "Request body too large."}, separators=(",", ":"))
+#: Rules of AWSManagedRulesCommonRuleSet that only count: SizeRestrictions_BODY blocks any
+#: body over 8 KB, which an order with many lines exceeds; the body-size rule replaces it.
+COMMON_RULES_COUNT_ONLY = ("SizeRestrictions_BODY",)
+
+
+def greater_than_regex(limit: int) -> str:
+    """A regular expression matching exactly the decimal integers greater than ``limit``
+    (leading zeros allowed), for the ``Content-Length`` header.  WAF compares header
+    values as text, and on an ALB it inspects only the first 8 KB of a body, so the
+    declared length is what can be checked against a larger limit."""
+    digits = str(limit)
+    width = len(digits)
+    longer = f"[1-9][0-9]{{{width},}}"
+
+    def any_digits(count: int) -> str:
+        return "" if count == 0 else "[0-9]" if count == 1 else f"[0-9]{{{count}}}"
+
+    same_width = [f"{digits[:i]}[{int(d) + 1}-9]{any_digits(width - i - 1)}".replace("[9-9]", "9") for i, d in enumerate(digits) if d != "9"]
+    return "^0*(" + "|".join([longer, *same_width]) + ")$"
 
 
 def _visibility(metric_name: str, cls: Any = Acl.Wafv2WebAclRuleVisibilityConfig) -> Any:
     """CloudWatch metrics and sampled requests on, under ``metric_name``."""
     return cls(cloudwatch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True)
+
+
+def _rule_overrides(group: str) -> dict[str, Any]:
+    """Rules of a managed group that only count (see :data:`COMMON_RULES_COUNT_ONLY`)."""
+    if group != "AWSManagedRulesCommonRuleSet":
+        return {}
+    return {"rule_action_override": [{"name": name, "action_to_use": {"count": {}}} for name in COMMON_RULES_COUNT_ONLY]}
 
 
 class Waf(Construct):
@@ -46,7 +75,10 @@ class Waf(Construct):
     1. ``rate-limit``: more than ``config.rate_limit`` requests from one client IP
        within ``config.rate_limit_window_seconds`` are blocked with ``429`` and a
        small JSON body until the rate drops again;
-    2-4. ``AWSManagedRulesCommonRuleSet``, ``AWSManagedRulesKnownBadInputsRuleSet``
+    2. ``body-size``: a ``Content-Length`` above ``config.max_body_bytes`` is
+       blocked with ``413`` and a small JSON body (whatever the rate);
+    3-5. ``AWSManagedRulesCommonRuleSet`` (its ``SizeRestrictions_BODY`` rule only
+       counts: it blocks bodies over 8 KB), ``AWSManagedRulesKnownBadInputsRuleSet``
        (Log4j and other exploit patterns), ``AWSManagedRulesSQLiRuleSet``.
 
     A managed group named in ``config.managed_rules_count_only`` only counts.
@@ -77,7 +109,8 @@ class Waf(Construct):
         self.web_acl_name = f"{name_prefix}-web-acl"
         rules = [self._managed_rule("AWSManagedRulesAmazonIpReputationList", 0, name_prefix, config)]
         rules.append(self._rate_rule(1, name_prefix, config))
-        rules += [self._managed_rule(name, priority, name_prefix, config) for priority, name in enumerate(MANAGED_RULE_ORDER[1:], start=2)]
+        rules.append(self._body_size_rule(2, name_prefix, config))
+        rules += [self._managed_rule(name, priority, name_prefix, config) for priority, name in enumerate(MANAGED_RULE_ORDER[1:], start=3)]
 
         self.web_acl = Acl.Wafv2WebAcl(
             self,
@@ -86,7 +119,10 @@ class Waf(Construct):
             description=f"{name_prefix}: rate limit and AWS managed rules in front of the load balancer",
             scope="REGIONAL",
             default_action=Acl.Wafv2WebAclDefaultAction(allow=Acl.Wafv2WebAclDefaultActionAllow()),
-            custom_response_body=[Acl.Wafv2WebAclCustomResponseBody(key=RATE_LIMIT_BODY_KEY, content=RATE_LIMIT_BODY, content_type="APPLICATION_JSON")],
+            custom_response_body=[
+                Acl.Wafv2WebAclCustomResponseBody(key=key, content=content, content_type="APPLICATION_JSON")
+                for key, content in ((RATE_LIMIT_BODY_KEY, RATE_LIMIT_BODY), (BODY_SIZE_BODY_KEY, BODY_SIZE_BODY))
+            ],
             rule=rules,
             visibility_config=_visibility(self.web_acl_name, Acl.Wafv2WebAclVisibilityConfig),
             tags={"Name": self.web_acl_name},
@@ -126,6 +162,28 @@ class Waf(Construct):
         )
 
     @staticmethod
+    def _body_size_rule(priority: int, name_prefix: str, config: EdgeConfig) -> Acl.Wafv2WebAclRule:
+        """413 for a declared body larger than ``config.max_body_bytes`` (chunked bodies
+        declare none: the application enforces its own limit on them)."""
+        return Acl.Wafv2WebAclRule(
+            name="body-size",
+            priority=priority,
+            action=Acl.Wafv2WebAclRuleAction(
+                block=Acl.Wafv2WebAclRuleActionBlock(
+                    custom_response=Acl.Wafv2WebAclRuleActionBlockCustomResponse(response_code=413, custom_response_body_key=BODY_SIZE_BODY_KEY)
+                )
+            ),
+            statement={
+                "regex_match_statement": {
+                    "regex_string": greater_than_regex(config.max_body_bytes),
+                    "field_to_match": {"single_header": {"name": "content-length"}},
+                    "text_transformation": [{"priority": 0, "type": "NONE"}],
+                }
+            },
+            visibility_config=_visibility(f"{name_prefix}-body-size"),
+        )
+
+    @staticmethod
     def _managed_rule(group: str, priority: int, name_prefix: str, config: EdgeConfig) -> Acl.Wafv2WebAclRule:
         count_only = group in config.managed_rules_count_only
         override = (
@@ -137,7 +195,7 @@ class Waf(Construct):
             name=group,
             priority=priority,
             override_action=override,
-            statement={"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+            statement={"managed_rule_group_statement": {"vendor_name": "AWS", "name": group, **_rule_overrides(group)}},
             visibility_config=_visibility(f"{name_prefix}-{group}"),
         )
 

@@ -7,10 +7,19 @@ from dataclasses import dataclass
 
 from stacks.config.validate import _int_in, _one_of, _require
 
-_ENGINE_VERSION_RE = re.compile(r"^8\.0\.mysql_aurora\.3\.\d{2}\.\d+$")
-#: Provisioned Aurora MySQL classes that support Performance Insights (always on here):
-#: no db.t3, and db.t4g only from medium up.
-_INSTANCE_CLASS_RE = re.compile(r"^db\.(t4g\.(medium|large)|(r5|r6g|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.[a-z0-9]+)$")
+#: ``8.0`` (the major version: AWS picks its default minor, and auto minor upgrades move
+#: it on without a plan ever asking to go back) or a full ``8.0.mysql_aurora.3.NN.N``.
+_ENGINE_VERSION_RE = re.compile(r"^8\.0(\.mysql_aurora\.3\.(\d{2})\.\d+)?$")
+#: Aurora MySQL classes that support Performance Insights (always on here): Serverless v2
+#: (``db.serverless``), no db.t3, db.t4g only from medium up.
+_INSTANCE_CLASS_RE = re.compile(r"^db\.(serverless|t4g\.(medium|large)|(r5|r6g|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.[a-z0-9]+)$")
+#: The RDS Data API runs on Aurora MySQL 3.07 and later, and not on T instance classes.
+DATA_API_MIN_MINOR = 7
+#: Privileges the application user may hold on its schema (never ALL or GRANT OPTION,
+#: never on ``*.*``: the grants are always ``ON `<database_name>`.*``).
+APP_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE", "CREATE TEMPORARY TABLES", "LOCK TABLES", "SHOW VIEW")
+#: What the optional migration user holds on the schema: DDL and DML, nothing global.
+MIGRATION_PRIVILEGES = ("ALTER", "CREATE", "CREATE VIEW", "DELETE", "DROP", "INDEX", "INSERT", "REFERENCES", "SELECT", "SHOW VIEW", "TRIGGER", "UPDATE")
 _MYSQL_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _DAILY_WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 _WEEKLY_WINDOW_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
@@ -68,12 +77,33 @@ def _windows_overlap(daily: tuple[int, int], weekly: tuple[int, int]) -> bool:
 class DatabaseConfig:
     """Aurora MySQL (see the database component for the full use)."""
 
-    #: Aurora MySQL 3 (MySQL 8.0-compatible) engine version the cluster is created
-    #: with, ``8.0.mysql_aurora.3.NN.N``.  Default ``8.0.mysql_aurora.3.08.2``.
-    engine_version: str = "8.0.mysql_aurora.3.08.2"
-    #: Instance class of the writer and the readers (Graviton or Intel; not serverless).
-    #: Default ``db.t4g.medium`` (dev size); prod uses ``db.r6g.large``.
-    instance_class: str = "db.t4g.medium"
+    #: Aurora MySQL 3 (MySQL 8.0-compatible) engine version: ``8.0`` (AWS's current default
+    #: minor at creation; auto minor upgrades follow, and the plan never proposes a
+    #: downgrade) or a full ``8.0.mysql_aurora.3.NN.N`` (3.07 or later with the Data API;
+    #: then keep it in step after AWS upgrades, see the README).  Default ``8.0``.
+    engine_version: str = "8.0"
+    #: Instance class of the writer and the readers: ``db.serverless`` (Aurora Serverless
+    #: v2, scaling between the two capacities below) or a provisioned Graviton or Intel
+    #: class.  T classes only without the Data API.  Default ``db.serverless`` (prod:
+    #: ``db.r6g.large``).
+    instance_class: str = "db.serverless"
+    #: Serverless v2 capacity range in Aurora capacity units (0-256 in steps of 0.5;
+    #: 0 lets an idle instance pause).  Defaults 0.5 and 4.
+    serverless_min_capacity: float = 0.5
+    serverless_max_capacity: float = 4.0
+    #: The RDS Data API (the cluster's HTTP endpoint), through which ``make db-users``
+    #: provisions the users below with no network path into the isolated subnets.
+    #: Default on.
+    data_api: bool = True
+    #: MySQL user the application logs in as, with IAM authentication over TLS only
+    #: (1-32 letters, digits or '_').  Default ``orders_app``.
+    app_username: str = "orders_app"
+    #: Its privileges on the schema ``database_name`` (from :data:`APP_PRIVILEGES`).
+    #: Default SELECT, INSERT, UPDATE, DELETE.
+    app_privileges: tuple[str, ...] = ("SELECT", "INSERT", "UPDATE", "DELETE")
+    #: An optional second IAM-authenticated user for schema migrations, with
+    #: :data:`MIGRATION_PRIVILEGES` on the schema only.  Default none.
+    migration_username: str | None = None
     #: Readers Terraform manages, each in another AZ than the writer (round robin). 1-14.  Default 1.
     reader_count: int = 1
     #: Aurora Auto Scaling of readers on their average CPU.  Default off (prod: on).
@@ -106,7 +136,8 @@ class DatabaseConfig:
     performance_insights_retention_days: int = 7
     #: Refuse ``terraform destroy`` of the cluster.  Must stay on in prod.
     deletion_protection: bool = False
-    #: Delete without a final snapshot (``<name_prefix>-final``).  Refused in prod.  Default off.
+    #: Delete without a final snapshot (``<name_prefix>-final-<created>``).  Refused in prod.
+    #: Suffixed copies always skip it.  Default off.
     skip_final_snapshot: bool = False
     #: An AWS Backup plan (daily, vault encrypted with the database key) on top of RDS's
     #: automated backups.  Default off (prod: on).
@@ -115,17 +146,41 @@ class DatabaseConfig:
     aws_backup_retention_days: int = 35
 
     def __post_init__(self) -> None:
-        _require(
-            bool(_ENGINE_VERSION_RE.match(self.engine_version or "")),
-            "database.engine_version",
-            self.engine_version,
-            "an Aurora MySQL 3 version such as 8.0.mysql_aurora.3.08.2",
-        )
+        version = _ENGINE_VERSION_RE.match(self.engine_version or "")
+        _require(version is not None, "database.engine_version", self.engine_version, "8.0, or a full Aurora MySQL 3 version such as 8.0.mysql_aurora.3.08.2")
+        assert version is not None
+        if self.data_api and version.group(2) is not None:
+            _require(
+                int(version.group(2)) >= DATA_API_MIN_MINOR,
+                "database.engine_version",
+                self.engine_version,
+                f"Aurora MySQL 3.{DATA_API_MIN_MINOR:02d} or later (the Data API needs it), or 8.0",
+            )
         _require(
             bool(_INSTANCE_CLASS_RE.match(self.instance_class or "")),
             "database.instance_class",
             self.instance_class,
-            "a provisioned Aurora MySQL class that supports Performance Insights (db.t4g.medium/large, db.r5/r6g/r7g/... sizes)",
+            "db.serverless, or a provisioned Aurora MySQL class that supports Performance Insights (db.t4g.medium/large, db.r5/r6g/r7g/... sizes)",
+        )
+        _require(
+            not (self.data_api and self.instance_class.startswith("db.t")),
+            "database.instance_class",
+            self.instance_class,
+            "not a T class while data_api is on (the Data API does not run on T classes): db.serverless or db.r6g.large, for example",
+        )
+        for capacity_field in ("serverless_min_capacity", "serverless_max_capacity"):
+            capacity = getattr(self, capacity_field)
+            _require(
+                isinstance(capacity, int | float) and not isinstance(capacity, bool) and 0 <= capacity <= 256 and float(capacity * 2).is_integer(),
+                f"database.{capacity_field}",
+                capacity,
+                "0 to 256 Aurora capacity units in steps of 0.5",
+            )
+        _require(
+            self.serverless_max_capacity > 0 and self.serverless_min_capacity <= self.serverless_max_capacity,
+            "database.serverless_max_capacity",
+            self.serverless_max_capacity,
+            f"more than 0 and at least serverless_min_capacity ({self.serverless_min_capacity})",
         )
         _int_in("database.reader_count", self.reader_count, 1, 14)
         _int_in("database.max_readers", self.max_readers, self.reader_count, 15)
@@ -143,6 +198,27 @@ class DatabaseConfig:
             "database.master_username",
             self.master_username,
             "1-16 letters, digits or '_', starting with a letter, not one of " + ", ".join(_RESERVED_DB_USERS),
+        )
+        users = [("database.app_username", self.app_username)]
+        if self.migration_username is not None:
+            users.append(("database.migration_username", self.migration_username))
+        for user_field, user in users:
+            _require(
+                bool(_MYSQL_IDENTIFIER_RE.match(user or "")) and len(user) <= 32 and user.lower() not in _RESERVED_DB_USERS,
+                user_field,
+                user,
+                "1-32 letters, digits or '_', starting with a letter, not one of " + ", ".join(_RESERVED_DB_USERS),
+            )
+        names = [self.master_username.lower()] + [user.lower() for _, user in users]
+        _require(len(set(names)) == len(names), users[-1][0], users[-1][1], "a user name different from the master user's and the other user's")
+        _require(
+            isinstance(self.app_privileges, tuple)
+            and len(self.app_privileges) > 0
+            and all(p in APP_PRIVILEGES for p in self.app_privileges)
+            and len(set(self.app_privileges)) == len(self.app_privileges),
+            "database.app_privileges",
+            self.app_privileges,
+            "distinct privileges from " + ", ".join(APP_PRIVILEGES) + " (never ALL or GRANT OPTION)",
         )
         _int_in("database.secret_rotation_days", self.secret_rotation_days, 1, 365)
         _int_in("database.backup_retention_days", self.backup_retention_days, 1, 35)

@@ -31,6 +31,10 @@ class EdgeConfig:
     #: count matches instead of blocking, e.g. while tuning false positives.
     #: Default: none, every group blocks.
     managed_rules_count_only: tuple[str, ...] = ()
+    #: Largest request body, bytes, by its ``Content-Length``: larger requests get 413.
+    #: (The managed ``SizeRestrictions_BODY`` rule, which blocks anything over 8 KB, only
+    #: counts.)  1 KiB to 100 MiB.  Default 65536 (64 KiB: an order of several hundred lines).
+    max_body_bytes: int = 65536
 
     def __post_init__(self) -> None:
         _int_in("edge.rate_limit", self.rate_limit, 10, 2_000_000_000)
@@ -43,3 +47,4 @@ class EdgeConfig:
             self.managed_rules_count_only,
             "a tuple of distinct names from " + ", ".join(WAF_MANAGED_RULE_GROUPS),
         )
+        _int_in("edge.max_body_bytes", self.max_body_bytes, 1024, 100 * 1024 * 1024)
