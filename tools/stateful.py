@@ -70,6 +70,30 @@ REPLACE_FORCING: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Resource types whose ``engine_version`` must never go down: AWS cannot downgrade an
+#: engine, so such a plan fails (or, for some types, replaces the database).
+VERSIONED_TYPES: frozenset[str] = frozenset({"aws_rds_cluster", "aws_rds_cluster_instance", "aws_rds_global_cluster", "aws_db_instance"})
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """The numbers of an engine version, in order: ``8.0.mysql_aurora.3.08.2`` -> (8, 0, 3, 8, 2)."""
+    import re
+
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def is_downgrade(old: object, new: object) -> bool:
+    """Whether ``new`` is a lower engine version than ``old``.  A prefix (``8.0`` after
+    ``8.0.mysql_aurora.3.08.2``) is not: it widens the pin, the provider keeps the version."""
+    if not isinstance(old, str) or not isinstance(new, str):
+        return False
+    a, b = version_key(old), version_key(new)
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return y < x
+    return False
+
+
 def is_stateful(resource_type: str) -> bool:
     return resource_type in STATEFUL_TYPES
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tools.stateful import REPLACE_FORCING, forces_replacement, is_stateful
+from tools.stateful import REPLACE_FORCING, VERSIONED_TYPES, forces_replacement, is_downgrade, is_stateful
 
 ROOT = Path(__file__).resolve().parent.parent
 METADATA_KEY = "//"
@@ -101,6 +101,8 @@ class ResourceChange:
     paths: tuple[str, ...] = ()
     #: For a removal: the address of an added resource with an identical body (a renamed construct id).
     renamed_to: str | None = None
+    #: ``(old, new)`` engine versions when the change lowers one (see :func:`tools.stateful.is_downgrade`).
+    downgrade: tuple[str, str] | None = None
 
     @property
     def is_data_source(self) -> bool:
@@ -119,7 +121,7 @@ class ResourceChange:
             return False
         if self.kind == "removed":
             return is_stateful(self.resource_type)
-        return bool(self.replace_paths)
+        return bool(self.replace_paths) or self.downgrade is not None
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,10 @@ def diff_stack(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> St
     for address in sorted(set(old_res) & set(new_res)):
         paths = changed_paths(old_res[address][1], new_res[address][1])
         if paths:
-            changes.append(ResourceChange(address, new_res[address][0], "changed", tuple(paths)))
+            rtype = new_res[address][0]
+            before, after = old_res[address][1].get("engine_version"), new_res[address][1].get("engine_version")
+            downgrade = (str(before), str(after)) if rtype in VERSIONED_TYPES and is_downgrade(before, after) else None
+            changes.append(ResourceChange(address, rtype, "changed", tuple(paths), downgrade=downgrade))
 
     old_out, new_out = old.get("output", {}), new.get("output", {})
     outputs = [(n, "added") for n in sorted(set(new_out) - set(old_out))]
@@ -216,6 +221,9 @@ def _change_line(change: ResourceChange) -> str:
         if change.destructive:
             return f"- **{address}: stateful, deleting it destroys its data**{hint}"
         return f"- {address}{hint}"
+    if change.downgrade is not None:
+        before, after = change.downgrade
+        return f"- **{address}: engine_version {before} -> {after} is a DOWNGRADE: AWS cannot downgrade an engine; the apply fails or replaces the database**"
     replace = change.replace_paths
     if replace:
         kind = "stateful, its data is lost" if is_stateful(change.resource_type) else "clients see a new resource"

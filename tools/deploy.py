@@ -1,0 +1,224 @@
+"""Deploy (or destroy) one stack with the cdktf CLI, in the documented order, with checks first.
+
+``make deploy STACK=<stack>`` runs this.  Steps:
+
+1. synthesize (``main.py``), unless ``--skip-synth``;
+2. preflight, one clear line and exit 1 when it fails:
+   - a prod stack must send its alarms somewhere (a subscription or an external
+     topic): ``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS`` or ``ALARM_TOPIC_ARN``;
+   - an environment stack's image must already be in the shared registry (else
+     the first tasks fail with CannotPullContainerError and the deploy never turns
+     healthy): the line names the push command;
+3. ``npx cdktf deploy <stack> --skip-synth --auto-approve``, outputs to
+   ``cfn-outputs/outputs.json`` (sensitive ones left out);
+4. for an environment stack: ``cfn-outputs/flat-outputs.json`` (what the
+   integration tests read) and the database users (:mod:`tools.db_users`).
+
+``--destroy`` runs ``npx cdktf destroy <stack>`` instead (after the synth).
+Telemetry is off (``CHECKPOINT_DISABLE=1``) for the CLI and Terraform.
+
+Usage: ``python -m tools.deploy STACK [--destroy] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools import db_users
+from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
+
+ROOT = Path(__file__).resolve().parent.parent
+_IMAGE_RE = re.compile(r"^\$\{data\.aws_ecr_repository\.(?P<data>[A-Za-z0-9_-]+)\.repository_url\}(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))$")
+
+
+class DeployError(RuntimeError):
+    """One line: what is wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """The image an environment stack runs: a repository of the shared registry and a tag or digest."""
+
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}" if self.tag else f"{self.repository}@{self.digest}"
+
+
+def is_environment_stack(doc: Mapping[str, Any]) -> bool:
+    return "aws_ecs_task_definition" in doc.get("resource", {})
+
+
+def stack_image(doc: Mapping[str, Any]) -> Image:
+    """The container image of an environment stack's task definition."""
+    (task,) = doc["resource"]["aws_ecs_task_definition"].values()
+    (container,) = json.loads(task["container_definitions"])
+    match = _IMAGE_RE.match(container["image"])
+    if match is None:
+        raise DeployError(f"unexpected image reference {container['image']!r}")
+    repository = doc["data"]["aws_ecr_repository"][match["data"]]["name"]
+    return Image(repository, match["tag"], match["digest"])
+
+
+def provider_target(doc: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``(region, emulator endpoint or None)`` of the stack's AWS provider."""
+    provider = doc["provider"]["aws"][0]
+    endpoints = provider.get("endpoints") or [{}]
+    return provider["region"], endpoints[0].get("ecr")
+
+
+def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
+    """A subscription on the alarm topic, or alarms that also notify an existing topic."""
+    resources = doc.get("resource", {})
+    if resources.get("aws_sns_topic_subscription"):
+        return True
+    actions = [a for alarm in resources.get("aws_cloudwatch_metric_alarm", {}).values() for a in alarm.get("alarm_actions", [])]
+    return any(isinstance(a, str) and a.startswith("arn:") for a in actions)
+
+
+def is_production(doc: Mapping[str, Any]) -> bool:
+    tags = doc["provider"]["aws"][0].get("default_tags", [{}])[0].get("tags", {})
+    return bool(tags.get("environment") == "prod")
+
+
+def check_alarm_destination(doc: Mapping[str, Any], stack: str) -> None:
+    if is_production(doc) and not alarms_reach_someone(doc):
+        raise DeployError(
+            f"{stack}: its alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (e.g. in settings.env) and deploy again"
+        )
+
+
+def check_image(doc: Mapping[str, Any], stack: str, ecr: Any) -> None:
+    """The image must be in the registry before the service asks for it."""
+    image = stack_image(doc)
+    region, _ = provider_target(doc)
+    try:
+        (repository,) = ecr.describe_repositories(repositoryNames=[image.repository])["repositories"]
+    except Exception as error:
+        if _code(error) == "RepositoryNotFoundException":
+            raise DeployError(f"{stack}: registry {image.repository} does not exist in {region}: run make deploy STACK=order-api-registry first") from None
+        raise
+    image_id = {"imageTag": image.tag} if image.tag else {"imageDigest": image.digest}
+    try:
+        found = ecr.describe_images(repositoryName=image.repository, imageIds=[image_id])["imageDetails"]
+    except Exception as error:
+        if _code(error) != "ImageNotFoundException":
+            raise
+        found = []
+    if not found:
+        uri = f"{repository['repositoryUri']}:{image.tag}" if image.tag else f"{repository['repositoryUri']}@{image.digest}"
+        push = f"docker push {uri}" if image.tag else f"push the image and deploy with IMAGE_TAG={image.digest} only once it is in {image.repository}"
+        raise DeployError(f"{stack}: image {image.reference} is not in the registry yet; {push} (see README, Deploying)")
+
+
+def _code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def preflight(doc: Mapping[str, Any], stack: str, ecr_client: Callable[[str, str | None], Any] | None = None) -> None:
+    """Every check that must pass before ``stack`` is deployed."""
+    if not is_environment_stack(doc):
+        return
+    check_alarm_destination(doc, stack)
+    region, endpoint = provider_target(doc)
+    check_image(doc, stack, (ecr_client or _ecr)(region, endpoint))
+
+
+def _ecr(region: str, endpoint: str | None) -> Any:
+    import boto3  # type: ignore[import-untyped]
+
+    return boto3.session.Session(region_name=region).client("ecr", endpoint_url=endpoint)
+
+
+def cli_env() -> dict[str, str]:
+    """The cdktf CLI's environment: telemetry off, no Node end-of-life banner."""
+    return {**os.environ, "CHECKPOINT_DISABLE": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+
+
+def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
+    """``npx cdktf <command> <stack> --skip-synth`` on the synthesized ``outdir``."""
+    args = ["npx", "--no-install", "cdktf", command, stack, "--skip-synth", "--output", str(outdir), "--auto-approve", *extra]
+    result = subprocess.run(args, cwd=ROOT, env=cli_env(), check=False)
+    if result.returncode != 0:
+        raise DeployError(f"cdktf {command} {stack} failed (exit {result.returncode}); see its output above")
+
+
+def synthesize(outdir: Path) -> None:
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env={**os.environ, "CDKTF_OUTDIR": str(outdir)}, check=False)
+    if result.returncode != 0:
+        raise DeployError(f"synthesis failed (exit {result.returncode})")
+
+
+def load(outdir: Path, stack: str) -> dict[str, Any]:
+    path = outdir / "stacks" / stack / "cdk.tf.json"
+    if not path.is_file():
+        known = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").is_dir() else []
+        raise DeployError(f"stack {stack} was not synthesized (stacks: {', '.join(known) or 'none'}; a suffixed copy needs ENVIRONMENT_SUFFIX)")
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def deploy(stack: str, outdir: Path, outputs_dir: Path, *, parallelism: int | None = None, ecr_client: Callable[[str, str | None], Any] | None = None) -> None:
+    """Preflight, apply, write outputs, provision the database users (see the module docstring)."""
+    doc = load(outdir, stack)
+    preflight(doc, stack, ecr_client)
+    outputs_dir.mkdir(parents=True, exist_ok=True)
+    outputs_file = outputs_dir / "outputs.json"
+    extra = ["--outputs-file", str(outputs_file), "--outputs-file-include-sensitive-outputs=false"]
+    if parallelism:
+        extra += ["--terraform-parallelism", str(parallelism)]
+    cdktf("deploy", stack, outdir, *extra)
+    if not is_environment_stack(doc):
+        return
+    write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
+    for line in db_users.run(stack, outdir / "stacks"):
+        print(line)
+
+
+def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_file: Path) -> None:
+    """``{output: value}`` of ``stack`` from the CLI's outputs file (what the integration tests read)."""
+    try:
+        flat = flatten(json.loads(outputs_file.read_text()), stack, output_mapping(synth_dir, stack))
+    except (OSError, json.JSONDecodeError, OutputsError) as error:
+        raise DeployError(f"cannot read the outputs of {stack}: {error}") from None
+    write_atomically(flat_file, json.dumps(flat, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description="Deploy or destroy one stack with the cdktf CLI.")
+    parser.add_argument("stack")
+    parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
+    parser.add_argument("--skip-synth", action="store_true", help="use the stacks already in --outdir")
+    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
+    parser.add_argument("--outputs-dir", type=Path, default=ROOT / "cfn-outputs")
+    parser.add_argument("--parallelism", type=int)
+    args = parser.parse_args(argv)
+    try:
+        if not args.skip_synth:
+            synthesize(args.outdir)
+        if args.destroy:
+            load(args.outdir, args.stack)
+            cdktf("destroy", args.stack, args.outdir, *(["--terraform-parallelism", str(args.parallelism)] if args.parallelism else []))
+        else:
+            deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
+    except (DeployError, db_users.ProvisioningError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
