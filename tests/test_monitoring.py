@@ -22,7 +22,7 @@ from stacks.aws import (
     sns_topic_subscription,
 )
 from stacks.components.common import AwsContext
-from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets, deployment_alarm_names
+from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets
 from stacks.config import ConfigError, MonitoringConfig
 from tests.conftest import Synthesized
 
