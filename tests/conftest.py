@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,3 +98,26 @@ def synth_cloud() -> Synthesized:
 @pytest.fixture(scope="session")
 def run_tmp() -> Path:
     return Path(_RUN_TMP)
+
+
+def main_env(outdir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a ``main.py`` run: every override variable set (empty unless
+    given), so neither the caller's variables nor a developer's settings.env leak in."""
+    env = {k: v for k, v in os.environ.items() if k not in OVERRIDE_VARIABLES}
+    env.update(dict.fromkeys(OVERRIDE_VARIABLES, ""), CDKTF_OUTDIR=str(outdir))
+    env.update(overrides)
+    return env
+
+
+def run_main(outdir: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
+    """``python main.py`` as a user runs it, in a real process."""
+    return subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=main_env(outdir, **overrides), capture_output=True, text=True, check=False)
+
+
+def snapshot_tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def leftovers(parent: Path) -> list[Path]:
+    """Scratch directories a synth left beside its output (the lock file is permanent)."""
+    return [p for p in parent.glob(".cdktf.out.*") if p.is_dir()]
