@@ -62,9 +62,19 @@ class Synthesized:
 
     def resource(self, stack: str, resource_type: str, path_suffix: str) -> dict[str, Any]:
         """The one resource of that type whose construct path ends with ``path_suffix``."""
-        found = [body for body in self.resources(stack, resource_type).values() if body["//"]["metadata"]["path"].endswith("/" + path_suffix)]
-        assert len(found) == 1, f"{len(found)} {resource_type} resources end with {path_suffix!r} in {stack}"
+        return self.resources(stack, resource_type)[self.logical_id(stack, resource_type, path_suffix)]
+
+    def logical_id(self, stack: str, resource_type: str, path_suffix: str, *, data: bool = False) -> str:
+        """Logical id of the one resource (or data source) whose construct path ends with ``path_suffix``."""
+        section = self.doc(stack).get("data" if data else "resource", {}).get(resource_type, {})
+        found = [name for name, body in section.items() if body["//"]["metadata"]["path"].endswith("/" + path_suffix)]
+        assert len(found) == 1, f"{len(found)} {resource_type} {'data sources' if data else 'resources'} end with {path_suffix!r} in {stack}"
         return found[0]
+
+    def ref(self, stack: str, resource_type: str, path_suffix: str, attribute: str, *, data: bool = False) -> str:
+        """The Terraform reference ``${<type>.<id>.<attribute>}`` (``data.`` first for a data source)."""
+        address = f"{resource_type}.{self.logical_id(stack, resource_type, path_suffix, data=data)}"
+        return "${" + ("data." if data else "") + f"{address}.{attribute}" + "}"
 
 
 def synthesize(overrides: dict[str, str], name: str) -> Synthesized:
