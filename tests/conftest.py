@@ -131,3 +131,17 @@ def snapshot_tree(path: Path) -> dict[str, bytes]:
 def leftovers(parent: Path) -> list[Path]:
     """Scratch directories a synth left beside its output (the lock file is permanent)."""
     return [p for p in parent.glob(".cdktf.out.*") if p.is_dir()]
+
+
+def guardrail_violations(doc: dict[str, Any]) -> list[str]:
+    """Every rule of :data:`stacks.aspects.RULES` applied to every resource of a synthesized stack
+    (independent of whether the stack was synthesized with the Guardrails aspect)."""
+    from stacks.aspects import RULES
+
+    return [
+        f"{rtype}.{name}: {message}"
+        for rtype, by_name in doc.get("resource", {}).items()
+        for name, body in by_name.items()
+        for rule in RULES
+        for message in rule(rtype, body)
+    ]

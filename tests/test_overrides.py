@@ -269,7 +269,9 @@ def test_misspelt_variable_gets_a_warning_naming_the_right_one(name: str, meant:
     assert misspelt([name, "PATH", "HOME"]) == [f"warning: {name} is not read; did you mean {meant}?"]
 
 
-@pytest.mark.parametrize("name", [*OVERRIDE_VARIABLES, "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "TF_WORKSPACE", "PATH", "TF_LOG", "AWS_PROFILE", "CDKTF_OUTDIR"])
+@pytest.mark.parametrize(
+    "name", [*OVERRIDE_VARIABLES, "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "TF_WORKSPACE", "PATH", "TF_LOG", "AWS_PROFILE", "CDKTF_OUTDIR"]
+)
 def test_no_warning_for_known_or_unrelated_variables(name: str) -> None:
     assert misspelt([name]) == []
 
