@@ -21,6 +21,10 @@ from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
 
 
+#: Addresses that moved to another stack: forgotten here, never destroyed.
+MOVED_AWAY = ("aws_ecr_repository.registry_repository_BAFE171E",)
+
+
 class OrderApiStack(TerraformStack):
     """A thin composition: every resource lives in a component.
 
@@ -111,6 +115,7 @@ class OrderApiStack(TerraformStack):
             Aspects.of(construct).add(ComponentTags(component))
         Aspects.of(self).add(Guardrails(production=config.is_production))
         self._outputs()
+        self._forget_moved_resources()
 
     def _observe(self, config: EnvironmentConfig, aws: AwsContext) -> None:
         """Dashboard and alarms, before the service that rolls back on some of them."""
@@ -216,6 +221,12 @@ class OrderApiStack(TerraformStack):
         self._output("waf_web_acl_name", self.waf.web_acl_name, "Name of the WAF web ACL")
         self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
         self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
+
+    def _forget_moved_resources(self) -> None:
+        """Resources that moved out of this stack leave its state without being destroyed
+        (Terraform ``removed`` blocks): each environment once had its own ECR repository,
+        and its images must survive the move to the shared registry stack."""
+        self.add_override("removed", [{"from": address, "lifecycle": {"destroy": False}} for address in MOVED_AWAY])
 
     def _output(self, name: str, value: object, description: str, *, sensitive: bool = False) -> None:
         TerraformOutput(self, name, value=value, description=description, sensitive=sensitive)
