@@ -20,7 +20,6 @@ from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
 
-
 #: Addresses that moved to another stack: forgotten here, never destroyed.
 MOVED_AWAY = ("aws_ecr_repository.registry_repository_BAFE171E",)
 
