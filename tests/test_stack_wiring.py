@@ -143,8 +143,8 @@ def test_each_listener_rule_sits_on_its_listener_and_starts_on_blue(synth: Synth
         blue = synth.ref(stack, "aws_lb_target_group", "load_balancer/blue_target_group", "arn")
         green = synth.ref(stack, "aws_lb_target_group", "load_balancer/green_target_group", "arn")
         assert weights == {blue: 100, green: 0}
-    for listener in (production, test):
-        assert listener["load_balancer_arn"] == synth.ref(stack, "aws_lb", "load_balancer/alb", "arn")
+    for body in (production, test):
+        assert body["load_balancer_arn"] == synth.ref(stack, "aws_lb", "load_balancer/alb", "arn")
 
 
 @pytest.mark.parametrize("stack", STACKS)
