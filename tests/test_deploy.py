@@ -115,7 +115,12 @@ def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monk
 
     monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client: steps.append(f"preflight {stack}"))
     monkeypatch.setattr(deploy, "cdktf", fake_cdktf)
-    monkeypatch.setattr(deploy.db_users, "run", lambda stack, synth_dir: steps.append(f"db-users {stack}") or [f"{stack}: no change"])
+
+    def fake_users(stack: str, synth_dir: Path) -> list[str]:
+        steps.append(f"db-users {stack}")
+        return [f"{stack}: no change"]
+
+    monkeypatch.setattr(deploy.db_users, "run", fake_users)
     deploy.deploy("order-api-dev", synth.outdir, outputs_dir, parallelism=20)
     assert steps == ["preflight order-api-dev", "cdktf deploy order-api-dev", "db-users order-api-dev"]
     assert json.loads((outputs_dir / "flat-outputs.json").read_text()) == {"alb_dns_name": "alb.example.com", "vpc_id": "vpc-1"}
@@ -156,7 +161,7 @@ def test_a_failing_cli_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_unknown_stack_says_which_exist(synth: Synthesized) -> None:
-    with pytest.raises(DeployError, match="stack order-api-dev-nope was not synthesized .* a suffixed copy needs ENVIRONMENT_SUFFIX"):
+    with pytest.raises(DeployError, match=r"stack order-api-dev-nope was not synthesized .* a suffixed copy needs ENVIRONMENT_SUFFIX"):
         deploy.load(synth.outdir, "order-api-dev-nope")
 
 
