@@ -70,3 +70,12 @@ def test_zone_letters_are_checked_where_known_and_syntax_only_elsewhere() -> Non
         validate_az_letters("AVAILABILITY_ZONE_LETTERS", "us-east-2", ("a", "b", "d"), 3)
     with pytest.raises(ConfigError, match="3 distinct single lowercase letters"):
         validate_az_letters("AVAILABILITY_ZONE_LETTERS", "il-central-1", ("x", "y", "yy"), 3)
+
+
+@pytest.mark.parametrize(
+    ("name", "zones"),
+    [("ca-central-1", ("a", "b", "d")), ("ap-northeast-1", ("a", "c", "d")), ("eu-west-1", ("a", "b", "c")), ("me-central-1", ("a", "b", "c"))],
+)
+def test_default_zones_are_ones_the_region_has(name: str, zones: tuple[str, ...]) -> None:
+    config = build_app_config({"AWS_REGION": name})
+    assert {e.network.az_letters for e in config.environments} == {zones}
