@@ -85,7 +85,7 @@ def _kms_oracle(value: str) -> bool:
     if re.fullmatch(key, value) or re.fullmatch(arn + "key/" + key, value):
         return True
     alias = re.fullmatch(r"(arn:aws(-cn|-us-gov)?:kms:[a-z0-9-]+:\d{12}:)?(alias/[A-Za-z0-9/_-]+)", value)
-    return bool(alias) and len(alias.group(3)) <= 256 and not value.endswith("/")
+    return alias is not None and len(alias.group(3)) <= 256 and not value.endswith("/")
 
 
 @PROPERTIES
@@ -216,7 +216,7 @@ def test_fails_an_unknown_region_on_the_app() -> None:
         raise AssertionError("unknown region accepted")
 
 
-def _https():  # type: ignore[no-untyped-def]
+def _https():
     from stacks.config import LoadBalancerConfig
 
     return LoadBalancerConfig(certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12)
