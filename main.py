@@ -171,6 +171,8 @@ def run() -> None:
     Every temporary file of the run (the jsii runtime's and its ``node`` kernel's)
     goes to a private directory that is removed at the end, however the run ends.
     """
+    global _published
+    _published = False
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     private_tmp = tempfile.mkdtemp(prefix="order-api-synth-")

@@ -299,3 +299,7 @@ def test_fails_latest_image_outside_dev() -> None:
 def test_image_tag_override_applies_to_every_environment() -> None:
     config = build_app_config({"IMAGE_TAG": "2.3.1"})
     assert {e.service.image_tag for e in config.environments} == {"2.3.1"}
+
+
+def test_state_without_a_kms_key_is_allowed_for_other_backends() -> None:
+    assert StateConfig(backend="local", kms_key_id=None).kms_key_id is None

@@ -441,3 +441,22 @@ def test_an_old_full_version_is_allowed_without_the_data_api() -> None:
 def test_dev_may_skip_the_final_snapshot() -> None:
     dev = catalogue("us-east-1")["dev"]
     assert replace(dev, database=replace(dev.database, skip_final_snapshot=True)).database.skip_final_snapshot is True
+
+
+def test_fails_with_a_single_availability_zone() -> None:
+    app = Testing.app()
+    stack = TerraformStack(app, "db1")
+    with pytest.raises(ValueError, match="at least two availability zones"):
+        Database(
+            stack,
+            "database",
+            name_prefix="order-api-test",
+            config=DatabaseConfig(),
+            aws=AwsContext(account_id="1", partition="aws", region="us-east-1"),
+            vpc_id="vpc-1",
+            subnet_ids=["s1"],
+            availability_zones=["us-east-1a"],
+            log_retention_days=7,
+            log_key_arn="k",
+            production=False,
+        )

@@ -252,3 +252,123 @@ def test_publish_falls_back_to_renames_where_there_is_no_exchange(tmp_path: Path
         main.publish(scratch, outdir)
     assert (outdir / "marker").read_text() == "two"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+
+# ------------------------------------------- the same paths, in-process
+
+
+class _FakeProcess:
+    """Stands in for the jsii runtime's node process."""
+
+    def __init__(self, *, alive: bool, stubborn: bool = False) -> None:
+        self.alive, self.stubborn, self.calls = alive, stubborn, []  # type: ignore[var-annotated]
+
+    def poll(self) -> int | None:
+        return None if self.alive else 0
+
+    def terminate(self) -> None:
+        self.calls.append("terminate")
+        self.alive = self.stubborn
+
+    def wait(self, timeout: float) -> None:
+        self.calls.append("wait")
+        if self.alive:
+            raise subprocess.TimeoutExpired("node", timeout)
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+        self.alive = False
+
+
+class _FakeNode:
+    def __init__(self, process: _FakeProcess) -> None:
+        self._process = process
+        self.stopped = False
+        self.closed = False
+        self._ctx_stack = self
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _fake_kernel(monkeypatch: pytest.MonkeyPatch, node: _FakeNode | None) -> None:
+    runtime = type(sys)("jsii._runtime")
+    runtime.kernel = type("Kernel", (), {"provider": type("Provider", (), {"_process": node})()})()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "jsii._runtime", runtime)
+
+
+def test_stop_jsii_asks_a_live_runtime_to_stop_gracefully(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = _FakeNode(_FakeProcess(alive=True))
+    _fake_kernel(monkeypatch, node)
+    main._stop_jsii(graceful=True)
+    assert node.stopped and node._process.calls == []
+
+
+def test_stop_jsii_terminates_after_a_signal_and_kills_if_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    polite, stubborn = _FakeNode(_FakeProcess(alive=True)), _FakeNode(_FakeProcess(alive=True, stubborn=True))
+    for node, calls in ((polite, ["terminate", "wait"]), (stubborn, ["terminate", "wait", "kill"])):
+        _fake_kernel(monkeypatch, node)
+        main._stop_jsii(graceful=False)
+        assert node._process.calls == calls and node.closed and not node.stopped
+
+
+def test_stop_jsii_after_ctrl_c_only_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = _FakeNode(_FakeProcess(alive=False))
+    _fake_kernel(monkeypatch, node)
+    main._stop_jsii(graceful=False)
+    assert node._process.calls == [] and node.closed
+
+
+def test_stop_jsii_without_a_runtime_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "jsii._runtime", raising=False)
+    main._stop_jsii(graceful=True)
+    _fake_kernel(monkeypatch, None)
+    main._stop_jsii(graceful=False)
+
+
+def test_run_turns_a_signal_into_one_line_and_its_exit_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted() -> int:
+        main._on_signal(signal.SIGTERM, None)
+        return 0
+
+    exits: list[int] = []
+    monkeypatch.setattr(main, "main", interrupted)
+    monkeypatch.setattr(main, "_stop_jsii", lambda graceful: exits.append(-1 if graceful else -2))
+    monkeypatch.setattr(main.os, "_exit", lambda code: exits.append(code))
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        main.run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    assert exits == [-2, 143]
+    assert capsys.readouterr().err == "error: interrupted by SIGTERM; nothing was published\n"
+
+
+def test_run_exits_with_mains_status_and_stops_the_runtime_gracefully(monkeypatch: pytest.MonkeyPatch) -> None:
+    stops: list[bool] = []
+    monkeypatch.setattr(main, "main", lambda: 3)
+    monkeypatch.setattr(main, "_stop_jsii", lambda graceful: stops.append(graceful))
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as excinfo:
+            main.run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    assert excinfo.value.code == 3 and stops == [True]
+
+
+def test_exchange_is_linux_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    assert main._exchange(a, b) is True and (b / "x").read_text() == "a"
+    monkeypatch.setattr(main.sys, "platform", "darwin")
+    assert main._exchange(a, b) is False

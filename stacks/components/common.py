@@ -155,12 +155,11 @@ def service_role(
     service: str,
     aws: AwsContext,
     description: str,
-    source_arn: str | None = None,
     source_account_condition: bool = True,
     managed_policy: str | None = None,
 ) -> iam_role.IamRole:
     """An IAM role that only ``service`` may assume, only on behalf of this account
-    (confused-deputy protection with ``aws:SourceAccount`` and optionally ``aws:SourceArn``).
+    (confused-deputy protection with ``aws:SourceAccount``).
     ``source_account_condition=False`` for services whose documented trust policy has no
     condition (a condition the service does not send would make every assumption fail).
     ``managed_policy``: an AWS managed policy (``service-role/NAME`` or ``NAME``) to
@@ -168,8 +167,6 @@ def service_role(
     conditions = []
     if source_account_condition:
         conditions.append(Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id]))
-    if source_arn is not None:
-        conditions.append(Condition(test="ArnLike", variable="aws:SourceArn", values=[source_arn]))
     trust = policy_document(
         scope,
         f"{id_}_trust",
