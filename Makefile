@@ -56,7 +56,9 @@ test: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=
+	$(PY) -m coverage report --include='tools/*'
+	$(PY) -m coverage report --include='stacks/*,main.py' --fail-under=100
 
 lint: $(SYNCED)
 	$(PY) -m ruff check .

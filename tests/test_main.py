@@ -372,3 +372,10 @@ def test_exchange_is_linux_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert main._exchange(a, b) is True and (b / "x").read_text() == "a"
     monkeypatch.setattr(main.sys, "platform", "darwin")
     assert main._exchange(a, b) is False
+
+
+def test_exchange_needs_a_libc_with_renameat2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import ctypes
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: object())
+    assert main._exchange(tmp_path, tmp_path) is False
