@@ -56,7 +56,7 @@ test: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest --cov --cov-report=
+	$(PY) -m pytest -n auto --maxprocesses 4 --cov --cov-report=
 	$(PY) -m coverage report --include='tools/*'
 	$(PY) -m coverage report --include='stacks/*,main.py' --fail-under=100
 
