@@ -12,9 +12,9 @@ from stacks.aws import (
     s3_bucket_lifecycle_configuration,
     s3_bucket_policy,
 )
-from stacks.backend import local_backend
+from stacks.backend import configure_backend, local_backend
 from stacks.components.common import AwsContext, EncryptionKey, deny_insecure_transport, harden_bucket, policy_document
-from stacks.config import PROJECT, STATE_KEY_ALIAS
+from stacks.config import PROJECT, STATE_KEY_ALIAS, StateConfig
 from stacks.provider import aws_provider
 
 STACK_NAME = f"{PROJECT}-state"
@@ -28,13 +28,28 @@ class StateBootstrapStack(TerraformStack):
 
     Apply it once per account (``make bootstrap``).  Its own state is local, in
     ``terraform-state/order-api-state.tfstate`` at the project root, outside the
-    synthesis output: keep that file safe (see the README for a copy in the bucket).
+    synthesis output: keep that file safe, or move it into the bucket (``state``
+    given: ``TF_STATE_BOOTSTRAP_BACKEND=s3``, see the README).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, bucket_name: str, region: str, tags: dict[str, str], endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        bucket_name: str,
+        region: str,
+        tags: dict[str, str],
+        endpoint_url: str | None = None,
+        state: StateConfig | None = None,
+    ) -> None:
         super().__init__(scope, id_)
         aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
-        local_backend(self, STACK_NAME)
+        if state is None:
+            local_backend(self, STACK_NAME)
+        else:
+            # After `terraform init -migrate-state`: the stack's state lives in its own bucket.
+            configure_backend(self, state=state, stack_name=STACK_NAME, region=region, endpoint_url=endpoint_url)
         identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
         partition = data_aws_partition.DataAwsPartition(self, "partition")
         aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)

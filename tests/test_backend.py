@@ -147,3 +147,17 @@ def test_no_hard_coded_account_ids(synth: Synthesized) -> None:
     elb_accounts = {r.elb_account for r in REGIONS.values() if r.elb_account}
     for stack in synth.stack_names():
         assert set(re.findall(r"\b\d{12}\b", synth.text(stack))) <= elb_accounts, stack
+
+
+def test_the_bootstrap_state_can_move_into_its_own_bucket() -> None:
+    from tests.conftest import synthesize
+
+    out = synthesize({"TF_STATE_BOOTSTRAP_BACKEND": "s3", "ENVIRONMENTS": "dev"}, "bootstrap-in-bucket")
+    backend = out.doc("order-api-state")["terraform"]["backend"]["s3"]
+    assert (backend["bucket"], backend["key"], backend["encrypt"], backend["use_lockfile"]) == (
+        "order-api-terraform-state",
+        "order-api-state/terraform.tfstate",
+        True,
+        True,
+    )
+    assert out.resource("order-api-state", "aws_s3_bucket", "state_bucket")["lifecycle"] == {"prevent_destroy": True}

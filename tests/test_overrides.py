@@ -116,6 +116,8 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_UUID}", False),
     ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{MRK}", False),
     ("TF_STATE_KMS_KEY_ID", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/state", False),
+    ("TF_STATE_BOOTSTRAP_BACKEND", "cloud", True),
+    ("TF_STATE_BOOTSTRAP_BACKEND", "s3", False),
     # Terraform Cloud (with STATE_BACKEND=cloud and an organization: see below)
     ("TF_CLOUD_PROJECT", "$(id)", True),
     ("TF_CLOUD_PROJECT", "orders\nproject", True),
