@@ -55,11 +55,20 @@ def test_https_with_tls13_and_http_redirect_where_there_is_a_certificate(synth: 
 def test_certificate_is_dns_validated_for_the_domain(synth: Synthesized) -> None:
     cert = synth.resource(PROD, "aws_acm_certificate", "certificate")
     assert (cert["domain_name"], cert["validation_method"]) == ("api.orders.example.com", "DNS")
-    assert synth.doc(PROD)["data"]["aws_route53_zone"]
+    zone = synth.doc(PROD)["data"]["aws_route53_zone"][synth.logical_id(PROD, "aws_route53_zone", "load_balancer/zone", data=True)]
+    assert (zone["name"], zone["private_zone"]) == ("orders.example.com", False)
+    zone_id = synth.ref(PROD, "aws_route53_zone", "load_balancer/zone", "zone_id", data=True)
+    validation = synth.resource(PROD, "aws_route53_record", "load_balancer/certificate_validation_record")
+    assert validation["zone_id"] == zone_id and validation["ttl"] == 60
     listener = synth.resource(PROD, "aws_lb_listener", "production_listener")
-    assert "aws_acm_certificate_validation" in listener["certificate_arn"]
+    assert listener["certificate_arn"] == synth.ref(PROD, "aws_acm_certificate_validation", "load_balancer/certificate_validation", "certificate_arn")
     alias = synth.resource(PROD, "aws_route53_record", "load_balancer/alias")
-    assert alias["name"] == "api.orders.example.com" and alias["type"] == "A"
+    assert (alias["name"], alias["type"], alias["zone_id"]) == ("api.orders.example.com", "A", zone_id)
+    assert alias["alias"] == {
+        "name": synth.ref(PROD, "aws_lb", "load_balancer/alb", "dns_name"),
+        "zone_id": synth.ref(PROD, "aws_lb", "load_balancer/alb", "zone_id"),
+        "evaluate_target_health": True,
+    }
 
 
 def test_dev_serves_plain_http_only(synth: Synthesized) -> None:
