@@ -31,9 +31,9 @@ def test_deny_insecure_transport_statement() -> None:
     assert (statement.sid, statement.effect) == ("DenyInsecureTransport", "Deny")
     assert statement.actions == ["s3:*"]
     assert statement.resources == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
-    (principal,) = statement.principals
+    (principal,) = statement.principals  # type: ignore[misc]
     assert (principal.type, principal.identifiers) == ("*", ["*"])
-    (condition,) = statement.condition
+    (condition,) = statement.condition  # type: ignore[misc]
     assert (condition.test, condition.variable, condition.values) == ("Bool", "aws:SecureTransport", ["false"])
 
 
