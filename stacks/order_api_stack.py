@@ -8,9 +8,9 @@ from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from stacks.aspects import ComponentTags, Guardrails
-from stacks.aws import data_aws_caller_identity, data_aws_ecr_repository, data_aws_partition
+from stacks.aws import data_aws_ecr_repository
 from stacks.backend import configure_backend
-from stacks.components.common import AwsContext, EncryptionKey
+from stacks.components.common import AwsContext, EncryptionKey, account_context
 from stacks.components.database import Database
 from stacks.components.load_balancer import LoadBalancer
 from stacks.components.monitoring import Monitoring, MonitoringTargets
@@ -47,9 +47,7 @@ class OrderApiStack(TerraformStack):
         aws_provider(self, region=config.region, tags=config.tags, endpoint_url=endpoint_url)
         configure_backend(self, state=state, stack_name=config.stack_name, region=state_region, endpoint_url=endpoint_url)
 
-        identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
-        partition = data_aws_partition.DataAwsPartition(self, "partition")
-        aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=config.region)
+        aws = account_context(self, config.region)
         prefix = config.name_prefix
         retention = config.monitoring.log_retention_days
 

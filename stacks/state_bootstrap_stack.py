@@ -6,14 +6,12 @@ from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from stacks.aws import (
-    data_aws_caller_identity,
-    data_aws_partition,
     s3_bucket,
     s3_bucket_lifecycle_configuration,
     s3_bucket_policy,
 )
 from stacks.backend import configure_backend, local_backend
-from stacks.components.common import AwsContext, EncryptionKey, deny_insecure_transport, harden_bucket, policy_document
+from stacks.components.common import EncryptionKey, account_context, deny_insecure_transport, harden_bucket, policy_document
 from stacks.config import PROJECT, STATE_KEY_ALIAS, StateConfig
 from stacks.provider import aws_provider
 
@@ -50,9 +48,7 @@ class StateBootstrapStack(TerraformStack):
         else:
             # After `terraform init -migrate-state`: the stack's state lives in its own bucket.
             configure_backend(self, state=state, stack_name=STACK_NAME, region=region, endpoint_url=endpoint_url)
-        identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
-        partition = data_aws_partition.DataAwsPartition(self, "partition")
-        aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
+        aws = account_context(self, region)
 
         key = EncryptionKey(self, "state_key", alias=STATE_KEY_ALIAS.removeprefix("alias/"), description="Terraform state encryption", aws=aws)
         bucket = s3_bucket.S3Bucket(self, "state_bucket", bucket=bucket_name, lifecycle={"prevent_destroy": True})

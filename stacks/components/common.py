@@ -10,7 +10,9 @@ from constructs import Construct
 
 from stacks.aws import (
     cloudwatch_log_group,
+    data_aws_caller_identity,
     data_aws_iam_policy_document,
+    data_aws_partition,
     iam_role,
     iam_role_policy_attachment,
     kms_alias,
@@ -45,6 +47,14 @@ class AwsContext:
     @property
     def account_root(self) -> str:
         return self.arn("iam", "root", region=False)
+
+
+def account_context(scope: Construct, region: str) -> AwsContext:
+    """The stack's :class:`AwsContext`: account and partition read from AWS at plan time
+    (data sources ``caller`` and ``partition``), never written into the JSON."""
+    identity = data_aws_caller_identity.DataAwsCallerIdentity(scope, "caller")
+    partition = data_aws_partition.DataAwsPartition(scope, "partition")
+    return AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
 
 
 def policy_document(scope: Construct, id_: str, statements: Sequence[Statement]) -> str:
