@@ -119,7 +119,7 @@ def _task_policy(synth: Synthesized, stack: str) -> list[dict[str, Any]]:
     return statements
 
 
-def _database_stack(config: DatabaseConfig, *, disposable: bool = False, production: bool = False) -> dict[str, Any]:
+def _database_stack(config: DatabaseConfig, *, disposable: bool = False, production: bool = False, zones: list[str] | None = None) -> dict[str, Any]:
     """One Database component in a stack of its own, synthesized."""
     app = Testing.app()
     stack = TerraformStack(app, "db")
@@ -132,7 +132,7 @@ def _database_stack(config: DatabaseConfig, *, disposable: bool = False, product
         aws=AwsContext(account_id="${data.aws_caller_identity.c.account_id}", partition="aws", region="us-east-1"),
         vpc_id="vpc-1",
         subnet_ids=["s1", "s2", "s3"],
-        availability_zones=["us-east-1a", "us-east-1b", "us-east-1c"],
+        availability_zones=zones or ["us-east-1a", "us-east-1b", "us-east-1c"],
         log_retention_days=7,
         log_key_arn="arn:aws:kms:us-east-1:111111111111:key/x",
         production=production,
@@ -444,19 +444,5 @@ def test_dev_may_skip_the_final_snapshot() -> None:
 
 
 def test_fails_with_a_single_availability_zone() -> None:
-    app = Testing.app()
-    stack = TerraformStack(app, "db1")
     with pytest.raises(ValueError, match="at least two availability zones"):
-        Database(
-            stack,
-            "database",
-            name_prefix="order-api-test",
-            config=DatabaseConfig(),
-            aws=AwsContext(account_id="1", partition="aws", region="us-east-1"),
-            vpc_id="vpc-1",
-            subnet_ids=["s1"],
-            availability_zones=["us-east-1a"],
-            log_retention_days=7,
-            log_key_arn="k",
-            production=False,
-        )
+        _database_stack(DatabaseConfig(), zones=["us-east-1a"])

@@ -122,7 +122,8 @@ def _access_log_policy(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return statements
 
 
-def _load_balancer_stack(region: str) -> dict[str, Any]:
+def _load_balancer_stack(region: str, config: LoadBalancerConfig | None = None) -> dict[str, Any]:
+    """One LoadBalancer component in a stack of its own, synthesized."""
     app = Testing.app()
     stack = TerraformStack(app, "lb")
     provider.AwsProvider(stack, "aws", region=region)
@@ -130,7 +131,7 @@ def _load_balancer_stack(region: str) -> dict[str, Any]:
         stack,
         "load_balancer",
         name_prefix="order-api-test",
-        config=LoadBalancerConfig(),
+        config=config or LoadBalancerConfig(),
         aws=AwsContext(account_id="${data.aws_caller_identity.caller.account_id}", partition="aws", region=region),
         vpc_id="vpc-1",
         public_subnet_ids=["s1", "s2"],
@@ -155,23 +156,7 @@ def test_names_fit_aws_limits_with_the_longest_suffix() -> None:
 
 def test_test_listener_opens_only_to_the_configured_networks_and_an_existing_certificate_is_used() -> None:
     certificate = "arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12
-    app = Testing.app()
-    stack = TerraformStack(app, "lb2")
-    provider.AwsProvider(stack, "aws", region="us-east-1")
-    LoadBalancer(
-        stack,
-        "load_balancer",
-        name_prefix="order-api-test",
-        config=LoadBalancerConfig(certificate_arn=certificate, test_listener_cidrs=("203.0.113.0/24", "198.51.100.0/24")),
-        aws=AwsContext(account_id="${data.aws_caller_identity.caller.account_id}", partition="aws", region="us-east-1"),
-        vpc_id="vpc-1",
-        public_subnet_ids=["s1", "s2"],
-        target_port=8080,
-        health_check_path="/health",
-        deregistration_delay_seconds=30,
-        deletion_protection=False,
-    )
-    doc = json.loads(Testing.synth(stack))
+    doc = _load_balancer_stack("us-east-1", LoadBalancerConfig(certificate_arn=certificate, test_listener_cidrs=("203.0.113.0/24", "198.51.100.0/24")))
     ingress = sorted((r["cidr_ipv4"], r["from_port"]) for r in doc["resource"]["aws_vpc_security_group_ingress_rule"].values())
     assert ingress == [("0.0.0.0/0", 80), ("0.0.0.0/0", 443), ("198.51.100.0/24", 9443), ("203.0.113.0/24", 9443)]
     listeners = {body["port"]: body for body in doc["resource"]["aws_lb_listener"].values()}
