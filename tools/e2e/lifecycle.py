@@ -98,6 +98,7 @@ class Round:
     number: int
     applied: dict[str, str] = field(default_factory=dict)
     tests: str = ""
+    database_users: str = ""
     destroyed: str = ""
     seconds: float = 0.0
 
@@ -253,13 +254,17 @@ class Lifecycle:
             phase.detail = self.push_image()
         with self.phase(number, "deploy") as phase:
             deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True)
-            result.applied[self.stack] = phase.detail = self.applied(phase.log, self.stack)
+            result.applied[self.stack] = self.applied(phase.log, self.stack)
+            users = re.findall(rf"(?m)^{re.escape(self.stack)}: (.+)$", _ansi_free(phase.log.read_text(errors="replace")))
+            result.database_users = "; ".join(users) or "no output"
+            phase.detail = f"{result.applied[self.stack]}; database users: {len(users)} lines"
         with self.phase(number, "integration tests") as phase:
             result.tests = phase.detail = self.integration_tests(number)
         with self.phase(number, "destroy") as phase:
+            seeded = self.seed_access_log()
             deploy.cdktf("destroy", self.stack, self.paths.outdir, "--terraform-parallelism", str(PARALLELISM), "--skip-provider-lock")
             match = _DESTROY_RE.search(_ansi_free(phase.log.read_text(errors="replace")))
-            result.destroyed = phase.detail = f"{match[1]} destroyed" if match else "destroyed"
+            result.destroyed = phase.detail = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket"
         with self.phase(number, "leftover check") as phase:
             phase.detail = self.check_leftovers()
         result.seconds = time.monotonic() - start
@@ -310,6 +315,22 @@ class Lifecycle:
             return f"{image.reference} already there (same manifest)"
         return f"{image.reference} ({pushed['image']['imageId']['imageDigest'][:19]})"
 
+    def seed_access_log(self) -> str:
+        """Put an access-log object in the load balancer's log bucket: the emulator delivers
+        none, and a disposable copy must destroy cleanly while its bucket holds data."""
+        import boto3
+
+        outputs = json.loads((self.paths.outputs / "flat-outputs.json").read_text())
+        session = boto3.session.Session(region_name=REGION)
+        attributes = session.client("elbv2", endpoint_url=self.endpoint).describe_load_balancer_attributes(LoadBalancerArn=outputs["alb_arn"])
+        settings = {a["Key"]: a["Value"] for a in attributes["Attributes"]}
+        bucket, prefix = settings.get("access_logs.s3.bucket"), settings.get("access_logs.s3.prefix", "")
+        if not bucket:
+            raise RuntimeError("the load balancer has no access-log bucket")
+        key = f"{prefix}/AWSLogs/123456789012/elasticloadbalancing/{REGION}/e2e.log.gz".lstrip("/")
+        session.client("s3", endpoint_url=self.endpoint).put_object(Bucket=bucket, Key=key, Body=gzip.compress(b"e2e access log line\n", mtime=0))
+        return "1 object"
+
     def integration_tests(self, number: int) -> str:
         junit = self.paths.logs / f"round{number}-integration.xml"
         env = {**os.environ, "FLAT_OUTPUTS_FILE": str(self.paths.outputs / "flat-outputs.json"), "INTEGRATION_TARGET": "emulator"}
@@ -348,7 +369,8 @@ class Lifecycle:
         ]
         for r in self.rounds:
             applied = "; ".join(f"{stack}: {detail}" for stack, detail in r.applied.items())
-            lines.append(f"  round {r.number} ({r.seconds:.1f}s): {applied}; tests {r.tests}; destroy {r.destroyed}; nothing left")
+            lines.append(f"  round {r.number} ({r.seconds:.1f}s): {applied}")
+            lines.append(f"    database users: {r.database_users}; tests: {r.tests}; destroy: {r.destroyed}; nothing left")
         if major(provider.version) < 6:
             lines.append(f"  provider gap (hashicorp/aws {provider.version} < 6): {len(self.gap_changes)} changes to the synthesized copies")
             lines += [f"    - {change}" for change in self.gap_changes]
