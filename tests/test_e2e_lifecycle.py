@@ -118,3 +118,30 @@ def test_leftovers_list_what_belongs_to_the_copy(emulator: Any) -> None:
     )
     emulator("ecs").delete_cluster(cluster="order-api-dev-e2e")
     assert not [f for f in leftovers.find(emulator, "order-api-dev-e2e", "dev-e2e") if f.startswith("ECS")]
+
+
+def test_descendants_include_grandchildren() -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tools.e2e.lifecycle import _descendants
+
+    script = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'import time; time.sleep(30)'])"
+    child = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        grandchildren: list[int] = []
+        for _ in range(200):
+            grandchildren = _descendants(child.pid)
+            if grandchildren:
+                break
+            time.sleep(0.05)
+        assert len(grandchildren) == 1
+        mine = _descendants(os.getpid())
+        assert child.pid in mine and grandchildren[0] in mine
+        assert mine.index(child.pid) < mine.index(grandchildren[0]), "parents first"
+    finally:
+        for pid in [*_descendants(child.pid), child.pid]:
+            os.kill(pid, 9)
+        child.wait()

@@ -47,7 +47,7 @@ import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -82,7 +82,7 @@ class PhaseFailed(RuntimeError):
 
 
 class Interrupted(BaseException):
-    """SIGTERM arrived (SIGINT arrives as KeyboardInterrupt)."""
+    """SIGINT or SIGTERM arrived."""
 
 
 @dataclass
@@ -222,6 +222,9 @@ class Lifecycle:
         try:
             with _captured(log):
                 yield record
+        except (KeyboardInterrupt, Interrupted):
+            print(f"{label}  {name:<17} interrupted after {time.monotonic() - start:.1f}s", flush=True)
+            raise
         except Exception as error:
             seconds = time.monotonic() - start
             print(f"{label}  {name:<17} FAILED after {seconds:.1f}s: {error}", flush=True)
@@ -449,7 +452,32 @@ def _work_dir(work: Path) -> Iterator[Paths]:
         yield paths
 
 
-def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+def _descendants(root: int) -> list[int]:
+    """Process ids below ``root`` (Linux ``/proc``; empty elsewhere), parents first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [root]
+    while queue:
+        for child in children.get(queue.pop(0), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    """SIGINT or SIGTERM: pass it on to every process the run started (cdktf, terraform,
+    pytest, moto), which a signal sent to this process alone would leave running, then
+    unwind (the emulator is stopped on the way out; a second signal does not interrupt that)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for pid in _descendants(os.getpid()):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     raise Interrupted(signum)
 
 
@@ -461,7 +489,8 @@ def main(environ: Mapping[str, str] | None = None, home: Path | None = None, wor
     except Skip as reason:
         print(f"SKIPPED: {reason}", flush=True)
         return 0
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     start = time.monotonic()
     try:
         with _work_dir(work) as paths:
@@ -492,6 +521,8 @@ def main(environ: Mapping[str, str] | None = None, home: Path | None = None, wor
         print(f"interrupted by {signal.Signals(signum).name}; the emulator is stopped", file=sys.stderr)
         return 128 + int(signum)
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         os.environ.clear()
         os.environ.update(caller)
     return 0
