@@ -145,3 +145,12 @@ def test_descendants_include_grandchildren() -> None:
         for pid in [*_descendants(child.pid), child.pid]:
             os.kill(pid, 9)
         child.wait()
+
+
+def test_a_developers_settings_file_is_never_read(tmp_path: Path) -> None:
+    from main import read_overrides
+
+    settings = tmp_path / "settings.env"
+    settings.write_text("TF_STATE_BUCKET=acme-prod-state\nENVIRONMENTS=prod\nIMAGE_TAG=9.9.9\nALARM_EMAILS=oncall@example.com\n")
+    overrides = read_overrides(harness_env(CALLER, Paths(tmp_path), "http://127.0.0.1:5000"), settings)
+    assert overrides == override_values("http://127.0.0.1:5000")
