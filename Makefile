@@ -11,6 +11,8 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CHECKOV_RUN_SCA_PACKAGE_SCAN_V2 := false
+# No telemetry from the cdktf CLI or Terraform, wherever the project runs them.
+export CHECKPOINT_DISABLE := 1
 
 TOOLS := .tools
 PIPENV := $(TOOLS)/bin/pipenv
@@ -20,8 +22,11 @@ SYNCED := $(VENV)/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_SYNCED := node_modules/.synced-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK ?=
 BASE ?=
+# Fixed seed and example count of `make fuzz` (the synthesizing properties).
+FUZZ_SEED ?= 20261126
+FUZZ_EXAMPLES ?= 25
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy e2e node clean
+.PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz clean
 
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,19 +37,28 @@ $(SYNCED): $(PIPENV) Pipfile.lock
 	$(PIPENV) sync --dev
 	touch $@
 
-setup: $(SYNCED)
+$(NODE_SYNCED): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+## Python (locked, in .venv) and the cdktf CLI (locked, in node_modules): `npx cdktf` works after this
+setup: $(SYNCED) $(NODE_SYNCED)
+
+node: $(NODE_SYNCED)
 
 ## Synthesize every stack to cdktf.out/stacks/<stack>/cdk.tf.json
-synth: $(SYNCED)
+synth: setup
 	$(PY) main.py
 	@ls -1 cdktf.out/stacks
 
-## Run the whole test suite: unit, property, guardrail, golden and policy (checkov) tests
-test: $(SYNCED)
+## Run the whole test suite: lint, types, unit, wiring, invariant, property, golden and policy tests, with coverage
+test: setup
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4 --cov --cov-report=
+	$(PY) -m coverage report --include='tools/*'
+	$(PY) -m coverage report --include='stacks/*,main.py' --fail-under=100
 
 lint: $(SYNCED)
 	$(PY) -m ruff check .
@@ -67,24 +81,39 @@ snapshot: $(SYNCED)
 diff: $(SYNCED)
 	$(PY) -m tools.synth_diff $(if $(BASE),--base $(BASE),)
 
-$(NODE_SYNCED): package-lock.json
-	npm ci --no-audit --no-fund
-	touch $@
+## Save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...) and deploy the state bucket
+bootstrap: setup
+	$(PY) -m tools.bootstrap
 
-node: $(NODE_SYNCED)
-
-## Deploy one stack with the cdktf CLI and write its outputs to cfn-outputs/flat-outputs.json
-deploy: $(SYNCED) $(NODE_SYNCED)
+## Deploy one stack: checks, cdktf deploy, cfn-outputs/flat-outputs.json, database users
+deploy: setup
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
-	@mkdir -p cfn-outputs
-	npx cdktf deploy $(STACK) --app "$(PY) main.py" --auto-approve --outputs-file cfn-outputs/outputs.json --outputs-file-include-sensitive-outputs=false
-	$(PY) -m tools.flatten_outputs cfn-outputs/outputs.json $(STACK) -o cfn-outputs/flat-outputs.json
+	$(PY) -m tools.deploy $(STACK)
+
+## Destroy one stack with the cdktf CLI
+destroy: setup
+	@test -n "$(STACK)" || { echo "usage: make destroy STACK=order-api-dev-pr42" >&2; exit 2; }
+	$(PY) -m tools.deploy $(STACK) --destroy
+
+## Create or update the IAM-authenticated database users of a deployed stack (idempotent)
+db-users: setup
+	@test -n "$(STACK)" || { echo "usage: make db-users STACK=order-api-dev" >&2; exit 2; }
+	$(PY) main.py
+	$(PY) -m tools.db_users $(STACK)
+
+## The synthesizing properties over random valid configurations (fixed seed)
+fuzz: $(SYNCED)
+	FUZZ_SEED=$(FUZZ_SEED) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz --no-cov -p no:randomly tests/test_properties_synth.py
+
+## The quick start in a fresh clone, then `npx cdktf synth` with nothing extra on PATH
+cli-check:
+	$(PYTHON) -m tools.cli_check
 
 ## Whole lifecycle of a suffixed copy, twice, against a local emulator (moto): deploy,
 ## outputs, integration tests, destroy, leftover check.  Offline; SKIPPED without
 ## terraform or a hashicorp/aws provider in a filesystem mirror or plugin cache.
-e2e: $(SYNCED) $(NODE_SYNCED)
+e2e: setup
 	$(PY) -m tools.e2e
 
 clean:
-	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage

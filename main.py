@@ -50,8 +50,9 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
-def read_overrides(environ: Mapping[str, str], settings_file: Path = SETTINGS_FILE) -> dict[str, str | None]:
-    """Each override variable from ``environ``, else from the settings file."""
+def read_overrides(environ: Mapping[str, str], settings_file: Path | None = None) -> dict[str, str | None]:
+    """Each override variable from ``environ``, else from the settings file (default :data:`SETTINGS_FILE`)."""
+    settings_file = settings_file or SETTINGS_FILE
     settings = parse_settings(settings_file.read_text(), settings_file.name) if settings_file.is_file() else {}
     return {name: environ[name] if name in environ else settings.get(name) for name in OVERRIDE_VARIABLES}
 
@@ -170,6 +171,8 @@ def run() -> None:
     Every temporary file of the run (the jsii runtime's and its ``node`` kernel's)
     goes to a private directory that is removed at the end, however the run ends.
     """
+    global _published
+    _published = False
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     private_tmp = tempfile.mkdtemp(prefix="order-api-synth-")

@@ -25,6 +25,7 @@ def build_app(config: AppConfig, *, outdir: str) -> App:
         region=config.state_region,
         tags={**shared_tags, "component": "terraform-state"},
         endpoint_url=config.endpoint_url,
+        state=config.state if config.state.bootstrap_backend == "s3" else None,
     )
     RegistryStack(
         app,

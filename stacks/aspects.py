@@ -113,7 +113,5 @@ class Guardrails:
 def _body(node: TerraformResource) -> dict[str, Any]:
     """The resource's arguments as they will be synthesized (snake_case keys)."""
     synthesized: dict[str, Any] = node.to_terraform()
-    for by_type in synthesized.get("resource", {}).values():
-        for body in by_type.values():
-            return dict(body)
-    return {}
+    ((body,),) = (by_type.values() for by_type in synthesized["resource"].values())
+    return dict(body)

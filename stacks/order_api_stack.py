@@ -8,9 +8,9 @@ from cdktf import Aspects, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from stacks.aspects import ComponentTags, Guardrails
-from stacks.aws import data_aws_caller_identity, data_aws_ecr_repository, data_aws_partition
+from stacks.aws import data_aws_ecr_repository
 from stacks.backend import configure_backend
-from stacks.components.common import AwsContext, EncryptionKey
+from stacks.components.common import AwsContext, EncryptionKey, account_context
 from stacks.components.database import Database
 from stacks.components.load_balancer import LoadBalancer
 from stacks.components.monitoring import Monitoring, MonitoringTargets
@@ -19,6 +19,9 @@ from stacks.components.service import LoadBalancing, Service, service_names
 from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
+
+#: Addresses that moved to another stack: forgotten here, never destroyed.
+MOVED_AWAY = ("aws_ecr_repository.registry_repository_BAFE171E",)
 
 
 class OrderApiStack(TerraformStack):
@@ -44,9 +47,7 @@ class OrderApiStack(TerraformStack):
         aws_provider(self, region=config.region, tags=config.tags, endpoint_url=endpoint_url)
         configure_backend(self, state=state, stack_name=config.stack_name, region=state_region, endpoint_url=endpoint_url)
 
-        identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
-        partition = data_aws_partition.DataAwsPartition(self, "partition")
-        aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=config.region)
+        aws = account_context(self, config.region)
         prefix = config.name_prefix
         retention = config.monitoring.log_retention_days
 
@@ -111,6 +112,7 @@ class OrderApiStack(TerraformStack):
             Aspects.of(construct).add(ComponentTags(component))
         Aspects.of(self).add(Guardrails(production=config.is_production))
         self._outputs()
+        self._forget_moved_resources()
 
     def _observe(self, config: EnvironmentConfig, aws: AwsContext) -> None:
         """Dashboard and alarms, before the service that rolls back on some of them."""
@@ -216,6 +218,12 @@ class OrderApiStack(TerraformStack):
         self._output("waf_web_acl_name", self.waf.web_acl_name, "Name of the WAF web ACL")
         self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
         self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
+
+    def _forget_moved_resources(self) -> None:
+        """Resources that moved out of this stack leave its state without being destroyed
+        (Terraform ``removed`` blocks): each environment once had its own ECR repository,
+        and its images must survive the move to the shared registry stack."""
+        self.add_override("removed", [{"from": address, "lifecycle": {"destroy": False}} for address in MOVED_AWAY])
 
     def _output(self, name: str, value: object, description: str, *, sensitive: bool = False) -> None:
         TerraformOutput(self, name, value=value, description=description, sensitive=sensitive)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
-from stacks.aws import data_aws_caller_identity, data_aws_partition
 from stacks.backend import configure_backend
-from stacks.components.common import AwsContext, EncryptionKey
+from stacks.components.common import EncryptionKey, account_context
 from stacks.components.registry import Registry
 from stacks.config import PROJECT, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
@@ -36,9 +35,7 @@ class RegistryStack(TerraformStack):
         super().__init__(scope, id_)
         aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
         configure_backend(self, state=state, stack_name=STACK_NAME, region=state_region, endpoint_url=endpoint_url)
-        identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
-        partition = data_aws_partition.DataAwsPartition(self, "partition")
-        aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
+        aws = account_context(self, region)
         key = EncryptionKey(self, "registry_key", alias=f"{PROJECT}-registry", description=f"{PROJECT}: container images", aws=aws)
         registry = Registry(
             self,

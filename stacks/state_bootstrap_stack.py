@@ -6,15 +6,13 @@ from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
 from stacks.aws import (
-    data_aws_caller_identity,
-    data_aws_partition,
     s3_bucket,
     s3_bucket_lifecycle_configuration,
     s3_bucket_policy,
 )
-from stacks.backend import local_backend
-from stacks.components.common import AwsContext, EncryptionKey, deny_insecure_transport, harden_bucket, policy_document
-from stacks.config import PROJECT, STATE_KEY_ALIAS
+from stacks.backend import configure_backend, local_backend
+from stacks.components.common import EncryptionKey, account_context, deny_insecure_transport, harden_bucket, policy_document
+from stacks.config import PROJECT, STATE_KEY_ALIAS, StateConfig
 from stacks.provider import aws_provider
 
 STACK_NAME = f"{PROJECT}-state"
@@ -28,16 +26,29 @@ class StateBootstrapStack(TerraformStack):
 
     Apply it once per account (``make bootstrap``).  Its own state is local, in
     ``terraform-state/order-api-state.tfstate`` at the project root, outside the
-    synthesis output: keep that file safe (see the README for a copy in the bucket).
+    synthesis output: keep that file safe, or move it into the bucket (``state``
+    given: ``TF_STATE_BOOTSTRAP_BACKEND=s3``, see the README).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, bucket_name: str, region: str, tags: dict[str, str], endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        bucket_name: str,
+        region: str,
+        tags: dict[str, str],
+        endpoint_url: str | None = None,
+        state: StateConfig | None = None,
+    ) -> None:
         super().__init__(scope, id_)
         aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
-        local_backend(self, STACK_NAME)
-        identity = data_aws_caller_identity.DataAwsCallerIdentity(self, "caller")
-        partition = data_aws_partition.DataAwsPartition(self, "partition")
-        aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
+        if state is None:
+            local_backend(self, STACK_NAME)
+        else:
+            # After `terraform init -migrate-state`: the stack's state lives in its own bucket.
+            configure_backend(self, state=state, stack_name=STACK_NAME, region=region, endpoint_url=endpoint_url)
+        aws = account_context(self, region)
 
         key = EncryptionKey(self, "state_key", alias=STATE_KEY_ALIAS.removeprefix("alias/"), description="Terraform state encryption", aws=aws)
         bucket = s3_bucket.S3Bucket(self, "state_bucket", bucket=bucket_name, lifecycle={"prevent_destroy": True})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,9 +62,19 @@ class Synthesized:
 
     def resource(self, stack: str, resource_type: str, path_suffix: str) -> dict[str, Any]:
         """The one resource of that type whose construct path ends with ``path_suffix``."""
-        found = [body for body in self.resources(stack, resource_type).values() if body["//"]["metadata"]["path"].endswith("/" + path_suffix)]
-        assert len(found) == 1, f"{len(found)} {resource_type} resources end with {path_suffix!r} in {stack}"
+        return self.resources(stack, resource_type)[self.logical_id(stack, resource_type, path_suffix)]
+
+    def logical_id(self, stack: str, resource_type: str, path_suffix: str, *, data: bool = False) -> str:
+        """Logical id of the one resource (or data source) whose construct path ends with ``path_suffix``."""
+        section = self.doc(stack).get("data" if data else "resource", {}).get(resource_type, {})
+        found = [name for name, body in section.items() if body["//"]["metadata"]["path"].endswith("/" + path_suffix)]
+        assert len(found) == 1, f"{len(found)} {resource_type} {'data sources' if data else 'resources'} end with {path_suffix!r} in {stack}"
         return found[0]
+
+    def ref(self, stack: str, resource_type: str, path_suffix: str, attribute: str, *, data: bool = False) -> str:
+        """The Terraform reference ``${<type>.<id>.<attribute>}`` (``data.`` first for a data source)."""
+        address = f"{resource_type}.{self.logical_id(stack, resource_type, path_suffix, data=data)}"
+        return "${" + ("data." if data else "") + f"{address}.{attribute}" + "}"
 
 
 def synthesize(overrides: dict[str, str], name: str) -> Synthesized:
@@ -96,3 +108,40 @@ def synth_cloud() -> Synthesized:
 @pytest.fixture(scope="session")
 def run_tmp() -> Path:
     return Path(_RUN_TMP)
+
+
+def main_env(outdir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a ``main.py`` run: every override variable set (empty unless
+    given), so neither the caller's variables nor a developer's settings.env leak in."""
+    env = {k: v for k, v in os.environ.items() if k not in OVERRIDE_VARIABLES}
+    env.update(dict.fromkeys(OVERRIDE_VARIABLES, ""), CDKTF_OUTDIR=str(outdir))
+    env.update(overrides)
+    return env
+
+
+def run_main(outdir: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
+    """``python main.py`` as a user runs it, in a real process."""
+    return subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=main_env(outdir, **overrides), capture_output=True, text=True, check=False)
+
+
+def snapshot_tree(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def leftovers(parent: Path) -> list[Path]:
+    """Scratch directories a synth left beside its output (the lock file is permanent)."""
+    return [p for p in parent.glob(".cdktf.out.*") if p.is_dir()]
+
+
+def guardrail_violations(doc: dict[str, Any]) -> list[str]:
+    """Every rule of :data:`stacks.aspects.RULES` applied to every resource of a synthesized stack
+    (independent of whether the stack was synthesized with the Guardrails aspect)."""
+    from stacks.aspects import RULES
+
+    return [
+        f"{rtype}.{name}: {message}"
+        for rtype, by_name in doc.get("resource", {}).items()
+        for name, body in by_name.items()
+        for rule in RULES
+        for message in rule(rtype, body)
+    ]

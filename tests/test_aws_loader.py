@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 PROBE = """
@@ -18,20 +20,21 @@ print(json.dumps({"loaded": loaded, "vpc": vpc.Vpc.__name__, "root_has_all": has
 """
 
 
-def probe() -> dict:
+@pytest.fixture(scope="module")
+def result() -> dict:
+    """What a fresh interpreter loads when it imports the loader (run once)."""
     out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    data: dict = json.loads(out)
+    return data
 
 
-def test_loads_only_the_listed_submodules() -> None:
-    result = probe()
+def test_loads_only_the_listed_submodules(result: dict) -> None:
     submodules = {m.split(".")[1] for m in result["loaded"]}
     assert submodules == set(result["exported"]) - {"install"} | {"_jsii"}
     assert len(submodules) < 100  # of 2,214
 
 
-def test_root_init_is_not_executed_but_classes_work() -> None:
-    result = probe()
+def test_root_init_is_not_executed_but_classes_work(result: dict) -> None:
     assert result["root_has_all"] is False  # the real __init__ defines __all__
     assert result["vpc"] == "Vpc"
 
@@ -42,3 +45,27 @@ def test_install_is_idempotent() -> None:
     before = sys.modules["cdktf_cdktf_provider_aws"]
     aws.install()
     assert sys.modules["cdktf_cdktf_provider_aws"] is before
+
+
+def test_install_reports_a_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stacks.aws as aws
+
+    monkeypatch.delitem(sys.modules, aws.PACKAGE)
+    monkeypatch.setattr(aws.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ImportError, match="is not installed; run `make synth` to set up"):
+        aws.install()
+    assert aws.PACKAGE not in sys.modules
+
+
+def test_install_leaves_nothing_registered_when_the_assembly_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stacks.aws as aws
+
+    monkeypatch.delitem(sys.modules, aws.PACKAGE)
+
+    def broken(name: str) -> None:
+        raise RuntimeError(f"cannot load {name}")
+
+    monkeypatch.setattr(aws.importlib, "import_module", broken)
+    with pytest.raises(RuntimeError, match=r"cannot load cdktf_cdktf_provider_aws\._jsii"):
+        aws.install()
+    assert aws.PACKAGE not in sys.modules

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from cdktf import App, TerraformStack, Testing
 
 from stacks.aws import s3_bucket_public_access_block, s3_bucket_versioning
-from stacks.backend import configure_backend
-from stacks.config import StateConfig
+from stacks.backend import LOCAL_STATE_DIR, configure_backend, local_state_file
+from stacks.config import REGIONS, StateConfig
 from tests.conftest import Synthesized
 
 ENV_STACKS = ["order-api-dev", "order-api-staging", "order-api-prod", "order-api-dev-pr42"]
@@ -55,15 +58,33 @@ def test_cloud_backend_one_workspace_per_stack(synth_cloud: Synthesized, stack: 
     }
 
 
-def test_local_backend(tmp_path) -> None:
+def test_local_backend_keeps_state_outside_the_synthesis_output(tmp_path) -> None:
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "s")
     configure_backend(stack, state=StateConfig(backend="local"), stack_name="s", region="us-east-1")
-    assert '"path": "terraform.s.tfstate"' in Testing.synth(stack)
+    # Relative to <outdir>/stacks/s/, where Terraform runs: <outdir>/../terraform-state/s.tfstate.
+    assert json.loads(Testing.synth(stack))["terraform"]["backend"] == {"local": {"path": "../../../terraform-state/s.tfstate"}}
+    assert local_state_file("s") == f"{LOCAL_STATE_DIR}/s.tfstate"
+
+
+def test_local_state_path_resolves_beside_the_output_directory(tmp_path) -> None:
+    path = "../../../" + local_state_file("order-api-state")
+    stack_dir = tmp_path / "cdktf.out" / "stacks" / "order-api-state"
+    assert (stack_dir / path).resolve() == (tmp_path / "terraform-state" / "order-api-state.tfstate").resolve()
 
 
 def test_bootstrap_stack_uses_local_state(synth: Synthesized) -> None:
-    assert synth.doc("order-api-state")["terraform"]["backend"] == {"local": {"path": "terraform.order-api-state.tfstate"}}
+    assert synth.doc("order-api-state")["terraform"]["backend"] == {"local": {"path": "../../../terraform-state/order-api-state.tfstate"}}
+
+
+def test_emulator_endpoint_reaches_the_s3_backend(tmp_path) -> None:
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "s")
+    configure_backend(stack, state=StateConfig(), stack_name="s", region="us-east-1", endpoint_url="http://127.0.0.1:5000")
+    s3 = json.loads(Testing.synth(stack))["terraform"]["backend"]["s3"]
+    assert s3["endpoints"] == {"s3": "http://127.0.0.1:5000", "sts": "http://127.0.0.1:5000", "iam": "http://127.0.0.1:5000"}
+    assert s3["use_path_style"] is True
+    assert s3["skip_credentials_validation"] is True
 
 
 def test_bootstrap_bucket_is_versioned_private_and_kms_encrypted(synth: Synthesized) -> None:
@@ -122,7 +143,21 @@ def test_provider_has_region_and_default_tags(synth: Synthesized) -> None:
 
 
 def test_no_hard_coded_account_ids(synth: Synthesized) -> None:
-    import re
-
+    # The only 12-digit numbers are AWS's own ELB log-delivery accounts (from the region table).
+    elb_accounts = {r.elb_account for r in REGIONS.values() if r.elb_account}
     for stack in synth.stack_names():
-        assert not re.search(r"\b\d{12}\b", synth.text(stack)), stack
+        assert set(re.findall(r"\b\d{12}\b", synth.text(stack))) <= elb_accounts, stack
+
+
+def test_the_bootstrap_state_can_move_into_its_own_bucket() -> None:
+    from tests.conftest import synthesize
+
+    out = synthesize({"TF_STATE_BOOTSTRAP_BACKEND": "s3", "ENVIRONMENTS": "dev"}, "bootstrap-in-bucket")
+    backend = out.doc("order-api-state")["terraform"]["backend"]["s3"]
+    assert (backend["bucket"], backend["key"], backend["encrypt"], backend["use_lockfile"]) == (
+        "order-api-terraform-state",
+        "order-api-state/terraform.tfstate",
+        True,
+        True,
+    )
+    assert out.resource("order-api-state", "aws_s3_bucket", "state_bucket")["lifecycle"] == {"prevent_destroy": True}

@@ -27,9 +27,14 @@ def test_tcp_rule_egress_to_a_group(tmp_path) -> None:
 
 
 def test_deny_insecure_transport_statement() -> None:
-    statement = deny_insecure_transport(["s3:*"], ["arn:aws:s3:::b"])
-    assert statement.effect == "Deny"
+    statement = deny_insecure_transport(["s3:*"], ["arn:aws:s3:::b", "arn:aws:s3:::b/*"])
+    assert (statement.sid, statement.effect) == ("DenyInsecureTransport", "Deny")
     assert statement.actions == ["s3:*"]
+    assert statement.resources == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
+    (principal,) = statement.principals  # type: ignore[misc]
+    assert (principal.type, principal.identifiers) == ("*", ["*"])
+    (condition,) = statement.condition  # type: ignore[misc]
+    assert (condition.test, condition.variable, condition.values) == ("Bool", "aws:SecureTransport", ["false"])
 
 
 def test_arn_builder_uses_partition_and_account_references() -> None:

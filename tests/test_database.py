@@ -12,8 +12,9 @@ from cdktf import App, TerraformStack, Testing
 
 from stacks.aws import provider, rds_cluster, rds_cluster_parameter_group, secretsmanager_secret_rotation
 from stacks.components.common import AwsContext
-from stacks.components.database import Database
+from stacks.components.database import Database, database_users
 from stacks.config import ConfigError, DatabaseConfig, catalogue
+from stacks.config.database import MIGRATION_PRIVILEGES
 from tests.conftest import Synthesized
 
 DEV, PROD, STAGING, EPHEMERAL = "order-api-dev", "order-api-prod", "order-api-staging", "order-api-dev-pr42"
@@ -28,12 +29,25 @@ def database_resources(synth: Synthesized, stack: str, resource_type: str) -> li
     return [b for b in synth.resources(stack, resource_type).values() if "/database/" in b["//"]["metadata"]["path"]]
 
 
-def test_cluster_is_aurora_mysql_3_with_a_pinned_version(synth: Synthesized) -> None:
+def test_cluster_is_aurora_mysql_3_on_the_major_version(synth: Synthesized) -> None:
+    # "8.0": auto minor upgrades move the cluster on, and the plan never asks to go back.
     assert Testing.to_have_resource_with_properties(
         synth.text(DEV),
         CLUSTER,
-        {"engine": "aurora-mysql", "engine_mode": "provisioned", "engine_version": "8.0.mysql_aurora.3.08.2", "cluster_identifier": "order-api-dev-aurora"},
+        {"engine": "aurora-mysql", "engine_mode": "provisioned", "engine_version": "8.0", "cluster_identifier": "order-api-dev-aurora"},
     )
+
+
+def test_instances_take_the_cluster_engine_version(synth: Synthesized) -> None:
+    for stack in (DEV, PROD):
+        for body in database_resources(synth, stack, "aws_rds_cluster_instance"):
+            assert "engine_version" not in body
+            assert body["auto_minor_version_upgrade"] is True
+
+
+def test_a_full_engine_version_pin_is_passed_through() -> None:
+    stack = _database_stack(DatabaseConfig(engine_version="8.0.mysql_aurora.3.08.2"))
+    assert stack["resource"][CLUSTER]["database_cluster_FAF2FB92"]["engine_version"] == "8.0.mysql_aurora.3.08.2"
 
 
 def test_writer_and_reader_are_in_different_azs(synth: Synthesized) -> None:
@@ -56,8 +70,76 @@ def test_instances_are_private_monitored_and_upgraded(synth: Synthesized) -> Non
 
 
 def test_instance_class_follows_the_environment(synth: Synthesized) -> None:
-    assert {b["instance_class"] for b in database_resources(synth, DEV, "aws_rds_cluster_instance")} == {"db.t4g.medium"}
+    assert {b["instance_class"] for b in database_resources(synth, DEV, "aws_rds_cluster_instance")} == {"db.serverless"}
     assert {b["instance_class"] for b in database_resources(synth, PROD, "aws_rds_cluster_instance")} == {"db.r6g.large"}
+
+
+def test_serverless_capacity_only_for_serverless_instances(synth: Synthesized) -> None:
+    assert cluster(synth, DEV)["serverlessv2_scaling_configuration"] == {"min_capacity": 0.5, "max_capacity": 4}
+    assert "serverlessv2_scaling_configuration" not in cluster(synth, PROD)
+
+
+@pytest.mark.parametrize("stack", [DEV, STAGING, PROD, EPHEMERAL])
+def test_data_api_is_on_for_user_provisioning(synth: Synthesized, stack: str) -> None:
+    assert cluster(synth, stack)["enable_http_endpoint"] is True
+
+
+def test_data_api_can_be_turned_off() -> None:
+    stack = _database_stack(DatabaseConfig(data_api=False))
+    assert stack["resource"][CLUSTER]["database_cluster_FAF2FB92"]["enable_http_endpoint"] is False
+
+
+def test_connection_is_the_app_user_over_iam(synth: Synthesized) -> None:
+    statements = {s["sid"]: s for s in _task_policy(synth, DEV)}
+    connect = statements["ConnectToDatabase"]
+    assert connect["actions"] == ["rds-db:connect"]
+    assert connect["resources"] == [
+        "arn:${data.aws_partition.partition.partition}:rds-db:us-east-1:${data.aws_caller_identity.caller.account_id}:"
+        "dbuser:${aws_rds_cluster.database_cluster_FAF2FB92.cluster_resource_id}/orders_app"
+    ]
+
+
+def test_users_output_lists_the_app_user_and_its_schema_privileges(synth: Synthesized) -> None:
+    outputs = synth.doc(DEV)["output"]
+    assert json.loads(outputs["database_users"]["value"]) == {"orders_app": ["DELETE", "INSERT", "SELECT", "UPDATE"]}
+    assert outputs["database_app_username"]["value"] == "orders_app"
+    assert outputs["database_name"]["value"] == "orders"
+
+
+def test_users_include_the_migration_user_when_configured() -> None:
+    config = DatabaseConfig(migration_username="orders_migrate", app_privileges=("SELECT",))
+    assert database_users(config) == {"orders_app": ["SELECT"], "orders_migrate": sorted(MIGRATION_PRIVILEGES)}
+    assert "ALL" not in MIGRATION_PRIVILEGES and "GRANT OPTION" not in MIGRATION_PRIVILEGES
+
+
+def _task_policy(synth: Synthesized, stack: str) -> list[dict[str, Any]]:
+    docs = synth.doc(stack)["data"]["aws_iam_policy_document"]
+    (doc,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith("service/task_policy")]
+    statements: list[dict[str, Any]] = doc["statement"]
+    return statements
+
+
+def _database_stack(config: DatabaseConfig, *, disposable: bool = False, production: bool = False, zones: list[str] | None = None) -> dict[str, Any]:
+    """One Database component in a stack of its own, synthesized."""
+    app = Testing.app()
+    stack = TerraformStack(app, "db")
+    provider.AwsProvider(stack, "aws", region="us-east-1")
+    Database(
+        stack,
+        "database",
+        name_prefix="order-api-test",
+        config=config,
+        aws=AwsContext(account_id="${data.aws_caller_identity.c.account_id}", partition="aws", region="us-east-1"),
+        vpc_id="vpc-1",
+        subnet_ids=["s1", "s2", "s3"],
+        availability_zones=zones or ["us-east-1a", "us-east-1b", "us-east-1c"],
+        log_retention_days=7,
+        log_key_arn="arn:aws:kms:us-east-1:111111111111:key/x",
+        production=production,
+        disposable=disposable,
+    )
+    result: dict[str, Any] = json.loads(Testing.synth(stack))
+    return result
 
 
 def test_storage_is_encrypted_with_the_database_key(synth: Synthesized) -> None:
@@ -195,7 +277,6 @@ def test_backups_windows_and_snapshots_in_prod(synth: Synthesized) -> None:
             "preferred_backup_window": "03:00-04:00",
             "preferred_maintenance_window": "sun:04:30-sun:05:30",
             "copy_tags_to_snapshot": True,
-            "final_snapshot_identifier": "order-api-prod-final",
             "skip_final_snapshot": False,
             "deletion_protection": True,
             "delete_automated_backups": False,
@@ -208,10 +289,29 @@ def test_backtrack_is_on_in_prod_only(synth: Synthesized) -> None:
     assert cluster(synth, DEV)["backtrack_window"] == 0
 
 
-def test_dev_is_destroyable_but_keeps_a_final_snapshot(synth: Synthesized) -> None:
+@pytest.mark.parametrize("stack", [DEV, STAGING, PROD])
+def test_standing_environments_keep_a_final_snapshot_named_for_this_cluster(synth: Synthesized, stack: str) -> None:
+    body = cluster(synth, stack)
+    assert body["skip_final_snapshot"] is False
+    (stamp_id, stamp) = next(iter(synth.resources(stack, "terraform_data").items()))
+    assert body["final_snapshot_identifier"] == f'{stack}-final-${{formatdate("YYYYMMDDhhmmss", terraform_data.{stamp_id}.output.created)}}'
+    # Stamped once, at the cluster's first apply: later plans leave it alone.
+    assert stamp["input"] == {"created": "${timestamp()}"}
+    assert stamp["lifecycle"] == {"ignore_changes": ["input"]}
+
+
+@pytest.mark.parametrize("stack", [DEV, STAGING, PROD])
+def test_standing_environments_retain_the_key_their_final_snapshot_needs(synth: Synthesized, stack: str) -> None:
+    assert synth.resource(stack, "aws_kms_key", "database/key/key")["lifecycle"] == {"prevent_destroy": True}
+
+
+def test_a_disposable_copy_leaves_no_snapshot_and_no_retained_key(synth: Synthesized) -> None:
     body = cluster(synth, EPHEMERAL)
     assert body["deletion_protection"] is False
-    assert body["final_snapshot_identifier"] == "order-api-dev-pr42-final"
+    assert body["skip_final_snapshot"] is True
+    assert "final_snapshot_identifier" not in body
+    assert synth.resources(EPHEMERAL, "terraform_data") == {}
+    assert "lifecycle" not in synth.resource(EPHEMERAL, "aws_kms_key", "database/key/key")
 
 
 def test_aws_backup_plan_in_prod_only(synth: Synthesized) -> None:
@@ -258,6 +358,8 @@ def test_reader_auto_scaling_in_prod_tracks_cpu(synth: Synthesized) -> None:
         ("database_reader_endpoint", "Aurora reader", False),
         ("database_port", "MySQL port", False),
         ("database_secret_arn", "Secrets Manager secret", True),
+        ("database_app_username", "MySQL user the application", False),
+        ("database_cluster_arn", "Aurora cluster ARN", False),
         ("database_cluster_identifier", "Aurora cluster identifier", False),
     ],
 )
@@ -288,7 +390,7 @@ def test_database_defaults_are_documented_values() -> None:
     ("kwargs", "field_name"),
     [
         ({"engine_version": "5.7.mysql_aurora.2.11.2"}, "database.engine_version"),
-        ({"instance_class": "db.serverless"}, "database.instance_class"),
+        ({"instance_class": "db.t4g.medium"}, "database.instance_class"),  # no Data API on T classes
         ({"instance_class": "db.t3.medium"}, "database.instance_class"),  # no Performance Insights
         ({"instance_class": "db.t4g.small"}, "database.instance_class"),  # no Performance Insights
         ({"instance_class": "m5.large"}, "database.instance_class"),
@@ -328,6 +430,19 @@ def test_fails_prod_that_skips_the_final_snapshot() -> None:
         replace(prod, database=replace(prod.database, skip_final_snapshot=True))
 
 
+def test_a_t_class_is_allowed_without_the_data_api() -> None:
+    assert DatabaseConfig(instance_class="db.t4g.medium", data_api=False).instance_class == "db.t4g.medium"
+
+
+def test_an_old_full_version_is_allowed_without_the_data_api() -> None:
+    assert DatabaseConfig(engine_version="8.0.mysql_aurora.3.05.2", data_api=False).engine_version == "8.0.mysql_aurora.3.05.2"
+
+
 def test_dev_may_skip_the_final_snapshot() -> None:
     dev = catalogue("us-east-1")["dev"]
     assert replace(dev, database=replace(dev.database, skip_final_snapshot=True)).database.skip_final_snapshot is True
+
+
+def test_fails_with_a_single_availability_zone() -> None:
+    with pytest.raises(ValueError, match="at least two availability zones"):
+        _database_stack(DatabaseConfig(), zones=["us-east-1a"])

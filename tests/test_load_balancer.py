@@ -1,12 +1,17 @@
-"""Load balancer and registry components."""
+"""Load balancer component: ALB, listeners, blue/green target groups, access logs, certificate."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from cdktf import Testing
+import pytest
+from cdktf import TerraformStack, Testing
 
-from stacks.aws import ecr_repository, lb, lb_target_group
+from stacks.aws import lb, lb_target_group, provider
+from stacks.components.common import AwsContext
+from stacks.components.load_balancer import LoadBalancer
+from stacks.config import LoadBalancerConfig
 from tests.conftest import Synthesized
 
 DEV, PROD, STAGING, EPHEMERAL = "order-api-dev", "order-api-prod", "order-api-staging", "order-api-dev-pr42"
@@ -50,11 +55,20 @@ def test_https_with_tls13_and_http_redirect_where_there_is_a_certificate(synth: 
 def test_certificate_is_dns_validated_for_the_domain(synth: Synthesized) -> None:
     cert = synth.resource(PROD, "aws_acm_certificate", "certificate")
     assert (cert["domain_name"], cert["validation_method"]) == ("api.orders.example.com", "DNS")
-    assert synth.doc(PROD)["data"]["aws_route53_zone"]
+    zone = synth.doc(PROD)["data"]["aws_route53_zone"][synth.logical_id(PROD, "aws_route53_zone", "load_balancer/zone", data=True)]
+    assert (zone["name"], zone["private_zone"]) == ("orders.example.com", False)
+    zone_id = synth.ref(PROD, "aws_route53_zone", "load_balancer/zone", "zone_id", data=True)
+    validation = synth.resource(PROD, "aws_route53_record", "load_balancer/certificate_validation_record")
+    assert validation["zone_id"] == zone_id and validation["ttl"] == 60
     listener = synth.resource(PROD, "aws_lb_listener", "production_listener")
-    assert "aws_acm_certificate_validation" in listener["certificate_arn"]
+    assert listener["certificate_arn"] == synth.ref(PROD, "aws_acm_certificate_validation", "load_balancer/certificate_validation", "certificate_arn")
     alias = synth.resource(PROD, "aws_route53_record", "load_balancer/alias")
-    assert alias["name"] == "api.orders.example.com" and alias["type"] == "A"
+    assert (alias["name"], alias["type"], alias["zone_id"]) == ("api.orders.example.com", "A", zone_id)
+    assert alias["alias"] == {
+        "name": synth.ref(PROD, "aws_lb", "load_balancer/alb", "dns_name"),
+        "zone_id": synth.ref(PROD, "aws_lb", "load_balancer/alb", "zone_id"),
+        "evaluate_target_health": True,
+    }
 
 
 def test_dev_serves_plain_http_only(synth: Synthesized) -> None:
@@ -82,39 +96,70 @@ def test_access_log_bucket_is_private_expiring_and_accepts_alb_delivery(synth: S
     assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
     rule = synth.resource(DEV, "aws_s3_bucket_lifecycle_configuration", "access_logs_lifecycle")["rule"][0]
     assert rule["expiration"] == [{"days": 90}]
-    docs = synth.doc(DEV)["data"]["aws_iam_policy_document"]
-    (doc,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith("access_logs_policy_document")]
-    sids = {s["sid"]: s for s in doc["statement"]}
-    assert "data.aws_elb_service_account" in json.dumps(sids["AlbLogDelivery"]["principals"])
+    sids = {s["sid"]: s for s in _access_log_policy(synth.doc(DEV))}
+    # us-east-1 predates August 2022: its ELB account, and the service principal AWS documents everywhere.
+    assert sids["AlbLogDelivery"]["principals"] == [
+        {"type": "AWS", "identifiers": ["arn:${data.aws_partition.partition.partition}:iam::127311923021:root"]},
+        {"type": "Service", "identifiers": ["logdelivery.elasticloadbalancing.amazonaws.com"]},
+    ]
+    bucket = synth.ref(DEV, "aws_s3_bucket", "load_balancer/access_logs_bucket", "arn")
+    assert sids["AlbLogDelivery"]["resources"] == [f"{bucket}/alb/AWSLogs/${{data.aws_caller_identity.caller.account_id}}/*"]
     assert sids["DenyInsecureTransport"]["effect"] == "Deny"
+    assert "aws_elb_service_account" not in synth.doc(DEV).get("data", {})
 
 
-def test_ecr_scans_on_push_with_immutable_tags_and_kms(synth: Synthesized) -> None:
-    assert Testing.to_have_resource_with_properties(
-        synth.text(PROD),
-        ecr_repository.EcrRepository.TF_RESOURCE_TYPE,
-        {"name": "order-api-prod", "image_tag_mutability": "IMMUTABLE", "image_scanning_configuration": {"scan_on_push": True}, "force_delete": False},
+@pytest.mark.parametrize("region", ["me-central-1", "ca-west-1", "ap-southeast-4", "il-central-1"])
+def test_access_logs_in_a_region_without_an_elb_account_use_only_the_service_principal(region: str) -> None:
+    doc = _load_balancer_stack(region)
+    (statement,) = [s for s in _access_log_policy(doc) if s["sid"] == "AlbLogDelivery"]
+    assert statement["principals"] == [{"type": "Service", "identifiers": ["logdelivery.elasticloadbalancing.amazonaws.com"]}]
+    assert "aws_elb_service_account" not in doc.get("data", {})
+
+
+def _access_log_policy(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    (policy,) = [d for name, d in doc["data"]["aws_iam_policy_document"].items() if "access_logs_policy_document" in name]
+    statements: list[dict[str, Any]] = policy["statement"]
+    return statements
+
+
+def _load_balancer_stack(region: str, config: LoadBalancerConfig | None = None) -> dict[str, Any]:
+    """One LoadBalancer component in a stack of its own, synthesized."""
+    app = Testing.app()
+    stack = TerraformStack(app, "lb")
+    provider.AwsProvider(stack, "aws", region=region)
+    LoadBalancer(
+        stack,
+        "load_balancer",
+        name_prefix="order-api-test",
+        config=config or LoadBalancerConfig(),
+        aws=AwsContext(account_id="${data.aws_caller_identity.caller.account_id}", partition="aws", region=region),
+        vpc_id="vpc-1",
+        public_subnet_ids=["s1", "s2"],
+        target_port=8080,
+        health_check_path="/health",
+        deregistration_delay_seconds=30,
+        deletion_protection=False,
     )
-    repo = synth.resource(PROD, "aws_ecr_repository", "registry/repository")
-    assert repo["encryption_configuration"][0]["encryption_type"] == "KMS"
-    dev = synth.resource(DEV, "aws_ecr_repository", "registry/repository")
-    assert dev["image_tag_mutability"] == "IMMUTABLE_WITH_EXCLUSION"
-    assert dev["image_tag_mutability_exclusion_filter"] == [{"filter": "latest", "filter_type": "WILDCARD"}]
-    assert synth.resource(EPHEMERAL, "aws_ecr_repository", "registry/repository")["force_delete"] is True
-
-
-def test_ecr_lifecycle_keeps_last_images_and_expires_untagged(synth: Synthesized) -> None:
-    policy = json.loads(synth.resource(DEV, "aws_ecr_lifecycle_policy", "registry/lifecycle")["policy"])
-    selections = [r["selection"] for r in policy["rules"]]
-    assert selections[0]["tagStatus"] == "untagged"
-    assert selections[1]["countType"] == "imageCountMoreThan" and selections[1]["countNumber"] == 30
+    result: dict[str, Any] = json.loads(Testing.synth(stack))
+    return result
 
 
 def test_names_fit_aws_limits_with_the_longest_suffix() -> None:
     from tests.conftest import synthesize
 
-    out = synthesize({"ENVIRONMENT_SUFFIX": "abcdefghijkl"}, "long-suffix")
+    out = synthesize({"ENVIRONMENT_SUFFIX": "abcdefghijkl", "ENVIRONMENTS": "dev"}, "long-suffix")
     stack = "order-api-dev-abcdefghijkl"
     names = [b["name"] for b in out.resources(stack, "aws_lb").values()] + [b["name"] for b in out.resources(stack, "aws_lb_target_group").values()]
     assert len(names) == 3
     assert all(len(n) <= 32 for n in names), names
+
+
+def test_test_listener_opens_only_to_the_configured_networks_and_an_existing_certificate_is_used() -> None:
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12
+    doc = _load_balancer_stack("us-east-1", LoadBalancerConfig(certificate_arn=certificate, test_listener_cidrs=("203.0.113.0/24", "198.51.100.0/24")))
+    ingress = sorted((r["cidr_ipv4"], r["from_port"]) for r in doc["resource"]["aws_vpc_security_group_ingress_rule"].values())
+    assert ingress == [("0.0.0.0/0", 80), ("0.0.0.0/0", 443), ("198.51.100.0/24", 9443), ("203.0.113.0/24", 9443)]
+    listeners = {body["port"]: body for body in doc["resource"]["aws_lb_listener"].values()}
+    assert listeners[443]["certificate_arn"] == listeners[9443]["certificate_arn"] == certificate
+    assert listeners[443]["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert "aws_acm_certificate" not in doc["resource"]

@@ -1,67 +1,381 @@
-"""The command line: clean errors, nothing half-written, deterministic output."""
+"""The command line: clean errors, warnings, the settings file, signals, concurrency, determinism.
+
+Most tests run ``main.py`` in a real process, as a user does.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+import main
 from stacks.config import OVERRIDE_VARIABLES
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SUFFIX, Synthesized, leftovers, main_env, run_main, snapshot_tree
 
-
-def run_main(outdir: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in OVERRIDE_VARIABLES}
-    env.update(overrides, CDKTF_OUTDIR=str(outdir))
-    return subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-
-
-def snapshot_tree(path: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+ALL_STACKS = ["order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-prod", "order-api-registry", "order-api-staging", "order-api-state"]
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     outdir = tmp_path_factory.mktemp("first") / "cdktf.out"
-    result = run_main(outdir)
+    result = run_main(outdir, ENVIRONMENT_SUFFIX=SUFFIX, ENVIRONMENT_SUFIX="typo")
     assert result.returncode == 0, result.stderr
-    return outdir
+    return outdir, result
 
 
-def test_synth_writes_every_stack(first_run: Path) -> None:
-    stacks = sorted(p.name for p in (first_run / "stacks").iterdir())
-    assert stacks == ["order-api-dev", "order-api-prod", "order-api-staging", "order-api-state"]
-    assert all((first_run / "stacks" / s / "cdk.tf.json").is_file() for s in stacks)
-    assert (first_run / "manifest.json").is_file()
+def test_synth_writes_every_stack(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    outdir, _ = first_run
+    stacks = sorted(p.name for p in (outdir / "stacks").iterdir())
+    assert stacks == ALL_STACKS
+    assert all((outdir / "stacks" / s / "cdk.tf.json").is_file() for s in stacks)
+    assert (outdir / "manifest.json").is_file()
+    assert leftovers(outdir.parent) == []
 
 
-def test_two_synths_are_byte_identical(first_run: Path, tmp_path: Path) -> None:
-    second = tmp_path / "cdktf.out"
-    assert run_main(second).returncode == 0
-    assert snapshot_tree(first_run) == snapshot_tree(second)
+def test_a_process_synth_is_byte_identical_to_the_test_synth(first_run: tuple[Path, subprocess.CompletedProcess[str]], synth: Synthesized) -> None:
+    outdir, _ = first_run
+    assert snapshot_tree(outdir) == snapshot_tree(synth.outdir)
+
+
+def test_misspelt_variable_warns_and_synthesis_goes_on(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    _, result = first_run
+    assert "warning: ENVIRONMENT_SUFIX is not read; did you mean ENVIRONMENT_SUFFIX?" in result.stderr.splitlines()
+    assert "Traceback" not in result.stderr
+
+
+def test_prod_without_alarm_destination_warns_once(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    _, result = first_run
+    warnings = [line for line in result.stderr.splitlines() if "alarms reach nobody" in line]
+    assert warnings == [
+        "warning: order-api-prod: alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN "
+        "(make deploy refuses order-api-prod without one)"
+    ]
 
 
 @pytest.mark.parametrize(
-    ("overrides", "variable"),
+    ("overrides", "line"),
     [
-        ({"ENVIRONMENT_SUFFIX": "Feature_X"}, "ENVIRONMENT_SUFFIX"),
-        ({"AWS_REGION": "narnia"}, "AWS_REGION"),
-        ({"STATE_BACKEND": "cloud"}, "TF_CLOUD_ORGANIZATION"),
-        ({"TF_STATE_BUCKET": "UPPER"}, "TF_STATE_BUCKET"),
-        ({"ENVIRONMENT_SUFFIX": "pr7", "VPC_CIDR": "10.30.0.0/16"}, "VPC_CIDR"),
+        ({"ENVIRONMENT_SUFFIX": "Feature_X"}, "error: ENVIRONMENT_SUFFIX='Feature_X' is invalid:"),
+        ({"AWS_REGION": "zz-nowhere-9"}, "error: AWS_REGION='zz-nowhere-9' is invalid: a known AWS region"),
+        ({"STATE_BACKEND": "cloud"}, "error: TF_CLOUD_ORGANIZATION is not set: required when STATE_BACKEND=cloud"),
+        ({"TF_STATE_BUCKET": "UPPER"}, "error: TF_STATE_BUCKET='UPPER' is invalid:"),
+        ({"ENVIRONMENT_SUFFIX": "pr7", "VPC_CIDR": "10.30.0.0/16"}, "error: VPC_CIDR='10.30.0.0/16' is invalid: a block that does not overlap prod's"),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}, "error: AWS_ENDPOINT_URL='http://127.0.0.1:5000' is invalid: an emulator endpoint is refused for prod"),
     ],
 )
-def test_fails_cleanly_and_leaves_output_untouched(first_run: Path, overrides: dict[str, str], variable: str) -> None:
-    before = snapshot_tree(first_run)
-    result = run_main(first_run, **overrides)
+def test_fails_cleanly_and_leaves_output_untouched(first_run: tuple[Path, subprocess.CompletedProcess[str]], overrides: dict[str, str], line: str) -> None:
+    outdir, _ = first_run
+    before = snapshot_tree(outdir)
+    result = run_main(outdir, **overrides)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"error: {variable}=")
-    assert "Traceback" not in result.stderr
+    assert lines[0].startswith(line)
     assert result.stdout == ""
-    assert snapshot_tree(first_run) == before
-    assert not list(first_run.parent.glob(".cdktf.out.*"))
+    assert snapshot_tree(outdir) == before
+    assert leftovers(outdir.parent) == []
+
+
+def test_fails_on_a_bad_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_text("TF_STATE_BUCKET=acme-state\nAWS_REGON=eu-west-1\n")
+    monkeypatch.setattr(main, "SETTINGS_FILE", settings)
+    for name in OVERRIDE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
+    assert main.main() == main.EXIT_CONFIG_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: settings.env line 2='AWS_REGON' is invalid: one of " + ", ".join(OVERRIDE_VARIABLES)]
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_text("# state\nTF_STATE_BUCKET=acme-state\n\nAWS_REGION=eu-west-1\nIMAGE_TAG=1.2.3\n")
+    overrides = main.read_overrides({"AWS_REGION": "eu-west-2", "IMAGE_TAG": ""}, settings)
+    assert overrides["TF_STATE_BUCKET"] == "acme-state"
+    assert overrides["AWS_REGION"] == "eu-west-2"
+    # Present but empty in the environment: not set, and the file's value is hidden.
+    assert overrides["IMAGE_TAG"] == ""
+    assert set(overrides) == set(OVERRIDE_VARIABLES)
+
+
+def test_without_a_settings_file_only_the_environment_counts(tmp_path: Path) -> None:
+    overrides = main.read_overrides({"AWS_REGION": "eu-west-2"}, tmp_path / "absent.env")
+    assert overrides["AWS_REGION"] == "eu-west-2"
+    assert overrides["TF_STATE_BUCKET"] is None
+
+
+def test_main_in_process_synthesizes_and_publishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, synth: Synthesized) -> None:
+    for name in OVERRIDE_VARIABLES:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("ENVIRONMENT_SUFFIX", SUFFIX)
+    outdir = tmp_path / "cdktf.out"
+    monkeypatch.setenv("CDKTF_OUTDIR", str(outdir))
+    assert main.main() == 0
+    assert snapshot_tree(outdir) == snapshot_tree(synth.outdir)
+
+
+def test_a_guardrail_violation_fails_synthesis_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from stacks import aspects
+
+    monkeypatch.setattr(aspects, "PUBLIC_PORTS", (443,))  # the ALB's port 80 now breaks a rule
+    for name in OVERRIDE_VARIABLES:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("ENVIRONMENTS", "dev")
+    outdir = tmp_path / "cdktf.out"
+    monkeypatch.setenv("CDKTF_OUTDIR", str(outdir))
+    assert main.main() == main.EXIT_SYNTH_ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: synthesis failed:") and "ingress from the internet" in lines[0]
+    assert not outdir.exists()
+    assert leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------ signals
+
+
+def _start_synth(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A synth in its own session, with a private TMPDIR, stopped once jsii's node runs."""
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    env = main_env(tmp_path / "cdktf.out", ENVIRONMENTS="dev") | {"TMPDIR": str(tmpdir)}
+    process = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(tmpdir.glob("order-api-synth-*/jsii-kernel-*")):
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert time.monotonic() < deadline, "jsii never started"
+        time.sleep(0.05)
+    return process, tmpdir
+
+
+def _session_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(("signum", "to_group", "status"), [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130)])
+def test_signal_ends_synth_with_one_line_and_nothing_left(tmp_path: Path, signum: int, to_group: bool, status: int) -> None:
+    """SIGTERM to the process, or Ctrl-C (SIGINT to the whole foreground group, node included)."""
+    process, tmpdir = _start_synth(tmp_path)
+    if to_group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status
+    assert stderr.strip().splitlines() == [f"error: interrupted by {signal.Signals(signum).name}; nothing was published"]
+    assert not (tmp_path / "cdktf.out").exists()
+    assert leftovers(tmp_path) == []
+    assert list(tmpdir.iterdir()) == []
+    deadline = time.monotonic() + 10
+    while not _session_is_gone(process.pid):
+        assert time.monotonic() < deadline, "the jsii node process outlived the synth"
+        time.sleep(0.1)
+
+
+# -------------------------------------------------------------- concurrency
+
+
+def test_two_synths_at_once_succeed_leave_one_whole_output_and_keep_local_state(tmp_path: Path, synth: Synthesized) -> None:
+    outdir = tmp_path / "cdktf.out"
+    state = tmp_path / "terraform-state" / "order-api-state.tfstate"
+    state.parent.mkdir()
+    state.write_bytes(b'{"version": 4, "serial": 3}\n')
+    env = main_env(outdir, ENVIRONMENT_SUFFIX=SUFFIX)
+    processes = [subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    assert snapshot_tree(outdir) == snapshot_tree(synth.outdir)
+    assert leftovers(tmp_path) == []
+    # terraform-state/ beside cdktf.out is never touched, and is where the state stack points.
+    assert state.read_bytes() == b'{"version": 4, "serial": 3}\n'
+    backend_path = outdir / "stacks" / "order-api-state" / "../../../terraform-state/order-api-state.tfstate"
+    assert backend_path.resolve() == state.resolve()
+
+
+def test_publish_under_contention_never_fails_and_never_leaves_a_gap(tmp_path: Path) -> None:
+    outdir = tmp_path / "out"
+    errors: list[BaseException] = []
+    missing: list[int] = []
+    stop = threading.Event()
+
+    def publisher(tag: str) -> None:
+        for i in range(150):
+            scratch = tmp_path / f".out.{tag}{i}"
+            scratch.mkdir()
+            (scratch / "marker").write_text(f"{tag}{i}")
+            try:
+                main.publish(scratch, outdir)
+            except BaseException as error:
+                errors.append(error)
+
+    def reader() -> None:
+        while not (outdir / "marker").exists():
+            time.sleep(0.001)
+        while not stop.is_set():
+            if not (outdir / "marker").exists():
+                missing.append(1)
+
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    workers = [threading.Thread(target=publisher, args=(tag,)) for tag in "ab"]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    stop.set()
+    watcher.join()
+    assert errors == []
+    assert missing == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+
+def test_publish_falls_back_to_renames_where_there_is_no_exchange(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(main, "_exchange", lambda a, b: False)
+    outdir = tmp_path / "out"
+    for generation in ("one", "two"):
+        scratch = tmp_path / f".out.{generation}"
+        scratch.mkdir()
+        (scratch / "marker").write_text(generation)
+        main.publish(scratch, outdir)
+    assert (outdir / "marker").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.lock", "out"]
+
+
+# ------------------------------------------- the same paths, in-process
+
+
+class _FakeProcess:
+    """Stands in for the jsii runtime's node process."""
+
+    def __init__(self, *, alive: bool, stubborn: bool = False) -> None:
+        self.alive, self.stubborn, self.calls = alive, stubborn, []  # type: ignore[var-annotated]
+
+    def poll(self) -> int | None:
+        return None if self.alive else 0
+
+    def terminate(self) -> None:
+        self.calls.append("terminate")
+        self.alive = self.stubborn
+
+    def wait(self, timeout: float) -> None:
+        self.calls.append("wait")
+        if self.alive:
+            raise subprocess.TimeoutExpired("node", timeout)
+
+    def kill(self) -> None:
+        self.calls.append("kill")
+        self.alive = False
+
+
+class _FakeNode:
+    def __init__(self, process: _FakeProcess) -> None:
+        self._process = process
+        self.stopped = False
+        self.closed = False
+        self._ctx_stack = self
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _fake_kernel(monkeypatch: pytest.MonkeyPatch, node: _FakeNode | None) -> None:
+    runtime = type(sys)("jsii._runtime")
+    runtime.kernel = type("Kernel", (), {"provider": type("Provider", (), {"_process": node})()})()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "jsii._runtime", runtime)
+
+
+def test_stop_jsii_asks_a_live_runtime_to_stop_gracefully(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = _FakeNode(_FakeProcess(alive=True))
+    _fake_kernel(monkeypatch, node)
+    main._stop_jsii(graceful=True)
+    assert node.stopped and node._process.calls == []
+
+
+def test_stop_jsii_terminates_after_a_signal_and_kills_if_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    polite, stubborn = _FakeNode(_FakeProcess(alive=True)), _FakeNode(_FakeProcess(alive=True, stubborn=True))
+    for node, calls in ((polite, ["terminate", "wait"]), (stubborn, ["terminate", "wait", "kill"])):
+        _fake_kernel(monkeypatch, node)
+        main._stop_jsii(graceful=False)
+        assert node._process.calls == calls and node.closed and not node.stopped
+
+
+def test_stop_jsii_after_ctrl_c_only_cleans_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    node = _FakeNode(_FakeProcess(alive=False))
+    _fake_kernel(monkeypatch, node)
+    main._stop_jsii(graceful=False)
+    assert node._process.calls == [] and node.closed
+
+
+def test_stop_jsii_without_a_runtime_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "jsii._runtime", raising=False)
+    main._stop_jsii(graceful=True)
+    _fake_kernel(monkeypatch, None)
+    main._stop_jsii(graceful=False)
+
+
+def test_run_turns_a_signal_into_one_line_and_its_exit_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted() -> int:
+        main._on_signal(signal.SIGTERM, None)
+        return 0
+
+    exits: list[int] = []
+    monkeypatch.setattr(main, "main", interrupted)
+    monkeypatch.setattr(main, "_stop_jsii", lambda graceful: exits.append(-1 if graceful else -2))
+    monkeypatch.setattr(main.os, "_exit", lambda code: exits.append(code))
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        main.run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    assert exits == [-2, 143]
+    assert capsys.readouterr().err == "error: interrupted by SIGTERM; nothing was published\n"
+
+
+def test_run_exits_with_mains_status_and_stops_the_runtime_gracefully(monkeypatch: pytest.MonkeyPatch) -> None:
+    stops: list[bool] = []
+    monkeypatch.setattr(main, "main", lambda: 3)
+    monkeypatch.setattr(main, "_stop_jsii", lambda graceful: stops.append(graceful))
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as excinfo:
+            main.run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    assert excinfo.value.code == 3 and stops == [True]
+
+
+def test_exchange_is_linux_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("a")
+    assert main._exchange(a, b) is True and (b / "x").read_text() == "a"
+    monkeypatch.setattr(main.sys, "platform", "darwin")
+    assert main._exchange(a, b) is False
+
+
+def test_exchange_needs_a_libc_with_renameat2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import ctypes
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: object())
+    assert main._exchange(tmp_path, tmp_path) is False

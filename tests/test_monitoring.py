@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import App, Aspects, TerraformStack, Testing
+from cdktf import App, Aspects, TerraformStack, Testing, Token
 
 from stacks.aspects import Guardrails
 from stacks.aws import (
@@ -22,9 +22,9 @@ from stacks.aws import (
     sns_topic_subscription,
 )
 from stacks.components.common import AwsContext
-from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets, deployment_alarm_names
+from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets
 from stacks.config import ConfigError, MonitoringConfig
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, guardrail_violations
 
 STACK = "monitoring-test"
 PREFIX = "order-api-test"
@@ -263,16 +263,17 @@ def test_pending_orders_backlog_uses_the_custom_metric(synth: Synthesized) -> No
     assert body["dimensions"] == {"ServiceName": TARGETS.service_name}
 
 
-def test_deployment_alarm_names_match_created_alarms(synth: Synthesized) -> None:
-    names = deployment_alarm_names(PREFIX)
-    assert names == [f"{PREFIX}-{key}" for key in ROLLBACK_ALARM_KEYS]
-    assert names == [f"{PREFIX}-alb-5xx-rate", f"{PREFIX}-target-5xx", f"{PREFIX}-unhealthy-hosts-blue", f"{PREFIX}-unhealthy-hosts-green"]
-    assert set(names) <= set(alarms(synth))
+def test_rollback_alarm_names_are_references_not_literals(mon: tuple[Synthesized, Monitoring]) -> None:
+    # Resolved in the real stacks by tests/test_stack_wiring.py: each names an alarm resource.
+    _, monitoring = mon
+    assert len(monitoring.rollback_alarm_names) == len(ROLLBACK_ALARM_KEYS) == 4
+    assert all(Token.is_unresolved(name) for name in monitoring.rollback_alarm_names)
+    assert ROLLBACK_ALARM_KEYS == ("alb-5xx-rate", "target-5xx", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+    assert ROLLBACK_ALARM_KEYS == ("alb-5xx-rate", "target-5xx", "unhealthy-hosts-blue", "unhealthy-hosts-green")
 
 
-def test_alarm_resources_pass_the_guardrails(synth: Synthesized) -> None:
-    # Guardrails ran during synthesis; a violation would have stopped it.
-    assert (synth.stacks_dir / STACK / "cdk.tf.json").is_file()
+def test_alarm_resources_pass_every_guardrail_rule(synth: Synthesized) -> None:
+    assert guardrail_violations(synth.doc(STACK)) == []
 
 
 # ------------------------------------------------------------- dashboard
@@ -361,3 +362,18 @@ def test_no_subscriptions_by_default(tmp_path) -> None:
     Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(), aws=aws, targets=TARGETS)
     app.synth()
     assert Synthesized(tmp_path).resources("quiet", sns_topic_subscription.SnsTopicSubscription.TF_RESOURCE_TYPE) == {}
+
+
+def test_an_existing_topic_receives_every_alarm_too(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "external")
+    provider.AwsProvider(stack, "aws", region="eu-west-1")
+    aws = AwsContext(account_id="${data.aws_caller_identity.caller.account_id}", partition="aws", region="eu-west-1")
+    paging = "arn:aws:sns:eu-west-1:123456789012:paging"
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(alarm_topic_arn=paging), aws=aws, targets=TARGETS)
+    doc = json.loads(Testing.synth(stack))
+    topic = next(f"${{aws_sns_topic.{name}.arn}}" for name in doc["resource"]["aws_sns_topic"])
+    for body in doc["resource"][ALARM].values():
+        assert body["alarm_actions"] == [topic, paging]
+        assert body["ok_actions"] == [topic, paging]
+    assert "aws_sns_topic_subscription" not in doc["resource"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import Synthesized
@@ -46,3 +48,14 @@ def test_exception_can_be_limited_to_stacks() -> None:
     exc = Exception_("CKV_AWS_1", ("resource.*",), ("order-api-dev",), "a reason that is long enough")
     assert exc.covers(Finding("CKV_AWS_1", "order-api-dev", "resource.a", "n"))
     assert not exc.covers(Finding("CKV_AWS_1", "order-api-prod", "resource.a", "n"))
+
+
+def test_scan_reads_a_copy_without_the_blocks_checkov_cannot_parse(tmp_path) -> None:
+    from tools.policy_scan import UNSCANNED_BLOCKS, scannable_copy
+
+    source = tmp_path / "in" / "stack-a"
+    source.mkdir(parents=True)
+    (source / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {"bucket": "x"}}}, "removed": [{"from": "a.b"}], "moved": []}))
+    copy = scannable_copy(tmp_path / "in", tmp_path / "out")
+    assert json.loads((copy / "stack-a" / "cdk.tf.json").read_text()) == {"resource": {"aws_s3_bucket": {"b": {"bucket": "x"}}}}
+    assert set(UNSCANNED_BLOCKS) == {"removed", "moved", "import"}

@@ -120,15 +120,23 @@ def test_container_is_hardened(synth: Synthesized) -> None:
     assert container(synth, PROD)["image"].endswith(":1.0.0")
 
 
-def test_configuration_and_credentials_arrive_as_secrets(synth: Synthesized) -> None:
-    c = container(synth, DEV)
+@pytest.mark.parametrize("stack", [DEV, STAGING, PROD, "order-api-dev-pr42"])
+def test_configuration_arrives_from_ssm_and_no_database_secret_at_all(synth: Synthesized, stack: str) -> None:
+    c = container(synth, stack)
     secrets = {s["name"]: s["valueFrom"] for s in c["secrets"]}
-    assert {"DB_HOST", "DB_PORT", "DB_NAME", "DB_USERNAME", "DB_PASSWORD", "LOG_LEVEL"} <= set(secrets)
-    assert secrets["DB_PASSWORD"].endswith(":password::")
-    assert secrets["DB_USERNAME"].endswith(":username::")
-    assert "aws_ssm_parameter" in secrets["DB_HOST"]
-    plain = {e["name"] for e in c["environment"]}
-    assert not plain & {"DB_PASSWORD", "DB_USERNAME", "DB_HOST"}
+    assert set(secrets) == {"DB_HOST", "DB_READER_HOST", "DB_PORT", "DB_NAME", "DB_USER", "LOG_LEVEL", "FEATURE_ORDERS_MAX_BATCH_SIZE"}
+    parameters = {body["name"]: name for name, body in synth.resources(stack, "aws_ssm_parameter").items()}
+    prefix = synth.doc(stack)["output"]["ssm_parameter_prefix"]["value"]
+    assert secrets["DB_USER"] == "${aws_ssm_parameter." + parameters[f"{prefix}database/user"] + ".arn}"
+    assert all(v.startswith("${aws_ssm_parameter.") and v.endswith(".arn}") for v in secrets.values())
+    # Nothing from Secrets Manager: no password reaches the task.
+    assert "secretsmanager" not in json.dumps(c) and "master_user_secret" not in json.dumps(c)
+    assert {e["name"]: e["value"] for e in c["environment"]} == {"PORT": "8080", "METRICS_NAMESPACE": "OrderApi", "DB_AUTH": "iam"}
+
+
+def test_the_user_parameter_names_the_app_user(synth: Synthesized) -> None:
+    parameter = synth.resource(DEV, "aws_ssm_parameter", "service/parameters/database_user")
+    assert (parameter["name"], parameter["value"], parameter["type"]) == ("/order-api/dev/database/user", "orders_app", "SecureString")
 
 
 def test_parameters_are_kms_encrypted_under_the_environment_prefix(synth: Synthesized) -> None:
@@ -141,20 +149,33 @@ def test_parameters_are_kms_encrypted_under_the_environment_prefix(synth: Synthe
 
 def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
     statements = {s["sid"]: s for s in policy_statements(synth, DEV, "service/execution_policy")}
+    assert set(statements) == {"EcrLogin", "PullImage", "WriteLogs", "ReadParameters", "DecryptParameters"}
     assert statements["EcrLogin"]["resources"] == ["*"]  # GetAuthorizationToken cannot be scoped
-    for sid in ("PullImage", "WriteLogs", "ReadDatabaseSecret", "ReadParameters", "DecryptConfig"):
+    for sid in ("PullImage", "WriteLogs", "ReadParameters", "DecryptParameters"):
         assert "*" not in statements[sid]["resources"], sid
     assert statements["ReadParameters"]["resources"][0].endswith(":parameter/order-api/dev/*")
-    assert "aws_ecr_repository.registry_repository" in statements["PullImage"]["resources"][0]
+    assert statements["PullImage"]["resources"] == [synth.ref(DEV, "aws_ecr_repository", "registry", "arn", data=True)]
+    assert statements["DecryptParameters"]["resources"] == [synth.ref(DEV, "aws_kms_key", "service_key/key", "arn")]
 
 
-def test_task_role_may_publish_its_metrics_and_refresh_its_credentials(synth: Synthesized) -> None:
+@pytest.mark.parametrize("stack", [DEV, STAGING, PROD, "order-api-dev-pr42"])
+def test_no_role_of_the_service_can_read_the_master_secret_or_its_key(synth: Synthesized, stack: str) -> None:
+    secret = synth.ref(stack, "aws_rds_cluster", "database/cluster", "master_user_secret[0].secret_arn")
+    database_key = synth.ref(stack, "aws_kms_key", "database/key/key", "arn")
+    for document in ("service/execution_policy", "service/task_policy"):
+        text = json.dumps(policy_statements(synth, stack, document))
+        assert secret not in text and "master_user_secret" not in text and "secretsmanager:" not in text
+        assert database_key not in text
+
+
+def test_task_role_may_connect_as_the_app_user_and_publish_its_metrics(synth: Synthesized) -> None:
     statements = {s["sid"]: s for s in policy_statements(synth, DEV, "service/task_policy")}
-    assert set(statements) == {"PublishMetrics", "RefreshDatabaseSecret", "DecryptDatabaseSecret"}
+    assert set(statements) == {"ConnectToDatabase", "PublishMetrics"}
     assert statements["PublishMetrics"]["actions"] == ["cloudwatch:PutMetricData"]
     assert statements["PublishMetrics"]["condition"] == [{"test": "StringEquals", "variable": "cloudwatch:namespace", "values": ["OrderApi"]}]
-    assert statements["RefreshDatabaseSecret"]["resources"] == ["${aws_rds_cluster.database_cluster_FAF2FB92.master_user_secret[0].secret_arn}"]
-    assert "aws_kms_key.database_key" in statements["DecryptDatabaseSecret"]["resources"][0]
+    resource_id = synth.ref(DEV, "aws_rds_cluster", "database/cluster", "cluster_resource_id")
+    assert statements["ConnectToDatabase"]["actions"] == ["rds-db:connect"]
+    assert statements["ConnectToDatabase"]["resources"][0].endswith(f":dbuser:{resource_id}/orders_app")
 
 
 def test_service_security_group_accepts_only_the_alb(synth: Synthesized) -> None:
@@ -185,10 +206,13 @@ def test_pending_orders_backlog_per_task_scaling(synth: Synthesized) -> None:
     tracking = body["target_tracking_scaling_policy_configuration"]
     assert tracking["target_value"] == 100
     metrics = {m["id"]: m for m in tracking["customized_metric_specification"]["metrics"]}
-    assert metrics["load"]["metric_stat"]["metric"]["metric_name"] == "PendingOrders"
-    assert metrics["load"]["metric_stat"]["metric"]["namespace"] == "OrderApi"
-    assert metrics["tasks"]["metric_stat"]["metric"]["metric_name"] == "RunningTaskCount"
-    assert metrics["per_task"] == {"id": "per_task", "label": "Pending orders per task", "expression": "load / tasks", "return_data": True}
+    load, tasks = metrics["load"]["metric_stat"], metrics["tasks"]["metric_stat"]
+    assert (load["metric"]["namespace"], load["metric"]["metric_name"], load["stat"]) == ("OrderApi", "PendingOrders", "Average")
+    assert load["metric"]["dimensions"] == [{"name": "ServiceName", "value": "order-api-dev-api"}]
+    assert (tasks["metric"]["namespace"], tasks["metric"]["metric_name"], tasks["stat"]) == ("ECS/ContainerInsights", "RunningTaskCount", "Average")
+    assert tasks["metric"]["dimensions"] == [{"name": "ClusterName", "value": "order-api-dev"}, {"name": "ServiceName", "value": "order-api-dev-api"}]
+    # Minutes without PendingOrders count as no backlog: never a scale-out, never a blocked scale-in.
+    assert metrics["per_task"] == {"id": "per_task", "label": "Pending orders per task", "expression": "FILL(load, 0) / tasks", "return_data": True}
     assert [m["return_data"] for m in tracking["customized_metric_specification"]["metrics"]].count(True) == 1
 
 
@@ -239,5 +263,46 @@ def test_request_scaling_counts_requests_per_task_not_per_target_group(variant: 
     metrics = {m["id"]: m for m in tracking["customized_metric_specification"]["metrics"]}
     load = metrics["load"]["metric_stat"]
     assert (load["metric"]["namespace"], load["metric"]["metric_name"], load["stat"]) == ("AWS/ApplicationELB", "RequestCount", "Sum")
-    assert [d["name"] for d in load["metric"]["dimensions"]] == ["LoadBalancer"]
+    assert load["metric"]["dimensions"] == [{"name": "LoadBalancer", "value": variant.ref("variant", "aws_lb", "load_balancer/alb", "arn_suffix")}]
+    assert metrics["per_task"]["expression"] == "FILL(load, 0) / tasks"
     assert "predefined_metric_specification" not in tracking
+
+
+def test_service_waits_for_the_blue_green_role_policy_and_the_capacity_providers(synth: Synthesized) -> None:
+    """Created after, destroyed before: ECS can shift traffic on the first deployment and
+    never hangs DRAINING without its permissions (the provider's aws_ecs_service warning)."""
+    body = service(synth, DEV)
+    attachment = synth.logical_id(DEV, "aws_iam_role_policy_attachment", "service/blue_green_role_policy")
+    capacity = synth.logical_id(DEV, "aws_ecs_cluster_capacity_providers", "service/capacity_providers")
+    assert sorted(body["depends_on"]) == sorted([f"aws_iam_role_policy_attachment.{attachment}", f"aws_ecs_cluster_capacity_providers.{capacity}"])
+    role = synth.ref(DEV, "aws_iam_role", "service/blue_green_role", "arn")
+    assert body["load_balancer"][0]["advanced_configuration"]["role_arn"] == role
+    policy = synth.resource(DEV, "aws_iam_role_policy_attachment", "service/blue_green_role_policy")
+    assert policy["role"] == synth.ref(DEV, "aws_iam_role", "service/blue_green_role", "name")
+
+
+def test_task_definition_waits_for_the_execution_role_policy(synth: Synthesized) -> None:
+    body = synth.resource(DEV, "aws_ecs_task_definition", "task_definition")
+    policy = synth.logical_id(DEV, "aws_iam_role_policy", "service/execution_role_policy")
+    assert body["depends_on"] == [f"aws_iam_role_policy.{policy}"]
+    assert body["execution_role_arn"] == synth.ref(DEV, "aws_iam_role", "service/execution_role", "arn")
+    assert body["task_role_arn"] == synth.ref(DEV, "aws_iam_role", "service/task_role", "arn")
+
+
+def test_service_security_group_egress_is_https_out_and_mysql_inside_the_vpc(synth: Synthesized) -> None:
+    rules = {
+        name: body
+        for name, body in synth.resources(DEV, "aws_vpc_security_group_egress_rule").items()
+        if body["security_group_id"] == synth.ref(DEV, "aws_security_group", "service/security_group", "id")
+    }
+    assert sorted((r["ip_protocol"], r["from_port"], r["to_port"], r.get("cidr_ipv4")) for r in rules.values()) == [
+        ("tcp", 443, 443, "0.0.0.0/0"),
+        ("tcp", 3306, 3306, "10.10.0.0/16"),
+    ]
+
+
+def test_cluster_default_capacity_strategy_realizes_the_spot_share(synth: Synthesized) -> None:
+    prod = synth.resource(PROD, "aws_ecs_cluster_capacity_providers", "service/capacity_providers")["default_capacity_provider_strategy"]
+    assert prod == [{"capacity_provider": "FARGATE", "base": 1, "weight": 1}, {"capacity_provider": "FARGATE_SPOT", "weight": 1}]
+    dev = synth.resource(DEV, "aws_ecs_cluster_capacity_providers", "service/capacity_providers")["default_capacity_provider_strategy"]
+    assert dev == [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}, {"capacity_provider": "FARGATE_SPOT", "weight": 1}]

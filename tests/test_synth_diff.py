@@ -277,3 +277,41 @@ def test_end_to_end_reports_a_broken_base_cleanly(repo: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: synthesis in base failed")
     assert proc.stdout == ""
+
+
+def _cluster(version: str) -> dict[str, Any]:
+    return {"resource": {"aws_rds_cluster": {"db": {"engine": "aurora-mysql", "engine_version": version}}}}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "downgrade"),
+    [
+        ("8.0.mysql_aurora.3.08.2", "8.0.mysql_aurora.3.05.2", True),
+        ("8.0.mysql_aurora.3.08.2", "8.0.mysql_aurora.3.08.1", True),
+        ("8.0.mysql_aurora.3.08.2", "8.0.mysql_aurora.3.10.0", False),
+        ("8.0.mysql_aurora.3.08.2", "8.0", False),  # a prefix widens the pin: no downgrade
+        ("8.0", "8.0.mysql_aurora.3.08.2", False),
+        ("8.4.mysql_aurora.4.00.0", "8.0.mysql_aurora.3.10.0", True),
+    ],
+)
+def test_engine_version_going_down_is_a_bold_downgrade(before: str, after: str, downgrade: bool) -> None:
+    report = diff_stacks({"s": _cluster(before)}, {"s": _cluster(after)})
+    (change,) = report.stacks[0].resources
+    assert (change.downgrade is not None) is downgrade
+    assert change.destructive is downgrade
+    markdown = render_markdown(report, base_label="base", head_label="head")
+    line = next(line for line in markdown.splitlines() if "aws_rds_cluster.db" in line)
+    if downgrade:
+        assert line == (
+            f"- **`aws_rds_cluster.db`: engine_version {before} -> {after} is a DOWNGRADE: "
+            "AWS cannot downgrade an engine; the apply fails or replaces the database**"
+        )
+    else:
+        assert "**" not in line and "`engine_version`" in line
+
+
+def test_engine_version_of_other_types_is_not_judged() -> None:
+    old = {"resource": {"aws_elasticache_cluster": {"c": {"engine_version": "7.1"}}}}
+    new = {"resource": {"aws_elasticache_cluster": {"c": {"engine_version": "6.2"}}}}
+    (change,) = diff_stacks({"s": old}, {"s": new}).stacks[0].resources
+    assert change.downgrade is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,9 @@ from stacks.aws import (
     wafv2_web_acl_logging_configuration,
 )
 from stacks.components.common import AwsContext, EncryptionKey
-from stacks.components.waf import MANAGED_RULE_ORDER, Waf
+from stacks.components.waf import MANAGED_RULE_ORDER, Waf, greater_than_regex
 from stacks.config import WAF_MANAGED_RULE_GROUPS, EdgeConfig
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, guardrail_violations
 
 STACK = "waf-test"
 PREFIX = "order-api-test"
@@ -59,7 +60,12 @@ def waf(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 @pytest.fixture(scope="module")
 def waf_counting(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    config = EdgeConfig(rate_limit=2000, rate_limit_window_seconds=60, managed_rules_count_only=("AWSManagedRulesSQLiRuleSet", "AWSManagedRulesCommonRuleSet"))
+    config = EdgeConfig(
+        rate_limit=2000,
+        rate_limit_window_seconds=60,
+        managed_rules_count_only=("AWSManagedRulesSQLiRuleSet", "AWSManagedRulesCommonRuleSet"),
+        max_body_bytes=16384,
+    )
     return build(str(tmp_path_factory.mktemp("waf-counting")), config)
 
 
@@ -84,8 +90,8 @@ def test_rate_rule_limits_each_ip_to_100_per_5_minutes(waf: Synthesized) -> None
 def test_rate_rule_blocks_with_429_and_a_json_body(waf: Synthesized) -> None:
     response = rules(waf)["rate-limit"]["action"]["block"]["custom_response"]
     assert response["response_code"] == 429
-    (body,) = acl(waf)["custom_response_body"]
-    assert body["key"] == response["custom_response_body_key"]
+    bodies = {b["key"]: b for b in acl(waf)["custom_response_body"]}
+    body = bodies[response["custom_response_body_key"]]
     assert body["content_type"] == "APPLICATION_JSON"
     assert "too_many_requests" in body["content"]
     assert response["response_header"] == [{"name": "Retry-After", "value": "300"}]
@@ -99,9 +105,45 @@ def test_rate_limit_and_window_come_from_config(waf_counting: Synthesized) -> No
 @pytest.mark.parametrize("group", WAF_MANAGED_RULE_GROUPS)
 def test_managed_rule_group_blocks_by_default(waf: Synthesized, group: str) -> None:
     rule = rules(waf)[group]
-    assert rule["statement"] == {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}}
+    statement = rule["statement"]["managed_rule_group_statement"]
+    assert (statement["vendor_name"], statement["name"]) == ("AWS", group)
     assert rule["override_action"] == {"none": {}}
     assert "action" not in rule
+
+
+def test_only_the_8_kb_body_rule_of_the_common_set_counts(waf: Synthesized) -> None:
+    overrides = {
+        name: rule["statement"]["managed_rule_group_statement"].get("rule_action_override") for name, rule in rules(waf).items() if name.startswith("AWS")
+    }
+    assert overrides.pop("AWSManagedRulesCommonRuleSet") == [{"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}]
+    assert set(overrides.values()) == {None}
+
+
+def test_body_size_rule_answers_413_above_the_configured_content_length(waf: Synthesized) -> None:
+    rule = rules(waf)["body-size"]
+    response = rule["action"]["block"]["custom_response"]
+    assert response["response_code"] == 413
+    body = {b["key"]: b for b in acl(waf)["custom_response_body"]}[response["custom_response_body_key"]]
+    assert body["content_type"] == "APPLICATION_JSON" and "payload_too_large" in body["content"]
+    match = rule["statement"]["regex_match_statement"]
+    assert match["field_to_match"] == {"single_header": {"name": "content-length"}}
+    assert match["text_transformation"] == [{"priority": 0, "type": "NONE"}]
+    pattern = re.compile(match["regex_string"])
+    assert [n for n in (0, 8193, 65535, 65536, 65537, 100000, 10**9) if pattern.match(str(n))] == [65537, 100000, 10**9]
+
+
+def test_body_size_limit_comes_from_config(waf_counting: Synthesized) -> None:
+    pattern = re.compile(rules(waf_counting)["body-size"]["statement"]["regex_match_statement"]["regex_string"])
+    assert pattern.match("16385") and not pattern.match("16384")
+
+
+@pytest.mark.parametrize("limit", [1024, 8192, 65536, 99999, 100000, 104857600])
+def test_greater_than_regex_matches_exactly_the_larger_numbers(limit: int) -> None:
+    pattern = re.compile(greater_than_regex(limit))
+    samples = {0, 1, limit - 1, limit, limit + 1, limit * 10, 10 ** len(str(limit)), 10 ** (len(str(limit)) - 1)} | set(range(limit - 300, limit + 300))
+    assert {n for n in samples if pattern.match(str(n))} == {n for n in samples if n > limit}
+    assert pattern.match("000" + str(limit + 1)) and not pattern.match("00" + str(limit))
+    assert not pattern.match("") and not pattern.match(f"{limit + 1}x") and len(pattern.pattern) <= 512
 
 
 def test_managed_rule_groups_count_only_when_configured(waf_counting: Synthesized) -> None:
@@ -114,18 +156,19 @@ def test_managed_rule_groups_count_only_when_configured(waf_counting: Synthesize
 
 def test_rule_order_puts_ip_reputation_and_rate_limit_first(waf: Synthesized) -> None:
     by_priority = sorted(acl(waf)["rule"], key=lambda r: r["priority"])
-    assert [r["name"] for r in by_priority] == ["AWSManagedRulesAmazonIpReputationList", "rate-limit", *MANAGED_RULE_ORDER[1:]]
+    assert [r["name"] for r in by_priority] == ["AWSManagedRulesAmazonIpReputationList", "rate-limit", "body-size", *MANAGED_RULE_ORDER[1:]]
+    assert [r["priority"] for r in by_priority] == list(range(len(by_priority)))
     assert sorted(MANAGED_RULE_ORDER) == sorted(WAF_MANAGED_RULE_GROUPS)
 
 
 def test_every_rule_and_the_acl_publish_metrics_and_samples(waf: Synthesized) -> None:
     configs = [rule["visibility_config"] for rule in acl(waf)["rule"]] + [acl(waf)["visibility_config"]]
-    assert len(configs) == 6
+    assert len(configs) == 7
     for config in configs:
         assert config["cloudwatch_metrics_enabled"] is True
         assert config["sampled_requests_enabled"] is True
         assert config["metric_name"].startswith(PREFIX)
-    assert len({c["metric_name"] for c in configs}) == 6
+    assert len({c["metric_name"] for c in configs}) == 7
 
 
 def test_web_acl_is_associated_with_the_load_balancer(waf: Synthesized) -> None:
@@ -177,9 +220,8 @@ def test_logging_waits_for_the_delivery_policy(waf: Synthesized) -> None:
     assert logging["depends_on"] == ["aws_cloudwatch_log_resource_policy.waf_log_delivery_policy_7866D737"]
 
 
-def test_resources_pass_the_guardrails(waf: Synthesized) -> None:
-    # The fixture synthesized with Guardrails on: any violation would have failed synthesis.
-    assert (waf.stacks_dir / STACK / "cdk.tf.json").is_file()
+def test_resources_pass_every_guardrail_rule(waf: Synthesized) -> None:
+    assert guardrail_violations(waf.doc(STACK)) == []
     assert len(waf.resources(STACK, cloudwatch_log_group.CloudwatchLogGroup.TF_RESOURCE_TYPE)) == 1
 
 

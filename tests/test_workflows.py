@@ -97,6 +97,24 @@ def test_plan_job_runs_only_with_an_aws_role(pr: dict[str, Any]) -> None:
     assert ".ci/pr-comment plan plan-summary.md" in commands
 
 
+def test_every_stack_is_validated_by_the_real_provider_without_credentials(pr: dict[str, Any]) -> None:
+    validate = pr["jobs"]["validate"]
+    assert validate["needs"] == "test"
+    assert "permissions" not in validate  # the workflow's read-only default: no OIDC token, no AWS
+    assert ".ci/validate" in run_commands(validate)
+    terraform = next(s for s in validate["steps"] if s.get("uses", "").startswith("hashicorp/setup-terraform@"))
+    assert terraform["with"]["terraform_version"] == "1.10.5"
+    artifact = next(s for s in validate["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    assert artifact["with"]["name"] == "cdktf.out"
+    script = (ROOT / ".ci" / "validate").read_text()
+    assert "init -backend=false" in script and "validate -no-color" in script
+    assert "for dir in cdktf.out/stacks/*/" in script
+
+
+def test_telemetry_is_off_in_every_workflow(pr: dict[str, Any], main_wf: dict[str, Any]) -> None:
+    assert pr["env"]["CHECKPOINT_DISABLE"] == main_wf["env"]["CHECKPOINT_DISABLE"] == "1"
+
+
 def test_plan_script_is_read_only() -> None:
     script = (ROOT / ".ci" / "plan").read_text()
     assert "plan -input=false -no-color -lock=false" in script
@@ -115,7 +133,11 @@ def test_main_workflow_deploys_staging_then_production(main_wf: dict[str, Any]) 
     staging, prod = jobs["deploy-staging"], jobs["deploy-prod"]
     assert staging["needs"] == "test"
     assert staging["environment"] == "staging"
-    assert "make deploy STACK=order-api-staging" in run_commands(staging)
+    commands = run_commands(staging)
+    assert commands.index("make deploy STACK=order-api-registry") < commands.index("make deploy STACK=order-api-staging")
+    for job in (staging, prod):
+        deploy = next(s for s in job["steps"] if s.get("run", "").startswith("make deploy STACK=order-api-") and "registry" not in s["run"])
+        assert set(deploy["env"]) == {"IMAGE_TAG", "ALARM_EMAILS", "ALARM_HTTPS_ENDPOINTS", "ALARM_TOPIC_ARN"}
     assert prod["needs"] == "deploy-staging"
     assert prod["environment"] == "production"
     assert "make deploy STACK=order-api-prod" in run_commands(prod)

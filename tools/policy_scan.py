@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,8 +69,28 @@ def load_exceptions(path: Path = EXCEPTIONS_FILE) -> list[Exception_]:
     return result
 
 
+#: Top-level blocks checkov's terraform_json parser cannot read (unlabeled blocks); they
+#: carry no resource settings, so the scan reads a copy of each stack without them.
+UNSCANNED_BLOCKS = ("removed", "moved", "import")
+
+
+def scannable_copy(stacks_dir: Path, dest: Path) -> Path:
+    """``stacks_dir`` copied to ``dest`` with :data:`UNSCANNED_BLOCKS` left out of every stack."""
+    for source in sorted(stacks_dir.glob("*/cdk.tf.json")):
+        doc = json.loads(source.read_text())
+        target = dest / source.parent.name / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({k: v for k, v in doc.items() if k not in UNSCANNED_BLOCKS}, indent=2))
+    return dest
+
+
 def run_checkov(stacks_dir: Path) -> list[Finding]:
     """Run checkov offline over every ``cdk.tf.json`` below ``stacks_dir``."""
+    with tempfile.TemporaryDirectory(prefix="policy-scan-") as tmp:
+        return _run_checkov(scannable_copy(stacks_dir, Path(tmp) / "stacks"))
+
+
+def _run_checkov(stacks_dir: Path) -> list[Finding]:
     env = dict(os.environ, CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", BC_SKIP_MAPPING="TRUE")
     proc = subprocess.run(
         [

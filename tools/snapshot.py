@@ -1,7 +1,7 @@
 """Rewrite the golden files: the synthesized JSON of the default stacks.
 
-Synthesizes the standing stacks and the state bootstrap stack with no
-overrides and writes, under ``tests/golden/``:
+Synthesizes every default stack (state, registry, dev, staging, prod) and a
+suffixed copy of dev and writes, under ``tests/golden/``:
 
 - ``<stack>.json``: the stack's ``cdk.tf.json``, keys sorted, two-space indent;
 - ``stateful_addresses.json``: sorted ``<stack> <type>.<name>`` of every
@@ -27,6 +27,9 @@ from tools.stateful import stateful_addresses
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_DIR = ROOT / "tests" / "golden"
 ADDRESSES_FILE = "stateful_addresses.json"
+#: The golden synthesis: the defaults plus a suffixed copy of dev (``order-api-dev-pr42``),
+#: which is what the test session synthesizes too.
+GOLDEN_OVERRIDES = {"ENVIRONMENT_SUFFIX": "pr42"}
 
 
 def dumps(data: Any) -> str:
@@ -35,11 +38,12 @@ def dumps(data: Any) -> str:
 
 
 def synthesize_default(outdir: Path) -> dict[str, dict[str, Any]]:
-    """Synthesize the default stacks (no overrides) into ``outdir``; ``{stack: parsed JSON}``."""
+    """Synthesize the golden stacks into ``outdir``; ``{stack: parsed JSON}``: every default stack
+    and a suffixed copy of dev (:data:`GOLDEN_OVERRIDES`)."""
     from stacks.app import build_app
     from stacks.config import build_app_config
 
-    build_app(build_app_config({}), outdir=str(outdir)).synth()
+    build_app(build_app_config(GOLDEN_OVERRIDES), outdir=str(outdir)).synth()
     return {p.parent.name: json.loads(p.read_text()) for p in sorted((outdir / "stacks").glob("*/cdk.tf.json"))}
 
 

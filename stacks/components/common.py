@@ -10,7 +10,9 @@ from constructs import Construct
 
 from stacks.aws import (
     cloudwatch_log_group,
+    data_aws_caller_identity,
     data_aws_iam_policy_document,
+    data_aws_partition,
     iam_role,
     iam_role_policy_attachment,
     kms_alias,
@@ -45,6 +47,14 @@ class AwsContext:
     @property
     def account_root(self) -> str:
         return self.arn("iam", "root", region=False)
+
+
+def account_context(scope: Construct, region: str) -> AwsContext:
+    """The stack's :class:`AwsContext`: account and partition read from AWS at plan time
+    (data sources ``caller`` and ``partition``), never written into the JSON."""
+    identity = data_aws_caller_identity.DataAwsCallerIdentity(scope, "caller")
+    partition = data_aws_partition.DataAwsPartition(scope, "partition")
+    return AwsContext(account_id=identity.account_id, partition=partition.partition, region=region)
 
 
 def policy_document(scope: Construct, id_: str, statements: Sequence[Statement]) -> str:
@@ -155,12 +165,11 @@ def service_role(
     service: str,
     aws: AwsContext,
     description: str,
-    source_arn: str | None = None,
     source_account_condition: bool = True,
     managed_policy: str | None = None,
 ) -> iam_role.IamRole:
     """An IAM role that only ``service`` may assume, only on behalf of this account
-    (confused-deputy protection with ``aws:SourceAccount`` and optionally ``aws:SourceArn``).
+    (confused-deputy protection with ``aws:SourceAccount``).
     ``source_account_condition=False`` for services whose documented trust policy has no
     condition (a condition the service does not send would make every assumption fail).
     ``managed_policy``: an AWS managed policy (``service-role/NAME`` or ``NAME``) to
@@ -168,8 +177,6 @@ def service_role(
     conditions = []
     if source_account_condition:
         conditions.append(Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id]))
-    if source_arn is not None:
-        conditions.append(Condition(test="ArnLike", variable="aws:SourceArn", values=[source_arn]))
     trust = policy_document(
         scope,
         f"{id_}_trust",

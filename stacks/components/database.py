@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import DataResource, TerraformResourceLifecycle
+from cdktf import TerraformResource, TerraformResourceLifecycle
 from constructs import Construct
 
 from stacks.aws import (
@@ -302,12 +302,12 @@ class Database(Construct):
         """``<name_prefix>-final-<UTC creation time>``: the time is stamped once, when the
         cluster is first created (``terraform_data`` ignoring later changes), so a repeated
         create and destroy never collides with an earlier final snapshot."""
-        stamp = DataResource(
-            self,
-            "final_snapshot_stamp",
-            input={"created": "${timestamp()}"},
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["input"]),
+        # Terraform's built-in terraform_data, declared raw: cdktf's DataResource class would
+        # make every synth run `terraform version`, and synthesis needs no Terraform.
+        stamp = TerraformResource(
+            self, "final_snapshot_stamp", terraform_resource_type="terraform_data", lifecycle=TerraformResourceLifecycle(ignore_changes=["input"])
         )
+        stamp.add_override("input", {"created": "${timestamp()}"})
         return f'{name_prefix}-final-${{formatdate("YYYYMMDDhhmmss", {stamp.fqn}.output.created)}}'
 
     def allow_connections_from(self, security_group_id: str, description: str) -> None:

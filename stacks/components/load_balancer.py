@@ -10,7 +10,6 @@ from constructs import Construct
 from stacks.aws import (
     acm_certificate,
     acm_certificate_validation,
-    data_aws_elb_service_account,
     data_aws_route53_zone,
     lb,
     lb_listener,
@@ -22,7 +21,7 @@ from stacks.aws import (
     s3_bucket_policy,
 )
 from stacks.components.common import AwsContext, Principal, Statement, deny_insecure_transport, harden_bucket, named_security_group, policy_document, tcp_rule
-from stacks.config import LoadBalancerConfig
+from stacks.config import ELB_LOG_DELIVERY_PRINCIPAL, REGIONS, LoadBalancerConfig
 
 lc = s3_bucket_lifecycle_configuration
 
@@ -265,7 +264,12 @@ class LoadBalancer(Construct):
                 )
             ],
         )
-        elb_account = data_aws_elb_service_account.DataAwsElbServiceAccount(self, "elb_account")
+        # Log delivery: the service principal everywhere, plus the regional ELB account where
+        # one exists (regions before August 2022; see stacks/config/regions.py).
+        principals = [Principal(type="Service", identifiers=[ELB_LOG_DELIVERY_PRINCIPAL])]
+        elb_account = REGIONS[aws.region].elb_account if aws.region in REGIONS else None
+        if elb_account is not None:
+            principals.insert(0, Principal(type="AWS", identifiers=[f"arn:{aws.partition}:iam::{elb_account}:root"]))
         log_objects = f"{bucket.arn}/alb/AWSLogs/{aws.account_id}/*"
         self._bucket_policy = s3_bucket_policy.S3BucketPolicy(
             self,
@@ -278,10 +282,7 @@ class LoadBalancer(Construct):
                     Statement(
                         sid="AlbLogDelivery",
                         effect="Allow",
-                        principals=[
-                            Principal(type="AWS", identifiers=[elb_account.arn]),
-                            Principal(type="Service", identifiers=["logdelivery.elasticloadbalancing.amazonaws.com"]),
-                        ],
+                        principals=principals,
                         actions=["s3:PutObject"],
                         resources=[log_objects],
                     ),

@@ -21,17 +21,19 @@ RELEASED_IMAGE_TAG = "1.0.0"
 
 
 def catalogue(region: str) -> dict[str, EnvironmentConfig]:
-    """The standing environments.  Production differs where it should."""
+    """The standing environments.  Production differs where it should.  Zone letters and
+    Backtrack follow the region (see stacks/config/regions.py)."""
+    zones = REGIONS[region].default_az_letters()
     return {
         "dev": EnvironmentConfig(
             name="dev",
             region=region,
-            network=NetworkConfig(vpc_cidr="10.10.0.0/16", nat_gateways="single", interface_endpoints=False),
+            network=NetworkConfig(vpc_cidr="10.10.0.0/16", az_letters=zones, nat_gateways="single", interface_endpoints=False),
         ),
         "staging": EnvironmentConfig(
             name="staging",
             region=region,
-            network=NetworkConfig(vpc_cidr="10.20.0.0/16", nat_gateways="single"),
+            network=NetworkConfig(vpc_cidr="10.20.0.0/16", az_letters=zones, nat_gateways="single"),
             service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG, task_definition_owner="pipeline"),
             load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
             monitoring=MonitoringConfig(log_retention_days=14),
@@ -39,7 +41,7 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
         "prod": EnvironmentConfig(
             name="prod",
             region=region,
-            network=NetworkConfig(vpc_cidr="10.30.0.0/16", nat_gateways="per_az"),
+            network=NetworkConfig(vpc_cidr="10.30.0.0/16", az_letters=zones, nat_gateways="per_az"),
             service=ServiceConfig(
                 image_tag=RELEASED_IMAGE_TAG,
                 task_definition_owner="pipeline",

@@ -39,6 +39,7 @@ OVERRIDE_VARIABLES = (
     "TF_STATE_BUCKET",
     "TF_STATE_REGION",
     "TF_STATE_KMS_KEY_ID",
+    "TF_STATE_BOOTSTRAP_BACKEND",
     "TF_CLOUD_ORGANIZATION",
     "TF_CLOUD_PROJECT",
     "TF_CLOUD_HOSTNAME",
@@ -67,7 +68,7 @@ def misspelt(names: Iterable[str]) -> list[str]:
     return warnings
 
 
-_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
 
 
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
@@ -175,6 +176,7 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
         cloud_project=_get(overrides, "TF_CLOUD_PROJECT"),
         cloud_hostname=_get(overrides, "TF_CLOUD_HOSTNAME") or StateConfig.cloud_hostname,
         workspace_prefix=_get(overrides, "TF_WORKSPACE_PREFIX") or "",
+        bootstrap_backend=_get(overrides, "TF_STATE_BOOTSTRAP_BACKEND") or "local",  # type: ignore[arg-type]
     )
     endpoint_url = _get(overrides, "AWS_ENDPOINT_URL")
     if endpoint_url is not None:

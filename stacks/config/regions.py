@@ -42,6 +42,10 @@ class Region:
     elb_account: str | None = None
     backtrack: bool = False
 
+    def default_az_letters(self, count: int = 3) -> tuple[str, ...]:
+        """The first ``count`` zones the table knows (``ca-central-1``: a, b, d), else a, b, c."""
+        return (self.az_letters or tuple("abcdef"))[:count]
+
 
 def _r(name: str, letters: str | None = None, elb: str | None = None, *, backtrack: bool = False, partition: str = "aws") -> Region:
     return Region(name, partition, tuple(letters) if letters else None, elb, backtrack)

@@ -67,6 +67,10 @@ class StateConfig:
     cloud_hostname: str = "app.terraform.io"
     #: Prefix of each workspace name (workspace = prefix + stack name).
     workspace_prefix: str = ""
+    #: Where the state bucket's own stack keeps its state: ``local`` (``terraform-state/``,
+    #: the only choice before the bucket exists) or ``s3`` (in the bucket it created, once
+    #: migrated with ``terraform init -migrate-state``; see the README).  Default ``local``.
+    bootstrap_backend: Literal["local", "s3"] = "local"
 
     def __post_init__(self) -> None:
         _one_of("STATE_BACKEND", self.backend, STATE_BACKENDS)
@@ -93,3 +97,4 @@ class StateConfig:
             )
         _require(bool(_HOSTNAME_RE.match(self.cloud_hostname)), "TF_CLOUD_HOSTNAME", self.cloud_hostname, "a DNS host name such as app.terraform.io")
         _require(bool(_WORKSPACE_PREFIX_RE.match(self.workspace_prefix)), "TF_WORKSPACE_PREFIX", self.workspace_prefix, "0-40 letters, digits, '-' or '_'")
+        _one_of("TF_STATE_BOOTSTRAP_BACKEND", self.bootstrap_backend, ("local", "s3"))

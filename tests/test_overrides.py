@@ -1,0 +1,307 @@
+"""Override variables: every hostile value refused with one clear line naming the variable,
+every legitimate shape accepted, misspellings warned about, the settings file parsed.
+
+The hostile table is the regression suite of the hostile-input review: each
+value must be refused (``ConfigError`` naming the variable the user set, one
+line, the value shown escaped and capped) or accepted, as listed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import OVERRIDE_VARIABLES, REGIONS, ConfigError, build_app_config, format_settings, misspelt, parse_settings
+from stacks.config.validate import ECHO_LIMIT
+
+LONG = "x" * 10_000
+BIDI = "order\u202eapi"
+MRK = "mrk-" + "0123456789abcdef" * 2
+KEY_UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+
+#: (variable, value, refused?)  Each refused value must be named after the variable.
+HOSTILE: list[tuple[str, str, bool]] = [
+    # ENVIRONMENT_SUFFIX
+    ("ENVIRONMENT_SUFFIX", "PR42", True),
+    ("ENVIRONMENT_SUFFIX", "pr_42", True),
+    ("ENVIRONMENT_SUFFIX", "-pr42", True),
+    ("ENVIRONMENT_SUFFIX", "pr--42", True),
+    ("ENVIRONMENT_SUFFIX", "a" * 13, True),
+    ("ENVIRONMENT_SUFFIX", "pr 42", True),
+    ("ENVIRONMENT_SUFFIX", "$(id)", True),
+    ("ENVIRONMENT_SUFFIX", "pr42\n", False),  # trimmed
+    ("ENVIRONMENT_SUFFIX", "a" * 12, False),
+    ("ENVIRONMENT_SUFFIX", LONG, True),
+    # ENVIRONMENTS
+    ("ENVIRONMENTS", "dev,qa", True),
+    ("ENVIRONMENTS", "dev,dev", True),
+    ("ENVIRONMENTS", "DEV", True),
+    ("ENVIRONMENTS", "dev, staging", False),
+    # AWS_REGION
+    ("AWS_REGION", "zz-nowhere-9", True),
+    ("AWS_REGION", "us-east", True),
+    ("AWS_REGION", "US-EAST-1", True),
+    ("AWS_REGION", "us-east-1; rm -rf /", True),
+    ("AWS_REGION", "narnia", True),
+    ("AWS_REGION", LONG, True),
+    ("AWS_REGION", " eu-west-2 ", False),
+    ("AWS_REGION", "me-central-1", False),
+    ("AWS_REGION", "ca-west-1", False),
+    ("AWS_REGION", "ap-southeast-4", False),
+    ("AWS_REGION", "il-central-1", False),
+    ("AWS_REGION", "eu-north-1", False),
+    # AVAILABILITY_ZONE_LETTERS (us-east-1 unless the region is set too: see below)
+    ("AVAILABILITY_ZONE_LETTERS", "x,y,z", True),
+    ("AVAILABILITY_ZONE_LETTERS", "a,b", True),
+    ("AVAILABILITY_ZONE_LETTERS", "a,a,b", True),
+    ("AVAILABILITY_ZONE_LETTERS", "a,b,cc", True),
+    ("AVAILABILITY_ZONE_LETTERS", "A,B,C", True),
+    ("AVAILABILITY_ZONE_LETTERS", "d, e ,f", False),
+    # VPC_CIDR (with a suffix)
+    ("VPC_CIDR", "10.0.0.0/8", True),
+    ("VPC_CIDR", "10.100.0.0/20", True),
+    ("VPC_CIDR", "not-a-cidr", True),
+    ("VPC_CIDR", "10.100.0.1/16", True),
+    ("VPC_CIDR", "8.8.0.0/16", True),
+    ("VPC_CIDR", "10.30.0.0/16", True),
+    ("VPC_CIDR", "10.100.0.0/19", False),
+    ("VPC_CIDR", "192.168.0.0/16", False),
+    # IMAGE_TAG
+    ("IMAGE_TAG", "latest", True),
+    ("IMAGE_TAG", "bad tag", True),
+    ("IMAGE_TAG", ".hidden", True),
+    ("IMAGE_TAG", "sha256:" + "a" * 63, True),
+    ("IMAGE_TAG", "sha256:" + "A" * 64, True),
+    ("IMAGE_TAG", "x" * 129, True),
+    ("IMAGE_TAG", "1.2.3", False),
+    ("IMAGE_TAG", "sha256:" + "0123456789abcdef" * 4, False),
+    # AWS_ENDPOINT_URL (prod is synthesized by default, so even a good URL needs ENVIRONMENTS)
+    ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000", True),
+    ("AWS_ENDPOINT_URL", "ftp://127.0.0.1", True),
+    ("AWS_ENDPOINT_URL", "127.0.0.1:5000", True),
+    # ALARM_* (apply to every environment)
+    ("ALARM_EMAILS", "not-an-address", True),
+    ("ALARM_EMAILS", "a@example.com,a@example.com", True),
+    ("ALARM_EMAILS", "oncall@example.com, orders@example.com", False),
+    ("ALARM_HTTPS_ENDPOINTS", "http://hooks.example.com/a", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com/a b", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://events.pagerduty.com/integration/abc/enqueue", False),
+    ("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:123:paging", True),
+    ("ALARM_TOPIC_ARN", "paging", True),
+    ("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:paging", False),
+    # STATE_BACKEND and the bucket
+    ("STATE_BACKEND", "gcs", True),
+    ("STATE_BACKEND", "S3", True),
+    ("STATE_BACKEND", "cloud", True),  # no organization
+    ("TF_STATE_BUCKET", "My_Bucket", True),
+    ("TF_STATE_BUCKET", "ab", True),
+    ("TF_STATE_BUCKET", "192.168.1.1", True),
+    ("TF_STATE_BUCKET", "bucket..name", True),
+    ("TF_STATE_BUCKET", "xn--bucket", True),
+    ("TF_STATE_BUCKET", "state-s3alias", True),
+    ("TF_STATE_BUCKET", LONG, True),
+    ("TF_STATE_BUCKET", "acme-order-api-state", False),
+    ("TF_STATE_REGION", "moon-1", True),
+    ("TF_STATE_REGION", "eu-central-1", False),
+    # TF_STATE_KMS_KEY_ID: exactly the real shapes
+    ("TF_STATE_KMS_KEY_ID", "-" * 36, True),
+    ("TF_STATE_KMS_KEY_ID", "alias/" + "a" * 10_000, True),
+    ("TF_STATE_KMS_KEY_ID", "alias/", True),
+    ("TF_STATE_KMS_KEY_ID", "my key", True),
+    ("TF_STATE_KMS_KEY_ID", "mrk-123", True),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws:kms:us-east-1:123456789012:key/not-a-key", True),
+    ("TF_STATE_KMS_KEY_ID", KEY_UUID, False),
+    ("TF_STATE_KMS_KEY_ID", MRK, False),
+    ("TF_STATE_KMS_KEY_ID", "alias/" + "a" * 250, False),
+    ("TF_STATE_KMS_KEY_ID", "alias/terraform/state_key-1", False),
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_UUID}", False),
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{MRK}", False),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/state", False),
+    ("TF_STATE_BOOTSTRAP_BACKEND", "cloud", True),
+    ("TF_STATE_BOOTSTRAP_BACKEND", "s3", False),
+    # Terraform Cloud (with STATE_BACKEND=cloud and an organization: see below)
+    ("TF_CLOUD_PROJECT", "$(id)", True),
+    ("TF_CLOUD_PROJECT", "orders\nproject", True),
+    ("TF_CLOUD_PROJECT", BIDI, True),
+    ("TF_CLOUD_PROJECT", "orders  api", True),
+    ("TF_CLOUD_PROJECT", "x" * 41, True),
+    ("TF_CLOUD_PROJECT", "Order API", False),
+    ("TF_CLOUD_ORGANIZATION", "acme corp", True),
+    ("TF_CLOUD_ORGANIZATION", "acme;id", True),
+    ("TF_CLOUD_ORGANIZATION", BIDI, True),
+    ("TF_CLOUD_ORGANIZATION", "acme_corp-1", False),
+    ("TF_CLOUD_HOSTNAME", "https://app.terraform.io", True),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com/x", True),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com", False),
+    ("TF_WORKSPACE_PREFIX", "bad prefix", True),
+    ("TF_WORKSPACE_PREFIX", "$(id)", True),
+    ("TF_WORKSPACE_PREFIX", "aws-", False),
+]
+
+#: Values that only make sense together with others.
+CONTEXT = {
+    "VPC_CIDR": {"ENVIRONMENT_SUFFIX": "pr1"},
+    "TF_CLOUD_PROJECT": {"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme"},
+    "TF_CLOUD_ORGANIZATION": {"STATE_BACKEND": "cloud"},
+    "TF_CLOUD_HOSTNAME": {"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme"},
+    "TF_WORKSPACE_PREFIX": {"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme"},
+}
+BLAMED = {("STATE_BACKEND", "cloud"): "TF_CLOUD_ORGANIZATION"}
+
+
+@pytest.mark.parametrize(("variable", "value", "refused"), HOSTILE, ids=[f"{v}-{i}" for i, (v, _, _) in enumerate(HOSTILE)])
+def test_hostile_input(variable: str, value: str, refused: bool) -> None:
+    overrides = {**CONTEXT.get(variable, {}), variable: value}
+    if not refused:
+        config = build_app_config(overrides)
+        assert config.environments
+        return
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config(overrides)
+    blamed = BLAMED.get((variable, value), variable)
+    message = str(excinfo.value)
+    assert excinfo.value.field_name == blamed
+    assert message.startswith(blamed)
+    assert "\n" not in message and "\u202e" not in message
+    assert "None" not in message
+    # The value is echoed escaped and capped: a 10,000-character value is not.
+    assert len(message) < ECHO_LIMIT + len(blamed) + len(excinfo.value.allowed) + 20
+
+
+def test_fails_echo_is_capped_with_an_ellipsis() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"TF_STATE_BUCKET": LONG})
+    message = str(excinfo.value)
+    assert "x" * ECHO_LIMIT not in message
+    assert "…" in message
+
+
+def test_fails_missing_organization_says_not_set_never_none() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"STATE_BACKEND": "cloud"})
+    assert str(excinfo.value) == "TF_CLOUD_ORGANIZATION is not set: required when STATE_BACKEND=cloud"
+
+
+def test_fails_bad_vpc_cidr_names_the_variable_not_the_field() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"ENVIRONMENT_SUFFIX": "pr1", "VPC_CIDR": "10.100.0.0/20"})
+    assert str(excinfo.value).startswith("VPC_CIDR='10.100.0.0/20' is invalid: a prefix from /16 to /19")
+    assert "network." not in str(excinfo.value)
+
+
+@pytest.mark.parametrize(("region", "letters"), [("us-east-1", "x,y,z"), ("eu-west-2", "a,b,d"), ("ca-central-1", "a,b,c"), ("ap-northeast-1", "a,b,c")])
+def test_fails_zone_letters_that_do_not_exist_in_the_region(region: str, letters: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_REGION": region, "AVAILABILITY_ZONE_LETTERS": letters})
+    assert excinfo.value.field_name == "AVAILABILITY_ZONE_LETTERS"
+    assert f"zones that exist in {region}" in excinfo.value.allowed
+
+
+def test_zone_letters_where_the_table_does_not_know_the_region_are_only_syntax_checked() -> None:
+    assert REGIONS["me-central-1"].az_letters is None
+    config = build_app_config({"AWS_REGION": "me-central-1", "AVAILABILITY_ZONE_LETTERS": "a,b,c"})
+    assert config.environments[0].network.availability_zones("me-central-1") == ("me-central-1a", "me-central-1b", "me-central-1c")
+
+
+def test_fails_emulator_endpoint_with_prod_and_with_terraform_cloud() -> None:
+    with pytest.raises(ConfigError, match="refused for prod"):
+        build_app_config({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "ENVIRONMENTS": "dev,prod"})
+    with pytest.raises(ConfigError, match="not with STATE_BACKEND=cloud"):
+        build_app_config({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "ENVIRONMENTS": "dev", "STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "a"})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:4566/", "https://emulator.internal:8443", "http://moto"])
+def test_emulator_endpoint_without_prod_is_accepted(url: str) -> None:
+    config = build_app_config({"AWS_ENDPOINT_URL": url, "ENVIRONMENTS": "dev,staging"})
+    assert config.endpoint_url == url
+    assert [e.name for e in config.environments] == ["dev", "staging"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:0", "http://127.0.0.1:70000", "http://user:pw@host", "http://host/path", "http://-host", "file:///tmp"])
+def test_fails_emulator_endpoint_of_a_bad_shape(url: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_ENDPOINT_URL": url, "ENVIRONMENTS": "dev"})
+    assert excinfo.value.field_name == "AWS_ENDPOINT_URL"
+
+
+def test_environments_selects_stacks_and_a_suffix_still_copies_dev() -> None:
+    config = build_app_config({"ENVIRONMENTS": "staging", "ENVIRONMENT_SUFFIX": "pr1"})
+    assert [e.stack_name for e in config.environments] == ["order-api-staging", "order-api-dev-pr1"]
+
+
+def test_whitespace_around_values_is_trimmed_and_empty_means_unset() -> None:
+    config = build_app_config({"AWS_REGION": "  eu-west-1\t", "IMAGE_TAG": "   ", "ENVIRONMENT_SUFFIX": ""})
+    assert config.region == "eu-west-1"
+    assert [e.service.image_tag for e in config.environments] == ["latest", "1.0.0", "1.0.0"]
+    assert len(config.environments) == 3
+
+
+def test_alarm_destinations_reach_every_environment_and_silence_the_warning() -> None:
+    quiet = build_app_config({"ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:paging"})
+    assert {e.monitoring.alarm_topic_arn for e in quiet.environments} == {"arn:aws:sns:us-east-1:123456789012:paging"}
+    assert quiet.warnings == []
+    loud = build_app_config({})
+    assert loud.warnings == [
+        "order-api-prod: alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (make deploy refuses order-api-prod without one)"
+    ]
+    emails = build_app_config({"ALARM_EMAILS": "a@example.com,b@example.com"})
+    assert emails.environments[2].monitoring.alarm_emails == ("a@example.com", "b@example.com")
+
+
+def test_fails_unknown_override_names() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"UNKNOWN_SETTING": "x"})
+    assert excinfo.value.field_name == "overrides"
+
+
+# -------------------------------------------------------------- misspellings
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("ENVIRONMENT_SUFIX", "ENVIRONMENT_SUFFIX"),
+        ("aws_region", "AWS_REGION"),
+        ("Aws_Region", "AWS_REGION"),
+        ("TF_STATE_BUKET", "TF_STATE_BUCKET"),
+        ("IMAGETAG", "IMAGE_TAG"),
+        ("ALARM_EMAIL", "ALARM_EMAILS"),
+    ],
+)
+def test_misspelt_variable_gets_a_warning_naming_the_right_one(name: str, meant: str) -> None:
+    assert misspelt([name, "PATH", "HOME"]) == [f"warning: {name} is not read; did you mean {meant}?"]
+
+
+@pytest.mark.parametrize(
+    "name", [*OVERRIDE_VARIABLES, "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "TF_WORKSPACE", "PATH", "TF_LOG", "AWS_PROFILE", "CDKTF_OUTDIR"]
+)
+def test_no_warning_for_known_or_unrelated_variables(name: str) -> None:
+    assert misspelt([name]) == []
+
+
+# -------------------------------------------------------------- settings file
+
+
+def test_settings_file_round_trips_in_a_fixed_order() -> None:
+    text = format_settings({"TF_STATE_BUCKET": "acme", "AWS_REGION": "eu-west-1", "IMAGE_TAG": ""})
+    assert text.splitlines()[-2:] == ["AWS_REGION=eu-west-1", "TF_STATE_BUCKET=acme"]
+    assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme"}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("AWS_REGION eu-west-1\n", "NAME=value lines"),
+        ("AWS_REGON=eu-west-1\n", "one of"),
+        ("AWS_REGION=eu-west-1\nAWS_REGION=eu-west-2\n", "at most once"),
+        ("export AWS_REGION=eu-west-1\n", "NAME=value lines"),
+    ],
+)
+def test_fails_bad_settings_lines(text: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        parse_settings(text, "settings.env")
+    assert excinfo.value.field_name.startswith("settings.env line ")
+    assert problem in excinfo.value.allowed
+
+
+def test_settings_comments_blank_lines_and_spaces() -> None:
+    assert parse_settings("# a comment\n\n  AWS_REGION = eu-west-1  \nIMAGE_TAG=\n") == {"AWS_REGION": "eu-west-1", "IMAGE_TAG": ""}

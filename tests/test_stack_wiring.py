@@ -1,0 +1,235 @@
+"""How ``OrderApiStack`` wires its components together, checked on the real stacks.
+
+The component tests build each component alone; these read the synthesized
+environment stacks and check that every connection points at the intended
+resource: outputs, rollback alarms, alarm thresholds and dimensions, listener
+rules, the service's target groups, security group peers, trust conditions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from stacks.components.monitoring import ROLLBACK_ALARM_KEYS
+from stacks.config import build_app_config
+from tests.conftest import SUFFIX, Synthesized
+
+CONFIGS = {e.stack_name: e for e in build_app_config({"ENVIRONMENT_SUFFIX": SUFFIX}).environments}
+STACKS = sorted(CONFIGS)
+ALARM = "aws_cloudwatch_metric_alarm"
+
+#: output -> (resource type, construct path suffix, attribute[, data source]): the output must be exactly that reference.
+REFERENCE_OUTPUTS: dict[str, tuple[Any, ...]] = {
+    "vpc_id": ("aws_vpc", "network/vpc", "id"),
+    "database_writer_endpoint": ("aws_rds_cluster", "database/cluster", "endpoint"),
+    "database_reader_endpoint": ("aws_rds_cluster", "database/cluster", "reader_endpoint"),
+    "database_cluster_arn": ("aws_rds_cluster", "database/cluster", "arn"),
+    "database_secret_arn": ("aws_rds_cluster", "database/cluster", "master_user_secret[0].secret_arn"),
+    "alb_dns_name": ("aws_lb", "load_balancer/alb", "dns_name"),
+    "alb_arn": ("aws_lb", "load_balancer/alb", "arn"),
+    "production_listener_arn": ("aws_lb_listener", "load_balancer/production_listener", "arn"),
+    "test_listener_arn": ("aws_lb_listener", "load_balancer/test_listener", "arn"),
+    "blue_target_group_arn": ("aws_lb_target_group", "load_balancer/blue_target_group", "arn"),
+    "green_target_group_arn": ("aws_lb_target_group", "load_balancer/green_target_group", "arn"),
+    "ecs_cluster_arn": ("aws_ecs_cluster", "service/cluster", "arn"),
+    "ecs_service_arn": ("aws_ecs_service", "service/service", "arn"),
+    "task_definition_arn": ("aws_ecs_task_definition", "service/task_definition", "arn"),
+    "ecr_repository_url": ("aws_ecr_repository", "registry", "repository_url", True),
+    "waf_web_acl_arn": ("aws_wafv2_web_acl", "waf/web_acl", "arn"),
+    "alarm_topic_arn": ("aws_sns_topic", "monitoring/topic", "arn"),
+}
+
+
+def outputs(synth: Synthesized, stack: str) -> dict[str, Any]:
+    return {name: body["value"] for name, body in synth.doc(stack)["output"].items()}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("output", sorted(REFERENCE_OUTPUTS))
+def test_output_references_the_intended_attribute(synth: Synthesized, stack: str, output: str) -> None:
+    resource_type, path, attribute, *data = REFERENCE_OUTPUTS[output]
+    assert outputs(synth, stack)[output] == synth.ref(stack, resource_type, path, attribute, data=bool(data))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_subnet_outputs_list_each_tier_in_zone_order(synth: Synthesized, stack: str) -> None:
+    values = outputs(synth, stack)
+    for tier in ("public", "private", "isolated"):
+        assert values[f"{tier}_subnet_ids"] == [synth.ref(stack, "aws_subnet", f"network/{tier}_subnet_{i}", "id") for i in range(3)]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_literal_outputs_match_the_resources_they_describe(synth: Synthesized, stack: str) -> None:
+    config = CONFIGS[stack]
+    values = outputs(synth, stack)
+    cluster = synth.resource(stack, "aws_ecs_cluster", "service/cluster")
+    service = synth.resource(stack, "aws_ecs_service", "service/service")
+    database = synth.resource(stack, "aws_rds_cluster", "database/cluster")
+    acl = synth.resource(stack, "aws_wafv2_web_acl", "waf/web_acl")
+    dashboard = synth.resource(stack, "aws_cloudwatch_dashboard", "monitoring/dashboard")
+    assert values["ecs_cluster_name"] == cluster["name"] == stack
+    assert values["ecs_service_name"] == service["name"] == f"{stack}-api"
+    assert values["database_cluster_identifier"] == database["cluster_identifier"] == f"{stack}-aurora"
+    assert values["database_name"] == database["database_name"] == config.database.database_name
+    assert values["database_port"] == str(database["port"]) == "3306"
+    assert values["database_app_username"] == config.database.app_username
+    assert values["waf_web_acl_name"] == acl["name"]
+    assert values["dashboard_url"].endswith(f"#dashboards:name={dashboard['dashboard_name']}")
+    parameters = sorted(body["name"] for body in synth.resources(stack, "aws_ssm_parameter").values())
+    assert sorted(values["ssm_parameter_names"]) == parameters
+    assert all(name.startswith(values["ssm_parameter_prefix"]) for name in parameters)
+    (task,) = synth.resources(stack, "aws_ecs_task_definition").values()
+    assert values["container_image"] == json.loads(task["container_definitions"])[0]["image"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rollback_alarms_are_alarms_of_the_same_stack(synth: Synthesized, stack: str) -> None:
+    names = synth.resource(stack, "aws_ecs_service", "service/service")["alarms"]["alarm_names"]
+    expected = [synth.ref(stack, ALARM, f"monitoring/{key.replace('-', '_')}", "alarm_name") for key in ROLLBACK_ALARM_KEYS]
+    assert names == expected
+    # And those alarms notify the stack's own topic.
+    topic = synth.ref(stack, "aws_sns_topic", "monitoring/topic", "arn")
+    for key in ROLLBACK_ALARM_KEYS:
+        assert topic in synth.resource(stack, ALARM, f"monitoring/{key.replace('-', '_')}")["alarm_actions"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarm_thresholds_and_dimensions_follow_the_service(synth: Synthesized, stack: str) -> None:
+    config = CONFIGS[stack]
+    cluster = synth.resource(stack, "aws_ecs_cluster", "service/cluster")["name"]
+    service = synth.resource(stack, "aws_ecs_service", "service/service")["name"]
+    low = synth.resource(stack, ALARM, "monitoring/running_tasks_low")
+    assert low["threshold"] == config.service.min_tasks
+    assert low["dimensions"] == {"ClusterName": cluster, "ServiceName": service}
+    for key in ("ecs_cpu_high", "ecs_memory_high"):
+        assert synth.resource(stack, ALARM, f"monitoring/{key}")["dimensions"] == {"ClusterName": cluster, "ServiceName": service}
+    backlog = synth.resource(stack, ALARM, "monitoring/pending_orders_backlog")
+    assert (backlog["namespace"], backlog["metric_name"]) == (config.service.pending_orders_namespace, config.service.pending_orders_metric)
+    assert backlog["dimensions"] == {"ServiceName": service}
+    database = synth.resource(stack, "aws_rds_cluster", "database/cluster")["cluster_identifier"]
+    for key in ("db_cpu_high", "db_connections_high", "db_connections_zero"):
+        assert synth.resource(stack, ALARM, f"monitoring/{key}")["dimensions"] == {"DBClusterIdentifier": database}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_load_balancer_alarms_watch_this_alb_and_its_target_groups(synth: Synthesized, stack: str) -> None:
+    alb = synth.ref(stack, "aws_lb", "load_balancer/alb", "arn_suffix")
+    for colour in ("blue", "green"):
+        body = synth.resource(stack, ALARM, f"monitoring/unhealthy_hosts_{colour}")
+        group = synth.ref(stack, "aws_lb_target_group", f"load_balancer/{colour}_target_group", "arn_suffix")
+        assert body["dimensions"] == {"TargetGroup": group, "LoadBalancer": alb}
+    for key in ("target_5xx", "latency_p99"):
+        assert synth.resource(stack, ALARM, f"monitoring/{key}")["dimensions"] == {"LoadBalancer": alb}
+    rate = synth.resource(stack, ALARM, "monitoring/alb_5xx_rate")["metric_query"]
+    assert {q["id"]: q.get("metric", {}).get("dimensions") for q in rate} == {"rate": None, "errors": {"LoadBalancer": alb}, "requests": {"LoadBalancer": alb}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_listener_rule_sits_on_its_listener_and_starts_on_blue(synth: Synthesized, stack: str) -> None:
+    https = CONFIGS[stack].load_balancer.https
+    production = synth.resource(stack, "aws_lb_listener", "load_balancer/production_listener")
+    test = synth.resource(stack, "aws_lb_listener", "load_balancer/test_listener")
+    assert (production["port"], production["protocol"]) == ((443, "HTTPS") if https else (80, "HTTP"))
+    assert (test["port"], test["protocol"]) == (9443, "HTTPS" if https else "HTTP")
+    for rule, listener in (("production_rule", "production_listener"), ("test_rule", "test_listener")):
+        body = synth.resource(stack, "aws_lb_listener_rule", f"load_balancer/{rule}")
+        assert body["listener_arn"] == synth.ref(stack, "aws_lb_listener", f"load_balancer/{listener}", "arn")
+        (action,) = body["action"]
+        weights = {group["arn"]: group["weight"] for group in action["forward"]["target_group"]}
+        blue = synth.ref(stack, "aws_lb_target_group", "load_balancer/blue_target_group", "arn")
+        green = synth.ref(stack, "aws_lb_target_group", "load_balancer/green_target_group", "arn")
+        assert weights == {blue: 100, green: 0}
+    for body in (production, test):
+        assert body["load_balancer_arn"] == synth.ref(stack, "aws_lb", "load_balancer/alb", "arn")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_service_deploys_blue_green_through_the_stack_listener_rules(synth: Synthesized, stack: str) -> None:
+    (lb,) = synth.resource(stack, "aws_ecs_service", "service/service")["load_balancer"]
+    assert lb["target_group_arn"] == synth.ref(stack, "aws_lb_target_group", "load_balancer/blue_target_group", "arn")
+    advanced = lb["advanced_configuration"]
+    assert advanced["alternate_target_group_arn"] == synth.ref(stack, "aws_lb_target_group", "load_balancer/green_target_group", "arn")
+    assert advanced["production_listener_rule"] == synth.ref(stack, "aws_lb_listener_rule", "load_balancer/production_rule", "arn")
+    assert advanced["test_listener_rule"] == synth.ref(stack, "aws_lb_listener_rule", "load_balancer/test_rule", "arn")
+    assert (lb["container_name"], lb["container_port"]) == ("order-api", CONFIGS[stack].service.container_port)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_waf_protects_this_stacks_load_balancer(synth: Synthesized, stack: str) -> None:
+    (association,) = synth.resources(stack, "aws_wafv2_web_acl_association").values()
+    assert association["resource_arn"] == synth.ref(stack, "aws_lb", "load_balancer/alb", "arn")
+    assert association["web_acl_arn"] == synth.ref(stack, "aws_wafv2_web_acl", "waf/web_acl", "arn")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_security_groups_chain_alb_to_tasks_to_database(synth: Synthesized, stack: str) -> None:
+    alb_sg = synth.ref(stack, "aws_security_group", "load_balancer/security_group", "id")
+    service_sg = synth.ref(stack, "aws_security_group", "service/security_group", "id")
+    database_sg = synth.ref(stack, "aws_security_group", "database/security_group", "id")
+    port = CONFIGS[stack].service.container_port
+    to_tasks = synth.resource(stack, "aws_vpc_security_group_egress_rule", "load_balancer/egress_to_targets")
+    assert (to_tasks["security_group_id"], to_tasks["referenced_security_group_id"], to_tasks["from_port"], to_tasks["to_port"]) == (
+        alb_sg,
+        service_sg,
+        port,
+        port,
+    )
+    from_alb = synth.resource(stack, "aws_vpc_security_group_ingress_rule", "service/ingress_from_alb")
+    assert (from_alb["security_group_id"], from_alb["referenced_security_group_id"], from_alb["from_port"]) == (service_sg, alb_sg, port)
+    mysql = synth.resource(stack, "aws_vpc_security_group_ingress_rule", "database/mysql_ingress_0")
+    assert (mysql["security_group_id"], mysql["referenced_security_group_id"], mysql["from_port"], mysql["to_port"]) == (database_sg, service_sg, 3306, 3306)
+    database_rules = [b for b in synth.resources(stack, "aws_vpc_security_group_ingress_rule").values() if b["security_group_id"] == database_sg]
+    assert len(database_rules) == 1
+    assert [b for b in synth.resources(stack, "aws_vpc_security_group_egress_rule").values() if b["security_group_id"] == database_sg] == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_service_runs_in_the_private_subnets_of_this_vpc(synth: Synthesized, stack: str) -> None:
+    network = synth.resource(stack, "aws_ecs_service", "service/service")["network_configuration"]
+    assert network["subnets"] == [synth.ref(stack, "aws_subnet", f"network/private_subnet_{i}", "id") for i in range(3)]
+    assert network["security_groups"] == [synth.ref(stack, "aws_security_group", "service/security_group", "id")]
+    assert network["assign_public_ip"] is False
+    subnet_group = synth.resource(stack, "aws_db_subnet_group", "database/subnet_group")
+    assert subnet_group["subnet_ids"] == [synth.ref(stack, "aws_subnet", f"network/isolated_subnet_{i}", "id") for i in range(3)]
+    alb = synth.resource(stack, "aws_lb", "load_balancer/alb")
+    assert alb["subnets"] == [synth.ref(stack, "aws_subnet", f"network/public_subnet_{i}", "id") for i in range(3)]
+
+
+#: Roles and whether their trust carries ``aws:SourceAccount`` (AWS documents the others without conditions).
+TRUST = {
+    "service/execution_role_trust": True,
+    "service/task_role_trust": True,
+    "network/flow_log_role_trust": True,
+    "database/monitoring_role_trust": True,
+    "service/blue_green_role_trust": False,
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize(("document", "conditioned"), sorted(TRUST.items()))
+def test_trust_policies_pin_the_calling_account_where_the_service_sends_it(synth: Synthesized, stack: str, document: str, conditioned: bool) -> None:
+    docs = synth.doc(stack)["data"]["aws_iam_policy_document"]
+    (trust,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith("/" + document)]
+    (statement,) = trust["statement"]
+    assert statement["actions"] == ["sts:AssumeRole"]
+    if conditioned:
+        assert statement["condition"] == [
+            {"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["${data.aws_caller_identity.caller.account_id}"]}
+        ]
+    else:
+        assert "condition" not in statement
+
+
+def test_prod_alarm_threshold_is_its_own_minimum(synth: Synthesized) -> None:
+    # Not a copy of dev's: the alarm follows each environment's service settings.
+    assert synth.resource("order-api-prod", ALARM, "monitoring/running_tasks_low")["threshold"] == 3
+    assert synth.resource("order-api-dev", ALARM, "monitoring/running_tasks_low")["threshold"] == 2
+
+
+def test_dashboard_url_is_in_the_stack_region(synth: Synthesized) -> None:
+    url = outputs(synth, "order-api-dev")["dashboard_url"]
+    assert re.match(r"^https://us-east-1\.console\.aws\.amazon\.com/cloudwatch/home\?region=us-east-1#dashboards:name=order-api-dev-on-call$", url)
