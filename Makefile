@@ -109,5 +109,11 @@ fuzz: $(SYNCED)
 cli-check:
 	$(PYTHON) -m tools.cli_check
 
+## Whole lifecycle of a suffixed copy, twice, against a local emulator (moto): deploy,
+## outputs, integration tests, destroy, leftover check.  Offline; SKIPPED without
+## terraform or a hashicorp/aws provider in a filesystem mirror or plugin cache.
+e2e: setup
+	$(PY) -m tools.e2e
+
 clean:
 	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -4,7 +4,7 @@ With ``endpoint_url`` (the ``AWS_ENDPOINT_URL`` override), every service the
 stacks use is sent to that URL (moto, LocalStack), S3 is addressed by path
 (an emulator on ``127.0.0.1`` has no per-bucket host names), the checks that
 need real AWS credentials or an EC2 metadata service are skipped, and the
-provider gives up after :data:`EMULATOR_MAX_RETRIES` retries, so an action the
+provider gives up after :data:`EMULATOR_MAX_RETRIES` attempts, so an action the
 emulator lacks fails at once instead of after minutes of back-off.
 """
 
@@ -39,7 +39,8 @@ SERVICES = (
     "sts",
     "wafv2",
 )
-EMULATOR_MAX_RETRIES = 1
+#: ``max_retries`` in emulator mode: attempts per request, so 2 is one retry.
+EMULATOR_MAX_RETRIES = 2
 
 
 def aws_provider(scope: Construct, *, region: str, tags: Mapping[str, str], endpoint_url: str | None) -> provider.AwsProvider:

@@ -23,9 +23,9 @@ import pytest  # noqa: E402
 
 from stacks.config import OVERRIDE_VARIABLES, build_app_config  # noqa: E402
 
-# Tests never depend on the caller's overrides.
-for _name in OVERRIDE_VARIABLES:
-    os.environ.pop(_name, None)
+# Tests never depend on the caller's overrides.  The integration tests read the
+# emulator endpoint (AWS_ENDPOINT_URL) from what was taken out here.
+CALLER_OVERRIDES = {name: os.environ.pop(name) for name in OVERRIDE_VARIABLES if name in os.environ}
 
 ROOT = Path(__file__).resolve().parent.parent
 SUFFIX = "pr42"

@@ -74,7 +74,8 @@ def test_emulator_points_every_service_at_it_and_fails_fast() -> None:
     assert block["skip_credentials_validation"] is True
     assert block["skip_metadata_api_check"] == "true"
     assert block["skip_region_validation"] is True
-    assert block["max_retries"] == EMULATOR_MAX_RETRIES == 1
+    # The provider counts attempts: 2 is one retry (a dropped connection is retried, a missing action fails at once).
+    assert block["max_retries"] == EMULATOR_MAX_RETRIES == 2
     # No credentials are written: the emulator's dummy keys come from the environment.
     assert not {"access_key", "secret_key", "token"} & set(block)
 

@@ -171,8 +171,19 @@ def load(outdir: Path, stack: str) -> dict[str, Any]:
     return data
 
 
-def deploy(stack: str, outdir: Path, outputs_dir: Path, *, parallelism: int | None = None, ecr_client: Callable[[str, str | None], Any] | None = None) -> None:
-    """Preflight, apply, write outputs, provision the database users (see the module docstring)."""
+def deploy(
+    stack: str,
+    outdir: Path,
+    outputs_dir: Path,
+    *,
+    parallelism: int | None = None,
+    ecr_client: Callable[[str, str | None], Any] | None = None,
+    skip_provider_lock: bool = False,
+) -> None:
+    """Preflight, apply, write outputs, provision the database users (see the module docstring).
+
+    ``skip_provider_lock``: no ``terraform providers lock`` after init (the CLI runs it
+    against the registry; an offline run installs from a filesystem mirror only)."""
     doc = load(outdir, stack)
     preflight(doc, stack, ecr_client)
     outputs_dir.mkdir(parents=True, exist_ok=True)
@@ -180,6 +191,8 @@ def deploy(stack: str, outdir: Path, outputs_dir: Path, *, parallelism: int | No
     extra = ["--outputs-file", str(outputs_file), "--outputs-file-include-sensitive-outputs=false"]
     if parallelism:
         extra += ["--terraform-parallelism", str(parallelism)]
+    if skip_provider_lock:
+        extra.append("--skip-provider-lock")
     cdktf("deploy", stack, outdir, *extra)
     if not is_environment_stack(doc):
         return

@@ -1,0 +1,528 @@
+"""``make e2e``: deploy, outputs, integration tests, destroy and a leftover check, twice, offline.
+
+One run:
+
+1. find ``terraform`` and an offline ``hashicorp/aws`` provider
+   (:mod:`tools.e2e.discovery`); without them print ``SKIPPED: <reason>`` and exit 0;
+2. write a private Terraform CLI configuration that installs that provider from its
+   mirror and nothing from anywhere else;
+3. start moto on a free loopback port (:mod:`tools.e2e.emulator`);
+4. run :data:`ROUNDS` rounds against that one emulator, each in the documented deploy
+   order, with the same code ``make deploy`` uses (:mod:`tools.deploy`):
+
+   - synthesize (``ENVIRONMENT_SUFFIX=e2e``, ``ENVIRONMENTS=dev``, ``AWS_ENDPOINT_URL``),
+   - adapt the synthesized copies to the provider found (:mod:`tools.e2e.version_gap`),
+   - bootstrap (the state stack), the registry, push an image to the emulator's
+     registry (the stand-in for ``docker push``), deploy the copy (preflight,
+     ``cdktf deploy``, flat outputs, database users),
+   - ``tests/integration`` against the emulator (``INTEGRATION_TARGET=emulator``),
+   - destroy the copy, then check that its state is empty and the emulator holds
+     nothing of it (:mod:`tools.e2e.leftovers`);
+
+   in the second round the state stack and the registry re-apply as no-ops;
+5. stop moto, whatever happened, and print one line per phase and a summary.
+
+Everything the run writes is under ``.e2e/`` at the project root (git-ignored):
+the synthesized stacks, the state stack's local state, the outputs files, the logs
+of every phase.  The developer's ``cdktf.out``, ``terraform-state`` and
+``cfn-outputs`` are never touched, and their ``settings.env`` is not read: every
+override variable is set explicitly.  Nothing reaches beyond the loopback
+interface: dummy credentials, every endpoint on the emulator, the AWS config
+files and profiles out of reach, proxies pointed at a closed loopback port for
+anything else, and Terraform's and cdktf's telemetry and update checks off.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from stacks.config import OVERRIDE_VARIABLES, build_app_config
+from tools import deploy
+from tools.e2e import emulator, leftovers
+from tools.e2e.discovery import Skip, Tools, cli_config, discover
+from tools.e2e.moto_patches import PATCHES
+from tools.e2e.version_gap import adapt, major, not_exercised
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / ".e2e"
+ROUNDS = 2
+SUFFIX = "e2e"
+REGION = "us-east-1"
+PARALLELISM = 20
+STATE_STACK = "order-api-state"
+REGISTRY_STACK = "order-api-registry"
+#: A loopback port nothing listens on: any request that is not for the emulator fails at once.
+CLOSED_PROXY = "http://127.0.0.1:9"
+#: Variables the harness environment keeps from the caller's (besides the ones it sets).
+KEEP = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "TMPDIR", "SHELL", "TF_LOG", "TF_LOG_PATH", "NODE_OPTIONS")
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_APPLY_RE = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
+_DESTROY_RE = re.compile(r"Destroy complete! Resources: (\d+) destroyed")
+
+
+class PhaseFailed(RuntimeError):
+    """A phase failed; its line and the end of its log have been printed."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived."""
+
+
+@dataclass
+class Phase:
+    """What a phase reports on its line."""
+
+    log: Path
+    detail: str = ""
+
+
+@dataclass
+class Round:
+    number: int
+    applied: dict[str, str] = field(default_factory=dict)
+    tests: str = ""
+    database_users: str = ""
+    destroyed: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Paths:
+    work: Path
+
+    @property
+    def outdir(self) -> Path:
+        return self.work / "cdktf.out"
+
+    @property
+    def outputs(self) -> Path:
+        return self.work / "cfn-outputs"
+
+    @property
+    def logs(self) -> Path:
+        return self.work / "logs"
+
+    @property
+    def cli_config(self) -> Path:
+        return self.work / "terraformrc"
+
+    @property
+    def aws_config(self) -> Path:
+        return self.work / "aws-config"
+
+    @property
+    def ready_file(self) -> Path:
+        return self.work / "moto.url"
+
+
+def override_values(endpoint: str) -> dict[str, str]:
+    """Every override variable ``main.py`` reads, set explicitly (empty: not set), so a
+    developer's ``settings.env`` never leaks into the run."""
+    values = dict.fromkeys(OVERRIDE_VARIABLES, "")
+    values.update(ENVIRONMENT_SUFFIX=SUFFIX, ENVIRONMENTS="dev", AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION)
+    return values
+
+
+def harness_env(caller: Mapping[str, str], paths: Paths, endpoint: str | None) -> dict[str, str]:
+    """The environment of every command of the run: the caller's basics, nothing AWS or
+    Terraform from it, dummy credentials, the emulator, the private CLI configuration."""
+    env = {name: caller[name] for name in KEEP if name in caller}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=str(paths.aws_config),
+        AWS_SHARED_CREDENTIALS_FILE=str(paths.aws_config),
+        AWS_EC2_METADATA_DISABLED="true",
+        HTTP_PROXY=CLOSED_PROXY,
+        HTTPS_PROXY=CLOSED_PROXY,
+        http_proxy=CLOSED_PROXY,
+        https_proxy=CLOSED_PROXY,
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        TF_CLI_CONFIG_FILE=str(paths.cli_config),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        DISABLE_VERSION_CHECK="1",
+        CDKTF_DISABLE_PLUGIN_CACHE_ENV="1",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        PYTHONUNBUFFERED="1",
+        CDKTF_OUTDIR=str(paths.outdir),
+    )
+    if endpoint is not None:
+        env.update(override_values(endpoint))
+    return env
+
+
+def _digest(blob: bytes) -> str:
+    return f"sha256:{hashlib.sha256(blob).hexdigest()}"
+
+
+def minimal_image() -> tuple[str, str]:
+    """``(manifest, media type)`` of a small valid image: one empty layer.  Pushing it is
+    the emulator's stand-in for ``docker push``; nothing runs it."""
+    layer_tar = bytes(1024)  # an empty tar archive: two zero blocks
+    layer = gzip.compress(layer_tar, mtime=0)
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]}},
+        sort_keys=True,
+    ).encode()
+    media_type = "application/vnd.docker.distribution.manifest.v2+json"
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config), "digest": _digest(config)},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer), "digest": _digest(layer)}],
+    }
+    return json.dumps(manifest, sort_keys=True), media_type
+
+
+class Lifecycle:
+    """One ``make e2e`` run (see the module docstring)."""
+
+    def __init__(self, tools: Tools, paths: Paths, endpoint: str) -> None:
+        self.tools = tools
+        self.paths = paths
+        self.endpoint = endpoint
+        config = build_app_config(override_values(endpoint))
+        (copy,) = [e for e in config.environments if e.suffix == SUFFIX]
+        self.stack = copy.stack_name
+        self.environment = copy.environment_label
+        self.gap_changes: list[str] = []
+        self.rounds: list[Round] = []
+
+    # -- output ---------------------------------------------------------------------------------
+    @contextmanager
+    def phase(self, round_number: int | None, name: str) -> Iterator[Phase]:
+        """Time a phase, send its output to its own log, print its one line."""
+        label = f"round {round_number}" if round_number else "setup  "
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        log = self.paths.logs / (f"round{round_number}-{slug}.log" if round_number else f"{slug}.log")
+        record = Phase(log)
+        start = time.monotonic()
+        try:
+            with _captured(log):
+                yield record
+        except (KeyboardInterrupt, Interrupted):
+            print(f"{label}  {name:<17} interrupted after {time.monotonic() - start:.1f}s", flush=True)
+            raise
+        except Exception as error:
+            seconds = time.monotonic() - start
+            print(f"{label}  {name:<17} FAILED after {seconds:.1f}s: {error}", flush=True)
+            tail = _ansi_free(log.read_text(errors="replace")).splitlines()[-40:] if log.is_file() else []
+            for line in tail:
+                print(f"    | {line}")
+            print(f"    (full log: {log.relative_to(ROOT)})", flush=True)
+            raise PhaseFailed(f"{label} {name}: {error}") from error
+        seconds = time.monotonic() - start
+        print(f"{label}  {name:<17} {seconds:7.1f}s  {record.detail}".rstrip(), flush=True)
+
+    # -- phases ---------------------------------------------------------------------------------
+    def run_round(self, number: int) -> Round:
+        result = Round(number)
+        start = time.monotonic()
+        with self.phase(number, "synth") as phase:
+            deploy.synthesize(self.paths.outdir)
+            phase.detail = ", ".join(sorted(p.name for p in (self.paths.outdir / "stacks").iterdir()))
+        with self.phase(number, "provider gap") as phase:
+            changes = self.adapt_stacks()
+            if number == 1:
+                self.gap_changes = changes
+            done = f"{len(changes)} 6.x-only settings removed or rewritten" if changes else "nothing removed"
+            phase.detail = f"hashicorp/aws {self.tools.provider.version}: {done}"
+        for stack, name in ((STATE_STACK, "bootstrap"), (REGISTRY_STACK, "registry")):
+            with self.phase(number, name) as phase:
+                deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True)
+                result.applied[stack] = phase.detail = self.applied(phase.log, stack)
+        with self.phase(number, "push image") as phase:
+            phase.detail = self.push_image()
+        with self.phase(number, "deploy") as phase:
+            deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True)
+            result.applied[self.stack] = self.applied(phase.log, self.stack)
+            users = re.findall(rf"(?m)^{re.escape(self.stack)}: (.+)$", _ansi_free(phase.log.read_text(errors="replace")))
+            result.database_users = "; ".join(users) or "no output"
+            phase.detail = f"{result.applied[self.stack]}; database users: {len(users)} lines"
+        with self.phase(number, "integration tests") as phase:
+            result.tests = phase.detail = self.integration_tests(number)
+        with self.phase(number, "destroy") as phase:
+            seeded = self.seed_access_log()
+            deploy.cdktf("destroy", self.stack, self.paths.outdir, "--terraform-parallelism", str(PARALLELISM), "--skip-provider-lock")
+            match = _DESTROY_RE.search(_ansi_free(phase.log.read_text(errors="replace")))
+            result.destroyed = phase.detail = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket"
+        with self.phase(number, "leftover check") as phase:
+            phase.detail = self.check_leftovers()
+        result.seconds = time.monotonic() - start
+        self.rounds.append(result)
+        return result
+
+    def adapt_stacks(self) -> list[str]:
+        """Adapt every synthesized stack to the provider found; the change lines."""
+        changes: list[str] = []
+        for path in sorted((self.paths.outdir / "stacks").glob("*/cdk.tf.json")):
+            doc, stack_changes = adapt(json.loads(path.read_text()), self.tools.provider.version)
+            path.write_text(json.dumps(doc, indent=2) + "\n")
+            if path.parent.name in (STATE_STACK, REGISTRY_STACK, self.stack):
+                changes += [f"{path.parent.name}: {line}" for line in stack_changes]
+        return changes
+
+    def applied(self, log: Path, stack: str) -> str:
+        match = _APPLY_RE.search(_ansi_free(log.read_text(errors="replace")))
+        counted = f"{match[1]} added, {match[2]} changed, {match[3]} destroyed" if match else "no changes"
+        return f"{counted}; {len(self.state(stack))} in state"
+
+    def state(self, stack: str) -> list[str]:
+        """Managed resources in ``stack``'s Terraform state (``terraform state list``)."""
+        result = subprocess.run(
+            [str(self.tools.terraform), "state", "list"],
+            cwd=self.paths.outdir / "stacks" / stack,
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"terraform state list ({stack}) failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
+        return [line for line in result.stdout.splitlines() if line and not line.startswith("data.") and ".data." not in line]
+
+    def push_image(self) -> str:
+        import boto3  # type: ignore[import-untyped]
+
+        doc = deploy.load(self.paths.outdir, self.stack)
+        image = deploy.stack_image(doc)
+        if image.tag is None:
+            raise RuntimeError(f"the copy runs {image.reference}; the harness pushes by tag only")
+        manifest, media_type = minimal_image()
+        ecr = boto3.session.Session(region_name=REGION).client("ecr", endpoint_url=self.endpoint)
+        try:
+            pushed = ecr.put_image(repositoryName=image.repository, imageManifest=manifest, imageManifestMediaType=media_type, imageTag=image.tag)
+        except ecr.exceptions.ImageAlreadyExistsException:
+            return f"{image.reference} already there (same manifest)"
+        return f"{image.reference} ({pushed['image']['imageId']['imageDigest'][:19]})"
+
+    def seed_access_log(self) -> str:
+        """Put an access-log object in the load balancer's log bucket: the emulator delivers
+        none, and a disposable copy must destroy cleanly while its bucket holds data."""
+        import boto3
+
+        outputs = json.loads((self.paths.outputs / "flat-outputs.json").read_text())
+        session = boto3.session.Session(region_name=REGION)
+        attributes = session.client("elbv2", endpoint_url=self.endpoint).describe_load_balancer_attributes(LoadBalancerArn=outputs["alb_arn"])
+        settings = {a["Key"]: a["Value"] for a in attributes["Attributes"]}
+        bucket, prefix = settings.get("access_logs.s3.bucket"), settings.get("access_logs.s3.prefix", "")
+        if not bucket:
+            raise RuntimeError("the load balancer has no access-log bucket")
+        key = f"{prefix}/AWSLogs/123456789012/elasticloadbalancing/{REGION}/e2e.log.gz".lstrip("/")
+        session.client("s3", endpoint_url=self.endpoint).put_object(Bucket=bucket, Key=key, Body=gzip.compress(b"e2e access log line\n", mtime=0))
+        return "1 object"
+
+    def integration_tests(self, number: int) -> str:
+        junit = self.paths.logs / f"round{number}-integration.xml"
+        env = {**os.environ, "FLAT_OUTPUTS_FILE": str(self.paths.outputs / "flat-outputs.json"), "INTEGRATION_TARGET": "emulator"}
+        command = [sys.executable, "-m", "pytest", "tests/integration", "-rs", "-p", "no:cacheprovider", f"--junitxml={junit}"]
+        result = subprocess.run(command, cwd=ROOT, env=env, check=False)
+        counts = _junit_counts(junit)
+        summary = f"{counts['passed']} passed, {counts['skipped']} skipped (data plane)"
+        if result.returncode != 0 or counts["failed"]:
+            raise RuntimeError(f"pytest exited {result.returncode}: {counts['failed']} failed, {summary}")
+        if counts["passed"] == 0:
+            raise RuntimeError(f"no integration test ran ({summary})")
+        stray = [reason for reason in counts["skip_reasons"] if "emulator" not in reason]
+        if stray:
+            raise RuntimeError(f"skipped for another reason than the emulator: {stray[0]}")
+        return summary
+
+    def check_leftovers(self) -> str:
+        import boto3
+
+        in_state = self.state(self.stack)
+        session = boto3.session.Session(region_name=REGION)
+        found = leftovers.find(lambda service: session.client(service, endpoint_url=self.endpoint), self.stack, self.environment)
+        problems = [f"in state: {address}" for address in in_state] + found
+        if problems:
+            for problem in problems:
+                print(problem)
+            raise RuntimeError(f"{len(problems)} left after destroy, first: {problems[0]}")
+        return f"state empty; nothing of {self.stack} in the emulator"
+
+    # -- summary --------------------------------------------------------------------------------
+    def summary(self, total: float) -> list[str]:
+        provider = self.tools.provider
+        lines = [
+            f"summary: {len(self.rounds)} rounds passed in {total:.1f}s "
+            f"(terraform {self.tools.terraform_version}, hashicorp/aws {provider.version}, moto {_moto_version()}, parallelism {PARALLELISM})"
+        ]
+        for r in self.rounds:
+            applied = "; ".join(f"{stack}: {detail}" for stack, detail in r.applied.items())
+            lines.append(f"  round {r.number} ({r.seconds:.1f}s): {applied}")
+            lines.append(f"    database users: {r.database_users}; tests: {r.tests}; destroy: {r.destroyed}; nothing left")
+        if major(provider.version) < 6:
+            lines.append(f"  provider gap (hashicorp/aws {provider.version} < 6): {len(self.gap_changes)} changes to the synthesized copies")
+            lines += [f"    - {change}" for change in self.gap_changes]
+            lines.append("  not exercised by this run:")
+            lines += [f"    - {item}" for item in not_exercised([c.split(": ", 1)[1] for c in self.gap_changes])]
+        else:
+            lines.append(f"  provider gap: none (hashicorp/aws {provider.version})")
+        lines.append("  moto patches:")
+        lines += [f"    - {patch.action}: {patch.why}" for patch in PATCHES]
+        return lines
+
+
+def _ansi_free(text: str) -> str:
+    return _ANSI_RE.sub("", text)
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
+
+
+def _junit_counts(path: Path) -> dict[str, Any]:
+    """passed/failed/skipped counts and skip reasons of a pytest JUnit XML report."""
+    counts: dict[str, Any] = {"passed": 0, "failed": 0, "skipped": 0, "skip_reasons": []}
+    if not path.is_file():
+        return counts
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        skipped = case.find("skipped")
+        if case.find("failure") is not None or case.find("error") is not None:
+            counts["failed"] += 1
+        elif skipped is not None:
+            counts["skipped"] += 1
+            counts["skip_reasons"].append(skipped.get("message", ""))
+        else:
+            counts["passed"] += 1
+    return counts
+
+
+@contextmanager
+def _captured(log: Path) -> Iterator[None]:
+    """File descriptors 1 and 2 (this process's and every child's) go to ``log`` for the block."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(log, "ab") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+@contextmanager
+def _work_dir(work: Path) -> Iterator[Paths]:
+    """``.e2e/``, emptied, held under a lock so two runs in one checkout never mix."""
+    work.mkdir(exist_ok=True)
+    with open(work / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PhaseFailed(f"another make e2e is running in this checkout ({work.name}/.lock is held)") from None
+        for entry in work.iterdir():
+            if entry.name != ".lock":
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        paths = Paths(work)
+        paths.logs.mkdir()
+        paths.aws_config.write_text("")
+        yield paths
+
+
+def _descendants(root: int) -> list[int]:
+    """Process ids below ``root`` (Linux ``/proc``; empty elsewhere), parents first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [root]
+    while queue:
+        for child in children.get(queue.pop(0), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    """SIGINT or SIGTERM: pass it on to every process the run started (cdktf, terraform,
+    pytest, moto), which a signal sent to this process alone would leave running, then
+    unwind (the emulator is stopped on the way out; a second signal does not interrupt that)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for pid in _descendants(os.getpid()):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    raise Interrupted(signum)
+
+
+def main(environ: Mapping[str, str] | None = None, home: Path | None = None, work: Path = WORK) -> int:
+    """Run the lifecycle; 0 when every round passed or when it is skipped."""
+    caller = dict(os.environ if environ is None else environ)
+    try:
+        tools = discover(caller, home or Path.home())
+    except Skip as reason:
+        print(f"SKIPPED: {reason}", flush=True)
+        return 0
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    start = time.monotonic()
+    try:
+        with _work_dir(work) as paths:
+            paths.cli_config.write_text(cli_config(tools.provider))
+            print(
+                f"make e2e: terraform {tools.terraform_version} ({tools.terraform}), hashicorp/aws {tools.provider.version} "
+                f"from {tools.provider.mirror} (never downloaded); logs in {paths.logs.relative_to(ROOT)}/",
+                flush=True,
+            )
+            os.environ.clear()
+            os.environ.update(harness_env(caller, paths, None))
+            with emulator.running(paths.ready_file, paths.logs / "moto.log", os.environ) as endpoint:
+                os.environ.update(harness_env(caller, paths, endpoint))
+                print(f"setup    emulator          moto {_moto_version()} on {endpoint} ({len(PATCHES)} patches)", flush=True)
+                lifecycle = Lifecycle(tools, paths, endpoint)
+                for number in range(1, ROUNDS + 1):
+                    lifecycle.run_round(number)
+            for line in lifecycle.summary(time.monotonic() - start):
+                print(line)
+    except PhaseFailed as failure:
+        print(f"FAILED: {failure} (after {time.monotonic() - start:.1f}s; the emulator is stopped)", file=sys.stderr)
+        return 1
+    except emulator.EmulatorError as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, Interrupted) as interrupted:
+        signum = interrupted.args[0] if isinstance(interrupted, Interrupted) else signal.SIGINT
+        print(f"interrupted by {signal.Signals(signum).name}; the emulator is stopped", file=sys.stderr)
+        return 128 + int(signum)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.environ.clear()
+        os.environ.update(caller)
+    return 0

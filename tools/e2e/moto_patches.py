@@ -1,0 +1,304 @@
+"""The few changes moto needs before the AWS provider can apply and destroy the stacks against it.
+
+Each patch is as small as it can be and names the AWS action it concerns.  They
+only fill in what moto lacks or does differently from AWS; none of them makes a
+check of the integration tests or of the leftover check pass on its own.  They
+live here, in the harness, never in the product.
+
+:func:`apply_all` installs them for good (the server process); :func:`patched`
+installs them for a ``with`` block and restores moto afterwards (unit tests).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+#: The CA that AWS gives a new RDS instance when the request names none.
+AWS_DEFAULT_RDS_CA = "rds-ca-rsa2048-g1"
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One change to moto: the AWS action, why it is needed, and how it is installed."""
+
+    action: str
+    why: str
+    install: Callable[[list[tuple[Any, str, Any]]], None]
+
+
+def _replace(saved: list[tuple[Any, str, Any]], owner: Any, name: str, new: Any) -> None:
+    """Set ``owner.name = new``, remembering the original in ``saved`` (for :func:`patched`)."""
+    saved.append((owner, name, owner.__dict__.get(name, _MISSING)))
+    setattr(owner, name, new)
+
+
+# --- Application Auto Scaling: ListTagsForResource, TagResource, UntagResource ----------------------
+# moto 5.2 has no tagging for scalable targets (these actions answer HTTP 500), and
+# ignores the Tags of RegisterScalableTarget.  The provider lists a target's tags after
+# creating it and on every refresh, so every aws_appautoscaling_target fails without them.
+_SCALABLE_TARGET_TAGS: dict[str, dict[str, str]] = {}
+
+
+def _install_autoscaling_tags(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Response
+    from moto.core.exceptions import JsonRESTError
+
+    def target_arn(self: Any) -> str:
+        arn = str(self._get_param("ResourceARN"))
+        backend = self.applicationautoscaling_backend
+        if not any(t.arn == arn for by_id in backend.targets.values() for t in by_id.values()):
+            raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for ARN {arn}")
+        return arn
+
+    register = Response.register_scalable_target
+
+    def register_scalable_target(self: Any) -> str:
+        body: str = register(self)
+        tags = self._get_param("Tags") or {}
+        if tags:
+            arn = json.loads(body)["ScalableTargetARN"]
+            _SCALABLE_TARGET_TAGS[arn] = {**_SCALABLE_TARGET_TAGS.get(arn, {}), **tags}
+        return body
+
+    def list_tags_for_resource(self: Any) -> str:
+        return json.dumps({"Tags": _SCALABLE_TARGET_TAGS.get(target_arn(self), {})})
+
+    def tag_resource(self: Any) -> str:
+        arn = target_arn(self)
+        _SCALABLE_TARGET_TAGS[arn] = {**_SCALABLE_TARGET_TAGS.get(arn, {}), **(self._get_param("Tags") or {})}
+        return "{}"
+
+    def untag_resource(self: Any) -> str:
+        arn = target_arn(self)
+        removed = set(self._get_param("TagKeys") or [])
+        _SCALABLE_TARGET_TAGS[arn] = {k: v for k, v in _SCALABLE_TARGET_TAGS.get(arn, {}).items() if k not in removed}
+        return "{}"
+
+    _replace(saved, Response, "register_scalable_target", register_scalable_target)
+    _replace(saved, Response, "list_tags_for_resource", list_tags_for_resource)
+    _replace(saved, Response, "tag_resource", tag_resource)
+    _replace(saved, Response, "untag_resource", untag_resource)
+
+
+# --- Secrets Manager: CancelRotateSecret ----------------------------------------------------------
+# An RDS-managed master secret rotates without a Lambda (managed rotation).  moto
+# refuses CancelRotateSecret on any secret without a rotation Lambda, so destroying
+# the aws_secretsmanager_secret_rotation of the master secret fails.  For a secret
+# owned by a service, the patch turns rotation off, as AWS does; other secrets keep
+# moto's behaviour.
+def _install_cancel_managed_rotation(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+
+    cancel = SecretsManagerBackend.cancel_rotate_secret
+
+    def cancel_rotate_secret(self: SecretsManagerBackend, secret_id: str) -> str:
+        if self._is_valid_identifier(secret_id):
+            secret = self.secrets[secret_id]
+            if isinstance(secret, FakeSecret) and secret.owning_service and not secret.rotation_lambda_arn and not secret.is_deleted():
+                secret.rotation_enabled = False
+                return str(secret.to_short_dict())
+        return str(cancel(self, secret_id))
+
+    _replace(saved, SecretsManagerBackend, "cancel_rotate_secret", cancel_rotate_secret)
+
+
+# --- RDS: CreateDBInstance without CACertificateIdentifier ----------------------------------------
+# AWS gives a new instance the CA rds-ca-rsa2048-g1; moto gives "rds-ca-default".
+# The provider sends the configured CA only after creating an aws_rds_cluster_instance,
+# and only when the instance's differs, so against moto every instance also went
+# through ModifyDBInstance and RebootDBInstance, each followed by a waiter: about
+# 190 s per instance instead of about 30 s.  The stacks' CA is the AWS default.
+def _install_rds_default_ca(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.rds.models import DBInstance
+
+    init = DBInstance.__init__
+
+    def __init__(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if self.ca_certificate_identifier == "rds-ca-default":
+            self.ca_certificate_identifier = AWS_DEFAULT_RDS_CA
+
+    _replace(saved, DBInstance, "__init__", __init__)
+
+
+# --- RDS: DeleteDBCluster (DeleteAutomatedBackups) ------------------------------------------------
+# AWS removes a deleted cluster's automated backups unless DeleteAutomatedBackups is
+# false; moto ignores the parameter and keeps the automated cluster snapshot (rds:...)
+# for ever, so the leftover check could not tell a clean destroy from a dirty one.
+def _install_delete_automated_backups(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.rds.responses import RDSResponse
+
+    delete = RDSResponse.delete_db_cluster
+
+    def delete_db_cluster(self: RDSResponse) -> Any:
+        identifier = self.params.get("DBClusterIdentifier")
+        keep = str(self.params.get("DeleteAutomatedBackups", "true")).lower() == "false"
+        result = delete(self)
+        if not keep:
+            snapshots = self.backend.cluster_snapshots
+            for name in [n for n, s in snapshots.items() if s.snapshot_type == "automated" and s.cluster.db_cluster_identifier == identifier]:
+                del snapshots[name]
+        return result
+
+    _replace(saved, RDSResponse, "delete_db_cluster", delete_db_cluster)
+
+
+# --- S3 object actions under a TLS-only bucket policy (GetObject, PutObject, HeadObject, ...) ------
+# moto evaluates only StringEquals conditions and ignores the others, so the state
+# bucket's "Deny s3:* when aws:SecureTransport is false" applied to every request:
+# each state read and write of the S3 backend got 403.  The provider and the backend
+# only ever reach AWS over TLS, so the patch evaluates that one condition for a TLS
+# request (aws:SecureTransport = true); every other condition keeps moto's handling.
+def _install_secure_transport(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    permitted = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(
+        self: IAMPolicyStatement,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> PermissionResult:
+        wanted = ((self._statement.get("Condition") or {}).get("Bool") or {}).get("aws:SecureTransport")
+        if wanted is not None and "true" not in [str(v).lower() for v in (wanted if isinstance(wanted, list) else [wanted])]:
+            return PermissionResult.NEUTRAL  # the statement is for requests without TLS
+        return permitted(self, action, resource, principal, incoming_condition_values)
+
+    _replace(saved, IAMPolicyStatement, "is_action_permitted", is_action_permitted)
+
+
+# --- RDS CreateDBCluster / ModifyDBCluster (EnableHttpEndpoint) -----------------------------------
+# moto keeps the Data API (HTTP endpoint) only for Aurora Serverless v1 and silently
+# turns it off for anything else.  AWS offers it on provisioned and Serverless v2
+# clusters of Aurora MySQL 3 and Aurora PostgreSQL, which the stacks use: without
+# the patch the database-user step (tools.db_users) stopped at "the Data API is off".
+def _install_data_api(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.rds.models import DBCluster
+
+    declared = DBCluster.__dict__["enable_http_endpoint"]
+
+    def enable_http_endpoint(self: DBCluster, value: bool | None) -> None:
+        declared.fset(self, value)
+        if value is not None and self.engine_mode == "provisioned" and self.engine in ("aurora-mysql", "aurora-postgresql"):
+            self._enable_http_endpoint = value
+
+    _replace(saved, DBCluster, "enable_http_endpoint", property(declared.fget, enable_http_endpoint))
+
+
+# --- ECS CreateService (capacityProviderStrategy) --------------------------------------------------
+# moto ignores the capacity provider strategy of a new service, so DescribeServices
+# has none and the integration test of the FARGATE / FARGATE_SPOT split failed on a
+# service created exactly as configured.  The patch stores what the request sent.
+def _install_service_capacity_providers(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.ecs.responses import EC2ContainerServiceResponse as Response
+
+    create = Response.create_service
+
+    def create_service(self: Response) -> Any:
+        result = create(self)
+        strategy = self._get_param("capacityProviderStrategy")
+        if strategy:
+            cluster = self.ecs_backend._get_cluster(self._get_param("cluster", "default"))
+            service = self.ecs_backend.services[f"{cluster.name}:{self._get_param('serviceName')}"]
+            vars(service)["capacity_provider_strategy"] = strategy
+        return result
+
+    _replace(saved, Response, "create_service", create_service)
+
+
+# --- Elastic Load Balancing v2 CreateLoadBalancer without Scheme ------------------------------------
+# AWS creates an internet-facing load balancer when the request names no scheme (the
+# provider sends Scheme only for internal ones); moto stores none, and DescribeLoadBalancers
+# then has no Scheme at all (KeyError: 'Scheme' in the integration tests).
+def _install_default_scheme(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.elbv2.models import FakeLoadBalancer
+
+    init = FakeLoadBalancer.__init__
+
+    def __init__(self: FakeLoadBalancer, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if self.scheme is None:
+            self.scheme = "internet-facing"
+
+    _replace(saved, FakeLoadBalancer, "__init__", __init__)
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch(
+        "Application Auto Scaling ListTagsForResource / TagResource / UntagResource",
+        "missing in moto (HTTP 500); the provider reads the tags of every scalable target",
+        _install_autoscaling_tags,
+    ),
+    Patch(
+        "Secrets Manager CancelRotateSecret",
+        "moto refuses it on a secret without a rotation Lambda; the RDS-managed master secret has none (managed rotation)",
+        _install_cancel_managed_rotation,
+    ),
+    Patch(
+        "S3 object actions (GetObject, PutObject, HeadObject, ...) under a TLS-only bucket policy",
+        "moto ignores the Bool condition aws:SecureTransport, so the state bucket's deny-without-TLS statement denied every state read and write",
+        _install_secure_transport,
+    ),
+    Patch(
+        "ECS CreateService (capacityProviderStrategy)",
+        "moto drops the strategy, so the service showed no FARGATE / FARGATE_SPOT split",
+        _install_service_capacity_providers,
+    ),
+    Patch(
+        "Elastic Load Balancing CreateLoadBalancer (default Scheme)",
+        "moto stores no scheme when the request names none; AWS makes the load balancer internet-facing",
+        _install_default_scheme,
+    ),
+    Patch(
+        "RDS CreateDBInstance (default CACertificateIdentifier)",
+        f"moto's default CA is rds-ca-default, AWS's {AWS_DEFAULT_RDS_CA}: the provider modified and rebooted every instance (~190 s instead of ~30 s)",
+        _install_rds_default_ca,
+    ),
+    Patch(
+        "RDS CreateDBCluster / ModifyDBCluster (EnableHttpEndpoint)",
+        "moto keeps the Data API only on Aurora Serverless v1; the database-user step needs it on the provisioned Aurora MySQL 3 cluster",
+        _install_data_api,
+    ),
+    Patch(
+        "RDS DeleteDBCluster (DeleteAutomatedBackups)",
+        "moto keeps a deleted cluster's automated snapshot; AWS removes it by default",
+        _install_delete_automated_backups,
+    ),
+)
+
+_installed = False
+
+
+def apply_all() -> list[Patch]:
+    """Install every patch for the rest of the process (idempotent)."""
+    global _installed
+    if not _installed:
+        saved: list[tuple[Any, str, Any]] = []
+        for patch in PATCHES:
+            patch.install(saved)
+        _installed = True
+    return list(PATCHES)
+
+
+@contextmanager
+def patched() -> Iterator[list[Patch]]:
+    """Every patch, for the ``with`` block only (moto is restored afterwards)."""
+    saved: list[tuple[Any, str, Any]] = []
+    try:
+        for patch in PATCHES:
+            patch.install(saved)
+        yield list(PATCHES)
+    finally:
+        for owner, name, original in reversed(saved):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+        _SCALABLE_TARGET_TAGS.clear()
