@@ -93,9 +93,11 @@ def synth() -> Synthesized:
 
 @pytest.fixture(scope="session")
 def synth_cloud() -> Synthesized:
-    """The same stacks with Terraform Cloud as the state backend."""
+    """Dev, a suffixed copy and the shared stacks with Terraform Cloud as the state backend."""
     return synthesize(
         {
+            "ENVIRONMENTS": "dev",
+            "ENVIRONMENT_SUFFIX": SUFFIX,
             "STATE_BACKEND": "cloud",
             "TF_CLOUD_ORGANIZATION": "acme",
             "TF_CLOUD_PROJECT": "order-api",
