@@ -210,3 +210,20 @@ def test_bootstrap_says_what_is_next() -> None:
         "  docker push <account>.dkr.ecr.eu-west-1.amazonaws.com/order-api:<tag>   (dev runs :latest unless IMAGE_TAG says otherwise)",
         "  make deploy STACK=order-api-dev",
     ]
+
+
+def test_a_stack_aimed_at_an_emulator_skips_the_registry_provider_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = synthesize({"AWS_ENDPOINT_URL": "http://127.0.0.1:5055", "ENVIRONMENTS": "dev"}, "deploy-emulated")
+    seen: list[tuple[str, ...]] = []
+    monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(extra))
+    deploy.deploy("order-api-registry", out.outdir, tmp_path)
+    assert deploy.is_emulated(out.doc("order-api-registry")) and "--skip-provider-lock" in seen[0]
+    deploy.deploy("order-api-state", out.outdir, tmp_path)
+    assert "--skip-provider-lock" in seen[1]
+
+
+def test_a_stack_aimed_at_aws_keeps_the_provider_lock(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, ...]] = []
+    monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(extra))
+    deploy.deploy("order-api-registry", synth.outdir, tmp_path)
+    assert not deploy.is_emulated(synth.doc("order-api-registry")) and "--skip-provider-lock" not in seen[0]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from stacks.backend import local_state_file
 from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, format_settings, parse_settings
-from tools.deploy import ROOT, DeployError, cdktf, load, synthesize
+from tools.deploy import ROOT, DeployError, deploy, synthesize
 from tools.flatten_outputs import write_atomically
 
 #: Settings ``make bootstrap`` saves: where the state lives.
@@ -71,8 +71,7 @@ def main() -> int:
     outdir = ROOT / "cdktf.out"
     try:
         synthesize(outdir)
-        load(outdir, STATE_STACK)
-        cdktf("deploy", STATE_STACK, outdir)
+        deploy(STATE_STACK, outdir, ROOT / "cfn-outputs")
     except DeployError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -79,6 +79,11 @@ def provider_target(doc: Mapping[str, Any]) -> tuple[str, str | None]:
     return provider["region"], endpoints[0].get("ecr")
 
 
+def is_emulated(doc: Mapping[str, Any]) -> bool:
+    """Whether the stack is aimed at a local emulator (``AWS_ENDPOINT_URL``)."""
+    return provider_target(doc)[1] is not None
+
+
 def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
     """A subscription on the alarm topic, or alarms that also notify an existing topic."""
     resources = doc.get("resource", {})
@@ -183,8 +188,10 @@ def deploy(
     """Preflight, apply, write outputs, provision the database users (see the module docstring).
 
     ``skip_provider_lock``: no ``terraform providers lock`` after init (the CLI runs it
-    against the registry; an offline run installs from a filesystem mirror only)."""
+    against the registry; an offline run installs from a filesystem mirror only).  A
+    stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it."""
     doc = load(outdir, stack)
+    skip_provider_lock = skip_provider_lock or is_emulated(doc)
     preflight(doc, stack, ecr_client)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs_file = outputs_dir / "outputs.json"
@@ -223,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_synth:
             synthesize(args.outdir)
         if args.destroy:
-            load(args.outdir, args.stack)
-            cdktf("destroy", args.stack, args.outdir, *(["--terraform-parallelism", str(args.parallelism)] if args.parallelism else []))
+            extra = ["--terraform-parallelism", str(args.parallelism)] if args.parallelism else []
+            cdktf("destroy", args.stack, args.outdir, *extra, *(["--skip-provider-lock"] if is_emulated(load(args.outdir, args.stack)) else []))
         else:
             deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
     except (DeployError, db_users.ProvisioningError) as error:
