@@ -163,3 +163,10 @@ def test_test_listener_opens_only_to_the_configured_networks_and_an_existing_cer
     assert listeners[443]["certificate_arn"] == listeners[9443]["certificate_arn"] == certificate
     assert listeners[443]["ssl_policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert "aws_acm_certificate" not in doc["resource"]
+
+
+@pytest.mark.parametrize(("stack", "disposable"), [(DEV, False), (STAGING, False), (PROD, False), (EPHEMERAL, True)])
+def test_only_a_disposable_copy_empties_its_log_bucket_on_destroy(synth: Synthesized, stack: str, disposable: bool) -> None:
+    bucket = synth.resource(stack, "aws_s3_bucket", "load_balancer/access_logs_bucket")
+    assert bucket["force_destroy"] is disposable
+    assert bucket["bucket_prefix"] == f"{stack}-alb-logs-"
