@@ -315,3 +315,17 @@ def test_engine_version_of_other_types_is_not_judged() -> None:
     new = {"resource": {"aws_elasticache_cluster": {"c": {"engine_version": "6.2"}}}}
     (change,) = diff_stacks({"s": old}, {"s": new}).stacks[0].resources
     assert change.downgrade is None
+
+
+def test_a_removed_block_keeps_a_stateful_resource_out_of_the_bold_lines() -> None:
+    old = {"resource": {"aws_ecr_repository": {"repo": {"name": "order-api-dev"}}}}
+    new: dict[str, Any] = {"resource": {}, "removed": [{"from": "aws_ecr_repository.repo", "lifecycle": {"destroy": False}}]}
+    report = diff_stacks({"s": old}, {"s": new})
+    (change,) = report.stacks[0].resources
+    assert change.forgotten and not change.destructive
+    text = render_markdown(report, base_label="a", head_label="b")
+    assert "- `aws_ecr_repository.repo`: leaves the state and stays in the account (a `removed` block with destroy = false)" in text
+    assert "**" not in text.split("\n", 3)[2]
+    destroyed = {"resource": {}, "removed": [{"from": "aws_ecr_repository.repo", "lifecycle": {"destroy": True}}]}
+    (change,) = diff_stacks({"s": old}, {"s": destroyed}).stacks[0].resources
+    assert change.destructive

@@ -103,6 +103,9 @@ class ResourceChange:
     renamed_to: str | None = None
     #: ``(old, new)`` engine versions when the change lowers one (see :func:`tools.stateful.is_downgrade`).
     downgrade: tuple[str, str] | None = None
+    #: A removal that a ``removed`` block (``destroy = false``) turns into leaving the state:
+    #: the object stays in the account.
+    forgotten: bool = False
 
     @property
     def is_data_source(self) -> bool:
@@ -120,7 +123,7 @@ class ResourceChange:
         if self.is_data_source:
             return False
         if self.kind == "removed":
-            return is_stateful(self.resource_type)
+            return is_stateful(self.resource_type) and not self.forgotten
         return bool(self.replace_paths) or self.downgrade is not None
 
 
@@ -156,18 +159,26 @@ class Report:
         return [(s.stack, c) for s in self.stacks for c in s.destructive]
 
 
+def kept_by_removed_blocks(doc: Mapping[str, Any]) -> set[str]:
+    """Addresses a ``removed`` block lets leave the state without destroying them."""
+    blocks = doc.get("removed", [])
+    blocks = [blocks] if isinstance(blocks, dict) else blocks
+    return {b["from"] for b in blocks if isinstance(b, dict) and b.get("lifecycle", {}).get("destroy") is False}
+
+
 def diff_stack(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> StackDiff:
     old_res, new_res = _resources(old), _resources(new)
     added = sorted(set(new_res) - set(old_res))
     removed = sorted(set(old_res) - set(new_res))
     changes: list[ResourceChange] = [ResourceChange(a, new_res[a][0], "added") for a in added]
+    forgotten = kept_by_removed_blocks(new)
     # A removal whose body reappears unchanged under another name: a renamed construct id.
     added_bodies = {a: json.dumps(_strip_metadata(new_res[a][1]), sort_keys=True) for a in added}
     for address in removed:
         rtype, body = old_res[address]
         key = json.dumps(_strip_metadata(body), sort_keys=True)
         twin = next((a for a in added if new_res[a][0] == rtype and added_bodies[a] == key), None)
-        changes.append(ResourceChange(address, rtype, "removed", renamed_to=twin))
+        changes.append(ResourceChange(address, rtype, "removed", renamed_to=twin, forgotten=address in forgotten))
     for address in sorted(set(old_res) & set(new_res)):
         paths = changed_paths(old_res[address][1], new_res[address][1])
         if paths:
@@ -218,6 +229,8 @@ def _change_line(change: ResourceChange) -> str:
         hint = ""
         if change.renamed_to:
             hint = f" (same settings as added `{change.renamed_to}`: a renamed id; Terraform destroys and recreates it unless a `moved` block says otherwise)"
+        if change.forgotten:
+            return f"- {address}: leaves the state and stays in the account (a `removed` block with destroy = false){hint}"
         if change.destructive:
             return f"- **{address}: stateful, deleting it destroys its data**{hint}"
         return f"- {address}{hint}"
