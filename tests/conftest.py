@@ -107,6 +107,24 @@ def synth_cloud() -> Synthesized:
     )
 
 
+#: A digest-pinned prod with an external alarm topic (what a promotion deploys).
+PROD_DIGEST = "sha256:" + "0123456789abcdef" * 4
+PAGING_TOPIC = "arn:aws:sns:us-east-1:123456789012:paging"
+EMULATOR_URL = "http://127.0.0.1:5055"
+
+
+@pytest.fixture(scope="session")
+def synth_prod_digest() -> Synthesized:
+    """Prod alone, running an image by digest, its alarms to an existing topic."""
+    return synthesize({"ENVIRONMENTS": "prod", "IMAGE_TAG": PROD_DIGEST, "ALARM_TOPIC_ARN": PAGING_TOPIC}, "prod-digest")
+
+
+@pytest.fixture(scope="session")
+def synth_emulated() -> Synthesized:
+    """Dev and a suffixed copy aimed at a local emulator (``AWS_ENDPOINT_URL``)."""
+    return synthesize({"AWS_ENDPOINT_URL": EMULATOR_URL, "ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": "e2e"}, "emulated")
+
+
 @pytest.fixture(scope="session")
 def run_tmp() -> Path:
     return Path(_RUN_TMP)

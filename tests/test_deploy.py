@@ -13,13 +13,13 @@ from botocore.stub import Stubber  # type: ignore[import-untyped]
 
 import main
 from stacks.config import ConfigError, build_app_config, parse_settings
+from tests.conftest import PAGING_TOPIC as PAGING
+from tests.conftest import PROD_DIGEST as DIGEST
 from tests.conftest import Synthesized, synthesize
 from tools import bootstrap, deploy
 from tools.deploy import DeployError, Image, alarms_reach_someone, check_image, preflight, stack_image
 
-DIGEST = "sha256:" + "0123456789abcdef" * 4
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/order-api"
-PAGING = "arn:aws:sns:us-east-1:123456789012:paging"
 
 
 def ecr(*responses: tuple[str, dict[str, Any] | str, dict[str, Any]]) -> Any:
@@ -39,8 +39,8 @@ REPO_FOUND = ("describe_repositories", {"repositories": [{"repositoryName": "ord
 
 
 @pytest.fixture(scope="module")
-def prod_with_paging() -> Synthesized:
-    return synthesize({"ENVIRONMENTS": "prod", "IMAGE_TAG": DIGEST, "ALARM_TOPIC_ARN": PAGING}, "deploy-prod")
+def prod_with_paging(synth_prod_digest: Synthesized) -> Synthesized:
+    return synth_prod_digest
 
 
 def test_stack_image_reads_the_task_definition(synth: Synthesized, prod_with_paging: Synthesized) -> None:
@@ -212,8 +212,8 @@ def test_bootstrap_says_what_is_next() -> None:
     ]
 
 
-def test_a_stack_aimed_at_an_emulator_skips_the_registry_provider_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    out = synthesize({"AWS_ENDPOINT_URL": "http://127.0.0.1:5055", "ENVIRONMENTS": "dev"}, "deploy-emulated")
+def test_a_stack_aimed_at_an_emulator_skips_the_registry_provider_lock(synth_emulated: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = synth_emulated
     seen: list[tuple[str, ...]] = []
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(extra))
     deploy.deploy("order-api-registry", out.outdir, tmp_path)

@@ -11,7 +11,7 @@ from cdktf import TerraformStack, Testing
 from stacks.aws import lb, lb_target_group, provider
 from stacks.components.common import AwsContext
 from stacks.components.load_balancer import LoadBalancer
-from stacks.config import LoadBalancerConfig
+from stacks.config import LoadBalancerConfig, build_app_config
 from tests.conftest import Synthesized
 
 DEV, PROD, STAGING, EPHEMERAL = "order-api-dev", "order-api-prod", "order-api-staging", "order-api-dev-pr42"
@@ -122,7 +122,7 @@ def _access_log_policy(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return statements
 
 
-def _load_balancer_stack(region: str, config: LoadBalancerConfig | None = None) -> dict[str, Any]:
+def _load_balancer_stack(region: str, config: LoadBalancerConfig | None = None, name_prefix: str = "order-api-test") -> dict[str, Any]:
     """One LoadBalancer component in a stack of its own, synthesized."""
     app = Testing.app()
     stack = TerraformStack(app, "lb")
@@ -130,7 +130,7 @@ def _load_balancer_stack(region: str, config: LoadBalancerConfig | None = None) 
     LoadBalancer(
         stack,
         "load_balancer",
-        name_prefix="order-api-test",
+        name_prefix=name_prefix,
         config=config or LoadBalancerConfig(),
         aws=AwsContext(account_id="${data.aws_caller_identity.caller.account_id}", partition="aws", region=region),
         vpc_id="vpc-1",
@@ -145,13 +145,11 @@ def _load_balancer_stack(region: str, config: LoadBalancerConfig | None = None) 
 
 
 def test_names_fit_aws_limits_with_the_longest_suffix() -> None:
-    from tests.conftest import synthesize
-
-    out = synthesize({"ENVIRONMENT_SUFFIX": "abcdefghijkl", "ENVIRONMENTS": "dev"}, "long-suffix")
-    stack = "order-api-dev-abcdefghijkl"
-    names = [b["name"] for b in out.resources(stack, "aws_lb").values()] + [b["name"] for b in out.resources(stack, "aws_lb_target_group").values()]
-    assert len(names) == 3
-    assert all(len(n) <= 32 for n in names), names
+    longest = build_app_config({"ENVIRONMENT_SUFFIX": "a" * 12}).environments[-1].name_prefix
+    doc = _load_balancer_stack("us-east-1", name_prefix=longest)
+    names = [b["name"] for b in doc["resource"]["aws_lb"].values()] + [b["name"] for b in doc["resource"]["aws_lb_target_group"].values()]
+    assert sorted(names) == [f"{longest}-alb", f"{longest}-blue", f"{longest}-green"]
+    assert max(len(n) for n in names) == 32
 
 
 def test_test_listener_opens_only_to_the_configured_networks_and_an_existing_certificate_is_used() -> None:

@@ -8,9 +8,9 @@ import pytest
 from cdktf import TerraformStack, Testing
 
 from stacks.provider import EMULATOR_MAX_RETRIES, SERVICES, aws_provider
-from tests.conftest import Synthesized, synthesize
+from tests.conftest import EMULATOR_URL, Synthesized
 
-URL = "http://127.0.0.1:5055"
+URL = EMULATOR_URL
 
 #: Resource or data source type prefix -> the provider endpoint it calls (None: computed locally).
 SERVICE_OF = {
@@ -93,8 +93,8 @@ def test_unknown_types_are_not_silently_accepted() -> None:
 
 
 @pytest.fixture(scope="module")
-def emulated() -> Synthesized:
-    return synthesize({"AWS_ENDPOINT_URL": URL, "ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": "e2e"}, "emulated")
+def emulated(synth_emulated: Synthesized) -> Synthesized:
+    return synth_emulated
 
 
 @pytest.mark.parametrize("stack", ["order-api-state", "order-api-registry", "order-api-dev", "order-api-dev-e2e"])

@@ -8,7 +8,7 @@ import pytest
 from cdktf import Testing
 
 from stacks.aws import ecr_repository
-from tests.conftest import Synthesized
+from tests.conftest import PROD_DIGEST, Synthesized
 
 REGISTRY = "order-api-registry"
 ENV_STACKS = ["order-api-dev", "order-api-staging", "order-api-prod", "order-api-dev-pr42"]
@@ -65,14 +65,10 @@ def test_each_environment_runs_its_image_from_the_shared_repository(synth: Synth
     assert synth.doc(stack)["output"]["container_image"]["value"] == container["image"]
 
 
-def test_a_digest_gives_an_at_reference() -> None:
-    from tests.conftest import synthesize
-
-    digest = "sha256:" + "0123456789abcdef" * 4
-    out = synthesize({"IMAGE_TAG": digest, "ENVIRONMENTS": "prod", "ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:paging"}, "digest")
-    (task,) = out.resources("order-api-prod", "aws_ecs_task_definition").values()
+def test_a_digest_gives_an_at_reference(synth_prod_digest: Synthesized) -> None:
+    (task,) = synth_prod_digest.resources("order-api-prod", "aws_ecs_task_definition").values()
     (container,) = json.loads(task["container_definitions"])
-    assert container["image"] == "${data.aws_ecr_repository.registry.repository_url}@" + digest
+    assert container["image"] == "${data.aws_ecr_repository.registry.repository_url}@" + PROD_DIGEST
 
 
 def test_pull_permission_is_scoped_to_the_shared_repository(synth: Synthesized) -> None:
