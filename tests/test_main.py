@@ -113,11 +113,14 @@ def test_without_a_settings_file_only_the_environment_counts(tmp_path: Path) -> 
     assert overrides["TF_STATE_BUCKET"] is None
 
 
-def test_main_in_process_synthesizes_and_publishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, synth: Synthesized) -> None:
+def test_main_in_process_synthesizes_and_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], synth: Synthesized
+) -> None:
     for name in OVERRIDE_VARIABLES:
         monkeypatch.setenv(name, "")
     monkeypatch.setenv("ENVIRONMENT_SUFFIX", SUFFIX)
     monkeypatch.setenv("ENVIRONMENTS", "dev")
+    monkeypatch.setenv("IMAGETAG", "1.2.3")
     outdir = tmp_path / "cdktf.out"
     monkeypatch.setenv("CDKTF_OUTDIR", str(outdir))
     assert main.main() == 0
@@ -125,6 +128,7 @@ def test_main_in_process_synthesizes_and_publishes(tmp_path: Path, monkeypatch: 
     assert published == ["order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-registry", "order-api-state"]
     for stack in published:
         assert (outdir / "stacks" / stack / "cdk.tf.json").read_bytes() == (synth.stacks_dir / stack / "cdk.tf.json").read_bytes()
+    assert capsys.readouterr().err.splitlines() == ["warning: IMAGETAG is not read; did you mean IMAGE_TAG?"]
 
 
 def test_a_guardrail_violation_fails_synthesis_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
