@@ -125,6 +125,16 @@ def synth_emulated() -> Synthesized:
     return synthesize({"AWS_ENDPOINT_URL": EMULATOR_URL, "ENVIRONMENTS": "dev", "ENVIRONMENT_SUFFIX": "e2e"}, "emulated")
 
 
+#: State settings as ``make bootstrap`` saves them, plus the state stack's own state in its bucket.
+STATE_SETTINGS = {"TF_STATE_BUCKET": "acme-order-api-state", "AWS_REGION": "eu-west-1", "TF_STATE_REGION": "eu-central-1"}
+
+
+@pytest.fixture(scope="session")
+def synth_state_settings() -> Synthesized:
+    """Dev and the shared stacks with :data:`STATE_SETTINGS` and ``TF_STATE_BOOTSTRAP_BACKEND=s3``."""
+    return synthesize({**STATE_SETTINGS, "TF_STATE_BOOTSTRAP_BACKEND": "s3", "ENVIRONMENTS": "dev"}, "state-settings")
+
+
 @pytest.fixture(scope="session")
 def run_tmp() -> Path:
     return Path(_RUN_TMP)

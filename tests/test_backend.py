@@ -112,10 +112,8 @@ def test_bootstrap_bucket_denies_plain_http(synth: Synthesized) -> None:
     assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
 
 
-def test_bootstrap_bucket_follows_override(tmp_path) -> None:
-    from tests.conftest import synthesize
-
-    out = synthesize({"TF_STATE_BUCKET": "acme-order-api-state", "TF_STATE_REGION": "eu-central-1", "ENVIRONMENTS": "dev"}, "bucket-override")
+def test_bootstrap_bucket_follows_override(synth_state_settings: Synthesized) -> None:
+    out = synth_state_settings
     assert Testing.to_have_resource_with_properties(out.text("order-api-state"), "aws_s3_bucket", {"bucket": "acme-order-api-state"})
     assert out.doc("order-api-dev")["terraform"]["backend"]["s3"]["region"] == "eu-central-1"
     assert out.doc("order-api-state")["provider"]["aws"][0]["region"] == "eu-central-1"
@@ -149,13 +147,11 @@ def test_no_hard_coded_account_ids(synth: Synthesized) -> None:
         assert set(re.findall(r"\b\d{12}\b", synth.text(stack))) <= elb_accounts, stack
 
 
-def test_the_bootstrap_state_can_move_into_its_own_bucket() -> None:
-    from tests.conftest import synthesize
-
-    out = synthesize({"TF_STATE_BOOTSTRAP_BACKEND": "s3", "ENVIRONMENTS": "dev"}, "bootstrap-in-bucket")
+def test_the_bootstrap_state_can_move_into_its_own_bucket(synth_state_settings: Synthesized) -> None:
+    out = synth_state_settings
     backend = out.doc("order-api-state")["terraform"]["backend"]["s3"]
     assert (backend["bucket"], backend["key"], backend["encrypt"], backend["use_lockfile"]) == (
-        "order-api-terraform-state",
+        "acme-order-api-state",
         "order-api-state/terraform.tfstate",
         True,
         True,

@@ -15,7 +15,7 @@ import main
 from stacks.config import ConfigError, build_app_config, parse_settings
 from tests.conftest import PAGING_TOPIC as PAGING
 from tests.conftest import PROD_DIGEST as DIGEST
-from tests.conftest import Synthesized, synthesize
+from tests.conftest import STATE_SETTINGS, Synthesized
 from tools import bootstrap, deploy
 from tools.deploy import DeployError, Image, alarms_reach_someone, check_image, preflight, stack_image
 
@@ -182,16 +182,18 @@ def test_bootstrap_saves_only_the_state_settings_given(tmp_path: Path) -> None:
     assert parse_settings(settings.read_text()) == saved
 
 
-def test_a_setting_made_once_reaches_the_next_synths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_setting_made_once_reaches_the_next_synths(tmp_path: Path, synth_state_settings: Synthesized) -> None:
     settings = tmp_path / "settings.env"
-    bootstrap.save_settings(settings, {"TF_STATE_BUCKET": "acme-order-api-state", "AWS_REGION": "eu-west-1"})
+    bootstrap.save_settings(settings, STATE_SETTINGS)
     # A later synth (make, or the cdktf CLI's) has no variables in its environment.
     overrides = main.read_overrides({}, settings)
     config = build_app_config(overrides)
-    assert (config.state.bucket, config.region) == ("acme-order-api-state", "eu-west-1")
-    out = synthesize({**{k: v for k, v in overrides.items() if v}, "ENVIRONMENTS": "dev"}, "bootstrap-settings")
-    assert out.doc("order-api-dev")["terraform"]["backend"]["s3"]["bucket"] == "acme-order-api-state"
-    assert out.doc("order-api-state")["provider"]["aws"][0]["region"] == "eu-west-1"
+    assert (config.state.bucket, config.region, config.state_region) == ("acme-order-api-state", "eu-west-1", "eu-central-1")
+    assert {k: v for k, v in overrides.items() if v} == STATE_SETTINGS
+    # synth_state_settings is the synthesis of exactly these overrides (plus two unrelated to state).
+    dev = synth_state_settings.doc("order-api-dev")
+    assert (dev["terraform"]["backend"]["s3"]["bucket"], dev["terraform"]["backend"]["s3"]["region"]) == ("acme-order-api-state", "eu-central-1")
+    assert dev["provider"]["aws"][0]["region"] == "eu-west-1"
 
 
 def test_fails_bootstrap_with_a_bad_bucket_and_leaves_the_file(tmp_path: Path) -> None:
