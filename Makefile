@@ -26,7 +26,7 @@ BASE ?=
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz clean
+.PHONY: setup synth test lint policy bench snapshot diff deploy destroy release promote db-users bootstrap node e2e cli-check fuzz clean
 
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -89,6 +89,16 @@ bootstrap: setup
 deploy: setup
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
 	$(PY) -m tools.deploy $(STACK)
+
+## Release an image (tag or sha256:digest) to one environment and follow the deployment to its end
+release: setup
+	@test -n "$$STACK" -a -n "$$IMAGE" || { echo "usage: make release STACK=order-api-dev IMAGE=<tag | sha256:<digest>>" >&2; exit 2; }
+	$(PY) -m tools.release "$$STACK" "$$IMAGE"
+
+## Release to TO exactly the digest FROM runs (read from FROM's service, never from a tag)
+promote: setup
+	@test -n "$$FROM" -a -n "$$TO" || { echo "usage: make promote FROM=order-api-dev TO=order-api-staging" >&2; exit 2; }
+	$(PY) -m tools.release "$$TO" --from "$$FROM"
 
 ## Destroy one stack with the cdktf CLI
 destroy: setup

@@ -15,7 +15,8 @@ from stacks.components.database import Database
 from stacks.components.load_balancer import LoadBalancer
 from stacks.components.monitoring import Monitoring, MonitoringTargets
 from stacks.components.network import Network
-from stacks.components.service import LoadBalancing, Service, service_names
+from stacks.components.service import LifecycleHook, LoadBalancing, Service, service_names
+from stacks.components.smoke_test import HOOK_STAGE, SmokeTest
 from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
@@ -151,6 +152,7 @@ class OrderApiStack(TerraformStack):
             name_prefix=prefix,
             environment=config.environment_label,
             config=config.service,
+            deployment=config.deployment,
             aws=aws,
             vpc_id=self.network.vpc_id,
             vpc_cidr=self.network.vpc_cidr,
@@ -170,9 +172,39 @@ class OrderApiStack(TerraformStack):
             log_retention_days=retention,
             log_key_arn=self.log_key.arn,
             rollback_alarm_names=self.monitoring.rollback_alarm_names,
+            lifecycle_hook=self._smoke_test(config, aws, retention) if config.deployment.smoke_test else None,
         )
         lb.allow_to_targets(self.service.security_group_id, config.service.container_port)
         self.database.allow_connections_from(self.service.security_group_id, "order API tasks")
+
+    def _smoke_test(self, config: EnvironmentConfig, aws: AwsContext, retention: int) -> LifecycleHook:
+        """The smoke test and its network path: from the private subnets through the NAT
+        gateways to the load balancer's public address, so the test port admits exactly
+        the NAT gateways' addresses."""
+        lb = self.load_balancer
+        self.smoke_test = SmokeTest(
+            self,
+            "smoke_test",
+            name_prefix=config.name_prefix,
+            config=config.deployment,
+            aws=aws,
+            vpc_id=self.network.vpc_id,
+            subnet_ids=self.network.private_subnet_ids,
+            base_url=lb.test_listener_url,
+            health_check_path=config.service.health_check_path,
+            test_port=config.load_balancer.test_listener_port,
+            log_retention_days=retention,
+            log_key_arn=self.log_key.arn,
+            kms_key_arn=self.service_key.arn,
+        )
+        lb.allow_test_traffic([f"{ip}/32" for ip in self.network.nat_public_ips], "smoke test, through a NAT gateway")
+        Aspects.of(self.smoke_test).add(ComponentTags("smoke-test"))
+        return LifecycleHook(
+            function_arn=self.smoke_test.function_arn,
+            role_arn=self.smoke_test.hook_role_arn,
+            stage=HOOK_STAGE,
+            role_policy=self.smoke_test.hook_role_policy,
+        )
 
     def _outputs(self) -> None:
         network, database, lb, service = self.network, self.database, self.load_balancer, self.service
@@ -218,6 +250,8 @@ class OrderApiStack(TerraformStack):
         self._output("waf_web_acl_name", self.waf.web_acl_name, "Name of the WAF web ACL")
         self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
         self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
+        self._output("deployment_strategy", self.config.deployment.strategy, "ECS deployment strategy of every release: BLUE_GREEN, CANARY or LINEAR")
+        self._output("test_listener_url", lb.test_listener_url, "Test listener (scheme, host, port): the new revision during a deployment, before production traffic")
 
     def _forget_moved_resources(self) -> None:
         """Resources that moved out of this stack leave its state without being destroyed

@@ -10,6 +10,7 @@ emulator lacks fails at once instead of after minutes of back-off.
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Mapping
 
 from constructs import Construct
@@ -27,8 +28,10 @@ SERVICES = (
     "ecr",
     "ecs",
     "elbv2",
+    "events",
     "iam",
     "kms",
+    "lambda",
     "logs",
     "rds",
     "route53",
@@ -43,12 +46,17 @@ SERVICES = (
 EMULATOR_MAX_RETRIES = 2
 
 
+def _argument(endpoint: str) -> str:
+    """The bindings' argument for a provider endpoint name (``lambda`` is a Python keyword)."""
+    return f"{endpoint}_" if keyword.iskeyword(endpoint) else endpoint
+
+
 def aws_provider(scope: Construct, *, region: str, tags: Mapping[str, str], endpoint_url: str | None) -> provider.AwsProvider:
     """The stack's ``aws`` provider with ``tags`` as default tags on every resource."""
     emulator: dict[str, object] = {}
     if endpoint_url is not None:
         emulator = {
-            "endpoints": [provider.AwsProviderEndpoints(**dict.fromkeys(SERVICES, endpoint_url))],
+            "endpoints": [provider.AwsProviderEndpoints(**{_argument(name): endpoint_url for name in SERVICES})],
             "s3_use_path_style": True,
             "skip_credentials_validation": True,
             "skip_metadata_api_check": "true",

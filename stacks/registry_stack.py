@@ -8,7 +8,7 @@ from constructs import Construct
 from stacks.backend import configure_backend
 from stacks.components.common import EncryptionKey, account_context
 from stacks.components.registry import Registry
-from stacks.config import PROJECT, RegistryConfig, StateConfig
+from stacks.config import PROJECT, STANDING_ENVIRONMENTS, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
 
 STACK_NAME = f"{PROJECT}-registry"
@@ -43,6 +43,8 @@ class RegistryStack(TerraformStack):
             name=config.repository_name,
             kms_key_arn=key.arn,
             keep_images=config.keep_images,
+            environments=STANDING_ENVIRONMENTS,
+            untagged_expiry_days=config.untagged_expiry_days,
             mutable_tags=config.mutable_tags,
         )
         TerraformOutput(self, "ecr_repository_url", value=registry.repository_url, description="ECR repository URL: push images here")

@@ -32,6 +32,8 @@ SERVICE_OF = {
     "aws_iam_": "iam",
     "aws_kms_": "kms",
     "aws_cloudwatch_log_": "logs",
+    "aws_cloudwatch_event_": "events",
+    "aws_lambda_": "lambda",
     "aws_cloudwatch_": "cloudwatch",
     "aws_appautoscaling_": "appautoscaling",
     "aws_backup_": "backup",
@@ -89,7 +91,7 @@ def test_every_type_the_stacks_use_calls_a_redirected_endpoint(synth: Synthesize
 
 def test_unknown_types_are_not_silently_accepted() -> None:
     with pytest.raises(AssertionError, match="which provider endpoint"):
-        service_of("aws_lambda_function")
+        service_of("aws_sqs_queue")
 
 
 @pytest.fixture(scope="module")

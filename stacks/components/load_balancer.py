@@ -25,8 +25,10 @@ from stacks.config import ELB_LOG_DELIVERY_PRINCIPAL, REGIONS, LoadBalancerConfi
 
 lc = s3_bucket_lifecycle_configuration
 
-#: ECS shifts traffic by rewriting the forward weights of the listener rules.
+#: ECS shifts traffic by rewriting the forward weights of the listener rules (and the
+#: listeners' default forward, which it may rewrite too): Terraform leaves them alone.
 ECS_MANAGED = TerraformResourceLifecycle(ignore_changes=["action"])
+ECS_MANAGED_LISTENER = TerraformResourceLifecycle(ignore_changes=["default_action"])
 
 
 class LoadBalancer(Construct):
@@ -35,14 +37,17 @@ class LoadBalancer(Construct):
     - Production listener: HTTPS 443 (TLS 1.3 policy) with HTTP 80 redirecting to it,
       or plain HTTP 80 when the environment has no certificate (dev only).
     - Test listener on ``test_listener_port``, reachable only from ``test_listener_cidrs``.
-    - One listener rule on each forwards to the blue and green target groups; ECS owns
-      their weights during deployments (Terraform ignores changes to the action).
+    - Both listeners forward to blue by default, and one rule on each forwards to the
+      blue and green target groups; ECS owns their weights during deployments
+      (Terraform ignores changes to the rules' actions and the default actions).
+    - :meth:`allow_test_traffic` admits more sources on the test port (the smoke test's).
     - Drops invalid header fields, strictest desync mitigation, access logs to a
       private, encrypted bucket with expiry, deletion protection from config.
 
     Attributes: ``arn``, ``arn_suffix``, ``dns_name``, ``url``, ``security_group_id``,
     ``blue_target_group``, ``green_target_group``, ``production_listener_arn``,
-    ``test_listener_arn``, ``production_rule_arn``, ``test_rule_arn``.
+    ``test_listener_arn``, ``production_rule_arn``, ``test_rule_arn``,
+    ``test_listener_url`` (scheme, host and port, no path).
     """
 
     def __init__(
@@ -122,6 +127,8 @@ class LoadBalancer(Construct):
         self.production_rule_arn = self._rule("production_rule", production.arn).arn
         self.test_rule_arn = self._rule("test_rule", test.arn).arn
         self.url = f"{protocol.lower()}://{config.domain_name or self.alb.dns_name}"
+        self.test_listener_url = f"{self.url}:{config.test_listener_port}"
+        self._test_port = config.test_listener_port
 
         if config.domain_name and config.hosted_zone_name:
             route53_record.Route53Record(
@@ -144,6 +151,11 @@ class LoadBalancer(Construct):
             peer_security_group_id=security_group_id,
             egress=True,
         )
+
+    def allow_test_traffic(self, cidrs: Sequence[str], description: str) -> None:
+        """Admit ``cidrs`` (plain blocks or references) on the test listener's port only."""
+        for i, cidr in enumerate(cidrs):
+            self._ingress(f"ingress_test_smoke_{i}", self._test_port, cidr, f"{description} ({i + 1} of {len(cidrs)})")
 
     def _ingress(self, id_: str, port: int, cidr: str, description: str) -> None:
         tcp_rule(self, id_, security_group_id=self.security_group.id, port=port, description=description, cidr=cidr)
@@ -174,7 +186,8 @@ class LoadBalancer(Construct):
         )
 
     def _listener(self, id_: str, port: int, protocol: str, config: LoadBalancerConfig, certificate_arn: str | None) -> lb_listener.LbListener:
-        """A listener whose default answers 404: traffic flows only through its rule."""
+        """A listener that forwards to blue by default, as ECS blue/green expects (no mix of
+        forward and fixed-response actions); its rule carries the traffic in practice."""
         return lb_listener.LbListener(
             self,
             id_,
@@ -183,12 +196,8 @@ class LoadBalancer(Construct):
             protocol=protocol,
             ssl_policy=config.ssl_policy if certificate_arn else None,
             certificate_arn=certificate_arn,
-            default_action=[
-                lb_listener.LbListenerDefaultAction(
-                    type="fixed-response",
-                    fixed_response=lb_listener.LbListenerDefaultActionFixedResponse(content_type="text/plain", status_code="404", message_body="Not found"),
-                )
-            ],
+            default_action=[lb_listener.LbListenerDefaultAction(type="forward", target_group_arn=self.blue_target_group.arn)],
+            lifecycle=ECS_MANAGED_LISTENER,
         )
 
     def _rule(self, id_: str, listener_arn: str) -> lb_listener_rule.LbListenerRule:

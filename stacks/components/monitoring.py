@@ -9,7 +9,15 @@ from typing import Any
 
 from constructs import Construct
 
-from stacks.aws import cloudwatch_dashboard, cloudwatch_metric_alarm, sns_topic, sns_topic_policy, sns_topic_subscription
+from stacks.aws import (
+    cloudwatch_dashboard,
+    cloudwatch_event_rule,
+    cloudwatch_event_target,
+    cloudwatch_metric_alarm,
+    sns_topic,
+    sns_topic_policy,
+    sns_topic_subscription,
+)
 from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, deny_insecure_transport, policy_document
 from stacks.config import ConfigError, MonitoringConfig
 
@@ -42,6 +50,34 @@ ECS = "AWS/ECS"
 INSIGHTS = "ECS/ContainerInsights"
 RDS = "AWS/RDS"
 WAF = "AWS/WAFV2"
+
+
+#: What a failed or rolled-back deployment sends to the alarm topic (EventBridge input
+#: template; ``<...>`` are the event fields of :data:`DEPLOYMENT_EVENT_FIELDS`).
+DEPLOYMENT_MESSAGE = '"<service>: ECS deployment <deployment> <event> at <time>: <reason>"'
+DEPLOYMENT_EVENT_FIELDS = {
+    "service": "$.resources[0]",
+    "deployment": "$.detail.deploymentId",
+    "event": "$.detail.eventName",
+    "time": "$.time",
+    "reason": "$.detail.reason",
+}
+
+
+def deployment_event_pattern(service_arn: str) -> dict[str, Any]:
+    """ECS deployment state changes of one service that need a person: a failed
+    deployment, and the start of a rollback (whose reason names the cause)."""
+    return {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Deployment State Change"],
+        "resources": [service_arn],
+        "detail": {
+            "$or": [
+                {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+                {"eventName": ["SERVICE_DEPLOYMENT_IN_PROGRESS"], "reason": [{"wildcard": "*rolling back*"}]},
+            ]
+        },
+    }
 
 
 def alarm_name(name_prefix: str, key: str) -> str:
@@ -100,9 +136,11 @@ class Monitoring(Construct):
     """Alarms, their SNS topic and the on-call dashboard of one environment.
 
     The topic ``<name_prefix>-alarms`` is encrypted with its own customer-managed
-    key, which CloudWatch (this account only) may use so alarms can publish;
-    the topic policy lets only this account's ``<name_prefix>-*`` alarms
-    publish, and only over TLS.  Subscriptions come from
+    key, which CloudWatch and EventBridge (this account only) may use; the topic
+    policy lets only this account's ``<name_prefix>-*`` alarms and the
+    environment's deployment rule publish, and only over TLS.  The rule
+    ``<name_prefix>-deployment-failed`` sends one line per failed or rolled-back
+    ECS deployment of the service (:func:`deployment_event_pattern`).  Subscriptions come from
     ``config.alarm_emails`` and ``config.alarm_https_endpoints``; with
     ``config.alarm_topic_arn`` every alarm also notifies that existing topic
     (e.g. the organisation's paging topic).
@@ -153,14 +191,17 @@ class Monitoring(Construct):
 
     def _topic(self, name_prefix: str, config: MonitoringConfig, aws: AwsContext) -> None:
         topic_name = f"{name_prefix}-alarms"
+        deployment_rule_name = f"{name_prefix}-deployment-failed"
+        deployment_rule_arn = aws.arn("events", f"rule/{deployment_rule_name}")
         key = EncryptionKey(
             self,
             "topic_key",
             alias=f"{name_prefix}-alarms",
             description=f"{name_prefix}: alarm topic encryption",
             aws=aws,
-            # CloudWatch encrypts the notification with the topic's key when an alarm publishes.
-            service_principals=["cloudwatch.amazonaws.com"],
+            # CloudWatch (alarms) and EventBridge (deployment events) encrypt what they
+            # publish with the topic's key.
+            service_principals=["cloudwatch.amazonaws.com", "events.amazonaws.com"],
         )
         self.key_arn = key.arn
         topic = sns_topic.SnsTopic(self, "topic", name=topic_name, display_name=f"{name_prefix} alarms", kms_master_key_id=key.arn, tags={"Name": topic_name})
@@ -186,14 +227,44 @@ class Monitoring(Construct):
                             Condition(test="ArnLike", variable="aws:SourceArn", values=[aws.arn("cloudwatch", f"alarm:{name_prefix}-*")]),
                         ],
                     ),
+                    Statement(
+                        sid="DeploymentFailuresOfThisService",
+                        effect="Allow",
+                        principals=[Principal(type="Service", identifiers=["events.amazonaws.com"])],
+                        actions=["sns:Publish"],
+                        resources=[topic.arn],
+                        condition=[Condition(test="ArnEquals", variable="aws:SourceArn", values=[deployment_rule_arn])],
+                    ),
                     deny_insecure_transport(["sns:Publish"], [topic.arn]),
                 ],
             ),
         )
+        self._deployment_events(deployment_rule_name, topic.arn)
         for i, email in enumerate(config.alarm_emails):
             sns_topic_subscription.SnsTopicSubscription(self, f"email_subscription_{i}", topic_arn=topic.arn, protocol="email", endpoint=email)
         for i, url in enumerate(config.alarm_https_endpoints):
             sns_topic_subscription.SnsTopicSubscription(self, f"https_subscription_{i}", topic_arn=topic.arn, protocol="https", endpoint=url)
+
+    def _deployment_events(self, rule_name: str, topic_arn: str) -> None:
+        """Failed and rolled-back deployments of the service, as one readable line on the topic."""
+        t, aws = self._targets, self._aws
+        rule = cloudwatch_event_rule.CloudwatchEventRule(
+            self,
+            "deployment_failed_rule",
+            name=rule_name,
+            description=f"{t.service_name}: ECS deployment failed or rolling back",
+            event_pattern=json.dumps(deployment_event_pattern(aws.arn("ecs", f"service/{t.cluster_name}/{t.service_name}")), sort_keys=True),
+        )
+        cloudwatch_event_target.CloudwatchEventTarget(
+            self,
+            "deployment_failed_target",
+            rule=rule.name,
+            target_id="alarm-topic",
+            arn=topic_arn,
+            input_transformer=cloudwatch_event_target.CloudwatchEventTargetInputTransformer(
+                input_paths=dict(DEPLOYMENT_EVENT_FIELDS), input_template=DEPLOYMENT_MESSAGE
+            ),
+        )
 
     # ----------------------------------------------------------------- alarms
 

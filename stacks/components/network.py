@@ -37,7 +37,8 @@ class Network(Construct):
     KMS-encrypted log group.
 
     Attributes: ``vpc_id``, ``vpc_cidr``, ``public_subnet_ids``,
-    ``private_subnet_ids``, ``isolated_subnet_ids``, ``availability_zones``.
+    ``private_subnet_ids``, ``isolated_subnet_ids``, ``availability_zones``,
+    ``nat_public_ips``.
     """
 
     def __init__(
@@ -94,8 +95,12 @@ class Network(Construct):
 
         nat_count = config.az_count if config.nat_gateways == "per_az" else 1
         nats = []
+        #: Public addresses of the NAT gateways: where the private subnets' requests to
+        #: internet addresses (the load balancer's included) come from.
+        self.nat_public_ips: list[str] = []
         for i in range(nat_count):
             ip = eip.Eip(self, f"nat_eip_{i}", domain="vpc", tags={"Name": f"{name_prefix}-nat-{i}"})
+            self.nat_public_ips.append(ip.public_ip)
             nats.append(
                 nat_gateway.NatGateway(
                     self,

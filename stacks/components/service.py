@@ -36,7 +36,7 @@ from stacks.components.common import (
     tcp_rule,
 )
 from stacks.components.parameters import Parameter, Parameters
-from stacks.config import ServiceConfig
+from stacks.config import DeploymentConfig, ServiceConfig
 
 CONTAINER_NAME = "order-api"
 #: Writable paths the ECS Exec (SSM) agent needs when the root filesystem is read-only.
@@ -63,6 +63,28 @@ def capacity_weights(spot_percentage: int) -> tuple[int, int]:
     return (100 - spot_percentage) // divisor, spot_percentage // divisor
 
 
+def deployment_configuration(config: DeploymentConfig, hook: LifecycleHook | None) -> ecs_service.EcsServiceDeploymentConfiguration:
+    """The ECS deployment of the configured strategy, with the lifecycle hook if any."""
+    dc = ecs_service
+    return dc.EcsServiceDeploymentConfiguration(
+        strategy=config.strategy,
+        bake_time_in_minutes=str(config.bake_time_minutes),
+        canary_configuration=dc.EcsServiceDeploymentConfigurationCanaryConfiguration(
+            canary_percent=config.canary_percent, canary_bake_time_in_minutes=str(config.canary_bake_minutes)
+        )
+        if config.strategy == "CANARY"
+        else None,
+        linear_configuration=dc.EcsServiceDeploymentConfigurationLinearConfiguration(
+            step_percent=config.linear_step_percent, step_bake_time_in_minutes=str(config.linear_step_minutes)
+        )
+        if config.strategy == "LINEAR"
+        else None,
+        lifecycle_hook=[dc.EcsServiceDeploymentConfigurationLifecycleHook(hook_target_arn=hook.function_arn, role_arn=hook.role_arn, lifecycle_stages=[hook.stage])]
+        if hook
+        else None,
+    )
+
+
 def service_names(name_prefix: str) -> tuple[str, str]:
     """``(cluster name, service name)`` of an environment, known before the service exists
     (the alarms that watch it are created first, so the service can name them by reference)."""
@@ -79,6 +101,17 @@ class LoadBalancing:
     production_rule_arn: str
     test_rule_arn: str
     alb_arn_suffix: str
+
+
+@dataclass(frozen=True)
+class LifecycleHook:
+    """A Lambda function ECS invokes at ``stage`` of every deployment, with ``role_arn``."""
+
+    function_arn: str
+    role_arn: str
+    stage: str
+    #: The role's policy: the service waits for it (and is destroyed before it).
+    role_policy: ITerraformDependable
 
 
 @dataclass(frozen=True)
@@ -100,15 +133,17 @@ class Service(Construct):
       database password anywhere).
     - :meth:`_task_definition`: read-only root filesystem, configuration injected as
       ``secrets`` from SSM, stop timeout under the Spot warning.
-    - :meth:`_service`: ECS-native blue/green (``BLUE_GREEN`` with bake time), green
-      as the alternate target group, circuit breaker and rollback on the alarms
-      passed by reference (so Terraform creates them first).
+    - :meth:`_service`: an ECS-native deployment with the environment's strategy
+      (``BLUE_GREEN``, ``CANARY`` or ``LINEAR``, see :func:`deployment_configuration`),
+      green as the alternate target group, the smoke test as a lifecycle hook,
+      circuit breaker and rollback on the alarms passed by reference (so Terraform
+      creates them first).
     - :meth:`_autoscaling`: CPU target tracking, backlog per task (``PendingOrders`` /
       running tasks), optional ALB requests per task.
 
-    ``task_definition_owner = "pipeline"``: Terraform creates the first task definition
-    and then ignores the service's ``task_definition``; the release pipeline registers
-    new revisions and updates the service.
+    Terraform creates the service with the first task definition and then ignores the
+    service's ``task_definition``: images move only by release (``make release``,
+    ``make promote``), which registers a revision and updates the service.
 
     Attributes: ``cluster_name``, ``cluster_arn``, ``service_name``, ``service_arn``,
     ``security_group_id``, ``task_definition_arn``, ``log_group_name``,
@@ -123,6 +158,7 @@ class Service(Construct):
         name_prefix: str,
         environment: str,
         config: ServiceConfig,
+        deployment: DeploymentConfig,
         aws: AwsContext,
         vpc_id: str,
         vpc_cidr: str,
@@ -135,6 +171,7 @@ class Service(Construct):
         log_retention_days: int,
         log_key_arn: str,
         rollback_alarm_names: Sequence[str] = (),
+        lifecycle_hook: LifecycleHook | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self.cluster_name, self.service_name = service_names(name_prefix)
@@ -153,7 +190,16 @@ class Service(Construct):
         roles = self._roles(name_prefix, repository_arn, app_logs, exec_logs, params, database, kms_key_arn)
         task = self._task_definition(app_logs.name, params, roles)
         self._security_group(name_prefix, vpc_id, vpc_cidr, load_balancing.security_group_id)
-        self._service(name_prefix, task, private_subnet_ids, load_balancing, rollback_alarm_names, depends_on=[capacity])
+        hook_dependencies = [lifecycle_hook.role_policy] if lifecycle_hook else []
+        self._service(
+            name_prefix,
+            task,
+            private_subnet_ids,
+            load_balancing,
+            rollback_alarm_names,
+            deployment_configuration(deployment, lifecycle_hook),
+            depends_on=[capacity, *hook_dependencies],
+        )
         self._autoscaling(load_balancing)
 
     # ---------------------------------------------------------------- cluster
@@ -381,6 +427,7 @@ class Service(Construct):
         private_subnet_ids: Sequence[str],
         load_balancing: LoadBalancing,
         rollback_alarm_names: Sequence[str],
+        deployment: ecs_service.EcsServiceDeploymentConfiguration,
         *,
         depends_on: Sequence[ITerraformDependable],
     ) -> None:
@@ -404,8 +451,9 @@ class Service(Construct):
         on_demand_weight, spot_weight = capacity_weights(config.spot_percentage)
         svc = ecs_service
         # desired_count belongs to auto scaling; load_balancer to ECS, which swaps the
-        # primary and alternate target groups on every blue/green deployment.
-        ignored = ["desired_count", "load_balancer"] + (["task_definition"] if config.task_definition_owner == "pipeline" else [])
+        # primary and alternate target groups on every blue/green deployment;
+        # task_definition to releases (make release), so a deploy never moves the image.
+        ignored = ["desired_count", "load_balancer", "task_definition"]
         self.service = svc.EcsService(
             self,
             "service",
@@ -434,7 +482,7 @@ class Service(Construct):
                 )
             ],
             deployment_controller=svc.EcsServiceDeploymentController(type="ECS"),
-            deployment_configuration=svc.EcsServiceDeploymentConfiguration(strategy="BLUE_GREEN", bake_time_in_minutes=str(config.bake_time_minutes)),
+            deployment_configuration=deployment,
             deployment_circuit_breaker=svc.EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
             alarms=svc.EcsServiceAlarms(alarm_names=list(rollback_alarm_names), enable=True, rollback=True) if rollback_alarm_names else None,
             deployment_minimum_healthy_percent=100,

@@ -6,7 +6,7 @@ when its dataclass is constructed, so a bad value stops synthesis before any
 construct exists.  A failure raises :class:`ConfigError`, whose message is one
 line: the variable (or field), the value, and what is allowed.
 
-One module per concern: ``network``, ``service``, ``load_balancer``,
+One module per concern: ``network``, ``service``, ``deployment``, ``load_balancer``,
 ``database``, ``edge``, ``monitoring``, ``state``, ``registry``; ``regions`` is the
 table of what differs by region; ``environment`` composes
 them; ``catalogue`` holds dev, staging and prod; ``overrides`` turns the
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, RELEASED_IMAGE_TAG, catalogue
 from stacks.config.database import MONITORING_INTERVALS, PERFORMANCE_INSIGHTS_RETENTION_DAYS, DatabaseConfig
+from stacks.config.deployment import STRATEGIES, DeploymentConfig
 from stacks.config.edge import WAF_MANAGED_RULE_GROUPS, WAF_RATE_WINDOWS, EdgeConfig
 from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
 from stacks.config.load_balancer import TLS_POLICY, LoadBalancerConfig
@@ -47,12 +48,14 @@ __all__ = [
     "STANDING_ENVIRONMENTS",
     "STATE_BACKENDS",
     "STATE_KEY_ALIAS",
+    "STRATEGIES",
     "TLS_POLICY",
     "WAF_MANAGED_RULE_GROUPS",
     "WAF_RATE_WINDOWS",
     "AppConfig",
     "ConfigError",
     "DatabaseConfig",
+    "DeploymentConfig",
     "EdgeConfig",
     "EnvironmentConfig",
     "LoadBalancerConfig",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stacks.config.database import DatabaseConfig
+from stacks.config.deployment import DeploymentConfig
 from stacks.config.edge import EdgeConfig
 from stacks.config.environment import EnvironmentConfig
 from stacks.config.load_balancer import LoadBalancerConfig
@@ -15,8 +16,8 @@ from stacks.config.service import ServiceConfig
 EPHEMERAL_VPC_CIDR = "10.100.0.0/16"
 
 
-#: Image tag Terraform deploys first in staging and prod (``IMAGE_TAG`` overrides it);
-#: afterwards the release pipeline owns the task definition there.
+#: Image tag staging and prod start with when Terraform creates their service
+#: (``IMAGE_TAG`` overrides it); afterwards images move only by release.
 RELEASED_IMAGE_TAG = "1.0.0"
 
 
@@ -29,12 +30,14 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             name="dev",
             region=region,
             network=NetworkConfig(vpc_cidr="10.10.0.0/16", az_letters=zones, nat_gateways="single", interface_endpoints=False),
+            # A short bake: dev is released many times a day.
+            deployment=DeploymentConfig(bake_time_minutes=1),
         ),
         "staging": EnvironmentConfig(
             name="staging",
             region=region,
             network=NetworkConfig(vpc_cidr="10.20.0.0/16", az_letters=zones, nat_gateways="single"),
-            service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG, task_definition_owner="pipeline"),
+            service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG),
             load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
             monitoring=MonitoringConfig(log_retention_days=14),
         ),
@@ -44,7 +47,6 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             network=NetworkConfig(vpc_cidr="10.30.0.0/16", az_letters=zones, nat_gateways="per_az"),
             service=ServiceConfig(
                 image_tag=RELEASED_IMAGE_TAG,
-                task_definition_owner="pipeline",
                 cpu=1024,
                 memory=2048,
                 on_demand_base=1,
@@ -53,6 +55,8 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
                 max_tasks=20,
                 container_insights="enhanced",
             ),
+            # A canary: a tenth of the customers for five minutes, then everyone.
+            deployment=DeploymentConfig(strategy="CANARY", canary_percent=10.0, canary_bake_minutes=5, bake_time_minutes=10),
             load_balancer=LoadBalancerConfig(domain_name="api.orders.example.com", hosted_zone_name="orders.example.com"),
             database=DatabaseConfig(
                 deletion_protection=True,

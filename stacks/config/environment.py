@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from stacks.config.database import DatabaseConfig
+from stacks.config.deployment import DeploymentConfig
 from stacks.config.edge import EdgeConfig
 from stacks.config.load_balancer import LoadBalancerConfig
 from stacks.config.monitoring import MonitoringConfig
@@ -38,6 +39,7 @@ class EnvironmentConfig:
     cost_center: str = "order-api"
     network: NetworkConfig = field(default_factory=NetworkConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     edge: EdgeConfig = field(default_factory=EdgeConfig)
@@ -63,6 +65,12 @@ class EnvironmentConfig:
             "database.backtrack_window_hours",
             self.database.backtrack_window_hours,
             f"0 in {self.region}: Aurora Backtrack is not offered there",
+        )
+        _require(
+            not (self.deployment.smoke_test and self.load_balancer.https and not self.load_balancer.domain_name),
+            "load_balancer.domain_name",
+            self.load_balancer.domain_name,
+            "a domain name when HTTPS and deployment.smoke_test are on (the smoke test checks the certificate against it)",
         )
         for tag_field in ("owner", "cost_center"):
             value = getattr(self, tag_field)

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from stacks.config.names import PROJECT
 from stacks.config.validate import _int_in, _require
 
+#: Images with a release tag the lifecycle policy keeps per environment: far above
+#: ``releases_kept`` (the release tool prunes to that), so it never expires one.
+RELEASE_IMAGE_LIMIT = 1000
+#: Tags ``make release`` puts on a released image: ``release.<environment>.<UTC time>``.
+RELEASE_TAG_PREFIX = "release."
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
@@ -22,13 +27,22 @@ class RegistryConfig:
 
     #: Repository name.  Default ``order-api``.
     repository_name: str = PROJECT
-    #: Tags that may be overwritten (dev follows ``latest``); every other tag is
-    #: immutable.  Default ``("latest",)``.
+    #: Tags that may be overwritten (a build may move ``latest``; releases pin the
+    #: digest it names); every other tag is immutable.  Default ``("latest",)``.
     mutable_tags: tuple[str, ...] = ("latest",)
-    #: Tagged images the lifecycle policy keeps (the newest ones); untagged images
-    #: expire after a day.  Keep it above the number of builds between a prod release
-    #: and its rollback target.  Default 100.
+    #: Tagged images that were never released which the lifecycle policy keeps (the
+    #: newest pushes).  Default 100.
     keep_images: int = 100
+    #: Releases per environment whose image stays in the registry: ``make release``
+    #: keeps the environment's newest release tags (``release.<env>.<time>``) and
+    #: removes older ones; the lifecycle policy never expires an image with a release
+    #: tag.  At least 2 (the live image and the one before it).  Default 10.
+    releases_kept: int = 10
+    #: Days an untagged image stays (an image loses its last tag when a mutable tag such
+    #: as ``latest`` moves on, or when its release tags are pruned).  Every image an
+    #: environment runs carries a release tag, so this only bounds how long a build
+    #: may wait between its push and its release.  Default 14.
+    untagged_expiry_days: int = 14
 
     def __post_init__(self) -> None:
         _require(
@@ -40,3 +54,5 @@ class RegistryConfig:
         for tag in self.mutable_tags:
             _require(bool(_TAG_RE.match(tag)), "registry.mutable_tags", tag, "Docker tags")
         _int_in("registry.keep_images", self.keep_images, 1, 10_000)
+        _int_in("registry.releases_kept", self.releases_kept, 2, RELEASE_IMAGE_LIMIT)
+        _int_in("registry.untagged_expiry_days", self.untagged_expiry_days, 1, 3650)

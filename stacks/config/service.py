@@ -44,9 +44,9 @@ class ServiceConfig:
     #: Task CPU units and memory (MiB): a Fargate-supported pair.
     cpu: int = 512
     memory: int = 1024
-    #: Image in the shared registry deployed by Terraform: a tag, or a digest
-    #: ``sha256:<64 hex>`` (the safest: what was tested is what runs).  ``latest``
-    #: is accepted in dev only.
+    #: Image in the shared registry the service starts with when Terraform creates it:
+    #: a tag, or a digest ``sha256:<64 hex>``.  ``latest`` is accepted in dev only.
+    #: Afterwards images move only with ``make release`` and ``make promote``.
     image_tag: str = "latest"
     #: Task counts: min <= desired <= max; min >= on_demand_base.
     min_tasks: int = 2
@@ -66,11 +66,6 @@ class ServiceConfig:
     #: Auto scaling cooldowns, seconds.
     scale_in_cooldown_seconds: int = 300
     scale_out_cooldown_seconds: int = 60
-    #: Minutes a blue/green deployment bakes on green before blue is released.
-    bake_time_minutes: int = 5
-    #: Who registers task definitions after the first deploy: ``terraform`` or ``pipeline``
-    #: (then Terraform ignores the service's task definition).
-    task_definition_owner: Literal["terraform", "pipeline"] = "terraform"
     #: ECS Exec into running tasks (audited to an encrypted log group).
     enable_execute_command: bool = False
     #: Application log level (SSM parameter ``log-level``).
@@ -129,8 +124,6 @@ class ServiceConfig:
             _int_in("service.requests_per_target", self.requests_per_target, 1, 1_000_000)
         _int_in("service.scale_in_cooldown_seconds", self.scale_in_cooldown_seconds, 0, 3600)
         _int_in("service.scale_out_cooldown_seconds", self.scale_out_cooldown_seconds, 0, 3600)
-        _int_in("service.bake_time_minutes", self.bake_time_minutes, 0, 1440)
-        _one_of("service.task_definition_owner", self.task_definition_owner, ("terraform", "pipeline"))
         _one_of("service.log_level", self.log_level, LOG_LEVELS)
         keys = [k for k, _ in self.features]
         for key, value in self.features:

@@ -1,0 +1,188 @@
+"""The smoke test ECS runs on a new revision before any production traffic reaches it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from cdktf import AssetType, TerraformAsset
+from constructs import Construct
+
+from stacks.aws import iam_role_policy, lambda_function
+from stacks.components.common import AwsContext, allow, log_group, named_security_group, policy_document, service_role, tcp_rule
+from stacks.config import DeploymentConfig
+from stacks.functions import smoke_test as handler_module
+
+#: The ECS deployment lifecycle stage the smoke test runs at: the test listener sends
+#: all its traffic to the new revision, production traffic has not moved yet.
+HOOK_STAGE = "POST_TEST_TRAFFIC_SHIFT"
+RUNTIME = "python3.13"
+#: Seconds the function may run beyond its requests (start-up, logging).
+_MARGIN_SECONDS = 10
+#: Every file of the package gets this time stamp and mode, so the same source gives the same bytes.
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def package_bytes(source: Path) -> bytes:
+    """A Lambda package holding ``source`` alone, byte for byte the same for the same
+    source: fixed time stamp and mode, no compression (no dependence on zlib's version)."""
+    from io import BytesIO
+
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        info = zipfile.ZipInfo(source.name, date_time=_ZIP_TIME)
+        info.create_system = 3
+        info.external_attr = 0o100644 << 16
+        archive.writestr(info, source.read_bytes())
+    return buffer.getvalue()
+
+
+_PACKAGES: dict[Path, Path] = {}
+
+
+def package(source: Path) -> Path:
+    """:func:`package_bytes` of ``source`` in a temporary directory (written once per
+    process while it exists), which cdktf copies into each stack's ``assets/``."""
+    path = _PACKAGES.get(source)
+    if path is None or not path.is_file():
+        path = Path(tempfile.mkdtemp(prefix="order-api-function-")) / f"{source.stem}.zip"
+        path.write_bytes(package_bytes(source))
+        _PACKAGES[source] = path
+    return path
+
+
+def source_code_hash(path: Path) -> str:
+    """What Lambda reports as ``CodeSha256``: base64 of the package's SHA-256."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+class SmokeTest(Construct):
+    """A Lambda function that ECS invokes at :data:`HOOK_STAGE` of every deployment
+    (source: ``stacks/functions/smoke_test.py``), and the role ECS invokes it with.
+
+    The function requests ``base_url`` + the health check path and every path of
+    ``config.smoke_paths`` and fails the deployment on anything but a 2xx.  It runs
+    in the private subnets: an internet-facing load balancer resolves to public
+    addresses, so its requests leave through the NAT gateways and reach the test
+    listener from their addresses, which the stack lets in on the test port (and
+    nothing else).  Its security group lets out only the test port.
+
+    Attributes: ``function_arn``, ``function_name``, ``hook_role_arn``,
+    ``hook_role_policy`` (the service waits for it), ``security_group_id``,
+    ``log_group_name``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name_prefix: str,
+        config: DeploymentConfig,
+        aws: AwsContext,
+        vpc_id: str,
+        subnet_ids: Sequence[str],
+        base_url: str,
+        health_check_path: str,
+        test_port: int,
+        log_retention_days: int,
+        log_key_arn: str,
+        kms_key_arn: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.function_name = f"{name_prefix}-smoke-test"
+        logs = log_group(self, "log_group", name=f"/aws/lambda/{self.function_name}", retention_days=log_retention_days, kms_key_arn=log_key_arn)
+        self.log_group_name = logs.name
+        group = named_security_group(
+            self, "security_group", name=self.function_name, description="Smoke test: out to the load balancer's test listener only", vpc_id=vpc_id
+        )
+        self.security_group_id = group.id
+        # The load balancer's public addresses are not known in advance (and change).
+        tcp_rule(self, "egress_test_listener", security_group_id=group.id, port=test_port, description="to the test listener", cidr="0.0.0.0/0", egress=True)
+
+        role = service_role(
+            self, "role", name=self.function_name, service="lambda.amazonaws.com", aws=aws, description="Smoke test function: logs and its VPC network interfaces"
+        )
+        role_policy = iam_role_policy.IamRolePolicy(
+            self,
+            "role_policy",
+            role=role.id,
+            name="logs-network-interfaces",
+            policy=policy_document(
+                self,
+                "role_policy_document",
+                [
+                    allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs.arn}:*"], sid="WriteLogs"),
+                    # Lambda manages the function's network interfaces with the role; EC2 offers
+                    # no resource-level permissions for describing them, and Lambda checks these
+                    # actions on "*" when the function is created.
+                    allow(
+                        [
+                            "ec2:CreateNetworkInterface",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DeleteNetworkInterface",
+                            "ec2:AssignPrivateIpAddresses",
+                            "ec2:UnassignPrivateIpAddresses",
+                        ],
+                        ["*"],
+                        sid="VpcNetworkInterfaces",
+                    ),
+                    allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptEnvironment"),
+                ],
+            ),
+        )
+
+        source = Path(handler_module.__file__)
+        archive = package(source)
+        asset = TerraformAsset(self, "package", path=str(archive), type=AssetType.FILE)
+        paths = [health_check_path, *config.smoke_paths]
+        function = lambda_function.LambdaFunction(
+            self,
+            "function",
+            function_name=self.function_name,
+            description="ECS lifecycle hook: GET the new revision's paths on the test listener before production traffic moves",
+            role=role.arn,
+            runtime=RUNTIME,
+            architectures=["arm64"],
+            handler=f"{source.stem}.handler",
+            filename=asset.path,
+            source_code_hash=source_code_hash(archive),
+            memory_size=128,
+            timeout=len(paths) * config.smoke_timeout_seconds + _MARGIN_SECONDS,
+            kms_key_arn=kms_key_arn,
+            environment=lambda_function.LambdaFunctionEnvironment(
+                variables={
+                    "SMOKE_BASE_URL": base_url,
+                    "SMOKE_PATHS": json.dumps(paths),
+                    "SMOKE_TIMEOUT_SECONDS": str(config.smoke_timeout_seconds),
+                }
+            ),
+            vpc_config=lambda_function.LambdaFunctionVpcConfig(subnet_ids=list(subnet_ids), security_group_ids=[group.id]),
+            logging_config=lambda_function.LambdaFunctionLoggingConfig(log_format="Text", log_group=logs.name),
+            depends_on=[role_policy, logs],
+        )
+        self.function_arn = function.arn
+
+        hook_role = service_role(
+            self,
+            "hook_role",
+            name=f"{name_prefix}-ecs-smoke-hook",
+            service="ecs.amazonaws.com",
+            aws=aws,
+            description="ECS invokes the smoke test function during deployments",
+            # AWS documents this role's trust without conditions.
+            source_account_condition=False,
+        )
+        self.hook_role_arn = hook_role.arn
+        self.hook_role_policy = iam_role_policy.IamRolePolicy(
+            self,
+            "hook_role_policy",
+            role=hook_role.id,
+            name="invoke-smoke-test",
+            policy=policy_document(self, "hook_role_policy_document", [allow(["lambda:InvokeFunction"], [function.arn], sid="InvokeSmokeTest")]),
+        )

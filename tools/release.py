@@ -1,0 +1,393 @@
+"""Ship an image to an environment: ``make release`` and ``make promote``.
+
+``make release STACK=<stack> IMAGE=<tag | sha256:<digest>>``:
+
+1. checks, each refusing with one line before anything changes:
+   the image is in the shared registry (resolved to its digest); staging and prod
+   take no mutable tag (``latest``); the image's scan found no CRITICAL finding
+   (``ALLOW_CRITICAL=1`` overrides it, and says so); the service exists;
+2. registers a new revision of the service's task definition, a copy of the one it
+   runs in which only the container image changes, to ``<repository>@sha256:<digest>``
+   (roles, parameters, health check and logging stay as Terraform declared them);
+3. updates the service: ECS deploys with the environment's strategy (BLUE_GREEN,
+   CANARY or LINEAR), the smoke test first;
+4. follows the deployment, one line per change of state (:mod:`tools.ecs_deployments`);
+   exits 0 only when it succeeded, else non-zero with ECS's reason; a timeout
+   bounds the wait; Ctrl-C stops watching (ECS goes on) and says how to follow it;
+5. records the release: the immutable tag ``release.<environment>.<UTC time>`` on
+   the image, which the registry's lifecycle policy never expires, and prunes the
+   environment's release tags to the newest ``RegistryConfig.releases_kept``, so the
+   live image and every rollback target stay in the registry.
+
+``make promote FROM=<stack> TO=<stack>`` releases to TO exactly the digest FROM runs,
+read from FROM's service (what ECS resolved for its last successful deployment),
+never from a tag.  ``make release STACK=<stack> IMAGE=<previous digest>`` is the
+manual rollback; every release prints the digest to roll back to.
+
+Everything about a stack comes from its synthesized JSON (``cdktf.out``): region,
+emulator endpoint, cluster, service, registry, environment and strategy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from stacks.config import DeploymentConfig, RegistryConfig
+from stacks.config.registry import RELEASE_TAG_PREFIX
+from tools.deploy import ROOT, is_environment_stack, load, provider_target, synthesize
+from tools.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
+
+DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+#: Environments that never run a mutable tag.
+PINNED_ENVIRONMENTS = ("staging", "prod")
+#: Minutes added to the strategy's expected duration before the watch gives up.
+TIMEOUT_MARGIN_MINUTES = 30
+#: Fields of a task definition that RegisterTaskDefinition takes back.
+_REGISTER_FIELDS = (
+    "family",
+    "taskRoleArn",
+    "executionRoleArn",
+    "networkMode",
+    "containerDefinitions",
+    "volumes",
+    "placementConstraints",
+    "requiresCompatibilities",
+    "cpu",
+    "memory",
+    "pidMode",
+    "ipcMode",
+    "proxyConfiguration",
+    "inferenceAccelerators",
+    "ephemeralStorage",
+    "runtimePlatform",
+)
+_ACCEPTED_MANIFESTS = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+]
+
+
+class ReleaseError(RuntimeError):
+    """One line: what stopped the release and what to do."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a release needs to know about an environment stack (from its synthesized JSON)."""
+
+    stack: str
+    environment: str
+    region: str
+    endpoint: str | None
+    cluster: str
+    service: str
+    repository: str
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
+
+    @property
+    def pinned(self) -> bool:
+        """Staging and prod: never a mutable tag."""
+        return self.environment in PINNED_ENVIRONMENTS
+
+    @property
+    def ecs_service(self) -> Service:
+        return Service(self.cluster, self.service)
+
+    @property
+    def timeout_seconds(self) -> int:
+        return (self.deployment.expected_minutes + TIMEOUT_MARGIN_MINUTES) * 60
+
+
+def _only(section: Mapping[str, Any], what: str, stack: str) -> dict[str, Any]:
+    if len(section) != 1:
+        raise ReleaseError(f"{stack}: expected one {what}, found {len(section)}")
+    return dict(next(iter(section.values())))
+
+
+def target_of(doc: Mapping[str, Any], stack: str) -> Target:
+    """The :class:`Target` of a synthesized environment stack."""
+    if not is_environment_stack(doc):
+        raise ReleaseError(f"{stack} is not an environment stack (it runs no service); releases go to order-api-<env>[-<suffix>]")
+    resources, data = doc["resource"], doc.get("data", {})
+    region, endpoint = provider_target(doc)
+    tags = doc["provider"]["aws"][0].get("default_tags", [{}])[0].get("tags", {})
+    service = _only(resources["aws_ecs_service"], "ECS service", stack)
+    settings = service.get("deployment_configuration") or {}
+    canary, linear = settings.get("canary_configuration") or {}, settings.get("linear_configuration") or {}
+    deployment = DeploymentConfig(
+        strategy=settings.get("strategy", "BLUE_GREEN"),
+        bake_time_minutes=int(settings.get("bake_time_in_minutes", 0)),
+        canary_percent=float(canary.get("canary_percent", DeploymentConfig.canary_percent)),
+        canary_bake_minutes=int(canary.get("canary_bake_time_in_minutes", DeploymentConfig.canary_bake_minutes)),
+        linear_step_percent=float(linear.get("step_percent", DeploymentConfig.linear_step_percent)),
+        linear_step_minutes=int(linear.get("step_bake_time_in_minutes", DeploymentConfig.linear_step_minutes)),
+    )
+    return Target(
+        stack=stack,
+        environment=str(tags.get("environment", stack)),
+        region=region,
+        endpoint=endpoint,
+        cluster=_only(resources["aws_ecs_cluster"], "ECS cluster", stack)["name"],
+        service=service["name"],
+        repository=_only(data.get("aws_ecr_repository", {}), "registry data source", stack)["name"],
+        deployment=deployment,
+    )
+
+
+# ------------------------------------------------------------------------------------- image
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image of the registry, resolved to its digest."""
+
+    repository_uri: str
+    digest: str
+    tags: tuple[str, ...]
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository_uri}@{self.digest}"
+
+
+def _code(error: Exception) -> str:
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def resolve(ecr: Any, target: Target, ref: str, registry: RegistryConfig) -> Image:
+    """The image ``ref`` (a tag or ``sha256:<digest>``) names in the target's registry."""
+    is_digest = bool(DIGEST_RE.match(ref))
+    if not is_digest and target.pinned and ref in registry.mutable_tags:
+        raise ReleaseError(f"{target.stack}: {ref!r} is a mutable tag, refused for {target.environment}; release the digest it names (sha256:...)")
+    try:
+        (repository,) = ecr.describe_repositories(repositoryNames=[target.repository])["repositories"]
+        details = ecr.describe_images(repositoryName=target.repository, imageIds=[{"imageDigest": ref} if is_digest else {"imageTag": ref}])["imageDetails"]
+    except Exception as error:
+        if _code(error) == "RepositoryNotFoundException":
+            raise ReleaseError(f"registry {target.repository} does not exist in {target.region}: make deploy STACK=order-api-registry first") from None
+        if _code(error) != "ImageNotFoundException":
+            raise
+        details = []
+    if not details:
+        raise ReleaseError(f"image {ref} is not in the registry {target.repository}: push it first (docker push {repository['repositoryUri']}:<tag>)")
+    (image,) = details
+    return Image(repository["repositoryUri"], image["imageDigest"], tuple(image.get("imageTags", [])))
+
+
+def check_scan(ecr: Any, target: Target, image: Image, *, allow_critical: bool, emit: Callable[[str], None]) -> None:
+    """Refuse an image whose scan found CRITICAL vulnerabilities (unless ``allow_critical``,
+    which is printed), and, in staging and prod, one without a finished scan."""
+    try:
+        found = ecr.describe_image_scan_findings(repositoryName=target.repository, imageId={"imageDigest": image.digest})
+    except Exception as error:
+        if _code(error) != "ScanNotFoundException":
+            raise
+        found = {"imageScanStatus": {"status": "NOT_FOUND"}}
+    status = found.get("imageScanStatus", {}).get("status", "NOT_FOUND")
+    critical = int(found.get("imageScanFindings", {}).get("findingSeverityCounts", {}).get("CRITICAL", 0))
+    if status not in ("COMPLETE", "ACTIVE"):
+        problem = f"image {image.digest[:19]} has no finished scan ({status})"
+        if target.pinned and not allow_critical:
+            raise ReleaseError(f"{problem}; {target.environment} takes only scanned images (wait for the scan, or ALLOW_CRITICAL=1)")
+        emit(f"warning: {problem}; releasing to {target.environment} anyway")
+        return
+    if critical and not allow_critical:
+        raise ReleaseError(f"image {image.digest[:19]} has {critical} CRITICAL findings; fix them, or release with ALLOW_CRITICAL=1")
+    if critical:
+        emit(f"ALLOW_CRITICAL=1: releasing {image.digest[:19]} despite {critical} CRITICAL findings")
+
+
+# ------------------------------------------------------------------------- task definition
+
+
+def new_revision(current: Mapping[str, Any], image_reference: str) -> dict[str, Any]:
+    """RegisterTaskDefinition arguments: ``current`` (a DescribeTaskDefinition result's
+    ``taskDefinition``) with only the container's image changed."""
+    registration = {name: current[name] for name in _REGISTER_FIELDS if current.get(name) not in (None, [], {})}
+    containers = [dict(c) for c in current["containerDefinitions"]]
+    matching = [c for c in containers if c["name"] == CONTAINER]
+    if len(matching) != 1:
+        raise ReleaseError(f"task definition {current.get('taskDefinitionArn')} has no container {CONTAINER}")
+    matching[0]["image"] = image_reference
+    registration["containerDefinitions"] = containers
+    return registration
+
+
+def release_tag(environment: str, at: datetime) -> str:
+    """``release.<environment>.<UTC time>``: unique, immutable, sortable by time."""
+    return f"{RELEASE_TAG_PREFIX}{environment}.{at.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def tags_to_prune(tags: Mapping[str, str], environment: str, keep: int) -> list[str]:
+    """Of ``tags`` (tag -> digest), the environment's release tags older than its ``keep``
+    newest releases.  Tags of other environments are never touched."""
+    prefix = f"{RELEASE_TAG_PREFIX}{environment}."
+    mine = sorted((tag for tag in tags if tag.startswith(prefix) and "." not in tag[len(prefix) :]), reverse=True)
+    return mine[keep:]
+
+
+@dataclass
+class Releaser:
+    """One release to ``target``.  ``ecs`` and ``ecr`` are boto3 clients (or stubs)."""
+
+    target: Target
+    ecs: Any
+    ecr: Any
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    emit: Callable[[str], None] = print
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    poll_seconds: float = 10
+
+    def release(self, ref: str, *, allow_critical: bool = False, timeout_seconds: int | None = None) -> str:
+        """Release ``ref``; returns the digest now live.  Raises :class:`ReleaseError`,
+        :class:`DeploymentFailed` or :class:`StillRunning`."""
+        target = self.target
+        image = resolve(self.ecr, target, ref, self.registry)
+        check_scan(self.ecr, target, image, allow_critical=allow_critical, emit=self.emit)
+        current = self._current_task_definition()
+        running = next(c["image"] for c in current["containerDefinitions"] if c["name"] == CONTAINER)
+        if running == image.reference:
+            self.emit(f"{target.stack} already runs {image.digest}: nothing to deploy")
+            self.record(image)
+            return image.digest
+        registration = new_revision(current, image.reference)
+        arn = self.ecs.register_task_definition(**registration, tags=current.get("tags") or [])["taskDefinition"]["taskDefinitionArn"]
+        self.emit(f"{target.stack}: registered {arn.rsplit('/', 1)[-1]} running {image.digest} (was {running.rsplit('/', 1)[-1]})")
+        since = self.now() - timedelta(seconds=60)
+        self.ecs.update_service(cluster=target.cluster, service=target.service, taskDefinition=arn)
+        strategy = target.deployment.strategy
+        self.emit(f"{target.stack}: {strategy} deployment started; the smoke test runs before production traffic moves")
+        self.watch(since, arn, timeout_seconds)
+        self.record(image)
+        self.emit(f"{target.stack}: {image.digest} is live; roll back with: make release STACK={target.stack} IMAGE={_digest_of(running) or running}")
+        return image.digest
+
+    def watch(self, since: datetime, task_definition_arn: str | None, timeout_seconds: int | None) -> None:
+        """Follow the deployment of ``task_definition_arn`` (or the newest one) to its end."""
+        timeout = timeout_seconds if timeout_seconds is not None else self.target.timeout_seconds
+        service = self.target.ecs_service
+        arn = find_deployment(self.ecs, service, since=since, task_definition_arn=task_definition_arn, clock=self.clock, sleep=self.sleep)
+        self.deployment_arn = arn
+        self.emit(f"{self.target.stack}: following {arn.rsplit('/', 1)[-1]} (up to {timeout // 60} min)")
+        follow(self.ecs, service, arn, timeout_seconds=timeout, clock=self.clock, sleep=self.sleep, emit=self.emit, poll_seconds=self.poll_seconds)
+
+    def _current_task_definition(self) -> dict[str, Any]:
+        target = self.target
+        services = self.ecs.describe_services(cluster=target.cluster, services=[target.service])["services"]
+        active = [s for s in services if s.get("status") == "ACTIVE"]
+        if not active:
+            raise ReleaseError(f"{target.stack}: service {target.service} does not exist: make deploy STACK={target.stack} first")
+        described = self.ecs.describe_task_definition(taskDefinition=active[0]["taskDefinition"], include=["TAGS"])
+        return {**described["taskDefinition"], "tags": described.get("tags", [])}
+
+    def record(self, image: Image) -> None:
+        """Tag the image ``release.<environment>.<time>`` and prune old release tags of the environment."""
+        environment = self.target.environment
+        if not any(tag.startswith(f"{RELEASE_TAG_PREFIX}{environment}.") for tag in image.tags) or self._live_tag_missing(image):
+            tag = release_tag(environment, self.now())
+            (found,) = self.ecr.batch_get_image(
+                repositoryName=self.target.repository, imageIds=[{"imageDigest": image.digest}], acceptedMediaTypes=_ACCEPTED_MANIFESTS
+            )["images"]
+            self.ecr.put_image(
+                repositoryName=self.target.repository,
+                imageManifest=found["imageManifest"],
+                imageManifestMediaType=found.get("imageManifestMediaType", _ACCEPTED_MANIFESTS[0]),
+                imageTag=tag,
+                imageDigest=image.digest,
+            )
+            self.emit(f"{self.target.stack}: recorded as {tag}")
+        stale = tags_to_prune(self._release_tags(), environment, self.registry.releases_kept)
+        for start in range(0, len(stale), 100):
+            self.ecr.batch_delete_image(repositoryName=self.target.repository, imageIds=[{"imageTag": tag} for tag in stale[start : start + 100]])
+        if stale:
+            self.emit(f"{self.target.stack}: removed {len(stale)} release tags older than the last {self.registry.releases_kept} releases")
+
+    def _live_tag_missing(self, image: Image) -> bool:
+        """Whether the newest release tag of the environment is on another image (so this
+        release, a rollback to an image released before, needs a tag of its own)."""
+        tags = self._release_tags()
+        newest = tags_to_prune(tags, self.target.environment, 0)[:1]
+        return bool(newest) and tags[newest[0]] != image.digest
+
+    def _release_tags(self) -> dict[str, str]:
+        """Every release tag of the repository -> the digest it is on."""
+        found: dict[str, str] = {}
+        for page in self.ecr.get_paginator("describe_images").paginate(repositoryName=self.target.repository, filter={"tagStatus": "TAGGED"}):
+            for detail in page["imageDetails"]:
+                found.update({tag: detail["imageDigest"] for tag in detail.get("imageTags", []) if tag.startswith(RELEASE_TAG_PREFIX)})
+        return found
+
+
+def _digest_of(image_reference: str) -> str | None:
+    return image_reference.rsplit("@", 1)[1] if "@sha256:" in image_reference else None
+
+
+# --------------------------------------------------------------------------------------- CLI
+
+
+def _clients(target: Target) -> tuple[Any, Any]:
+    import boto3  # type: ignore[import-untyped]
+
+    session = boto3.session.Session(region_name=target.region)
+    return session.client("ecs", endpoint_url=target.endpoint), session.client("ecr", endpoint_url=target.endpoint)
+
+
+def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> Releaser:
+    target = target_of(load(outdir, stack), stack)
+    ecs, ecr = clients(target)
+    return Releaser(target, ecs, ecr)
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> int:
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(prog="python -m tools.release", description="Release an image to an environment, or promote one.")
+    parser.add_argument("stack", help="the environment stack to release to (TO for a promotion)")
+    parser.add_argument("image", nargs="?", help="a tag or sha256:<digest> of the shared registry")
+    parser.add_argument("--from", dest="source", help="promote: release the digest this stack runs")
+    parser.add_argument("--skip-synth", action="store_true")
+    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
+    parser.add_argument("--timeout-minutes", type=int, help="stop watching after this long (default: the strategy's duration + 30)")
+    args = parser.parse_args(argv)
+    if (args.image is None) == (args.source is None):
+        print("error: give exactly one of IMAGE (make release) and FROM (make promote)", file=sys.stderr)
+        return 2
+    allow_critical = environ.get("ALLOW_CRITICAL", "") == "1"
+    releaser: Releaser | None = None
+    try:
+        if not args.skip_synth:
+            synthesize(args.outdir)
+        releaser = releaser_for(args.outdir, args.stack, clients)
+        image = args.image
+        if args.source is not None:
+            source = releaser_for(args.outdir, args.source, clients)
+            image = live_digest(source.ecs, source.target.ecs_service)
+            print(f"promote: {args.source} runs {image}; releasing it to {args.stack}", flush=True)
+        timeout = args.timeout_minutes * 60 if args.timeout_minutes else None
+        releaser.release(image, allow_critical=allow_critical, timeout_seconds=timeout)
+    except KeyboardInterrupt:
+        arn = getattr(releaser, "deployment_arn", None)
+        follow_up = f"; it goes on in ECS: {releaser.target.ecs_service.follow_command(arn)}" if releaser and arn else ""
+        print(f"stopped watching{follow_up}", file=sys.stderr)
+        return 130
+    except (ReleaseError, DeploymentFailed, StillRunning) as error:
+        print(f"error: {args.stack}: release failed: {error}" if not isinstance(error, ReleaseError) else f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
