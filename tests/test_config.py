@@ -10,6 +10,7 @@ import pytest
 from stacks.config import (
     ConfigError,
     DatabaseConfig,
+    DeploymentConfig,
     EdgeConfig,
     EnvironmentConfig,
     LoadBalancerConfig,
@@ -23,6 +24,9 @@ from stacks.config import (
 )
 
 
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab"
+
+
 def test_defaults_follow_the_product() -> None:
     env = EnvironmentConfig(name="dev")
     assert env.network.az_count == 3
@@ -33,6 +37,37 @@ def test_defaults_follow_the_product() -> None:
     assert (env.edge.rate_limit, env.edge.rate_limit_window_seconds) == (100, 300)
     assert env.database.backup_retention_days == 7
     assert env.monitoring.log_retention_days == 7
+    assert (env.deployment.strategy, env.deployment.smoke_test) == ("BLUE_GREEN", True)
+
+
+def test_release_strategy_per_environment() -> None:
+    envs = catalogue("us-east-1")
+    assert (envs["dev"].deployment.strategy, envs["dev"].deployment.bake_time_minutes) == ("BLUE_GREEN", 1)
+    assert envs["staging"].deployment.strategy == "BLUE_GREEN"
+    prod = envs["prod"].deployment
+    assert (prod.strategy, prod.canary_percent, prod.canary_bake_minutes) == ("CANARY", 10.0, 5)
+    assert all(env.deployment.smoke_test for env in envs.values())
+
+
+@pytest.mark.parametrize(
+    ("deployment", "minutes"),
+    [
+        (DeploymentConfig(bake_time_minutes=5), 15 + 5),
+        (DeploymentConfig(strategy="CANARY", canary_bake_minutes=7, bake_time_minutes=10), 15 + 7 + 10),
+        # 10 % steps: the first shift, then 9 more with a wait before each.
+        (DeploymentConfig(strategy="LINEAR", linear_step_percent=10, linear_step_minutes=6, bake_time_minutes=0), 15 + 9 * 6),
+        # 33.3 % steps: 33.3, 66.6, 99.9 and a last one to 100.
+        (DeploymentConfig(strategy="LINEAR", linear_step_percent=33.3, linear_step_minutes=2, bake_time_minutes=1), 15 + 3 * 2 + 1),
+        (DeploymentConfig(strategy="LINEAR", linear_step_percent=100, linear_step_minutes=9, bake_time_minutes=0), 15),
+    ],
+)
+def test_expected_deployment_minutes_follow_the_strategy(deployment: DeploymentConfig, minutes: int) -> None:
+    assert deployment.expected_minutes == minutes
+
+
+@pytest.mark.parametrize("percent", [0.1, 5, 10.0, 33.3, 99.9, 100])
+def test_canary_percent_in_steps_of_a_tenth(percent: float) -> None:
+    assert DeploymentConfig(strategy="CANARY", canary_percent=percent).canary_percent == percent
 
 
 def test_waf_and_alarm_defaults() -> None:
@@ -176,10 +211,28 @@ def test_configuration_is_immutable() -> None:
         (lambda: ServiceConfig(container_insights="off"), "service.container_insights"),  # type: ignore[arg-type]
         (lambda: ServiceConfig(pending_orders_namespace="AWS/ECS"), "service.pending_orders_namespace"),
         (lambda: ServiceConfig(requests_per_target=0), "service.requests_per_target"),
-        (lambda: ServiceConfig(task_definition_owner="someone"), "service.task_definition_owner"),  # type: ignore[arg-type]
+        (lambda: DeploymentConfig(strategy="ROLLING"), "deployment.strategy"),  # type: ignore[arg-type]
+        (lambda: DeploymentConfig(bake_time_minutes=1441), "deployment.bake_time_minutes"),
+        (lambda: DeploymentConfig(canary_percent=0.05), "deployment.canary_percent"),
+        (lambda: DeploymentConfig(canary_percent=10.05), "deployment.canary_percent"),
+        (lambda: DeploymentConfig(canary_percent=100.1), "deployment.canary_percent"),
+        (lambda: DeploymentConfig(canary_bake_minutes=-1), "deployment.canary_bake_minutes"),
+        (lambda: DeploymentConfig(linear_step_percent=2.9), "deployment.linear_step_percent"),
+        (lambda: DeploymentConfig(linear_step_minutes=1441), "deployment.linear_step_minutes"),
+        (lambda: DeploymentConfig(smoke_test="yes"), "deployment.smoke_test"),  # type: ignore[arg-type]
+        (lambda: DeploymentConfig(smoke_paths=("health",)), "deployment.smoke_paths"),
+        (lambda: DeploymentConfig(smoke_paths=("/a b",)), "deployment.smoke_paths"),
+        (lambda: DeploymentConfig(smoke_paths=("/${file(x)}",)), "deployment.smoke_paths"),
+        (lambda: DeploymentConfig(smoke_paths=tuple(f"/p{i}" for i in range(11))), "deployment.smoke_paths"),
+        (lambda: DeploymentConfig(smoke_timeout_seconds=31), "deployment.smoke_timeout_seconds"),
+        (
+            lambda: EnvironmentConfig(name="dev", load_balancer=LoadBalancerConfig(certificate_arn=CERTIFICATE)),
+            "load_balancer.domain_name",
+        ),
         (lambda: ServiceConfig(log_level="loud"), "service.log_level"),
         (lambda: ServiceConfig(features=(("Bad Key", "1"),)), "service.features"),
-        (lambda: ServiceConfig(bake_time_minutes=2000), "service.bake_time_minutes"),
+        (lambda: RegistryConfig(releases_kept=1), "registry.releases_kept"),
+        (lambda: RegistryConfig(untagged_expiry_days=0), "registry.untagged_expiry_days"),
         (lambda: LoadBalancerConfig(ssl_policy="ELBSecurityPolicy-2016-08"), "load_balancer.ssl_policy"),
         (lambda: LoadBalancerConfig(test_listener_cidrs=("0.0.0.0/0",)), "load_balancer.test_listener_cidrs"),
         (lambda: LoadBalancerConfig(domain_name="api.example.com"), "load_balancer.hosted_zone_name"),

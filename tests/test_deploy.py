@@ -111,10 +111,11 @@ def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monk
     def fake_cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
         steps.append(f"cdktf {command} {stack}")
         assert "--outputs-file-include-sensitive-outputs=false" in extra and "--terraform-parallelism" in extra
-        (outputs_dir / "outputs.json").write_text(json.dumps({stack: {"vpc_id": "vpc-1", "alb_dns_name": "alb.example.com"}}))
+        (outputs_dir / "outputs.json").write_text(json.dumps({stack: {"vpc_id": "vpc-1", "task_definition_arn": "arn:td:1"}}))
 
     monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client: steps.append(f"preflight {stack}"))
     monkeypatch.setattr(deploy, "cdktf", fake_cdktf)
+    monkeypatch.setattr(deploy, "settle", lambda stack, doc, declared, since: steps.append(f"settle {stack} {declared}"))
 
     def fake_users(stack: str, synth_dir: Path) -> list[str]:
         steps.append(f"db-users {stack}")
@@ -122,8 +123,8 @@ def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monk
 
     monkeypatch.setattr(deploy.db_users, "run", fake_users)
     deploy.deploy("order-api-dev", synth.outdir, outputs_dir, parallelism=20)
-    assert steps == ["preflight order-api-dev", "cdktf deploy order-api-dev", "db-users order-api-dev"]
-    assert json.loads((outputs_dir / "flat-outputs.json").read_text()) == {"alb_dns_name": "alb.example.com", "vpc_id": "vpc-1"}
+    assert steps == ["preflight order-api-dev", "cdktf deploy order-api-dev", "db-users order-api-dev", "settle order-api-dev arn:td:1"]
+    assert json.loads((outputs_dir / "flat-outputs.json").read_text()) == {"task_definition_arn": "arn:td:1", "vpc_id": "vpc-1"}
 
 
 def test_shared_stacks_deploy_without_outputs_file_or_users(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -84,9 +84,12 @@ def test_listener_rules_forward_to_blue_and_leave_weights_to_ecs(synth: Synthesi
     assert rule["lifecycle"] == {"ignore_changes": ["action"]}
 
 
-def test_alb_security_group_opens_only_http_and_https(synth: Synthesized) -> None:
+def test_alb_security_group_opens_http_https_and_the_test_port_to_the_nat_gateways_only(synth: Synthesized) -> None:
     rules = [b for b in synth.resources(PROD, "aws_vpc_security_group_ingress_rule").values() if "load_balancer" in b["//"]["metadata"]["path"]]
-    assert sorted((r["from_port"], r["cidr_ipv4"]) for r in rules) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
+    nat_ips = [synth.ref(PROD, "aws_eip", f"network/nat_eip_{i}", "public_ip") + "/32" for i in range(3)]
+    assert sorted((r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in rules) == sorted(
+        [(80, 80, "0.0.0.0/0"), (443, 443, "0.0.0.0/0")] + [(9443, 9443, ip) for ip in nat_ips]
+    )
     egress = synth.resource(PROD, "aws_vpc_security_group_egress_rule", "load_balancer/egress_to_targets")
     assert egress["from_port"] == 8080 and "service_security_group" in egress["referenced_security_group_id"]
 
@@ -168,3 +171,29 @@ def test_only_a_disposable_copy_empties_its_log_bucket_on_destroy(synth: Synthes
     bucket = synth.resource(stack, "aws_s3_bucket", "load_balancer/access_logs_bucket")
     assert bucket["force_destroy"] is disposable
     assert bucket["bucket_prefix"] == f"{stack}-alb-logs-"
+
+
+@pytest.mark.parametrize(("stack", "nat_gateways"), [(DEV, 1), ("order-api-staging", 1), (PROD, 3)])
+def test_the_test_port_admits_exactly_the_smoke_tests_network_path(synth: Synthesized, stack: str, nat_gateways: int) -> None:
+    """The smoke test runs in the private subnets; the internet-facing ALB resolves to public
+    addresses, so its requests arrive from the NAT gateways' addresses, and only those."""
+    rules = [b for b in synth.resources(stack, "aws_vpc_security_group_ingress_rule").values() if b["from_port"] == 9443]
+    assert sorted(r["cidr_ipv4"] for r in rules) == sorted(synth.ref(stack, "aws_eip", f"network/nat_eip_{i}", "public_ip") + "/32" for i in range(nat_gateways))
+    assert all(r["to_port"] == 9443 and "load_balancer_security_group" in r["security_group_id"] for r in rules)
+    egress = [b for b in synth.resources(stack, "aws_vpc_security_group_egress_rule").values() if "smoke_test" in b["//"]["metadata"]["path"]]
+    assert [(e["from_port"], e["to_port"], e["cidr_ipv4"]) for e in egress] == [(9443, 9443, "0.0.0.0/0")]
+
+
+@pytest.mark.parametrize("stack", [DEV, "order-api-staging", PROD])
+def test_listeners_forward_to_blue_by_default_and_never_mix_actions(synth: Synthesized, stack: str) -> None:
+    blue = synth.ref(stack, "aws_lb_target_group", "load_balancer/blue_target_group", "arn")
+    for name in ("production_listener", "test_listener"):
+        listener = synth.resource(stack, "aws_lb_listener", f"load_balancer/{name}")
+        assert listener["default_action"] == [{"type": "forward", "target_group_arn": blue}]
+        assert listener["lifecycle"] == {"ignore_changes": ["default_action"]}
+    by_listener: dict[str, set[str]] = {}
+    for address, listener in synth.resources(stack, "aws_lb_listener").items():
+        by_listener[f"${{aws_lb_listener.{address}.arn}}"] = {a["type"] for a in listener["default_action"]}
+    for rule in synth.resources(stack, "aws_lb_listener_rule").values():
+        by_listener[rule["listener_arn"]] |= {a["type"] for a in rule["action"]}
+    assert sorted(map(sorted, by_listener.values())) == sorted([["forward"], ["forward"]] + ([["redirect"]] if stack != DEV else []))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from stacks.aws import (
     sns_topic_subscription,
 )
 from stacks.components.common import AwsContext
-from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets
+from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets, deployment_event_pattern
 from stacks.config import ConfigError, MonitoringConfig
 from tests.conftest import Synthesized, guardrail_violations
 
@@ -97,20 +99,24 @@ def test_topic_is_encrypted_with_its_own_rotating_key(synth: Synthesized) -> Non
     assert synth.resource(STACK, kms_key.KmsKey.TF_RESOURCE_TYPE, "topic_key/key")["enable_key_rotation"] is True
 
 
-def test_key_lets_cloudwatch_of_this_account_use_it(synth: Synthesized) -> None:
+def test_key_lets_cloudwatch_and_eventbridge_of_this_account_use_it(synth: Synthesized) -> None:
     documents = synth.doc(STACK)["data"]["aws_iam_policy_document"]
     (policy,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("monitoring/topic_key/policy")]
     (service,) = [s for s in policy["statement"] if s.get("sid") == "ServiceUse"]
-    assert service["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
+    assert service["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}]
     assert "kms:GenerateDataKey*" in service["actions"] and "kms:Decrypt*" in service["actions"]
     assert service["condition"] == [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["${data.aws_caller_identity.caller.account_id}"]}]
 
 
-def test_topic_policy_lets_only_this_environments_alarms_publish(synth: Synthesized) -> None:
+def test_topic_policy_lets_only_this_environments_alarms_and_deployment_rule_publish(synth: Synthesized) -> None:
     assert Testing.to_have_resource_with_properties(synth.text(STACK), sns_topic_policy.SnsTopicPolicy.TF_RESOURCE_TYPE, {"arn": TOPIC_REF})
     documents = synth.doc(STACK)["data"]["aws_iam_policy_document"]
     (policy,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("monitoring/topic_policy_document")]
-    allow, deny = policy["statement"]
+    allow, events, deny = policy["statement"]
+    assert events["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
+    assert (events["effect"], events["actions"], events["resources"]) == ("Allow", ["sns:Publish"], [TOPIC_REF])
+    rule_arn = f"arn:${{data.aws_partition.partition.partition}}:events:eu-west-1:${{data.aws_caller_identity.caller.account_id}}:rule/{PREFIX}-deployment-failed"
+    assert events["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [rule_arn]}]
     assert allow["effect"] == "Allow" and allow["actions"] == ["sns:Publish"] and allow["resources"] == [TOPIC_REF]
     assert allow["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
     conditions = {c["variable"]: c["values"] for c in allow["condition"]}
@@ -377,3 +383,44 @@ def test_an_existing_topic_receives_every_alarm_too(tmp_path: Path) -> None:
         assert body["alarm_actions"] == [topic, paging]
         assert body["ok_actions"] == [topic, paging]
     assert "aws_sns_topic_subscription" not in doc["resource"]
+
+
+def test_failed_and_rolled_back_deployments_of_the_service_reach_the_topic(synth: Synthesized) -> None:
+    (rule,) = synth.resources(STACK, "aws_cloudwatch_event_rule").values()
+    assert rule["name"] == f"{PREFIX}-deployment-failed"
+    pattern = json.loads(rule["event_pattern"])
+    service_arn = "arn:${data.aws_partition.partition.partition}:ecs:eu-west-1:${data.aws_caller_identity.caller.account_id}:service/order-api-test-cluster/order-api-test-service"
+    assert (pattern["source"], pattern["detail-type"], pattern["resources"]) == (["aws.ecs"], ["ECS Deployment State Change"], [service_arn])
+    assert pattern["detail"]["$or"] == [
+        {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
+        {"eventName": ["SERVICE_DEPLOYMENT_IN_PROGRESS"], "reason": [{"wildcard": "*rolling back*"}]},
+    ]
+    (target,) = synth.resources(STACK, "aws_cloudwatch_event_target").values()
+    assert target["arn"] == TOPIC_REF and target["rule"] == synth.ref(STACK, "aws_cloudwatch_event_rule", "monitoring/deployment_failed_rule", "name")
+    transformer = target["input_transformer"]
+    assert set(re.findall(r"<(\w+)>", transformer["input_template"])) == set(transformer["input_paths"])
+    assert transformer["input_paths"]["reason"] == "$.detail.reason" and transformer["input_paths"]["service"] == "$.resources[0]"
+
+
+@pytest.mark.parametrize(
+    ("event_name", "reason", "matches"),
+    [
+        ("SERVICE_DEPLOYMENT_FAILED", "ECS deployment circuit breaker: tasks failed to start.", True),
+        ("SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment detected triggered alarm(s): rolling back to deploymentId ecs-svc/1.", True),
+        ("SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment ecs-svc/2 in progress.", False),
+        ("SERVICE_DEPLOYMENT_COMPLETED", "ECS deployment ecs-svc/2 completed.", False),
+    ],
+)
+def test_the_pattern_picks_failures_and_rollbacks_only(event_name: str, reason: str, matches: bool) -> None:
+    """The pattern's $or and wildcard, evaluated as EventBridge documents them, on the events ECS sends."""
+    pattern = deployment_event_pattern("arn:svc")
+    event = {"source": "aws.ecs", "detail-type": "ECS Deployment State Change", "resources": ["arn:svc"], "detail": {"eventName": event_name, "reason": reason}}
+
+    def field_matches(values: list[Any], value: str) -> bool:
+        return any(fnmatch.fnmatchcase(value, v["wildcard"]) if isinstance(v, dict) else v == value for v in values)
+
+    def detail_matches(part: dict[str, Any]) -> bool:
+        return all(field_matches(values, event["detail"][name]) for name, values in part.items())
+
+    top = all(field_matches(pattern[k], event[k] if isinstance(event[k], str) else event[k][0]) for k in ("source", "detail-type", "resources"))
+    assert (top and any(detail_matches(part) for part in pattern["detail"]["$or"])) is matches

@@ -219,4 +219,8 @@ def test_fails_an_unknown_region_on_the_app() -> None:
 def _https():
     from stacks.config import LoadBalancerConfig
 
-    return LoadBalancerConfig(certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12)
+    return LoadBalancerConfig(
+        certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+        domain_name="api.orders.example.com",
+        hosted_zone_name="orders.example.com",
+    )

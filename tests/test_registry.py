@@ -33,11 +33,16 @@ def test_one_repository_scans_on_push_with_immutable_tags_and_its_own_key(synth:
     assert key["enable_key_rotation"] is True
 
 
-def test_lifecycle_expires_untagged_images_and_keeps_the_last_tagged(synth: Synthesized) -> None:
+def test_lifecycle_shields_released_images_then_expires_old_builds(synth: Synthesized) -> None:
     policy = json.loads(synth.resource(REGISTRY, "aws_ecr_lifecycle_policy", "registry/lifecycle")["policy"])
-    untagged, tagged = (r["selection"] for r in policy["rules"])
-    assert (untagged["tagStatus"], untagged["countType"], untagged["countNumber"]) == ("untagged", "sinceImagePushed", 1)
-    assert (tagged["tagStatus"], tagged["countType"], tagged["countNumber"]) == ("tagged", "imageCountMoreThan", 100)
+    rules = policy["rules"]
+    assert [r["rulePriority"] for r in rules] == [1, 2, 3, 4, 5, 6]
+    released = [r["selection"] for r in rules[:4]]
+    assert [s["tagPrefixList"] for s in released] == [["release.dev."], ["release.staging."], ["release.prod."], ["release."]]
+    assert all((s["tagStatus"], s["countType"], s["countNumber"]) == ("tagged", "imageCountMoreThan", 1000) for s in released)
+    untagged, builds = rules[4]["selection"], rules[5]["selection"]
+    assert (untagged["tagStatus"], untagged["countType"], untagged["countUnit"], untagged["countNumber"]) == ("untagged", "sinceImagePushed", "days", 14)
+    assert (builds["tagStatus"], builds["tagPatternList"], builds["countType"], builds["countNumber"]) == ("tagged", ["*"], "imageCountMoreThan", 100)
 
 
 def test_registry_state_lives_with_the_environments(synth: Synthesized) -> None:

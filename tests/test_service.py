@@ -64,7 +64,7 @@ def test_cluster_offers_both_capacity_providers(synth: Synthesized) -> None:
 
 def test_blue_green_deployment_with_green_alternate_and_rollbacks(synth: Synthesized) -> None:
     body = service(synth, PROD)
-    assert body["deployment_configuration"] == {"strategy": "BLUE_GREEN", "bake_time_in_minutes": "5"}
+    assert body["deployment_configuration"]["strategy"] == "CANARY"
     assert body["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
     assert body["alarms"]["rollback"] is True and body["alarms"]["alarm_names"]
     (lb,) = body["load_balancer"]
@@ -83,9 +83,40 @@ def test_blue_green_role_may_shift_alb_traffic(synth: Synthesized) -> None:
     assert statement["principals"] == [{"type": "Service", "identifiers": ["ecs.amazonaws.com"]}]
 
 
-def test_task_definition_ownership_switch(synth: Synthesized) -> None:
-    assert service(synth, DEV)["lifecycle"]["ignore_changes"] == ["desired_count", "load_balancer"]
-    assert service(synth, PROD)["lifecycle"]["ignore_changes"] == ["desired_count", "load_balancer", "task_definition"]
+@pytest.mark.parametrize("stack", [DEV, STAGING, PROD, "order-api-dev-pr42"])
+def test_a_deploy_never_moves_the_image(synth: Synthesized, stack: str) -> None:
+    """Terraform creates the service with its first task definition, then leaves it to releases."""
+    assert service(synth, stack)["lifecycle"]["ignore_changes"] == ["desired_count", "load_balancer", "task_definition"]
+
+
+def _hook(synth: Synthesized, stack: str) -> dict:
+    function = synth.ref(stack, "aws_lambda_function", "smoke_test/function", "arn")
+    role = synth.ref(stack, "aws_iam_role", "smoke_test/hook_role", "arn")
+    return {"hook_target_arn": function, "role_arn": role, "lifecycle_stages": ["POST_TEST_TRAFFIC_SHIFT"]}
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [
+        (DEV, {"strategy": "BLUE_GREEN", "bake_time_in_minutes": "1"}),
+        (STAGING, {"strategy": "BLUE_GREEN", "bake_time_in_minutes": "5"}),
+        (
+            PROD,
+            {"strategy": "CANARY", "bake_time_in_minutes": "10", "canary_configuration": {"canary_percent": 10, "canary_bake_time_in_minutes": "5"}},
+        ),
+    ],
+)
+def test_each_environment_deploys_with_its_strategy_and_the_smoke_test_first(synth: Synthesized, stack: str, expected: dict) -> None:
+    assert service(synth, stack)["deployment_configuration"] == {**expected, "lifecycle_hook": [_hook(synth, stack)]}
+
+
+def test_linear_strategy_and_no_smoke_test_as_configured() -> None:
+    from stacks.components.service import deployment_configuration
+    from stacks.config import DeploymentConfig
+
+    linear = deployment_configuration(DeploymentConfig(strategy="LINEAR", linear_step_percent=20, linear_step_minutes=3, smoke_test=False), None)
+    assert (linear.strategy, linear.bake_time_in_minutes, linear.lifecycle_hook, linear.canary_configuration) == ("LINEAR", "5", None, None)
+    assert (linear.linear_configuration.step_percent, linear.linear_configuration.step_bake_time_in_minutes) == (20, "3")
 
 
 def test_service_waits_for_the_capacity_providers(synth: Synthesized) -> None:
@@ -274,7 +305,10 @@ def test_service_waits_for_the_blue_green_role_policy_and_the_capacity_providers
     body = service(synth, DEV)
     attachment = synth.logical_id(DEV, "aws_iam_role_policy_attachment", "service/blue_green_role_policy")
     capacity = synth.logical_id(DEV, "aws_ecs_cluster_capacity_providers", "service/capacity_providers")
-    assert sorted(body["depends_on"]) == sorted([f"aws_iam_role_policy_attachment.{attachment}", f"aws_ecs_cluster_capacity_providers.{capacity}"])
+    hook_policy = synth.logical_id(DEV, "aws_iam_role_policy", "smoke_test/hook_role_policy")
+    assert sorted(body["depends_on"]) == sorted(
+        [f"aws_iam_role_policy_attachment.{attachment}", f"aws_ecs_cluster_capacity_providers.{capacity}", f"aws_iam_role_policy.{hook_policy}"]
+    )
     role = synth.ref(DEV, "aws_iam_role", "service/blue_green_role", "arn")
     assert body["load_balancer"][0]["advanced_configuration"]["role_arn"] == role
     policy = synth.resource(DEV, "aws_iam_role_policy_attachment", "service/blue_green_role_policy")

@@ -12,7 +12,12 @@
 3. ``npx cdktf deploy <stack> --skip-synth --auto-approve``, outputs to
    ``cfn-outputs/outputs.json`` (sensitive ones left out);
 4. for an environment stack: ``cfn-outputs/flat-outputs.json`` (what the
-   integration tests read) and the database users (:mod:`tools.db_users`).
+   integration tests read) and the database users (:mod:`tools.db_users`);
+5. for an environment stack, the service (:meth:`tools.release.Releaser.settle`):
+   follows the deployment the apply started to its end (a failed or rolled-back one
+   fails the deploy), rolls changed task settings out with the image the service
+   already runs, and records that image as a release.  A deploy never moves the
+   image: ``make release`` and ``make promote`` do.
 
 ``--destroy`` runs ``npx cdktf destroy <stack>`` instead (after the synth).
 Telemetry is off (``CHECKPOINT_DISABLE=1``) for the CLI and Terraform.
@@ -30,6 +35,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +201,7 @@ def deploy(
     preflight(doc, stack, ecr_client)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs_file = outputs_dir / "outputs.json"
+    since = datetime.now(UTC) - timedelta(seconds=60)
     extra = ["--outputs-file", str(outputs_file), "--outputs-file-include-sensitive-outputs=false"]
     if parallelism:
         extra += ["--terraform-parallelism", str(parallelism)]
@@ -203,18 +210,31 @@ def deploy(
     cdktf("deploy", stack, outdir, *extra)
     if not is_environment_stack(doc):
         return
-    write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
+    flat = write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
     for line in db_users.run(stack, outdir / "stacks"):
         print(line)
+    settle(stack, doc, str(flat["task_definition_arn"]), since)
 
 
-def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_file: Path) -> None:
+def settle(stack: str, doc: Mapping[str, Any], declared_task_definition: str, since: datetime) -> None:
+    """The service after the apply (see the module docstring, step 5)."""
+    from tools import release
+
+    releaser = release.releaser_from(doc, stack)
+    try:
+        releaser.settle(declared_task_definition, since)
+    except (release.ReleaseError, release.DeploymentFailed, release.StillRunning) as error:
+        raise DeployError(f"{stack}: the service did not settle: {error}") from None
+
+
+def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_file: Path) -> dict[str, Any]:
     """``{output: value}`` of ``stack`` from the CLI's outputs file (what the integration tests read)."""
     try:
         flat = flatten(json.loads(outputs_file.read_text()), stack, output_mapping(synth_dir, stack))
     except (OSError, json.JSONDecodeError, OutputsError) as error:
         raise DeployError(f"cannot read the outputs of {stack}: {error}") from None
     write_atomically(flat_file, json.dumps(flat, indent=2, sort_keys=True) + "\n")
+    return flat
 
 
 def main(argv: list[str] | None = None) -> int:

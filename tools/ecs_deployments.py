@@ -84,6 +84,11 @@ def find_deployment(
         sleep(poll_seconds)
 
 
+def duration(seconds: float) -> str:
+    """``45s`` under two minutes, else ``12 min``."""
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def _reason(deployment: dict[str, Any]) -> str:
     rollback = deployment.get("rollback") or {}
     return str(rollback.get("reason") or deployment.get("statusReason") or deployment["status"])
@@ -118,7 +123,7 @@ def follow(
             raise DeploymentFailed(f"{status}: {_reason(deployment)}")
         if elapsed >= timeout_seconds:
             raise StillRunning(
-                f"still {status} after {elapsed / 60:.0f} min; the deployment goes on in ECS: {service.follow_command(deployment_arn)}"
+                f"still {status} after {duration(elapsed)}; the deployment goes on in ECS: {service.follow_command(deployment_arn)}"
             )
         sleep(poll_seconds)
 

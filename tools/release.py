@@ -225,6 +225,14 @@ def new_revision(current: Mapping[str, Any], image_reference: str) -> dict[str, 
     return registration
 
 
+def settings_of(task_definition: Mapping[str, Any]) -> dict[str, Any]:
+    """What Terraform declares of a task definition: the registration without the image."""
+    registration = new_revision(task_definition, "")
+    for container in registration["containerDefinitions"]:
+        container.pop("image", None)
+    return registration
+
+
 def release_tag(environment: str, at: datetime) -> str:
     """``release.<environment>.<UTC time>``: unique, immutable, sortable by time."""
     return f"{RELEASE_TAG_PREFIX}{environment}.{at.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
@@ -284,6 +292,29 @@ class Releaser:
         self.deployment_arn = arn
         self.emit(f"{self.target.stack}: following {arn.rsplit('/', 1)[-1]} (up to {timeout // 60} min)")
         follow(self.ecs, service, arn, timeout_seconds=timeout, clock=self.clock, sleep=self.sleep, emit=self.emit, poll_seconds=self.poll_seconds)
+
+    def settle(self, declared_arn: str, since: datetime, *, timeout_seconds: int | None = None) -> None:
+        """After ``make deploy`` applied the stack (from ``since``): follow the deployment the
+        apply started, if any (a new service's first one); roll the task definition Terraform
+        declares (``declared_arn``) out with the image the service runs, when its settings
+        differ from the running revision's; and record the running image as a release.
+        The image never moves here."""
+        service = self.target.ecs_service
+        started = self.ecs.list_service_deployments(cluster=service.cluster, service=service.name, createdAt={"after": since})["serviceDeployments"]
+        if started:
+            self.watch(since, None, timeout_seconds)
+        current = self._current_task_definition()
+        declared = self.ecs.describe_task_definition(taskDefinition=declared_arn)["taskDefinition"]
+        running = next(c["image"] for c in current["containerDefinitions"] if c["name"] == CONTAINER)
+        if current["taskDefinitionArn"] != declared_arn and settings_of(current) != settings_of(declared):
+            registration = new_revision(declared, running)
+            arn = self.ecs.register_task_definition(**registration, tags=current.get("tags") or [])["taskDefinition"]["taskDefinitionArn"]
+            self.emit(f"{self.target.stack}: the declared task settings changed; deploying {arn.rsplit('/', 1)[-1]} with the running image {running}")
+            start = self.now() - timedelta(seconds=60)
+            self.ecs.update_service(cluster=service.cluster, service=service.name, taskDefinition=arn)
+            self.watch(start, arn, timeout_seconds)
+        digest = live_digest(self.ecs, service)
+        self.record(resolve(self.ecr, self.target, digest, self.registry))
 
     def _current_task_definition(self) -> dict[str, Any]:
         target = self.target
@@ -346,10 +377,14 @@ def _clients(target: Target) -> tuple[Any, Any]:
     return session.client("ecs", endpoint_url=target.endpoint), session.client("ecr", endpoint_url=target.endpoint)
 
 
-def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> Releaser:
-    target = target_of(load(outdir, stack), stack)
+def releaser_from(doc: Mapping[str, Any], stack: str, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> Releaser:
+    target = target_of(doc, stack)
     ecs, ecr = clients(target)
     return Releaser(target, ecs, ecr)
+
+
+def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> Releaser:
+    return releaser_from(load(outdir, stack), stack, clients)
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> int:
@@ -386,7 +421,28 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except (ReleaseError, DeploymentFailed, StillRunning) as error:
         print(f"error: {args.stack}: release failed: {error}" if not isinstance(error, ReleaseError) else f"error: {error}", file=sys.stderr)
         return 1
+    except Exception as error:
+        message = aws_error(error)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     return 0
+
+
+def aws_error(error: Exception) -> str | None:
+    """One line for an error from AWS (credentials, access, throttling, endpoint), else None."""
+    from botocore import exceptions
+
+    if isinstance(error, (exceptions.NoCredentialsError, exceptions.PartialCredentialsError)):
+        return "no AWS credentials: configure a profile or role (aws configure, AWS_PROFILE) and run again"
+    if isinstance(error, exceptions.EndpointConnectionError):
+        return f"cannot reach AWS: {error}"
+    if isinstance(error, exceptions.ClientError):
+        code = _code(error)
+        message = error.response.get("Error", {}).get("Message", "")
+        return f"AWS refused {error.operation_name} ({code}): {message}".rstrip(": ")
+    return None
 
 
 if __name__ == "__main__":

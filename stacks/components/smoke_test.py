@@ -118,20 +118,16 @@ class SmokeTest(Construct):
                 "role_policy_document",
                 [
                     allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs.arn}:*"], sid="WriteLogs"),
-                    # Lambda manages the function's network interfaces with the role; EC2 offers
-                    # no resource-level permissions for describing them, and Lambda checks these
-                    # actions on "*" when the function is created.
+                    # Lambda manages the function's network interfaces with the role: in this
+                    # account and region only.  EC2's Describe actions take no resource.
                     allow(
-                        [
-                            "ec2:CreateNetworkInterface",
-                            "ec2:DescribeNetworkInterfaces",
-                            "ec2:DeleteNetworkInterface",
-                            "ec2:AssignPrivateIpAddresses",
-                            "ec2:UnassignPrivateIpAddresses",
-                        ],
-                        ["*"],
+                        ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                        [aws.arn("ec2", f"{kind}/*") for kind in ("network-interface", "subnet", "security-group")],
                         sid="VpcNetworkInterfaces",
                     ),
+                    allow(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], ["*"], sid="DescribeNetwork"),
+                    # X-Ray takes no resource either.
+                    allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"], sid="Tracing"),
                     allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptEnvironment"),
                 ],
             ),
@@ -164,6 +160,7 @@ class SmokeTest(Construct):
             ),
             vpc_config=lambda_function.LambdaFunctionVpcConfig(subnet_ids=list(subnet_ids), security_group_ids=[group.id]),
             logging_config=lambda_function.LambdaFunctionLoggingConfig(log_format="Text", log_group=logs.name),
+            tracing_config=lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             depends_on=[role_policy, logs],
         )
         self.function_arn = function.arn

@@ -1,0 +1,517 @@
+"""make release and make promote against botocore's Stubber: every path, no network."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import pytest
+from botocore.stub import ANY, Stubber
+
+from stacks.config import DeploymentConfig, RegistryConfig
+from tools import release
+from tools.ecs_deployments import DeploymentFailed, StillRunning
+from tools.release import Releaser, ReleaseError, Target
+
+ACCOUNT = "123456789012"
+URI = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/order-api"
+OLD, NEW = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+TD1 = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/order-api-prod-api:7"
+TD2 = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/order-api-prod-api:8"
+DEPLOYMENT = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service-deployment/order-api-prod/order-api-prod-api/abc"
+REVISION = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service-revision/order-api-prod/order-api-prod-api/42"
+NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+SINCE = NOW - timedelta(seconds=60)
+PROD = Target(
+    stack="order-api-prod",
+    environment="prod",
+    region="us-east-1",
+    endpoint=None,
+    cluster="order-api-prod",
+    service="order-api-prod-api",
+    repository="order-api",
+    deployment=DeploymentConfig(strategy="CANARY", bake_time_minutes=10),
+)
+DEV = Target(
+    stack="order-api-dev", environment="dev", region="us-east-1", endpoint=None, cluster="order-api-dev", service="order-api-dev-api", repository="order-api"
+)
+CONTAINER = {
+    "name": "order-api",
+    "image": f"{URI}@{OLD}",
+    "essential": True,
+    "readonlyRootFilesystem": True,
+    "portMappings": [{"containerPort": 8080, "protocol": "tcp", "name": "http"}],
+    "secrets": [{"name": "DB_HOST", "valueFrom": f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/order-api/prod/database/host"}],
+    "healthCheck": {"command": ["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"], "interval": 15, "timeout": 5, "retries": 3},
+    "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/order-api-prod/order-api", "awslogs-region": "us-east-1"}},
+}
+TASK_DEFINITION = {
+    "taskDefinitionArn": TD1,
+    "family": "order-api-prod-api",
+    "revision": 7,
+    "status": "ACTIVE",
+    "taskRoleArn": f"arn:aws:iam::{ACCOUNT}:role/order-api-prod-task",
+    "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/order-api-prod-task-execution",
+    "networkMode": "awsvpc",
+    "containerDefinitions": [CONTAINER],
+    "volumes": [{"name": "tmp"}],
+    "requiresCompatibilities": ["FARGATE"],
+    "cpu": "1024",
+    "memory": "2048",
+    "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
+    "registeredBy": f"arn:aws:iam::{ACCOUNT}:role/deployer",
+}
+TAGS = [{"key": "environment", "value": "prod"}]
+
+
+class Clock:
+    """A monotonic clock that advances only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def stubs() -> Iterator[tuple[Any, Any, Stubber, Stubber]]:
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    ecs, ecr = session.client("ecs"), session.client("ecr")
+    with Stubber(ecs) as ecs_stub, Stubber(ecr) as ecr_stub:
+        yield ecs, ecr, ecs_stub, ecr_stub
+        ecs_stub.assert_no_pending_responses()
+        ecr_stub.assert_no_pending_responses()
+
+
+def releaser(stubs: tuple[Any, Any, Stubber, Stubber], target: Target = PROD, lines: list[str] | None = None, clock: Clock | None = None) -> Releaser:
+    ecs, ecr, _, _ = stubs
+    clock = clock or Clock()
+    return Releaser(
+        target,
+        ecs,
+        ecr,
+        RegistryConfig(releases_kept=2),
+        emit=(lines if lines is not None else []).append,
+        clock=clock,
+        sleep=clock.sleep,
+        now=lambda: NOW,
+    )
+
+
+# ----------------------------------------------------------------------------- stubbed calls
+
+
+def expect_image(ecr_stub: Stubber, ref: str, digest: str, tags: list[str] | None = None) -> None:
+    ecr_stub.add_response(
+        "describe_repositories",
+        {"repositories": [{"repositoryName": "order-api", "repositoryUri": URI, "registryId": ACCOUNT}]},
+        {"repositoryNames": ["order-api"]},
+    )
+    image_id = {"imageDigest": ref} if ref.startswith("sha256:") else {"imageTag": ref}
+    ecr_stub.add_response(
+        "describe_images",
+        {"imageDetails": [{"repositoryName": "order-api", "imageDigest": digest, "imageTags": tags or ["build-2"]}]},
+        {"repositoryName": "order-api", "imageIds": [image_id]},
+    )
+
+
+def expect_scan(ecr_stub: Stubber, digest: str, counts: dict[str, int], status: str = "COMPLETE") -> None:
+    ecr_stub.add_response(
+        "describe_image_scan_findings",
+        {"imageScanStatus": {"status": status}, "imageScanFindings": {"findingSeverityCounts": counts}},
+        {"repositoryName": "order-api", "imageId": {"imageDigest": digest}},
+    )
+
+
+def expect_service(ecs_stub: Stubber, target: Target = PROD, task_definition: dict[str, Any] | None = None) -> None:
+    task_definition = task_definition or TASK_DEFINITION
+    ecs_stub.add_response(
+        "describe_services",
+        {"services": [{"serviceName": target.service, "status": "ACTIVE", "taskDefinition": task_definition["taskDefinitionArn"]}]},
+        {"cluster": target.cluster, "services": [target.service]},
+    )
+    ecs_stub.add_response(
+        "describe_task_definition",
+        {"taskDefinition": copy.deepcopy(task_definition), "tags": TAGS},
+        {"taskDefinition": task_definition["taskDefinitionArn"], "include": ["TAGS"]},
+    )
+
+
+def registration(image: str) -> dict[str, Any]:
+    """The RegisterTaskDefinition request a release must send: the old definition, new image."""
+    container = {**CONTAINER, "image": image}
+    fields = {k: v for k, v in TASK_DEFINITION.items() if k not in ("taskDefinitionArn", "revision", "status", "registeredBy")}
+    return {**fields, "containerDefinitions": [container], "tags": TAGS}
+
+
+def expect_register_and_update(ecs_stub: Stubber, target: Target = PROD, new_arn: str = TD2, image: str = f"{URI}@{NEW}") -> None:
+    ecs_stub.add_response("register_task_definition", {"taskDefinition": {"taskDefinitionArn": new_arn}}, registration(image))
+    ecs_stub.add_response("update_service", {"service": {"serviceName": target.service}}, {"cluster": target.cluster, "service": target.service, "taskDefinition": new_arn})
+
+
+def expect_found(ecs_stub: Stubber, target: Target = PROD, task_definition: str = TD2) -> None:
+    ecs_stub.add_response(
+        "list_service_deployments",
+        {"serviceDeployments": [{"serviceDeploymentArn": DEPLOYMENT, "createdAt": NOW, "targetServiceRevisionArn": REVISION, "status": "PENDING"}]},
+        {"cluster": target.cluster, "service": target.service, "createdAt": {"after": SINCE}},
+    )
+    ecs_stub.add_response(
+        "describe_service_revisions",
+        {"serviceRevisions": [{"serviceRevisionArn": REVISION, "taskDefinition": task_definition}]},
+        {"serviceRevisionArns": [REVISION]},
+    )
+
+
+def expect_states(ecs_stub: Stubber, *states: tuple[str, str] | tuple[str, str, str]) -> None:
+    for state in states:
+        deployment: dict[str, Any] = {"serviceDeploymentArn": DEPLOYMENT, "status": state[0]}
+        if state[1]:
+            deployment["statusReason"] = state[1]
+        if len(state) == 3:
+            deployment["rollback"] = {"reason": state[2]}
+        ecs_stub.add_response("describe_service_deployments", {"serviceDeployments": [deployment]}, {"serviceDeploymentArns": [DEPLOYMENT]})
+
+
+def expect_record(ecr_stub: Stubber, digest: str, tag: str, existing: dict[str, list[str]]) -> None:
+    ecr_stub.add_response(
+        "batch_get_image",
+        {"images": [{"imageId": {"imageDigest": digest}, "imageManifest": '{"schemaVersion": 2}', "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"}]},
+        {"repositoryName": "order-api", "imageIds": [{"imageDigest": digest}], "acceptedMediaTypes": ANY},
+    )
+    ecr_stub.add_response(
+        "put_image",
+        {"image": {"imageId": {"imageDigest": digest, "imageTag": tag}}},
+        {
+            "repositoryName": "order-api",
+            "imageManifest": '{"schemaVersion": 2}',
+            "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
+            "imageTag": tag,
+            "imageDigest": digest,
+        },
+    )
+    expect_release_tags(ecr_stub, existing)
+
+
+def expect_release_tags(ecr_stub: Stubber, existing: dict[str, list[str]]) -> None:
+    ecr_stub.add_response(
+        "describe_images",
+        {"imageDetails": [{"imageDigest": d, "imageTags": tags} for d, tags in existing.items()]},
+        {"repositoryName": "order-api", "filter": {"tagStatus": "TAGGED"}},
+    )
+
+
+# ---------------------------------------------------------------------------------- scenarios
+
+
+def test_a_release_registers_the_same_definition_with_the_new_image_and_follows_it(stubs: Any) -> None:
+    _, _, ecs_stub, ecr_stub = stubs
+    lines: list[str] = []
+    clock = Clock()
+    expect_image(ecr_stub, NEW, NEW)
+    expect_scan(ecr_stub, NEW, {"HIGH": 2})
+    expect_service(ecs_stub)
+    expect_register_and_update(ecs_stub)
+    expect_found(ecs_stub)
+    expect_states(ecs_stub, ("PENDING", ""), ("IN_PROGRESS", ""), ("IN_PROGRESS", ""), ("SUCCESSFUL", "Deployment completed"))
+    tag = "release.prod.20261130T120000Z"
+    expect_record(ecr_stub, NEW, tag, {NEW: [tag, "build-2"], OLD: ["release.prod.20261129T080000Z"], "sha256:" + "c" * 64: ["release.prod.20261101T000000Z"]})
+    ecr_stub.add_response("batch_delete_image", {"imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]}, {"repositoryName": "order-api", "imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]})
+
+    assert releaser(stubs, lines=lines, clock=clock).release(NEW) == NEW
+    states = [line.split("] ", 1)[1] for line in lines if line.startswith("  [")]
+    assert states == ["PENDING", "IN_PROGRESS", "SUCCESSFUL: Deployment completed"]
+    assert f"roll back with: make release STACK=order-api-prod IMAGE={OLD}" in lines[-1]
+    assert "order-api-prod: recorded as release.prod.20261130T120000Z" in lines
+    assert clock.sleeps == [10, 10, 10]
+
+
+def test_a_rollback_fails_with_the_reason_ecs_gives(stubs: Any) -> None:
+    _, _, ecs_stub, ecr_stub = stubs
+    lines: list[str] = []
+    expect_image(ecr_stub, NEW, NEW)
+    expect_scan(ecr_stub, NEW, {})
+    expect_service(ecs_stub)
+    expect_register_and_update(ecs_stub)
+    expect_found(ecs_stub)
+    reason = "Lifecycle hook arn:aws:lambda:us-east-1:123456789012:function:order-api-prod-smoke-test returned FAILED at POST_TEST_TRAFFIC_SHIFT"
+    expect_states(ecs_stub, ("IN_PROGRESS", ""), ("ROLLBACK_IN_PROGRESS", "", reason), ("ROLLBACK_SUCCESSFUL", "", reason))
+    with pytest.raises(DeploymentFailed, match=r"^ROLLBACK_SUCCESSFUL: Lifecycle hook .* returned FAILED"):
+        releaser(stubs, lines=lines).release(NEW)
+    assert not any("recorded" in line for line in lines)
+
+
+def test_a_deployment_that_outlives_the_timeout_says_how_to_follow_it(stubs: Any) -> None:
+    _, _, ecs_stub, ecr_stub = stubs
+    expect_image(ecr_stub, NEW, NEW)
+    expect_scan(ecr_stub, NEW, {})
+    expect_service(ecs_stub)
+    expect_register_and_update(ecs_stub)
+    expect_found(ecs_stub)
+    expect_states(ecs_stub, *[("IN_PROGRESS", "")] * 4)
+    with pytest.raises(StillRunning, match=rf"still IN_PROGRESS after 30s; .*describe-service-deployments --service-deployment-arns {DEPLOYMENT}"):
+        releaser(stubs).release(NEW, timeout_seconds=30)
+
+
+def test_an_image_that_is_not_in_the_registry_changes_nothing(stubs: Any) -> None:
+    _, _, _, ecr_stub = stubs
+    ecr_stub.add_response("describe_repositories", {"repositories": [{"repositoryName": "order-api", "repositoryUri": URI}]}, {"repositoryNames": ["order-api"]})
+    ecr_stub.add_client_error("describe_images", "ImageNotFoundException", "not found")
+    with pytest.raises(ReleaseError, match=rf"^image {NEW} is not in the registry order-api: push it first"):
+        releaser(stubs).release(NEW)
+
+
+def test_a_missing_registry_says_to_deploy_it(stubs: Any) -> None:
+    _, _, _, ecr_stub = stubs
+    ecr_stub.add_client_error("describe_repositories", "RepositoryNotFoundException", "no repository")
+    with pytest.raises(ReleaseError, match=r"make deploy STACK=order-api-registry first"):
+        releaser(stubs).release(NEW)
+
+
+@pytest.mark.parametrize("target", [PROD, Target(**{**PROD.__dict__, "environment": "staging", "stack": "order-api-staging"})])
+def test_fails_a_mutable_tag_for_staging_or_prod_before_any_call(stubs: Any, target: Target) -> None:
+    with pytest.raises(ReleaseError, match=r"'latest' is a mutable tag, refused for (prod|staging)"):
+        releaser(stubs, target).release("latest")
+
+
+def test_dev_may_release_latest_by_the_digest_it_names(stubs: Any) -> None:
+    _, _, ecs_stub, ecr_stub = stubs
+    dev_td = {**TASK_DEFINITION, "taskDefinitionArn": TD1.replace("prod", "dev"), "containerDefinitions": [{**CONTAINER, "image": f"{URI}@{NEW}"}]}
+    expect_image(ecr_stub, "latest", NEW, ["latest", "release.dev.20261130T100000Z"])
+    expect_scan(ecr_stub, NEW, {})
+    expect_service(ecs_stub, DEV, dev_td)
+    # Already live, and already the newest dev release: nothing to deploy or tag.
+    expect_release_tags(ecr_stub, {NEW: ["latest", "release.dev.20261130T100000Z"]})
+    expect_release_tags(ecr_stub, {NEW: ["latest", "release.dev.20261130T100000Z"]})
+    lines: list[str] = []
+    assert releaser(stubs, DEV, lines).release("latest") == NEW
+    assert lines == [f"order-api-dev already runs {NEW}: nothing to deploy"]
+
+
+def test_fails_critical_findings_unless_explicitly_allowed(stubs: Any) -> None:
+    _, _, _, ecr_stub = stubs
+    expect_image(ecr_stub, NEW, NEW)
+    expect_scan(ecr_stub, NEW, {"CRITICAL": 3, "HIGH": 1})
+    with pytest.raises(ReleaseError, match=r"has 3 CRITICAL findings; fix them, or release with ALLOW_CRITICAL=1"):
+        releaser(stubs).release(NEW)
+
+
+def test_allowed_critical_findings_are_said_out_loud() -> None:
+    lines: list[str] = []
+
+    class Ecr:
+        def describe_image_scan_findings(self, **_: Any) -> dict[str, Any]:
+            return {"imageScanStatus": {"status": "COMPLETE"}, "imageScanFindings": {"findingSeverityCounts": {"CRITICAL": 2}}}
+
+    release.check_scan(Ecr(), PROD, release.Image(URI, NEW, ()), allow_critical=True, emit=lines.append)
+    assert lines == [f"ALLOW_CRITICAL=1: releasing {NEW[:19]} despite 2 CRITICAL findings"]
+
+
+def test_fails_an_unscanned_image_in_prod_but_warns_in_dev(stubs: Any) -> None:
+    _, _, _, ecr_stub = stubs
+    expect_image(ecr_stub, NEW, NEW)
+    ecr_stub.add_client_error("describe_image_scan_findings", "ScanNotFoundException", "no scan")
+    with pytest.raises(ReleaseError, match=r"has no finished scan \(NOT_FOUND\); prod takes only scanned images"):
+        releaser(stubs).release(NEW)
+    lines: list[str] = []
+    release.check_scan(type("Ecr", (), {"describe_image_scan_findings": lambda self, **_: {"imageScanStatus": {"status": "IN_PROGRESS"}}})(), DEV, release.Image(URI, NEW, ()), allow_critical=False, emit=lines.append)
+    assert lines == [f"warning: image {NEW[:19]} has no finished scan (IN_PROGRESS); releasing to dev anyway"]
+
+
+def test_a_service_that_does_not_exist_says_to_deploy_it(stubs: Any) -> None:
+    _, _, ecs_stub, ecr_stub = stubs
+    expect_image(ecr_stub, NEW, NEW)
+    expect_scan(ecr_stub, NEW, {})
+    ecs_stub.add_response("describe_services", {"services": [], "failures": [{"reason": "MISSING"}]}, {"cluster": PROD.cluster, "services": [PROD.service]})
+    with pytest.raises(ReleaseError, match=r"service order-api-prod-api does not exist: make deploy STACK=order-api-prod first"):
+        releaser(stubs).release(NEW)
+
+
+def test_the_new_revision_changes_the_image_only() -> None:
+    registration_args = release.new_revision(TASK_DEFINITION, f"{URI}@{NEW}")
+    expected = registration(f"{URI}@{NEW}")
+    del expected["tags"]
+    assert registration_args == expected
+    assert release.settings_of(TASK_DEFINITION) == release.settings_of({**TASK_DEFINITION, "containerDefinitions": [{**CONTAINER, "image": "other"}]})
+    assert release.settings_of(TASK_DEFINITION) != release.settings_of({**TASK_DEFINITION, "memory": "4096"})
+
+
+def test_fails_a_task_definition_without_the_container() -> None:
+    with pytest.raises(ReleaseError, match="has no container order-api"):
+        release.new_revision({**TASK_DEFINITION, "containerDefinitions": [{**CONTAINER, "name": "sidecar"}]}, "x")
+
+
+# ------------------------------------------------------------------------------- retention
+
+
+def test_release_tags_are_pruned_per_environment_to_the_newest() -> None:
+    tags = {
+        "release.prod.20261130T120000Z": NEW,
+        "release.prod.20261129T080000Z": OLD,
+        "release.prod.20261001T000000Z": OLD,
+        "release.prod-x.20200101T000000Z": OLD,
+        "release.dev.20200101T000000Z": OLD,
+        "build-1": OLD,
+    }
+    assert release.tags_to_prune(tags, "prod", 2) == ["release.prod.20261001T000000Z"]
+    assert release.tags_to_prune(tags, "dev", 2) == []
+    assert release.release_tag("dev-pr42", NOW) == "release.dev-pr42.20261130T120000Z"
+
+
+def test_a_rollback_to_an_earlier_release_gets_a_tag_of_its_own(stubs: Any) -> None:
+    _, _, _, ecr_stub = stubs
+    lines: list[str] = []
+    existing = {NEW: ["release.prod.20261130T110000Z"], OLD: ["release.prod.20261129T080000Z"]}
+    expect_release_tags(ecr_stub, existing)
+    expect_record(ecr_stub, OLD, "release.prod.20261130T120000Z", {**existing, OLD: [*existing[OLD], "release.prod.20261130T120000Z"]})
+    pruned = [{"imageTag": "release.prod.20261129T080000Z"}]
+    ecr_stub.add_response("batch_delete_image", {"imageIds": pruned}, {"repositoryName": "order-api", "imageIds": pruned})
+    releaser(stubs, lines=lines).record(release.Image(URI, OLD, ("release.prod.20261129T080000Z",)))
+    assert lines[0] == "order-api-prod: recorded as release.prod.20261130T120000Z"
+
+
+# -------------------------------------------------------------------------- promote, settle
+
+
+def expect_live(ecs_stub: Stubber, target: Target, digest: str, statuses: tuple[str, ...] = ("SUCCESSFUL", "ROLLBACK_SUCCESSFUL")) -> None:
+    deployments = [
+        {"serviceDeploymentArn": f"{DEPLOYMENT}{i}", "createdAt": NOW - timedelta(hours=i), "targetServiceRevisionArn": f"{REVISION}{i}", "status": status}
+        for i, status in enumerate(statuses)
+    ]
+    ecs_stub.add_response("list_service_deployments", {"serviceDeployments": deployments}, {"cluster": target.cluster, "service": target.service})
+    if "SUCCESSFUL" in statuses and not any(s in ("IN_PROGRESS", "PENDING") for s in statuses):
+        index = statuses.index("SUCCESSFUL")
+        ecs_stub.add_response(
+            "describe_service_revisions",
+            {"serviceRevisions": [{"serviceRevisionArn": f"{REVISION}{index}", "containerImages": [{"containerName": "order-api", "imageDigest": digest, "image": "x"}]}]},
+            {"serviceRevisionArns": [f"{REVISION}{index}"]},
+        )
+
+
+def test_promote_takes_the_digest_ecs_resolved_for_the_source_never_a_tag(stubs: Any) -> None:
+    from tools.ecs_deployments import live_digest
+
+    ecs, _, ecs_stub, _ = stubs
+    expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL", "SUCCESSFUL"))
+    assert live_digest(ecs, DEV.ecs_service) == NEW
+
+
+def test_fails_to_promote_from_an_environment_mid_deployment(stubs: Any) -> None:
+    from tools.ecs_deployments import live_digest
+
+    ecs, _, ecs_stub, _ = stubs
+    expect_live(ecs_stub, DEV, NEW, ("IN_PROGRESS", "SUCCESSFUL"))
+    with pytest.raises(DeploymentFailed, match=r"order-api-dev-api is being deployed \(IN_PROGRESS\)"):
+        live_digest(ecs, DEV.ecs_service)
+
+
+def test_fails_to_promote_from_an_environment_that_never_succeeded(stubs: Any) -> None:
+    from tools.ecs_deployments import live_digest
+
+    ecs, _, ecs_stub, _ = stubs
+    expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL",))
+    with pytest.raises(DeploymentFailed, match="has no successful deployment"):
+        live_digest(ecs, DEV.ecs_service)
+
+
+def test_settle_after_a_deploy_rolls_changed_settings_out_with_the_running_image(stubs: Any) -> None:
+    _, _, ecs_stub, ecr_stub = stubs
+    lines: list[str] = []
+    declared_arn = TD1.replace(":7", ":9")
+    running = {**TASK_DEFINITION, "containerDefinitions": [{**CONTAINER, "image": f"{URI}@{OLD}"}]}
+    declared = {**TASK_DEFINITION, "taskDefinitionArn": declared_arn, "memory": "4096", "containerDefinitions": [{**CONTAINER, "image": f"{URI}:1.0.0"}]}
+    ecs_stub.add_response("list_service_deployments", {"serviceDeployments": []}, {"cluster": PROD.cluster, "service": PROD.service, "createdAt": {"after": SINCE}})
+    expect_service(ecs_stub, PROD, running)
+    ecs_stub.add_response("describe_task_definition", {"taskDefinition": declared}, {"taskDefinition": declared_arn})
+    expected = {**registration(f"{URI}@{OLD}"), "memory": "4096"}
+    ecs_stub.add_response("register_task_definition", {"taskDefinition": {"taskDefinitionArn": TD2}}, expected)
+    ecs_stub.add_response("update_service", {"service": {}}, {"cluster": PROD.cluster, "service": PROD.service, "taskDefinition": TD2})
+    expect_found(ecs_stub)
+    expect_states(ecs_stub, ("SUCCESSFUL", ""))
+    expect_live(ecs_stub, PROD, OLD, ("SUCCESSFUL",))
+    expect_image(ecr_stub, OLD, OLD, ["release.prod.20261129T080000Z"])
+    expect_release_tags(ecr_stub, {OLD: ["release.prod.20261129T080000Z"]})
+    expect_release_tags(ecr_stub, {OLD: ["release.prod.20261129T080000Z"]})
+    releaser(stubs, lines=lines).settle(declared_arn, SINCE)
+    assert any("the declared task settings changed" in line and OLD in line for line in lines)
+
+
+# ------------------------------------------------------------------------------------- CLI
+
+
+def test_main_turns_missing_credentials_into_one_line(synth: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    def clients(target: Target) -> tuple[Any, Any]:
+        session = boto3.session.Session(region_name=target.region)
+        return session.client("ecs", endpoint_url="http://127.0.0.1:9"), session.client("ecr", endpoint_url="http://127.0.0.1:9")
+
+    code = release.main(["order-api-dev", NEW, "--skip-synth", "--outdir", str(synth.outdir)], environ={}, clients=clients)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1 and err.startswith("error: no AWS credentials") and "Traceback" not in err
+
+
+def test_main_reports_a_rollback_as_a_failure(synth: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(self: Releaser, ref: str, **_: Any) -> str:
+        raise DeploymentFailed("ROLLBACK_SUCCESSFUL: alarm order-api-dev-alb-5xx-rate fired")
+
+    monkeypatch.setattr(Releaser, "release", failing)
+    code = release.main(["order-api-dev", NEW, "--skip-synth", "--outdir", str(synth.outdir)], environ={}, clients=lambda t: (None, None))
+    assert code == 1
+    assert capsys.readouterr().err == "error: order-api-dev: release failed: ROLLBACK_SUCCESSFUL: alarm order-api-dev-alb-5xx-rate fired\n"
+
+
+def test_ctrl_c_stops_watching_and_says_the_deployment_goes_on(synth: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(self: Releaser, ref: str, **_: Any) -> str:
+        self.deployment_arn = DEPLOYMENT
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Releaser, "release", interrupted)
+    code = release.main(["order-api-dev", NEW, "--skip-synth", "--outdir", str(synth.outdir)], environ={}, clients=lambda t: (None, None))
+    assert code == 130
+    assert capsys.readouterr().err == f"stopped watching; it goes on in ECS: aws ecs describe-service-deployments --service-deployment-arns {DEPLOYMENT}\n"
+
+
+def test_main_needs_an_image_or_a_source(capsys: pytest.CaptureFixture[str]) -> None:
+    assert release.main(["order-api-dev", "--skip-synth"], environ={}) == 2
+    assert "exactly one of IMAGE" in capsys.readouterr().err
+
+
+def test_main_promotes_the_digest_the_source_runs(synth: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(release, "live_digest", lambda ecs, service: seen.setdefault("from", service.name) and NEW)
+    monkeypatch.setattr(Releaser, "release", lambda self, ref, **kw: seen.update(to=self.target.stack, ref=ref, **kw) or ref)
+    code = release.main(["order-api-staging", "--from", "order-api-dev", "--skip-synth", "--outdir", str(synth.outdir)], environ={"ALLOW_CRITICAL": "1"}, clients=lambda t: (None, None))
+    assert code == 0
+    assert seen == {"from": "order-api-dev-api", "to": "order-api-staging", "ref": NEW, "allow_critical": True, "timeout_seconds": None}
+    assert f"promote: order-api-dev runs {NEW}; releasing it to order-api-staging" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("stack", "strategy", "timeout_minutes"), [("order-api-dev", "BLUE_GREEN", 15 + 1 + 30), ("order-api-prod", "CANARY", 15 + 5 + 10 + 30)]
+)
+def test_targets_come_from_the_synthesized_stack(synth: Any, stack: str, strategy: str, timeout_minutes: int) -> None:
+    target = release.target_of(synth.doc(stack), stack)
+    environment = stack.removeprefix("order-api-")
+    assert (target.environment, target.cluster, target.service, target.repository) == (environment, stack, f"{stack}-api", "order-api")
+    assert (target.deployment.strategy, target.timeout_seconds) == (strategy, timeout_minutes * 60)
+    assert json.dumps(target.region) == '"us-east-1"' and target.endpoint is None
+
+
+def test_fails_a_stack_that_runs_no_service(synth: Any) -> None:
+    with pytest.raises(ReleaseError, match="order-api-registry is not an environment stack"):
+        release.target_of(synth.doc("order-api-registry"), "order-api-registry")
