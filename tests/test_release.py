@@ -183,6 +183,8 @@ def expect_states(ecs_stub: Stubber, *states: tuple[str, str] | tuple[str, str, 
 
 
 def expect_record(ecr_stub: Stubber, digest: str, tag: str, existing: dict[str, list[str]]) -> None:
+    """The release tags as they were (``existing``), then the new tag on ``digest``."""
+    expect_release_tags(ecr_stub, existing)
     ecr_stub.add_response(
         "batch_get_image",
         {"images": [{"imageId": {"imageDigest": digest}, "imageManifest": '{"schemaVersion": 2}', "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"}]},
@@ -199,7 +201,6 @@ def expect_record(ecr_stub: Stubber, digest: str, tag: str, existing: dict[str, 
             "imageDigest": digest,
         },
     )
-    expect_release_tags(ecr_stub, existing)
 
 
 def expect_release_tags(ecr_stub: Stubber, existing: dict[str, list[str]]) -> None:
@@ -224,7 +225,7 @@ def test_a_release_registers_the_same_definition_with_the_new_image_and_follows_
     expect_found(ecs_stub)
     expect_states(ecs_stub, ("PENDING", ""), ("IN_PROGRESS", ""), ("IN_PROGRESS", ""), ("SUCCESSFUL", "Deployment completed"))
     tag = "release.prod.20261130T120000Z"
-    expect_record(ecr_stub, NEW, tag, {NEW: [tag, "build-2"], OLD: ["release.prod.20261129T080000Z"], "sha256:" + "c" * 64: ["release.prod.20261101T000000Z"]})
+    expect_record(ecr_stub, NEW, tag, {NEW: ["build-2"], OLD: ["release.prod.20261129T080000Z"], "sha256:" + "c" * 64: ["release.prod.20261101T000000Z"]})
     ecr_stub.add_response("batch_delete_image", {"imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]}, {"repositoryName": "order-api", "imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]})
 
     assert releaser(stubs, lines=lines, clock=clock).release(NEW) == NEW
@@ -290,7 +291,6 @@ def test_dev_may_release_latest_by_the_digest_it_names(stubs: Any) -> None:
     expect_scan(ecr_stub, NEW, {})
     expect_service(ecs_stub, DEV, dev_td)
     # Already live, and already the newest dev release: nothing to deploy or tag.
-    expect_release_tags(ecr_stub, {NEW: ["latest", "release.dev.20261130T100000Z"]})
     expect_release_tags(ecr_stub, {NEW: ["latest", "release.dev.20261130T100000Z"]})
     lines: list[str] = []
     assert releaser(stubs, DEV, lines).release("latest") == NEW
@@ -371,8 +371,7 @@ def test_a_rollback_to_an_earlier_release_gets_a_tag_of_its_own(stubs: Any) -> N
     _, _, _, ecr_stub = stubs
     lines: list[str] = []
     existing = {NEW: ["release.prod.20261130T110000Z"], OLD: ["release.prod.20261129T080000Z"]}
-    expect_release_tags(ecr_stub, existing)
-    expect_record(ecr_stub, OLD, "release.prod.20261130T120000Z", {**existing, OLD: [*existing[OLD], "release.prod.20261130T120000Z"]})
+    expect_record(ecr_stub, OLD, "release.prod.20261130T120000Z", existing)
     pruned = [{"imageTag": "release.prod.20261129T080000Z"}]
     ecr_stub.add_response("batch_delete_image", {"imageIds": pruned}, {"repositoryName": "order-api", "imageIds": pruned})
     releaser(stubs, lines=lines).record(release.Image(URI, OLD, ("release.prod.20261129T080000Z",)))
@@ -439,7 +438,6 @@ def test_settle_after_a_deploy_rolls_changed_settings_out_with_the_running_image
     expect_states(ecs_stub, ("SUCCESSFUL", ""))
     expect_live(ecs_stub, PROD, OLD, ("SUCCESSFUL",))
     expect_image(ecr_stub, OLD, OLD, ["release.prod.20261129T080000Z"])
-    expect_release_tags(ecr_stub, {OLD: ["release.prod.20261129T080000Z"]})
     expect_release_tags(ecr_stub, {OLD: ["release.prod.20261129T080000Z"]})
     releaser(stubs, lines=lines).settle(declared_arn, SINCE)
     assert any("the declared task settings changed" in line and OLD in line for line in lines)

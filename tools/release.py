@@ -326,10 +326,10 @@ class Releaser:
         return {**described["taskDefinition"], "tags": described.get("tags", [])}
 
     def record(self, image: Image) -> None:
-        """Tag the image ``release.<environment>.<time>`` and prune old release tags of the environment."""
-        environment = self.target.environment
-        if not any(tag.startswith(f"{RELEASE_TAG_PREFIX}{environment}.") for tag in image.tags) or self._live_tag_missing(image):
-            tag = release_tag(environment, self.now())
+        """Tag the image ``release.<environment>.<time>`` and prune old release tags of the
+        environment (:func:`record_plan`)."""
+        tag, stale = record_plan(self._release_tags(), self.target.environment, image.digest, self.now(), self.registry.releases_kept)
+        if tag is not None:
             (found,) = self.ecr.batch_get_image(
                 repositoryName=self.target.repository, imageIds=[{"imageDigest": image.digest}], acceptedMediaTypes=_ACCEPTED_MANIFESTS
             )["images"]
@@ -341,18 +341,10 @@ class Releaser:
                 imageDigest=image.digest,
             )
             self.emit(f"{self.target.stack}: recorded as {tag}")
-        stale = tags_to_prune(self._release_tags(), environment, self.registry.releases_kept)
         for start in range(0, len(stale), 100):
             self.ecr.batch_delete_image(repositoryName=self.target.repository, imageIds=[{"imageTag": tag} for tag in stale[start : start + 100]])
         if stale:
             self.emit(f"{self.target.stack}: removed {len(stale)} release tags older than the last {self.registry.releases_kept} releases")
-
-    def _live_tag_missing(self, image: Image) -> bool:
-        """Whether the newest release tag of the environment is on another image (so this
-        release, a rollback to an image released before, needs a tag of its own)."""
-        tags = self._release_tags()
-        newest = tags_to_prune(tags, self.target.environment, 0)[:1]
-        return bool(newest) and tags[newest[0]] != image.digest
 
     def _release_tags(self) -> dict[str, str]:
         """Every release tag of the repository -> the digest it is on."""
@@ -361,6 +353,17 @@ class Releaser:
             for detail in page["imageDetails"]:
                 found.update({tag: detail["imageDigest"] for tag in detail.get("imageTags", []) if tag.startswith(RELEASE_TAG_PREFIX)})
         return found
+
+
+def record_plan(release_tags: Mapping[str, str], environment: str, digest: str, at: datetime, keep: int) -> tuple[str | None, list[str]]:
+    """How to record that ``digest`` is live in ``environment``: the release tag to add
+    (None when the environment's newest release tag is already on it) and the release tags
+    to remove afterwards (all but the environment's ``keep`` newest).  So the newest tag
+    of an environment is always on its live image, the one before on the previous one."""
+    newest = tags_to_prune(release_tags, environment, 0)[:1]
+    tag = None if newest and release_tags[newest[0]] == digest else release_tag(environment, at)
+    after = {**release_tags, **({tag: digest} if tag else {})}
+    return tag, tags_to_prune(after, environment, keep)
 
 
 def _digest_of(image_reference: str) -> str | None:
