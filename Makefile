@@ -26,7 +26,7 @@ BASE ?=
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy destroy release promote db-users bootstrap node e2e cli-check fuzz clean
+.PHONY: setup synth test lint policy bench snapshot diff deploy destroy outputs release promote db-users bootstrap node e2e cli-check fuzz clean
 
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -90,15 +90,20 @@ deploy: setup
 	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
 	$(PY) -m tools.deploy $(STACK)
 
+## The outputs files of a deployed stack (cfn-outputs/), without applying anything
+outputs: setup
+	@test -n "$$STACK" || { echo "usage: make outputs STACK=order-api-dev" >&2; exit 2; }
+	$(PY) -m tools.deploy "$$STACK" --outputs-only
+
 ## Release an image (tag or sha256:digest) to one environment and follow the deployment to its end
 release: setup
 	@test -n "$$STACK" -a -n "$$IMAGE" || { echo "usage: make release STACK=order-api-dev IMAGE=<tag | sha256:<digest>>" >&2; exit 2; }
 	$(PY) -m tools.release "$$STACK" "$$IMAGE"
 
-## Release to TO exactly the digest FROM runs (read from FROM's service, never from a tag)
+## Release to TO exactly the digest FROM runs (read from FROM's service, never from a tag; EXPECT=<digest> refuses anything else)
 promote: setup
 	@test -n "$$FROM" -a -n "$$TO" || { echo "usage: make promote FROM=order-api-dev TO=order-api-staging" >&2; exit 2; }
-	$(PY) -m tools.release "$$TO" --from "$$FROM"
+	$(PY) -m tools.release "$$TO" --from "$$FROM" $${EXPECT:+--expect "$$EXPECT"}
 
 ## Destroy one stack with the cdktf CLI
 destroy: setup

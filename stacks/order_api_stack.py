@@ -251,7 +251,9 @@ class OrderApiStack(TerraformStack):
         self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
         self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
         self._output("deployment_strategy", self.config.deployment.strategy, "ECS deployment strategy of every release: BLUE_GREEN, CANARY or LINEAR")
-        self._output("test_listener_url", lb.test_listener_url, "Test listener (scheme, host, port): the new revision during a deployment, before production traffic")
+        self._output(
+            "test_listener_url", lb.test_listener_url, "Test listener (scheme, host, port): the new revision during a deployment, before production traffic"
+        )
 
     def _forget_moved_resources(self) -> None:
         """Resources that moved out of this stack leave its state without being destroyed

@@ -23,7 +23,6 @@ from stacks.config import (
     catalogue,
 )
 
-
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab"
 
 

@@ -198,3 +198,51 @@ def test_a_load_balancer_without_a_scheme_is_internet_facing(aws: Any, scheme: s
     arn = elbv2.create_load_balancer(Name="order-api-dev-e2e-alb", Subnets=subnets, **extra)["LoadBalancers"][0]["LoadBalancerArn"]
     (described,) = elbv2.describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"]
     assert described["Scheme"] == expected
+
+
+def _service_with_image(aws: Any) -> tuple[Any, Any, list[str]]:
+    """A registry with two pushed images (tags build-1 and latest) and a service running build-1 by tag."""
+    from tools.e2e.lifecycle import minimal_image
+
+    ecr, ecs = aws("ecr"), aws("ecs")
+    uri = ecr.create_repository(repositoryName="order-api")["repository"]["repositoryUri"]
+    digests = []
+    for n in (1, 2):
+        manifest, media_type = minimal_image(n)
+        pushed = ecr.put_image(repositoryName="order-api", imageManifest=manifest, imageManifestMediaType=media_type, imageTag=f"build-{n}")
+        digests.append(pushed["image"]["imageId"]["imageDigest"])
+    ecs.create_cluster(clusterName="order-api-dev-e2e")
+    container = {"name": "order-api", "image": f"{uri}:build-1", "memory": 512}
+    arn = ecs.register_task_definition(family="order-api-dev-e2e-api", containerDefinitions=[container])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster="order-api-dev-e2e", serviceName="order-api-dev-e2e-api", taskDefinition=arn, desiredCount=1)
+    return ecs, ecr, digests
+
+
+def test_service_deployments_report_what_moto_did(aws: Any) -> None:
+    from tools.ecs_deployments import Service, live_digest
+
+    ecs, _, digests = _service_with_image(aws)
+    service = Service("order-api-dev-e2e", "order-api-dev-e2e-api")
+    (created,) = ecs.list_service_deployments(cluster=service.cluster, service=service.name)["serviceDeployments"]
+    assert created["status"] == "SUCCESSFUL"
+    # The revision holds the digest the tag resolved to when the service took it.
+    assert live_digest(ecs, service) == digests[0]
+    (described,) = ecs.describe_service_deployments(serviceDeploymentArns=[created["serviceDeploymentArn"]])["serviceDeployments"]
+    assert described["targetServiceRevision"]["arn"] == created["targetServiceRevisionArn"]
+    assert described["status"] == "SUCCESSFUL"
+
+
+def test_a_release_against_the_emulator_moves_the_image_and_records_it(aws: Any) -> None:
+    from tools.release import Releaser, Target
+
+    ecs, ecr, digests = _service_with_image(aws)
+    target = Target("order-api-dev-e2e", "dev-e2e", REGION, None, "order-api-dev-e2e", "order-api-dev-e2e-api", "order-api")
+    lines: list[str] = []
+    releaser = Releaser(target, ecs, ecr, emit=lines.append, sleep=lambda s: None, poll_seconds=0)
+    assert releaser.release(digests[1]) == digests[1]
+    (service,) = ecs.describe_services(cluster=target.cluster, services=[target.service])["services"]
+    (container,) = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]["containerDefinitions"]
+    assert container["image"].endswith(f"/order-api@{digests[1]}")
+    tags = ecr.describe_images(repositoryName="order-api", imageIds=[{"imageDigest": digests[1]}])["imageDetails"][0]["imageTags"]
+    assert any(tag.startswith("release.dev-e2e.") for tag in tags)
+    assert any("SUCCESSFUL" in line for line in lines)

@@ -178,7 +178,9 @@ def test_the_test_port_admits_exactly_the_smoke_tests_network_path(synth: Synthe
     """The smoke test runs in the private subnets; the internet-facing ALB resolves to public
     addresses, so its requests arrive from the NAT gateways' addresses, and only those."""
     rules = [b for b in synth.resources(stack, "aws_vpc_security_group_ingress_rule").values() if b["from_port"] == 9443]
-    assert sorted(r["cidr_ipv4"] for r in rules) == sorted(synth.ref(stack, "aws_eip", f"network/nat_eip_{i}", "public_ip") + "/32" for i in range(nat_gateways))
+    assert sorted(r["cidr_ipv4"] for r in rules) == sorted(
+        synth.ref(stack, "aws_eip", f"network/nat_eip_{i}", "public_ip") + "/32" for i in range(nat_gateways)
+    )
     assert all(r["to_port"] == 9443 and "load_balancer_security_group" in r["security_group_id"] for r in rules)
     egress = [b for b in synth.resources(stack, "aws_vpc_security_group_egress_rule").values() if "smoke_test" in b["//"]["metadata"]["path"]]
     assert [(e["from_port"], e["to_port"], e["cidr_ipv4"]) for e in egress] == [(9443, 9443, "0.0.0.0/0")]

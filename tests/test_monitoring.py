@@ -115,7 +115,9 @@ def test_topic_policy_lets_only_this_environments_alarms_and_deployment_rule_pub
     allow, events, deny = policy["statement"]
     assert events["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
     assert (events["effect"], events["actions"], events["resources"]) == ("Allow", ["sns:Publish"], [TOPIC_REF])
-    rule_arn = f"arn:${{data.aws_partition.partition.partition}}:events:eu-west-1:${{data.aws_caller_identity.caller.account_id}}:rule/{PREFIX}-deployment-failed"
+    rule_arn = (
+        f"arn:${{data.aws_partition.partition.partition}}:events:eu-west-1:${{data.aws_caller_identity.caller.account_id}}:rule/{PREFIX}-deployment-failed"
+    )
     assert events["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [rule_arn]}]
     assert allow["effect"] == "Allow" and allow["actions"] == ["sns:Publish"] and allow["resources"] == [TOPIC_REF]
     assert allow["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
@@ -389,7 +391,8 @@ def test_failed_and_rolled_back_deployments_of_the_service_reach_the_topic(synth
     (rule,) = synth.resources(STACK, "aws_cloudwatch_event_rule").values()
     assert rule["name"] == f"{PREFIX}-deployment-failed"
     pattern = json.loads(rule["event_pattern"])
-    service_arn = "arn:${data.aws_partition.partition.partition}:ecs:eu-west-1:${data.aws_caller_identity.caller.account_id}:service/order-api-test-cluster/order-api-test-service"
+    account = "${data.aws_caller_identity.caller.account_id}"
+    service_arn = f"arn:${{data.aws_partition.partition.partition}}:ecs:eu-west-1:{account}:service/order-api-test-cluster/order-api-test-service"
     assert (pattern["source"], pattern["detail-type"], pattern["resources"]) == (["aws.ecs"], ["ECS Deployment State Change"], [service_arn])
     assert pattern["detail"]["$or"] == [
         {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
@@ -414,7 +417,12 @@ def test_failed_and_rolled_back_deployments_of_the_service_reach_the_topic(synth
 def test_the_pattern_picks_failures_and_rollbacks_only(event_name: str, reason: str, matches: bool) -> None:
     """The pattern's $or and wildcard, evaluated as EventBridge documents them, on the events ECS sends."""
     pattern = deployment_event_pattern("arn:svc")
-    event = {"source": "aws.ecs", "detail-type": "ECS Deployment State Change", "resources": ["arn:svc"], "detail": {"eventName": event_name, "reason": reason}}
+    event: dict[str, Any] = {
+        "source": "aws.ecs",
+        "detail-type": "ECS Deployment State Change",
+        "resources": ["arn:svc"],
+        "detail": {"eventName": event_name, "reason": reason},
+    }
 
     def field_matches(values: list[Any], value: str) -> bool:
         return any(fnmatch.fnmatchcase(value, v["wildcard"]) if isinstance(v, dict) else v == value for v in values)

@@ -10,12 +10,12 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 
 from stacks.config import DeploymentConfig, RegistryConfig
 from tools import release
 from tools.ecs_deployments import DeploymentFailed, StillRunning
-from tools.release import Releaser, ReleaseError, Target
+from tools.release import ReleaseError, Releaser, Target
 
 ACCOUNT = "123456789012"
 URI = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/order-api"
@@ -156,7 +156,9 @@ def registration(image: str) -> dict[str, Any]:
 
 def expect_register_and_update(ecs_stub: Stubber, target: Target = PROD, new_arn: str = TD2, image: str = f"{URI}@{NEW}") -> None:
     ecs_stub.add_response("register_task_definition", {"taskDefinition": {"taskDefinitionArn": new_arn}}, registration(image))
-    ecs_stub.add_response("update_service", {"service": {"serviceName": target.service}}, {"cluster": target.cluster, "service": target.service, "taskDefinition": new_arn})
+    ecs_stub.add_response(
+        "update_service", {"service": {"serviceName": target.service}}, {"cluster": target.cluster, "service": target.service, "taskDefinition": new_arn}
+    )
 
 
 def expect_found(ecs_stub: Stubber, target: Target = PROD, task_definition: str = TD2) -> None:
@@ -187,7 +189,15 @@ def expect_record(ecr_stub: Stubber, digest: str, tag: str, existing: dict[str, 
     expect_release_tags(ecr_stub, existing)
     ecr_stub.add_response(
         "batch_get_image",
-        {"images": [{"imageId": {"imageDigest": digest}, "imageManifest": '{"schemaVersion": 2}', "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json"}]},
+        {
+            "images": [
+                {
+                    "imageId": {"imageDigest": digest},
+                    "imageManifest": '{"schemaVersion": 2}',
+                    "imageManifestMediaType": "application/vnd.oci.image.manifest.v1+json",
+                }
+            ]
+        },
         {"repositoryName": "order-api", "imageIds": [{"imageDigest": digest}], "acceptedMediaTypes": ANY},
     )
     ecr_stub.add_response(
@@ -226,7 +236,11 @@ def test_a_release_registers_the_same_definition_with_the_new_image_and_follows_
     expect_states(ecs_stub, ("PENDING", ""), ("IN_PROGRESS", ""), ("IN_PROGRESS", ""), ("SUCCESSFUL", "Deployment completed"))
     tag = "release.prod.20261130T120000Z"
     expect_record(ecr_stub, NEW, tag, {NEW: ["build-2"], OLD: ["release.prod.20261129T080000Z"], "sha256:" + "c" * 64: ["release.prod.20261101T000000Z"]})
-    ecr_stub.add_response("batch_delete_image", {"imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]}, {"repositoryName": "order-api", "imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]})
+    ecr_stub.add_response(
+        "batch_delete_image",
+        {"imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]},
+        {"repositoryName": "order-api", "imageIds": [{"imageTag": "release.prod.20261101T000000Z"}]},
+    )
 
     assert releaser(stubs, lines=lines, clock=clock).release(NEW) == NEW
     states = [line.split("] ", 1)[1] for line in lines if line.startswith("  [")]
@@ -265,7 +279,9 @@ def test_a_deployment_that_outlives_the_timeout_says_how_to_follow_it(stubs: Any
 
 def test_an_image_that_is_not_in_the_registry_changes_nothing(stubs: Any) -> None:
     _, _, _, ecr_stub = stubs
-    ecr_stub.add_response("describe_repositories", {"repositories": [{"repositoryName": "order-api", "repositoryUri": URI}]}, {"repositoryNames": ["order-api"]})
+    ecr_stub.add_response(
+        "describe_repositories", {"repositories": [{"repositoryName": "order-api", "repositoryUri": URI}]}, {"repositoryNames": ["order-api"]}
+    )
     ecr_stub.add_client_error("describe_images", "ImageNotFoundException", "not found")
     with pytest.raises(ReleaseError, match=rf"^image {NEW} is not in the registry order-api: push it first"):
         releaser(stubs).release(NEW)
@@ -323,7 +339,13 @@ def test_fails_an_unscanned_image_in_prod_but_warns_in_dev(stubs: Any) -> None:
     with pytest.raises(ReleaseError, match=r"has no finished scan \(NOT_FOUND\); prod takes only scanned images"):
         releaser(stubs).release(NEW)
     lines: list[str] = []
-    release.check_scan(type("Ecr", (), {"describe_image_scan_findings": lambda self, **_: {"imageScanStatus": {"status": "IN_PROGRESS"}}})(), DEV, release.Image(URI, NEW, ()), allow_critical=False, emit=lines.append)
+    release.check_scan(
+        type("Ecr", (), {"describe_image_scan_findings": lambda self, **_: {"imageScanStatus": {"status": "IN_PROGRESS"}}})(),
+        DEV,
+        release.Image(URI, NEW, ()),
+        allow_critical=False,
+        emit=lines.append,
+    )
     assert lines == [f"warning: image {NEW[:19]} has no finished scan (IN_PROGRESS); releasing to dev anyway"]
 
 
@@ -391,7 +413,11 @@ def expect_live(ecs_stub: Stubber, target: Target, digest: str, statuses: tuple[
         index = statuses.index("SUCCESSFUL")
         ecs_stub.add_response(
             "describe_service_revisions",
-            {"serviceRevisions": [{"serviceRevisionArn": f"{REVISION}{index}", "containerImages": [{"containerName": "order-api", "imageDigest": digest, "image": "x"}]}]},
+            {
+                "serviceRevisions": [
+                    {"serviceRevisionArn": f"{REVISION}{index}", "containerImages": [{"containerName": "order-api", "imageDigest": digest, "image": "x"}]}
+                ]
+            },
             {"serviceRevisionArns": [f"{REVISION}{index}"]},
         )
 
@@ -428,7 +454,9 @@ def test_settle_after_a_deploy_rolls_changed_settings_out_with_the_running_image
     declared_arn = TD1.replace(":7", ":9")
     running = {**TASK_DEFINITION, "containerDefinitions": [{**CONTAINER, "image": f"{URI}@{OLD}"}]}
     declared = {**TASK_DEFINITION, "taskDefinitionArn": declared_arn, "memory": "4096", "containerDefinitions": [{**CONTAINER, "image": f"{URI}:1.0.0"}]}
-    ecs_stub.add_response("list_service_deployments", {"serviceDeployments": []}, {"cluster": PROD.cluster, "service": PROD.service, "createdAt": {"after": SINCE}})
+    ecs_stub.add_response(
+        "list_service_deployments", {"serviceDeployments": []}, {"cluster": PROD.cluster, "service": PROD.service, "createdAt": {"after": SINCE}}
+    )
     expect_service(ecs_stub, PROD, running)
     ecs_stub.add_response("describe_task_definition", {"taskDefinition": declared}, {"taskDefinition": declared_arn})
     expected = {**registration(f"{URI}@{OLD}"), "memory": "4096"}
@@ -493,7 +521,11 @@ def test_main_promotes_the_digest_the_source_runs(synth: Any, capsys: pytest.Cap
     seen: dict[str, Any] = {}
     monkeypatch.setattr(release, "live_digest", lambda ecs, service: seen.setdefault("from", service.name) and NEW)
     monkeypatch.setattr(Releaser, "release", lambda self, ref, **kw: seen.update(to=self.target.stack, ref=ref, **kw) or ref)
-    code = release.main(["order-api-staging", "--from", "order-api-dev", "--skip-synth", "--outdir", str(synth.outdir)], environ={"ALLOW_CRITICAL": "1"}, clients=lambda t: (None, None))
+    code = release.main(
+        ["order-api-staging", "--from", "order-api-dev", "--skip-synth", "--outdir", str(synth.outdir)],
+        environ={"ALLOW_CRITICAL": "1"},
+        clients=lambda t: (None, None),
+    )
     assert code == 0
     assert seen == {"from": "order-api-dev-api", "to": "order-api-staging", "ref": NEW, "allow_critical": True, "timeout_seconds": None}
     assert f"promote: order-api-dev runs {NEW}; releasing it to order-api-staging" in capsys.readouterr().out

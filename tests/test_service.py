@@ -116,7 +116,8 @@ def test_linear_strategy_and_no_smoke_test_as_configured() -> None:
 
     linear = deployment_configuration(DeploymentConfig(strategy="LINEAR", linear_step_percent=20, linear_step_minutes=3, smoke_test=False), None)
     assert (linear.strategy, linear.bake_time_in_minutes, linear.lifecycle_hook, linear.canary_configuration) == ("LINEAR", "5", None, None)
-    assert (linear.linear_configuration.step_percent, linear.linear_configuration.step_bake_time_in_minutes) == (20, "3")
+    steps = linear.linear_configuration
+    assert steps is not None and (steps.step_percent, steps.step_bake_time_in_minutes) == (20, "3")
 
 
 def test_service_waits_for_the_capacity_providers(synth: Synthesized) -> None:

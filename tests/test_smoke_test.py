@@ -7,11 +7,14 @@ import hashlib
 import io
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from stacks.app import build_app
 from stacks.components.smoke_test import HOOK_STAGE, package, package_bytes, source_code_hash
+from stacks.config import AppConfig, StateConfig, catalogue
 from stacks.functions import smoke_test as handler_module
 from tests.conftest import Synthesized
 
@@ -111,19 +114,11 @@ def test_ecs_may_invoke_the_smoke_test_and_nothing_else(synth: Synthesized) -> N
     assert "condition" not in trust
 
 
-def test_no_smoke_test_no_function_and_no_test_port_opening() -> None:
-    from dataclasses import replace
-
-    from stacks.app import build_app
-    from stacks.config import AppConfig, StateConfig, catalogue
-
+def test_no_smoke_test_no_function_and_no_test_port_opening(tmp_path: Path) -> None:
     dev = catalogue("us-east-1")["dev"]
     dev = replace(dev, deployment=replace(dev.deployment, smoke_test=False))
-    import tempfile
-
-    outdir = tempfile.mkdtemp()
-    build_app(AppConfig(environments=(dev,), state=StateConfig(), region="us-east-1"), outdir=outdir).synth()
-    doc = json.loads((Path(outdir) / "stacks" / DEV / "cdk.tf.json").read_text())
+    build_app(AppConfig(environments=(dev,), state=StateConfig(), region="us-east-1"), outdir=str(tmp_path)).synth()
+    doc = json.loads((tmp_path / "stacks" / DEV / "cdk.tf.json").read_text())
     assert "aws_lambda_function" not in doc["resource"]
     assert not [r for r in doc["resource"]["aws_vpc_security_group_ingress_rule"].values() if r["from_port"] == 9443]
     service = next(iter(doc["resource"]["aws_ecs_service"].values()))

@@ -152,3 +152,29 @@ def test_comment_sections_are_replaced_and_kept() -> None:
     assert parse_sections(body) == {"synth-diff": "## Synth diff\none", "plan": "## Terraform plan\nnew"}
     assert body.index("begin:synth-diff") < body.index("begin:plan")
     assert body.count(MARKER) == 1
+
+
+def test_the_release_workflow_ships_one_digest_through_the_environments() -> None:
+    workflow = load("release.yml")
+    on = triggers(workflow)
+    assert set(on) == {"workflow_dispatch", "workflow_call"}
+    assert all(on[t]["inputs"]["digest"]["required"] is True for t in on)
+    jobs = workflow["jobs"]
+    assert (jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("dev", "staging")
+    assert [jobs[j]["environment"] for j in ("dev", "staging", "prod")] == ["dev", "staging", "production"]
+    assert run_commands(jobs["dev"])[1] == 'make release STACK=order-api-dev IMAGE="$DIGEST"'
+    assert run_commands(jobs["staging"])[0] == 'make promote FROM=order-api-dev TO=order-api-staging EXPECT="$DIGEST"'
+    assert run_commands(jobs["prod"])[0] == 'make promote FROM=order-api-staging TO=order-api-prod EXPECT="$DIGEST"'
+    for job in jobs.values():
+        assert any("pytest tests/integration" in command for command in run_commands(job))
+
+
+def test_the_release_workflow_never_runs_its_input_as_code() -> None:
+    workflow = load("release.yml")
+    assert workflow["env"]["DIGEST"] == "${{ inputs.digest }}"
+    commands = [command for job in workflow["jobs"].values() for command in run_commands(job)]
+    assert not any("${{" in command for command in commands)
+    check = run_commands(workflow["jobs"]["dev"])[0]
+    pattern = re.search(r"=~ (\S+) \]\]", check)
+    assert pattern is not None
+    assert re.fullmatch(pattern[1], "sha256:" + "0" * 64) and not re.fullmatch(pattern[1], "sha256:$(id)" + "0" * 58)

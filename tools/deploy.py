@@ -19,7 +19,9 @@
    already runs, and records that image as a release.  A deploy never moves the
    image: ``make release`` and ``make promote`` do.
 
-``--destroy`` runs ``npx cdktf destroy <stack>`` instead (after the synth).
+``--outputs-only`` writes the outputs files of the deployed stack (``cdktf output``).
+``--destroy`` runs ``npx cdktf destroy <stack>`` instead (after the synth), then
+removes what releases added outside Terraform (:func:`destroy`).
 Telemetry is off (``CHECKPOINT_DISABLE=1``) for the CLI and Terraform.
 
 Usage: ``python -m tools.deploy STACK [--destroy] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
@@ -161,7 +163,8 @@ def cli_env() -> dict[str, str]:
 
 def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
     """``npx cdktf <command> <stack> --skip-synth`` on the synthesized ``outdir``."""
-    args = ["npx", "--no-install", "cdktf", command, stack, "--skip-synth", "--output", str(outdir), "--auto-approve", *extra]
+    approve = ["--auto-approve"] if command in ("deploy", "destroy") else []
+    args = ["npx", "--no-install", "cdktf", command, stack, "--skip-synth", "--output", str(outdir), *approve, *extra]
     result = subprocess.run(args, cwd=ROOT, env=cli_env(), check=False)
     if result.returncode != 0:
         raise DeployError(f"cdktf {command} {stack} failed (exit {result.returncode}); see its output above")
@@ -227,6 +230,30 @@ def settle(stack: str, doc: Mapping[str, Any], declared_task_definition: str, si
         raise DeployError(f"{stack}: the service did not settle: {error}") from None
 
 
+def outputs(stack: str, outdir: Path, outputs_dir: Path) -> None:
+    """The outputs files of a deployed stack (``cdktf output``), without applying anything:
+    what the integration tests read after a release."""
+    doc = load(outdir, stack)
+    outputs_dir.mkdir(parents=True, exist_ok=True)
+    outputs_file = outputs_dir / "outputs.json"
+    skip = ["--skip-provider-lock"] if is_emulated(doc) else []
+    cdktf("output", stack, outdir, "--outputs-file", str(outputs_file), "--outputs-file-include-sensitive-outputs=false", *skip)
+    if is_environment_stack(doc):
+        write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
+
+
+def destroy(stack: str, outdir: Path, *, parallelism: int | None = None) -> None:
+    """``cdktf destroy``; then, for an environment stack, what releases added outside
+    Terraform: their task definition revisions and the environment's release tags."""
+    doc = load(outdir, stack)
+    extra = ["--terraform-parallelism", str(parallelism)] if parallelism else []
+    cdktf("destroy", stack, outdir, *extra, *(["--skip-provider-lock"] if is_emulated(doc) else []))
+    if is_environment_stack(doc):
+        from tools import release
+
+        release.releaser_from(doc, stack).forget()
+
+
 def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_file: Path) -> dict[str, Any]:
     """``{output: value}`` of ``stack`` from the CLI's outputs file (what the integration tests read)."""
     try:
@@ -241,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.deploy", description="Deploy or destroy one stack with the cdktf CLI.")
     parser.add_argument("stack")
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
+    parser.add_argument("--outputs-only", action="store_true", help="only write the outputs files of the deployed stack (cdktf output)")
     parser.add_argument("--skip-synth", action="store_true", help="use the stacks already in --outdir")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--outputs-dir", type=Path, default=ROOT / "cfn-outputs")
@@ -250,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_synth:
             synthesize(args.outdir)
         if args.destroy:
-            extra = ["--terraform-parallelism", str(args.parallelism)] if args.parallelism else []
-            cdktf("destroy", args.stack, args.outdir, *extra, *(["--skip-provider-lock"] if is_emulated(load(args.outdir, args.stack)) else []))
+            destroy(args.stack, args.outdir, parallelism=args.parallelism)
+        elif args.outputs_only:
+            outputs(args.stack, args.outdir, args.outputs_dir)
         else:
             deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
     except (DeployError, db_users.ProvisioningError) as error:

@@ -122,9 +122,7 @@ def follow(
         if status in FAILED:
             raise DeploymentFailed(f"{status}: {_reason(deployment)}")
         if elapsed >= timeout_seconds:
-            raise StillRunning(
-                f"still {status} after {duration(elapsed)}; the deployment goes on in ECS: {service.follow_command(deployment_arn)}"
-            )
+            raise StillRunning(f"still {status} after {duration(elapsed)}; the deployment goes on in ECS: {service.follow_command(deployment_arn)}")
         sleep(poll_seconds)
 
 

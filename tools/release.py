@@ -316,6 +316,19 @@ class Releaser:
         digest = live_digest(self.ecs, service)
         self.record(resolve(self.ecr, self.target, digest, self.registry))
 
+    def forget(self) -> None:
+        """After the stack is destroyed: deregister the revisions releases registered (Terraform
+        deregistered its own) and remove the environment's release tags from the registry."""
+        family = self.target.service
+        pages = self.ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE")
+        arns = [arn for page in pages for arn in page["taskDefinitionArns"] if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
+        for arn in arns:
+            self.ecs.deregister_task_definition(taskDefinition=arn)
+        stale = tags_to_prune(self._release_tags(), self.target.environment, 0)
+        for start in range(0, len(stale), 100):
+            self.ecr.batch_delete_image(repositoryName=self.target.repository, imageIds=[{"imageTag": tag} for tag in stale[start : start + 100]])
+        self.emit(f"{self.target.stack}: deregistered {len(arns)} released task definitions, removed {len(stale)} release tags")
+
     def _current_task_definition(self) -> dict[str, Any]:
         target = self.target
         services = self.ecs.describe_services(cluster=target.cluster, services=[target.service])["services"]
@@ -396,6 +409,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     parser.add_argument("stack", help="the environment stack to release to (TO for a promotion)")
     parser.add_argument("image", nargs="?", help="a tag or sha256:<digest> of the shared registry")
     parser.add_argument("--from", dest="source", help="promote: release the digest this stack runs")
+    parser.add_argument("--expect", help="promote: refuse unless the source runs this digest (what a pipeline tested)")
     parser.add_argument("--skip-synth", action="store_true")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--timeout-minutes", type=int, help="stop watching after this long (default: the strategy's duration + 30)")
@@ -413,6 +427,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         if args.source is not None:
             source = releaser_for(args.outdir, args.source, clients)
             image = live_digest(source.ecs, source.target.ecs_service)
+            if args.expect and image != args.expect:
+                raise ReleaseError(f"{args.source} runs {image}, not {args.expect}: refusing to promote what was not tested")
             print(f"promote: {args.source} runs {image}; releasing it to {args.stack}", flush=True)
         timeout = args.timeout_minutes * 60 if args.timeout_minutes else None
         releaser.release(image, allow_critical=allow_critical, timeout_seconds=timeout)
@@ -435,7 +451,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
 
 def aws_error(error: Exception) -> str | None:
     """One line for an error from AWS (credentials, access, throttling, endpoint), else None."""
-    from botocore import exceptions
+    from botocore import exceptions  # type: ignore[import-untyped]
 
     if isinstance(error, (exceptions.NoCredentialsError, exceptions.PartialCredentialsError)):
         return "no AWS credentials: configure a profile or role (aws configure, AWS_PROFILE) and run again"

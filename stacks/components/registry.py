@@ -37,7 +37,12 @@ def lifecycle_rules(*, releases_kept_by: Sequence[str], untagged_expiry_days: in
     for environment in releases_kept_by:
         rule(
             f"Never expire an image released to {environment}",
-            {"tagStatus": "tagged", "tagPrefixList": [f"{RELEASE_TAG_PREFIX}{environment}."], "countType": "imageCountMoreThan", "countNumber": RELEASE_IMAGE_LIMIT},
+            {
+                "tagStatus": "tagged",
+                "tagPrefixList": [f"{RELEASE_TAG_PREFIX}{environment}."],
+                "countType": "imageCountMoreThan",
+                "countNumber": RELEASE_IMAGE_LIMIT,
+            },
         )
     rule(
         "Never expire an image released to a suffixed copy",

@@ -63,28 +63,6 @@ def capacity_weights(spot_percentage: int) -> tuple[int, int]:
     return (100 - spot_percentage) // divisor, spot_percentage // divisor
 
 
-def deployment_configuration(config: DeploymentConfig, hook: LifecycleHook | None) -> ecs_service.EcsServiceDeploymentConfiguration:
-    """The ECS deployment of the configured strategy, with the lifecycle hook if any."""
-    dc = ecs_service
-    return dc.EcsServiceDeploymentConfiguration(
-        strategy=config.strategy,
-        bake_time_in_minutes=str(config.bake_time_minutes),
-        canary_configuration=dc.EcsServiceDeploymentConfigurationCanaryConfiguration(
-            canary_percent=config.canary_percent, canary_bake_time_in_minutes=str(config.canary_bake_minutes)
-        )
-        if config.strategy == "CANARY"
-        else None,
-        linear_configuration=dc.EcsServiceDeploymentConfigurationLinearConfiguration(
-            step_percent=config.linear_step_percent, step_bake_time_in_minutes=str(config.linear_step_minutes)
-        )
-        if config.strategy == "LINEAR"
-        else None,
-        lifecycle_hook=[dc.EcsServiceDeploymentConfigurationLifecycleHook(hook_target_arn=hook.function_arn, role_arn=hook.role_arn, lifecycle_stages=[hook.stage])]
-        if hook
-        else None,
-    )
-
-
 def service_names(name_prefix: str) -> tuple[str, str]:
     """``(cluster name, service name)`` of an environment, known before the service exists
     (the alarms that watch it are created first, so the service can name them by reference)."""
@@ -112,6 +90,30 @@ class LifecycleHook:
     stage: str
     #: The role's policy: the service waits for it (and is destroyed before it).
     role_policy: ITerraformDependable
+
+
+def deployment_configuration(config: DeploymentConfig, hook: LifecycleHook | None) -> ecs_service.EcsServiceDeploymentConfiguration:
+    """The ECS deployment of the configured strategy, with the lifecycle hook if any."""
+    dc = ecs_service
+    return dc.EcsServiceDeploymentConfiguration(
+        strategy=config.strategy,
+        bake_time_in_minutes=str(config.bake_time_minutes),
+        canary_configuration=dc.EcsServiceDeploymentConfigurationCanaryConfiguration(
+            canary_percent=config.canary_percent, canary_bake_time_in_minutes=str(config.canary_bake_minutes)
+        )
+        if config.strategy == "CANARY"
+        else None,
+        linear_configuration=dc.EcsServiceDeploymentConfigurationLinearConfiguration(
+            step_percent=config.linear_step_percent, step_bake_time_in_minutes=str(config.linear_step_minutes)
+        )
+        if config.strategy == "LINEAR"
+        else None,
+        lifecycle_hook=[
+            dc.EcsServiceDeploymentConfigurationLifecycleHook(hook_target_arn=hook.function_arn, role_arn=hook.role_arn, lifecycle_stages=[hook.stage])
+        ]
+        if hook
+        else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -106,7 +106,12 @@ class SmokeTest(Construct):
         tcp_rule(self, "egress_test_listener", security_group_id=group.id, port=test_port, description="to the test listener", cidr="0.0.0.0/0", egress=True)
 
         role = service_role(
-            self, "role", name=self.function_name, service="lambda.amazonaws.com", aws=aws, description="Smoke test function: logs and its VPC network interfaces"
+            self,
+            "role",
+            name=self.function_name,
+            service="lambda.amazonaws.com",
+            aws=aws,
+            description="Smoke test function: logs and its VPC network interfaces",
         )
         role_policy = iam_role_policy.IamRolePolicy(
             self,

@@ -5,7 +5,8 @@ A resource belongs to the copy when its name starts with the copy's name prefix
 ``environment`` tag (``dev-e2e``).  Deleted things that AWS keeps listing for a
 while (an INACTIVE ECS cluster or task definition, a KMS key pending deletion, a
 VPC endpoint or NAT gateway in state ``deleted``, a secret scheduled for deletion)
-do not count.  The shared registry is not the copy's and is not checked.
+do not count.  The shared registry is not the copy's: only the copy's release tags
+(``release.<environment>.*``) on its images are looked for.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def find(client: Clients, prefix: str, environment: str) -> list[str]:
         _monitoring,
         _waf,
         _autoscaling,
+        _functions,
+        _event_rules,
+        _release_tags,
     ]
     return sorted(found for check in checks for found in check(client, prefix, environment))
 
@@ -180,3 +184,25 @@ def _autoscaling(client: Clients, prefix: str, _environment: str) -> Iterator[st
         for target in scaling.describe_scalable_targets(ServiceNamespace=namespace)["ScalableTargets"]:
             if prefix in target["ResourceId"]:
                 yield f"scalable target {target['ResourceId']}"
+
+
+def _functions(client: Clients, prefix: str, _environment: str) -> Iterator[str]:
+    for function in client("lambda").list_functions()["Functions"]:
+        if function["FunctionName"].startswith(prefix):
+            yield f"Lambda function {function['FunctionName']}"
+
+
+def _event_rules(client: Clients, prefix: str, _environment: str) -> Iterator[str]:
+    for rule in client("events").list_rules(NamePrefix=prefix)["Rules"]:
+        yield f"EventBridge rule {rule['Name']}"
+
+
+def _release_tags(client: Clients, _prefix: str, environment: str) -> Iterator[str]:
+    ecr = client("ecr")
+    mine = f"release.{environment}."
+    for repository in ecr.describe_repositories()["repositories"]:
+        for page in ecr.get_paginator("describe_images").paginate(repositoryName=repository["repositoryName"], filter={"tagStatus": "TAGGED"}):
+            for image in page["imageDetails"]:
+                for tag in image.get("imageTags", []):
+                    if tag.startswith(mine):
+                        yield f"release tag {repository['repositoryName']}:{tag}"

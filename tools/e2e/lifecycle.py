@@ -14,10 +14,13 @@ One run:
    - adapt the synthesized copies to the provider found (:mod:`tools.e2e.version_gap`),
    - bootstrap (the state stack), the registry, push an image to the emulator's
      registry (the stand-in for ``docker push``), deploy the copy (preflight,
-     ``cdktf deploy``, flat outputs, database users),
+     ``cdktf deploy``, flat outputs, database users, the service settled),
+   - release: push a second build and ``make release`` it (``tools.release``), then
+     check the new revision, its digest, the kept previous revision and the record,
    - ``tests/integration`` against the emulator (``INTEGRATION_TARGET=emulator``),
-   - destroy the copy, then check that its state is empty and the emulator holds
-     nothing of it (:mod:`tools.e2e.leftovers`);
+   - destroy the copy (``make destroy``'s :func:`tools.deploy.destroy`), then check
+     that its state is empty and the emulator holds nothing of it
+     (:mod:`tools.e2e.leftovers`);
 
    in the second round the state stack and the registry re-apply as no-ops;
 5. stop moto, whatever happened, and print one line per phase and a summary.
@@ -67,6 +70,8 @@ SUFFIX = "e2e"
 REGION = "us-east-1"
 PARALLELISM = 20
 STATE_STACK = "order-api-state"
+#: The shared repository (RegistryConfig's default name).
+REGISTRY = "order-api"
 REGISTRY_STACK = "order-api-registry"
 #: A loopback port nothing listens on: any request that is not for the emulator fails at once.
 CLOSED_PROXY = "http://127.0.0.1:9"
@@ -98,6 +103,7 @@ class Round:
     number: int
     applied: dict[str, str] = field(default_factory=dict)
     tests: str = ""
+    release: str = ""
     database_users: str = ""
     destroyed: str = ""
     seconds: float = 0.0
@@ -177,10 +183,11 @@ def _digest(blob: bytes) -> str:
     return f"sha256:{hashlib.sha256(blob).hexdigest()}"
 
 
-def minimal_image() -> tuple[str, str]:
-    """``(manifest, media type)`` of a small valid image: one empty layer.  Pushing it is
+def minimal_image(build: int = 0) -> tuple[str, str]:
+    """``(manifest, media type)`` of a small valid image: one empty layer, of a length
+    that differs per ``build`` (so each build has a digest of its own).  Pushing it is
     the emulator's stand-in for ``docker push``; nothing runs it."""
-    layer_tar = bytes(1024)  # an empty tar archive: two zero blocks
+    layer_tar = bytes(512 * (2 + build))  # an empty tar archive: zero blocks
     layer = gzip.compress(layer_tar, mtime=0)
     config = json.dumps(
         {"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]}},
@@ -261,11 +268,13 @@ class Lifecycle:
             users = re.findall(rf"(?m)^{re.escape(self.stack)}: (.+)$", _ansi_free(phase.log.read_text(errors="replace")))
             result.database_users = "; ".join(users) or "no output"
             phase.detail = f"{result.applied[self.stack]}; database users: {len(users)} lines"
+        with self.phase(number, "release") as phase:
+            result.release = phase.detail = self.release(number)
         with self.phase(number, "integration tests") as phase:
             result.tests = phase.detail = self.integration_tests(number)
         with self.phase(number, "destroy") as phase:
             seeded = self.seed_access_log()
-            deploy.cdktf("destroy", self.stack, self.paths.outdir, "--terraform-parallelism", str(PARALLELISM), "--skip-provider-lock")
+            deploy.destroy(self.stack, self.paths.outdir, parallelism=PARALLELISM)
             match = _DESTROY_RE.search(_ansi_free(phase.log.read_text(errors="replace")))
             result.destroyed = phase.detail = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket"
         with self.phase(number, "leftover check") as phase:
@@ -303,8 +312,40 @@ class Lifecycle:
             raise RuntimeError(f"terraform state list ({stack}) failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
         return [line for line in result.stdout.splitlines() if line and not line.startswith("data.") and ".data." not in line]
 
-    def push_image(self) -> str:
+    def release(self, number: int) -> str:
+        """Push a new build and ``make release`` it to the copy, as a user would; then check that
+        the service runs a new revision with exactly that digest and the previous one is kept."""
         import boto3  # type: ignore[import-untyped]
+
+        session = boto3.session.Session(region_name=REGION)
+        ecr, ecs = (session.client(name, endpoint_url=self.endpoint) for name in ("ecr", "ecs"))
+        manifest, media_type = minimal_image(build=number)
+        tag = f"e2e-round-{number}"
+        digest = ecr.put_image(repositoryName=REGISTRY, imageManifest=manifest, imageManifestMediaType=media_type, imageTag=tag)["image"]["imageId"][
+            "imageDigest"
+        ]
+        cluster, service = self.stack, f"{self.stack}-api"
+        before = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
+        command = [sys.executable, "-m", "tools.release", self.stack, tag, "--skip-synth", "--outdir", str(self.paths.outdir)]
+        result = subprocess.run(command, cwd=ROOT, env=dict(os.environ), check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"make release exited {result.returncode}")
+        after = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
+        (container,) = ecs.describe_task_definition(taskDefinition=after)["taskDefinition"]["containerDefinitions"]
+        previous = ecs.describe_task_definition(taskDefinition=before)["taskDefinition"]["status"]
+        tags = ecr.describe_images(repositoryName=REGISTRY, imageIds=[{"imageDigest": digest}])["imageDetails"][0]["imageTags"]
+        problems = [
+            *([f"the service still runs {before}"] if after == before else []),
+            *([f"the new revision runs {container['image']}, not {digest}"] if not container["image"].endswith(f"@{digest}") else []),
+            *([f"the previous revision is {previous}"] if previous != "ACTIVE" else []),
+            *(["the release is not recorded"] if not any(t.startswith(f"release.{self.environment}.") for t in tags) else []),
+        ]
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        return f"{tag} ({digest[:19]}): {before.rsplit('/', 1)[-1]} -> {after.rsplit('/', 1)[-1]}, previous kept, recorded"
+
+    def push_image(self) -> str:
+        import boto3
 
         doc = deploy.load(self.paths.outdir, self.stack)
         image = deploy.stack_image(doc)
@@ -373,7 +414,7 @@ class Lifecycle:
         for r in self.rounds:
             applied = "; ".join(f"{stack}: {detail}" for stack, detail in r.applied.items())
             lines.append(f"  round {r.number} ({r.seconds:.1f}s): {applied}")
-            lines.append(f"    database users: {r.database_users}; tests: {r.tests}; destroy: {r.destroyed}; nothing left")
+            lines.append(f"    database users: {r.database_users}; release: {r.release}; tests: {r.tests}; destroy: {r.destroyed}; nothing left")
         if major(provider.version) < 6:
             lines.append(f"  provider gap (hashicorp/aws {provider.version} < 6): {len(self.gap_changes)} changes to the synthesized copies")
             lines += [f"    - {change}" for change in self.gap_changes]
