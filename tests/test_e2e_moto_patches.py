@@ -246,3 +246,5 @@ def test_a_release_against_the_emulator_moves_the_image_and_records_it(aws: Any)
     tags = ecr.describe_images(repositoryName="order-api", imageIds=[{"imageDigest": digests[1]}])["imageDetails"][0]["imageTags"]
     assert any(tag.startswith("release.dev-e2e.") for tag in tags)
     assert any("SUCCESSFUL" in line for line in lines)
+    # The service ran build-1 by tag: the rollback target is the digest ECS resolved, not the tag.
+    assert lines[-1].endswith(f"roll back with: make release STACK=order-api-dev-e2e IMAGE={digests[0]}")

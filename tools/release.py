@@ -272,17 +272,26 @@ class Releaser:
             self.emit(f"{target.stack} already runs {image.digest}: nothing to deploy")
             self.record(image)
             return image.digest
+        previous = _digest_of(running) or self._resolved(running)
         registration = new_revision(current, image.reference)
         arn = self.ecs.register_task_definition(**registration, tags=current.get("tags") or [])["taskDefinition"]["taskDefinitionArn"]
-        self.emit(f"{target.stack}: registered {arn.rsplit('/', 1)[-1]} running {image.digest} (was {running.rsplit('/', 1)[-1]})")
+        self.emit(f"{target.stack}: registered {arn.rsplit('/', 1)[-1]} with {image.digest}, replacing {current['taskDefinitionArn'].rsplit('/', 1)[-1]}")
         since = self.now() - timedelta(seconds=60)
         self.ecs.update_service(cluster=target.cluster, service=target.service, taskDefinition=arn)
         strategy = target.deployment.strategy
         self.emit(f"{target.stack}: {strategy} deployment started; the smoke test runs before production traffic moves")
         self.watch(since, arn, timeout_seconds)
         self.record(image)
-        self.emit(f"{target.stack}: {image.digest} is live; roll back with: make release STACK={target.stack} IMAGE={_digest_of(running) or running}")
+        self.emit(f"{target.stack}: {image.digest} is live; roll back with: make release STACK={target.stack} IMAGE={previous}")
         return image.digest
+
+    def _resolved(self, running: str) -> str:
+        """The digest ECS resolved a tag reference to (the tag may have moved since), or the
+        reference itself when ECS reports none."""
+        try:
+            return live_digest(self.ecs, self.target.ecs_service)
+        except DeploymentFailed:
+            return running
 
     def watch(self, since: datetime, task_definition_arn: str | None, timeout_seconds: int | None) -> None:
         """Follow the deployment of ``task_definition_arn`` (or the newest one) to its end."""
@@ -290,7 +299,7 @@ class Releaser:
         service = self.target.ecs_service
         arn = find_deployment(self.ecs, service, since=since, task_definition_arn=task_definition_arn, clock=self.clock, sleep=self.sleep)
         self.deployment_arn = arn
-        self.emit(f"{self.target.stack}: following {arn.rsplit('/', 1)[-1]} (up to {timeout // 60} min)")
+        self.emit(f"{self.target.stack}: following deployment {arn.rsplit('/', 1)[-1]} (up to {timeout // 60} min)")
         follow(self.ecs, service, arn, timeout_seconds=timeout, clock=self.clock, sleep=self.sleep, emit=self.emit, poll_seconds=self.poll_seconds)
 
     def settle(self, declared_arn: str, since: datetime, *, timeout_seconds: int | None = None) -> None:

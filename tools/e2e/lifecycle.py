@@ -265,7 +265,8 @@ class Lifecycle:
         with self.phase(number, "deploy") as phase:
             deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True)
             result.applied[self.stack] = self.applied(phase.log, self.stack)
-            users = re.findall(rf"(?m)^{re.escape(self.stack)}: (.+)$", _ansi_free(phase.log.read_text(errors="replace")))
+            # The database-user step prints "<stack>: <user>: <change>"; the service's settling prints other lines.
+            users = re.findall(rf"(?m)^{re.escape(self.stack)}: ([a-z][a-z0-9_]*: .+)$", _ansi_free(phase.log.read_text(errors="replace")))
             result.database_users = "; ".join(users) or "no output"
             phase.detail = f"{result.applied[self.stack]}; database users: {len(users)} lines"
         with self.phase(number, "release") as phase:
