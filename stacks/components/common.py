@@ -14,6 +14,7 @@ from stacks.aws import (
     data_aws_iam_policy_document,
     data_aws_partition,
     iam_role,
+    iam_role_policy,
     iam_role_policy_attachment,
     kms_alias,
     kms_key,
@@ -71,6 +72,21 @@ def allow(
 ) -> Statement:
     """An ``Allow`` statement for an identity policy."""
     return Statement(sid=sid, effect="Allow", actions=list(actions), resources=list(resources), condition=list(conditions) or None)
+
+
+def inline_policy(
+    scope: Construct,
+    id_: str,
+    *,
+    role: iam_role.IamRole,
+    name: str,
+    statements: Sequence[Statement],
+    document_id: str | None = None,
+) -> iam_role_policy.IamRolePolicy:
+    """An inline policy ``name`` of ``role`` (resource ``id_``, its document ``document_id``,
+    by default ``<id_>_document``)."""
+    document = policy_document(scope, document_id or f"{id_}_document", statements)
+    return iam_role_policy.IamRolePolicy(scope, id_, role=role.id, name=name, policy=document)
 
 
 def named_security_group(scope: Construct, id_: str, *, name: str, description: str, vpc_id: str) -> security_group.SecurityGroup:

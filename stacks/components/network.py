@@ -8,7 +8,6 @@ from stacks.aws import (
     default_security_group,
     eip,
     flow_log,
-    iam_role_policy,
     internet_gateway,
     nat_gateway,
     route,
@@ -18,7 +17,7 @@ from stacks.aws import (
     vpc,
     vpc_endpoint,
 )
-from stacks.components.common import AwsContext, allow, log_group, named_security_group, policy_document, service_role, tcp_rule
+from stacks.components.common import AwsContext, allow, inline_policy, log_group, named_security_group, service_role, tcp_rule
 from stacks.config import NetworkConfig
 
 #: Interface endpoints the private subnets need to run Fargate tasks without NAT.
@@ -187,23 +186,20 @@ class Network(Construct):
             aws=aws,
             description="VPC flow logs delivery to CloudWatch Logs",
         )
-        iam_role_policy.IamRolePolicy(
+        inline_policy(
             self,
             "flow_log_role_policy",
-            role=role.id,
+            role=role,
             name="deliver-flow-logs",
-            policy=policy_document(
-                self,
-                "flow_log_policy",
-                [
-                    allow(
-                        ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                        [f"{group.arn}:*"],
-                    ),
-                    # The delivery service looks its destination up before writing.
-                    allow(["logs:DescribeLogGroups"], [aws.arn("logs", "log-group:*")]),
-                ],
-            ),
+            document_id="flow_log_policy",
+            statements=[
+                allow(
+                    ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    [f"{group.arn}:*"],
+                ),
+                # The delivery service looks its destination up before writing.
+                allow(["logs:DescribeLogGroups"], [aws.arn("logs", "log-group:*")]),
+            ],
         )
         flow_log.FlowLog(
             self,

@@ -29,9 +29,9 @@ from stacks.components.common import (
     Statement,
     allow,
     attach_managed_policy,
+    inline_policy,
     log_group,
     named_security_group,
-    policy_document,
     service_role,
     tcp_rule,
 )
@@ -284,23 +284,20 @@ class Service(Construct):
             aws=self._aws,
             description="ECS agent: pull the image, write logs, read this service's parameters",
         )
-        execution_policy = iam_role_policy.IamRolePolicy(
+        execution_policy = inline_policy(
             self,
             "execution_role_policy",
-            role=execution.id,
+            role=execution,
             name="pull-log-read-config",
-            policy=policy_document(
-                self,
-                "execution_policy",
-                [
-                    # GetAuthorizationToken has no resource-level permissions.
-                    allow(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),
-                    allow(["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], [repository_arn], sid="PullImage"),
-                    allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{app_logs.arn}:*"], sid="WriteLogs"),
-                    allow(["ssm:GetParameters"], [params.path_arn], sid="ReadParameters"),
-                    allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptParameters"),
-                ],
-            ),
+            document_id="execution_policy",
+            statements=[
+                # GetAuthorizationToken has no resource-level permissions.
+                allow(["ecr:GetAuthorizationToken"], ["*"], sid="EcrLogin"),
+                allow(["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], [repository_arn], sid="PullImage"),
+                allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{app_logs.arn}:*"], sid="WriteLogs"),
+                allow(["ssm:GetParameters"], [params.path_arn], sid="ReadParameters"),
+                allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptParameters"),
+            ],
         )
         task = service_role(
             self,
@@ -310,12 +307,13 @@ class Service(Construct):
             aws=self._aws,
             description="Order API application: connect to the database as its IAM user, publish its metrics",
         )
-        iam_role_policy.IamRolePolicy(
+        inline_policy(
             self,
             "task_role_policy",
-            role=task.id,
+            role=task,
             name="application",
-            policy=policy_document(self, "task_policy", self._task_statements(database, exec_logs.arn, kms_key_arn)),
+            document_id="task_policy",
+            statements=self._task_statements(database, exec_logs.arn, kms_key_arn),
         )
         return _Roles(execution=execution, execution_policy=execution_policy, task=task)
 

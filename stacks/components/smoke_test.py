@@ -13,8 +13,8 @@ from pathlib import Path
 from cdktf import AssetType, TerraformAsset
 from constructs import Construct
 
-from stacks.aws import iam_role_policy, lambda_function
-from stacks.components.common import AwsContext, allow, log_group, named_security_group, policy_document, service_role, tcp_rule
+from stacks.aws import lambda_function
+from stacks.components.common import AwsContext, allow, inline_policy, log_group, named_security_group, service_role, tcp_rule
 from stacks.config import DeploymentConfig
 from stacks.functions import smoke_test as handler_module
 
@@ -113,29 +113,25 @@ class SmokeTest(Construct):
             aws=aws,
             description="Smoke test function: logs and its VPC network interfaces",
         )
-        role_policy = iam_role_policy.IamRolePolicy(
+        role_policy = inline_policy(
             self,
             "role_policy",
-            role=role.id,
+            role=role,
             name="logs-network-interfaces",
-            policy=policy_document(
-                self,
-                "role_policy_document",
-                [
-                    allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs.arn}:*"], sid="WriteLogs"),
-                    # Lambda manages the function's network interfaces with the role: in this
-                    # account and region only.  EC2's Describe actions take no resource.
-                    allow(
-                        ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-                        [aws.arn("ec2", f"{kind}/*") for kind in ("network-interface", "subnet", "security-group")],
-                        sid="VpcNetworkInterfaces",
-                    ),
-                    allow(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], ["*"], sid="DescribeNetwork"),
-                    # X-Ray takes no resource either.
-                    allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"], sid="Tracing"),
-                    allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptEnvironment"),
-                ],
-            ),
+            statements=[
+                allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs.arn}:*"], sid="WriteLogs"),
+                # Lambda manages the function's network interfaces with the role: in this
+                # account and region only.  EC2's Describe actions take no resource.
+                allow(
+                    ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                    [aws.arn("ec2", f"{kind}/*") for kind in ("network-interface", "subnet", "security-group")],
+                    sid="VpcNetworkInterfaces",
+                ),
+                allow(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], ["*"], sid="DescribeNetwork"),
+                # X-Ray takes no resource either.
+                allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"], sid="Tracing"),
+                allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptEnvironment"),
+            ],
         )
 
         source = Path(handler_module.__file__)
@@ -181,10 +177,10 @@ class SmokeTest(Construct):
             source_account_condition=False,
         )
         self.hook_role_arn = hook_role.arn
-        self.hook_role_policy = iam_role_policy.IamRolePolicy(
+        self.hook_role_policy = inline_policy(
             self,
             "hook_role_policy",
-            role=hook_role.id,
+            role=hook_role,
             name="invoke-smoke-test",
-            policy=policy_document(self, "hook_role_policy_document", [allow(["lambda:InvokeFunction"], [function.arn], sid="InvokeSmokeTest")]),
+            statements=[allow(["lambda:InvokeFunction"], [function.arn], sid="InvokeSmokeTest")],
         )
