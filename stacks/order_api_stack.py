@@ -21,8 +21,10 @@ from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
 from stacks.provider import aws_provider
 
-#: Addresses that moved to another stack: forgotten here, never destroyed.
-MOVED_AWAY = ("aws_ecr_repository.registry_repository_BAFE171E",)
+#: Addresses that moved to another stack: forgotten here, never destroyed.  Each
+#: environment once had its own repository (named like the stack) and its lifecycle
+#: policy; the repository's images are encrypted with the environment's service key.
+MOVED_AWAY = ("aws_ecr_repository.registry_repository_BAFE171E", "aws_ecr_lifecycle_policy.registry_lifecycle_20133E5C")
 
 
 class OrderApiStack(TerraformStack):

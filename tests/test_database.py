@@ -69,6 +69,16 @@ def test_instances_are_private_monitored_and_upgraded(synth: Synthesized) -> Non
         assert "aws_kms_key.database_key" in body["performance_insights_kms_key_id"]
 
 
+@pytest.mark.parametrize(("stack", "mode", "retention"), [(DEV, "standard", 7), (STAGING, "standard", 7), (PROD, "advanced", 465)])
+def test_database_insights_with_the_retention_its_mode_needs(synth: Synthesized, stack: str, mode: str, retention: int) -> None:
+    cluster = synth.resource(stack, CLUSTER, "database/cluster")
+    assert (cluster["database_insights_mode"], cluster["performance_insights_enabled"]) == (mode, True)
+    assert cluster["performance_insights_retention_period"] == retention
+    assert cluster["performance_insights_kms_key_id"] == synth.ref(stack, "aws_kms_key", "database/key/key", "arn")
+    # AWS requires the same Performance Insights settings on every instance of the cluster.
+    assert {b["performance_insights_retention_period"] for b in database_resources(synth, stack, "aws_rds_cluster_instance")} == {retention}
+
+
 def test_instance_class_follows_the_environment(synth: Synthesized) -> None:
     assert {b["instance_class"] for b in database_resources(synth, DEV, "aws_rds_cluster_instance")} == {"db.serverless"}
     assert {b["instance_class"] for b in database_resources(synth, PROD, "aws_rds_cluster_instance")} == {"db.r6g.large"}
@@ -414,6 +424,8 @@ def test_database_defaults_are_documented_values() -> None:
         ({"backtrack_window_hours": 73}, "database.backtrack_window_hours"),
         ({"monitoring_interval_seconds": 0}, "database.monitoring_interval_seconds"),
         ({"performance_insights_retention_days": 30}, "database.performance_insights_retention_days"),
+        ({"database_insights_mode": "premium"}, "database.database_insights_mode"),
+        ({"database_insights_mode": "advanced", "performance_insights_retention_days": 434}, "database.performance_insights_retention_days"),
         ({"aws_backup_retention_days": 0}, "database.aws_backup_retention_days"),
     ],
 )

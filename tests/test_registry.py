@@ -81,3 +81,14 @@ def test_pull_permission_is_scoped_to_the_shared_repository(synth: Synthesized) 
     (doc,) = [d for d in docs.values() if d["//"]["metadata"]["path"].endswith("service/execution_policy")]
     (pull,) = [s for s in doc["statement"] if s["sid"] == "PullImage"]
     assert pull["resources"] == ["${data.aws_ecr_repository.registry.arn}"]
+
+
+@pytest.mark.parametrize("stack", ENV_STACKS)
+def test_the_old_per_environment_repository_and_its_policy_leave_state_untouched(synth: Synthesized, stack: str) -> None:
+    """Every resource of the repository each environment once had (and its lifecycle
+    policy, which a plan would otherwise destroy) leaves state without being destroyed."""
+    removed = synth.doc(stack)["removed"]
+    assert removed == [
+        {"from": "aws_ecr_repository.registry_repository_BAFE171E", "lifecycle": {"destroy": False}},
+        {"from": "aws_ecr_lifecycle_policy.registry_lifecycle_20133E5C", "lifecycle": {"destroy": False}},
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from cdktf import Testing
@@ -341,3 +342,69 @@ def test_cluster_default_capacity_strategy_realizes_the_spot_share(synth: Synthe
     assert prod == [{"capacity_provider": "FARGATE", "base": 1, "weight": 1}, {"capacity_provider": "FARGATE_SPOT", "weight": 1}]
     dev = synth.resource(DEV, "aws_ecs_cluster_capacity_providers", "service/capacity_providers")["default_capacity_provider_strategy"]
     assert dev == [{"capacity_provider": "FARGATE", "base": 0, "weight": 1}, {"capacity_provider": "FARGATE_SPOT", "weight": 1}]
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("wget -q -O /dev/null http://127.0.0.1:{port}{path}", ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/health"]),
+        (None, None),
+    ],
+)
+def test_the_container_health_check_is_configurable_or_left_to_the_load_balancer(command: str | None, expected: list[str] | None) -> None:
+    from dataclasses import replace
+
+    from stacks.config import catalogue
+
+    dev = catalogue("us-east-1")["dev"]
+    env = replace(dev, service=replace(dev.service, container_health_check=command))
+    check = _container_of(env).get("healthCheck")
+    assert (check or {}).get("command") == expected
+
+
+@pytest.mark.parametrize("command", ["curl {host}", "curl {0}", "curl {port", "line one\nline two", "", "x" * 1025])
+def test_fails_a_container_health_check_that_cannot_be_run(command: str) -> None:
+    from stacks.config import ConfigError, ServiceConfig
+
+    with pytest.raises(ConfigError) as excinfo:
+        ServiceConfig(container_health_check=command)
+    assert excinfo.value.field_name == "service.container_health_check"
+
+
+@pytest.mark.parametrize("stack", [DEV, PROD])
+def test_only_the_cpu_policy_scales_in(synth: Synthesized, stack: str) -> None:
+    """The per-task policies only scale out: scale-in never waits on a metric the
+    application may never publish (missing data blocks a policy both ways)."""
+    prefix = f"{stack}-api-"
+    policies = {
+        p["name"].removeprefix(prefix): p["target_tracking_scaling_policy_configuration"]
+        for p in synth.resources(stack, "aws_appautoscaling_policy").values()
+        if p["name"].startswith(prefix)
+    }
+    assert set(policies) == {"cpu", "pending-orders"}
+    assert "disable_scale_in" not in policies["cpu"]
+    assert policies["pending-orders"]["disable_scale_in"] is True
+
+
+def test_the_request_policy_only_scales_out_too(variant: Synthesized) -> None:
+    body = variant.resource("variant", "aws_appautoscaling_policy", "requests_scaling")
+    assert body["target_tracking_scaling_policy_configuration"]["disable_scale_in"] is True
+
+
+def _container_of(env: Any) -> dict[str, Any]:
+    """The container definition of one environment's stack, synthesized on its own."""
+    import tempfile
+    from pathlib import Path
+
+    from cdktf import App
+
+    from stacks.config import StateConfig
+    from stacks.order_api_stack import OrderApiStack
+
+    outdir = tempfile.mkdtemp(prefix="service-health-")
+    app = App(outdir=outdir)
+    OrderApiStack(app, "health", config=env, state=StateConfig(backend="local"), state_region="us-east-1")
+    app.synth()
+    (task,) = json.loads((Path(outdir) / "stacks" / "health" / "cdk.tf.json").read_text())["resource"]["aws_ecs_task_definition"].values()
+    (definition,) = json.loads(task["container_definitions"])
+    return dict(definition)

@@ -178,3 +178,9 @@ def test_the_release_workflow_never_runs_its_input_as_code() -> None:
     pattern = re.search(r"=~ (\S+) \]\]", check)
     assert pattern is not None
     assert re.fullmatch(pattern[1], "sha256:" + "0" * 64) and not re.fullmatch(pattern[1], "sha256:$(id)" + "0" * 58)
+
+
+@pytest.mark.parametrize("name", ["pull-request.yml", "main.yml", "release.yml"])
+def test_every_workflow_synthesizes_against_the_same_state_and_region(name: str) -> None:
+    env = load(name)["env"]
+    assert (env["AWS_REGION"], env["TF_STATE_BUCKET"]) == ("${{ vars.AWS_REGION }}", "${{ vars.TF_STATE_BUCKET }}")

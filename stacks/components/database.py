@@ -13,6 +13,7 @@ from stacks.aws import (
     backup_plan,
     backup_selection,
     backup_vault,
+    cloudwatch_log_group,
     db_subnet_group,
     rds_cluster,
     rds_cluster_instance,
@@ -52,7 +53,9 @@ class Database(Construct):
     - **Instances**: one writer and ``config.reader_count`` readers, each pinned to
       an AZ other than the writer's (round robin over ``availability_zones``), all
       of ``config.instance_class``; private, auto minor version upgrade, enhanced
-      monitoring (own IAM role) and Performance Insights encrypted with the key.
+      monitoring (own IAM role).  CloudWatch Database Insights on the cluster
+      (``config.database_insights_mode``), over Performance Insights encrypted with
+      the key, with the same retention on the cluster and every instance.
     - **Encryption**: storage, Performance Insights, the master secret and the
       AWS Backup vault use one customer-managed KMS key (rotation on).  TLS is
       required (``require_secure_transport``); IAM database authentication is on.
@@ -95,6 +98,10 @@ class Database(Construct):
       here first (retention, logs KMS key), so RDS never creates unencrypted,
       never-expiring ones.
 
+    Built in named steps: :meth:`_parameter_group`, :meth:`_log_groups`,
+    :meth:`_cluster`, :meth:`_instances`, :meth:`_credentials`, and the optional
+    :meth:`_reader_auto_scaling` and :meth:`_aws_backup`.
+
     Network: a security group with no egress and no ingress except what
     :meth:`allow_connections_from` adds (MySQL from another security group).
 
@@ -124,6 +131,7 @@ class Database(Construct):
         if len(availability_zones) < 2:
             raise ValueError("database: the writer and the readers need at least two availability zones")
         self._ingress_rules = 0
+        self._config = config
         self.cluster_identifier = f"{name_prefix}-aurora"
 
         self.key = EncryptionKey(
@@ -136,7 +144,6 @@ class Database(Construct):
             retain=not disposable,
         )
         self.kms_key_arn = self.key.arn
-
         self.security_group = named_security_group(
             self,
             "security_group",
@@ -145,7 +152,6 @@ class Database(Construct):
             vpc_id=vpc_id,
         )
         self.security_group_id = self.security_group.id
-
         subnet_group = db_subnet_group.DbSubnetGroup(
             self,
             "subnet_group",
@@ -153,7 +159,30 @@ class Database(Construct):
             description="Isolated subnets of the Aurora cluster",
             subnet_ids=list(subnet_ids),
         )
-        parameters = rds_cluster_parameter_group.RdsClusterParameterGroup(
+
+        log_groups = self._log_groups(log_retention_days, log_key_arn)
+        self._cluster(name_prefix, subnet_group, self._parameter_group(name_prefix), log_groups, production=production, disposable=disposable)
+        self._instances(name_prefix, aws, subnet_group, list(availability_zones))
+        self._credentials()
+        if config.reader_auto_scaling:
+            self._reader_auto_scaling(name_prefix, config)
+        if config.aws_backup:
+            self._aws_backup(name_prefix, config, aws)
+
+        self.app_username = config.app_username
+        self.users = database_users(config)
+        self.connection = DatabaseConnection(
+            host=self.writer_endpoint,
+            reader_host=self.reader_endpoint,
+            port=self.port,
+            name=self.database_name,
+            username=config.app_username,
+            connect_arn=aws.arn("rds-db", f"dbuser:{self.cluster.cluster_resource_id}/{config.app_username}"),
+        )
+
+    def _parameter_group(self, name_prefix: str) -> rds_cluster_parameter_group.RdsClusterParameterGroup:
+        """TLS only; the audit log (connections, grants, schema changes), the slow query log."""
+        return rds_cluster_parameter_group.RdsClusterParameterGroup(
             self,
             "cluster_parameter_group",
             name=f"{name_prefix}-aurora-mysql8",
@@ -165,30 +194,32 @@ class Database(Construct):
                 _parameter("server_audit_events", AUDIT_EVENTS),
                 _parameter("slow_query_log", "1"),
                 _parameter("long_query_time", "2"),
-                _parameter("general_log", "1" if config.general_log else "0"),
+                _parameter("general_log", "1" if self._config.general_log else "0"),
                 _parameter("log_output", "FILE"),
             ],
         )
-        log_groups = [
+
+    def _log_groups(self, retention_days: int, kms_key_arn: str) -> list[cloudwatch_log_group.CloudwatchLogGroup]:
+        """The exported logs' groups, created first so RDS never makes unencrypted, never-expiring ones."""
+        return [
             log_group(
-                self,
-                f"{kind}_log_group",
-                name=f"/aws/rds/cluster/{self.cluster_identifier}/{kind}",
-                retention_days=log_retention_days,
-                kms_key_arn=log_key_arn,
+                self, f"{kind}_log_group", name=f"/aws/rds/cluster/{self.cluster_identifier}/{kind}", retention_days=retention_days, kms_key_arn=kms_key_arn
             )
             for kind in LOG_EXPORTS
         ]
-        monitoring_role = service_role(
-            self,
-            "monitoring_role",
-            name=f"{name_prefix}-rds-monitoring",
-            service="monitoring.rds.amazonaws.com",
-            aws=aws,
-            description="RDS enhanced monitoring of the Aurora instances",
-            managed_policy="service-role/AmazonRDSEnhancedMonitoringRole",
-        )
 
+    def _cluster(
+        self,
+        name_prefix: str,
+        subnet_group: db_subnet_group.DbSubnetGroup,
+        parameters: rds_cluster_parameter_group.RdsClusterParameterGroup,
+        log_groups: list[cloudwatch_log_group.CloudwatchLogGroup],
+        *,
+        production: bool,
+        disposable: bool,
+    ) -> None:
+        """The encrypted cluster with its managed master secret, backups and Database Insights."""
+        config = self._config
         # A disposable copy leaves nothing behind; a standing environment keeps a final
         # snapshot under a name unique to this cluster's lifetime.
         skip_final_snapshot = config.skip_final_snapshot or disposable
@@ -217,6 +248,12 @@ class Database(Construct):
             )
             if config.instance_class == SERVERLESS
             else None,
+            # Database Insights is set on the cluster and applies to every instance; it reads
+            # Performance Insights, which the instances keep with the same settings.
+            database_insights_mode=config.database_insights_mode,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=self.key.arn,
+            performance_insights_retention_period=config.performance_insights_retention_days,
             backup_retention_period=config.backup_retention_days,
             preferred_backup_window=config.backup_window,
             preferred_maintenance_window=config.maintenance_window,
@@ -236,6 +273,19 @@ class Database(Construct):
         self.port = str(PORT)
         self.database_name = config.database_name
         self.secret_arn = self.cluster.master_user_secret.get(0).secret_arn
+
+    def _instances(self, name_prefix: str, aws: AwsContext, subnet_group: db_subnet_group.DbSubnetGroup, zones: list[str]) -> None:
+        """The writer, then the readers, each in another AZ than the writer (round robin)."""
+        config = self._config
+        monitoring_role = service_role(
+            self,
+            "monitoring_role",
+            name=f"{name_prefix}-rds-monitoring",
+            service="monitoring.rds.amazonaws.com",
+            aws=aws,
+            description="RDS enhanced monitoring of the Aurora instances",
+            managed_policy="service-role/AmazonRDSEnhancedMonitoringRole",
+        )
 
         def instance(
             id_: str, identifier: str, zone: str, tier: int, depends_on: list[rds_cluster_instance.RdsClusterInstance]
@@ -264,38 +314,22 @@ class Database(Construct):
             )
 
         # The first instance of a cluster becomes the writer: readers wait for it.
-        zones = list(availability_zones)
         self.writer = instance("writer", f"{self.cluster_identifier}-writer", zones[0], 0, [])
         self.readers = [
             instance(f"reader_{i}", f"{self.cluster_identifier}-reader-{i}", zones[1 + i % (len(zones) - 1)], 1, [self.writer])
             for i in range(config.reader_count)
         ]
 
-        # RDS rotates the managed secret every 7 days by default; this pins the schedule to the config.
+    def _credentials(self) -> None:
+        """RDS rotates the managed secret every 7 days by default; this pins the schedule to the config."""
         secretsmanager_secret_rotation.SecretsmanagerSecretRotation(
             self,
             "secret_rotation",
             secret_id=self.secret_arn,
             rotate_immediately=False,
             rotation_rules=secretsmanager_secret_rotation.SecretsmanagerSecretRotationRotationRules(
-                automatically_after_days=config.secret_rotation_days,
+                automatically_after_days=self._config.secret_rotation_days,
             ),
-        )
-
-        if config.reader_auto_scaling:
-            self._reader_auto_scaling(name_prefix, config)
-        if config.aws_backup:
-            self._aws_backup(name_prefix, config, aws)
-
-        self.app_username = config.app_username
-        self.users = database_users(config)
-        self.connection = DatabaseConnection(
-            host=self.writer_endpoint,
-            reader_host=self.reader_endpoint,
-            port=self.port,
-            name=self.database_name,
-            username=config.app_username,
-            connect_arn=aws.arn("rds-db", f"dbuser:{self.cluster.cluster_resource_id}/{config.app_username}"),
         )
 
     def _final_snapshot_identifier(self, name_prefix: str) -> str:

@@ -51,7 +51,7 @@ Dimension = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCust
 
 #: Target-tracking metric math for a per-task load: minutes without a load data point
 #: count as zero load (``FILL``), so an application that publishes nothing (idle,
-#: crashed, or not yet instrumented) never blocks scale-in and never scales out.
+#: crashed, or not yet instrumented) never scales the service out.
 PER_TASK_EXPRESSION = "FILL(load, 0) / tasks"
 
 
@@ -359,13 +359,6 @@ class Service(Construct):
             "readonlyRootFilesystem": True,
             "mountPoints": [{"sourceVolume": name, "containerPath": path, "readOnly": False} for name, path in scratch.items()],
             "stopTimeout": config.stop_timeout_seconds,
-            "healthCheck": {
-                "command": ["CMD-SHELL", f"curl -fsS http://localhost:{config.container_port}{config.health_check_path} || exit 1"],
-                "interval": 15,
-                "timeout": 5,
-                "retries": 3,
-                "startPeriod": 30,
-            },
             "logConfiguration": {
                 "logDriver": "awslogs",
                 "options": {"awslogs-group": app_log_group_name, "awslogs-region": self._aws.region, "awslogs-stream-prefix": "order-api"},
@@ -377,6 +370,9 @@ class Service(Construct):
             ],
             "secrets": sorted(({"name": env, "valueFrom": arn} for env, arn in params.arns.items()), key=lambda s: s["name"]),
         }
+        if config.container_health_check is not None:
+            command = config.container_health_check.format(port=config.container_port, path=config.health_check_path)
+            container["healthCheck"] = {"command": ["CMD-SHELL", command], "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 30}
         task = ecs_task_definition.EcsTaskDefinition(
             self,
             "task_definition",
@@ -500,9 +496,11 @@ class Service(Construct):
 
     def _autoscaling(self, lb: LoadBalancing) -> None:
         """Target tracking on CPU, on backlog per task and optionally on requests per task.
-        Application Auto Scaling scales out when any policy asks and in only when all
-        agree; the per-task policies count missing load data as zero (see
-        :data:`PER_TASK_EXPRESSION`), so they never hold the CPU policy's scale-in back."""
+        Application Auto Scaling scales out when any policy asks and in only when every
+        policy that may scale in agrees, and a policy whose metric has no data blocks
+        both.  The per-task policies only scale out (``disable_scale_in``): scale-in
+        belongs to the CPU policy alone, whatever CloudWatch returns for a metric the
+        application never published."""
         config = self._config
         target = appautoscaling_target.AppautoscalingTarget(
             self,
@@ -552,6 +550,7 @@ class Service(Construct):
                         dimensions=[Dimension(name="ServiceName", value=self.service_name)],
                     ),
                 ),
+                disable_scale_in=True,
                 scale_in_cooldown=scale_in,
                 scale_out_cooldown=scale_out,
             ),
@@ -571,6 +570,7 @@ class Service(Construct):
                             namespace="AWS/ApplicationELB", metric_name="RequestCount", dimensions=[Dimension(name="LoadBalancer", value=lb.alb_arn_suffix)]
                         ),
                     ),
+                    disable_scale_in=True,
                     scale_in_cooldown=scale_in,
                     scale_out_cooldown=scale_out,
                 ),

@@ -61,6 +61,9 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             database=DatabaseConfig(
                 deletion_protection=True,
                 instance_class="db.r6g.large",
+                # Advanced Database Insights: per-query history and plans for the on-call engineer.
+                database_insights_mode="advanced",
+                performance_insights_retention_days=465,
                 reader_auto_scaling=True,
                 # A day of backtrack where the region offers it (see stacks/config/regions.py).
                 backtrack_window_hours=24 if REGIONS[region].backtrack else 0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from stacks.config.validate import _int_in, _one_of, _require
 
@@ -30,6 +31,9 @@ _WEEK_MINUTES = 7 * _DAY_MINUTES
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 #: Performance Insights retention RDS accepts: 7 days (free tier) or whole months (31-day steps) up to 731.
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = (7, *range(31, 731, 31), 731)
+#: CloudWatch Database Insights modes; ``advanced`` needs 15 months of Performance Insights data.
+DATABASE_INSIGHTS_MODES = ("standard", "advanced")
+ADVANCED_INSIGHTS_RETENTION_DAYS = 465
 #: Usernames Aurora MySQL reserves.
 _RESERVED_DB_USERS = ("rdsadmin", "rdsrepladmin", "rdsproxyadmin", "mysql.sys", "root")
 
@@ -132,7 +136,13 @@ class DatabaseConfig:
     backtrack_window_hours: int = 0
     #: Enhanced monitoring interval, seconds (1, 5, 10, 15, 30 or 60).  Default 60.
     monitoring_interval_seconds: int = 60
-    #: Performance Insights retention, days (7, or a multiple of 31 up to 731).  Default 7 (free tier).
+    #: CloudWatch Database Insights, which replaced the Performance Insights console (end of
+    #: life 31 July 2026): ``standard`` (free, with 7 days of Performance Insights data) or
+    #: ``advanced`` (per-query history, execution plans, fleet views; billed; needs
+    #: ``performance_insights_retention_days`` of at least 465).  Default ``standard`` (prod ``advanced``).
+    database_insights_mode: Literal["standard", "advanced"] = "standard"
+    #: Performance Insights retention, days (7, or a multiple of 31 up to 731; 465 or more
+    #: for advanced Database Insights).  Default 7 (free tier; prod 465).
     performance_insights_retention_days: int = 7
     #: Refuse ``terraform destroy`` of the cluster.  Must stay on in prod.
     deletion_protection: bool = False
@@ -237,5 +247,12 @@ class DatabaseConfig:
             "database.performance_insights_retention_days",
             self.performance_insights_retention_days,
             "7, or a multiple of 31 up to 731",
+        )
+        _one_of("database.database_insights_mode", self.database_insights_mode, DATABASE_INSIGHTS_MODES)
+        _require(
+            self.database_insights_mode != "advanced" or self.performance_insights_retention_days >= ADVANCED_INSIGHTS_RETENTION_DAYS,
+            "database.performance_insights_retention_days",
+            self.performance_insights_retention_days,
+            f"at least {ADVANCED_INSIGHTS_RETENTION_DAYS} with advanced Database Insights (AWS requires 15 months of data)",
         )
         _int_in("database.aws_backup_retention_days", self.aws_backup_retention_days, 1, 3650)

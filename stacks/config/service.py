@@ -23,6 +23,9 @@ _IMAGE_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _PARAM_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 _METRIC_RE = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
 LOG_LEVELS = ("debug", "info", "warn", "error")
+DEFAULT_CONTAINER_HEALTH_CHECK = "curl -fsS http://localhost:{port}{path} || exit 1"
+#: A shell command of printable ASCII on one line.
+_COMMAND_RE = re.compile(r"^[ -~]{1,1024}$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,10 @@ class ServiceConfig:
     cpu_target_percent: int = 70
     #: Health check path of the container behind the ALB.
     health_check_path: str = "/health"
+    #: The container's own health check, a shell command (``{port}`` and ``{path}`` are
+    #: filled in); None leaves health to the load balancer's check alone.  The default
+    #: needs ``curl`` in the image (the application contract says so).
+    container_health_check: str | None = DEFAULT_CONTAINER_HEALTH_CHECK
     #: Connection draining on the target groups, seconds.
     deregistration_delay_seconds: int = 30
     #: Port the container listens on.
@@ -91,6 +98,13 @@ class ServiceConfig:
             self.health_check_path,
             "a URL path starting with / (at most 1024 characters, no spaces)",
         )
+        if self.container_health_check is not None:
+            _require(
+                bool(_COMMAND_RE.match(self.container_health_check)) and _formats(self.container_health_check),
+                "service.container_health_check",
+                self.container_health_check,
+                "a one-line shell command of printable ASCII (at most 1024 characters) whose only {placeholders} are {port} and {path}, or none",
+            )
         _int_in("service.deregistration_delay_seconds", self.deregistration_delay_seconds, 0, 3600)
         _int_in("service.container_port", self.container_port, 1024, 65535)
         _one_of("service.cpu", self.cpu, tuple(FARGATE_SIZES))
@@ -130,3 +144,12 @@ class ServiceConfig:
             _require(bool(_PARAM_KEY_RE.match(key)), "service.features", key, "keys of lowercase letters, digits, _ . - (max 63)")
             _require(0 < len(value) <= 4096, f"service.features[{key}]", value, "1-4096 characters")
         _require(len(keys) == len(set(keys)), "service.features", keys, "unique keys")
+
+
+def _formats(command: str) -> bool:
+    """Whether ``command`` fills in with ``port`` and ``path`` and nothing else."""
+    try:
+        command.format(port=8080, path="/health")
+    except (KeyError, IndexError, ValueError):
+        return False
+    return True
