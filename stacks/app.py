@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from cdktf import App
 
+from stacks.account_stack import STACK_NAME as ACCOUNT_STACK_NAME
+from stacks.account_stack import AccountStack
 from stacks.config import PROJECT, AppConfig
 from stacks.order_api_stack import OrderApiStack
 from stacks.registry_stack import STACK_NAME as REGISTRY_STACK_NAME
@@ -11,8 +13,9 @@ from stacks.registry_stack import RegistryStack
 from stacks.state_bootstrap_stack import STACK_NAME as STATE_STACK_NAME
 from stacks.state_bootstrap_stack import StateBootstrapStack
 
-#: Deploy order in a new account: state bucket, registry (then push an image), environments.
-SHARED_STACKS = (STATE_STACK_NAME, REGISTRY_STACK_NAME)
+#: Deploy order in a new account: state bucket, account-wide singletons, registry (then push
+#: an image), environments.
+SHARED_STACKS = (STATE_STACK_NAME, ACCOUNT_STACK_NAME, REGISTRY_STACK_NAME)
 
 
 def build_app(config: AppConfig, *, outdir: str) -> App:
@@ -26,6 +29,15 @@ def build_app(config: AppConfig, *, outdir: str) -> App:
         tags={**shared_tags, "component": "terraform-state"},
         endpoint_url=config.endpoint_url,
         state=config.state if config.state.bootstrap_backend == "s3" else None,
+    )
+    AccountStack(
+        app,
+        ACCOUNT_STACK_NAME,
+        region=config.region,
+        state=config.state,
+        state_region=config.state_region,
+        tags={**shared_tags, "component": "account"},
+        endpoint_url=config.endpoint_url,
     )
     RegistryStack(
         app,

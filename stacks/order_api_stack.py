@@ -97,7 +97,6 @@ class OrderApiStack(TerraformStack):
             "waf",
             name_prefix=prefix,
             config=config.edge,
-            aws=aws,
             load_balancer_arn=self.load_balancer.arn,
             log_retention_days=retention,
             log_key_arn=self.log_key.arn,

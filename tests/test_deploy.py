@@ -69,6 +69,25 @@ def test_fails_when_a_digest_is_not_in_the_registry(prod_with_paging: Synthesize
         check_image(prod_with_paging.doc("order-api-prod"), "order-api-prod", client)
 
 
+class _Logs:
+    def __init__(self, *names: str) -> None:
+        self.names = names
+
+    def describe_resource_policies(self) -> dict[str, Any]:
+        return {"resourcePolicies": [{"policyName": name, "policyDocument": "{}"} for name in self.names]}
+
+
+ACCOUNT_READY = _Logs("order-api-waf-log-delivery", "AWSWAF-LOGS")
+
+
+def test_fails_when_the_account_stack_was_never_deployed(synth: Synthesized) -> None:
+    with pytest.raises(DeployError) as excinfo:
+        preflight(synth.doc("order-api-dev"), "order-api-dev", ecr_client=lambda r, e: pytest.fail("ECR asked first"), logs_client=lambda r, e: _Logs("AWSWAF-LOGS"))
+    assert str(excinfo.value) == (
+        "order-api-dev: the account-wide singletons are missing (log resource policy order-api-waf-log-delivery): run make deploy STACK=order-api-account first"
+    )
+
+
 def test_fails_when_the_registry_stack_was_never_deployed(synth: Synthesized) -> None:
     client = ecr(("describe_repositories", "RepositoryNotFoundException", {"repositoryNames": ["order-api"]}))
     with pytest.raises(DeployError) as excinfo:
@@ -78,7 +97,12 @@ def test_fails_when_the_registry_stack_was_never_deployed(synth: Synthesized) ->
 
 def test_prod_without_an_alarm_destination_is_refused_before_anything_else(synth: Synthesized) -> None:
     with pytest.raises(DeployError) as excinfo:
-        preflight(synth.doc("order-api-prod"), "order-api-prod", ecr_client=lambda region, endpoint: pytest.fail("ECR asked before the alarm check"))
+        preflight(
+            synth.doc("order-api-prod"),
+            "order-api-prod",
+            ecr_client=lambda region, endpoint: pytest.fail("ECR asked before the alarm check"),
+            logs_client=lambda region, endpoint: pytest.fail("Logs asked before the alarm check"),
+        )
     assert str(excinfo.value).startswith("order-api-prod: its alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN")
 
 
@@ -87,7 +111,7 @@ def test_prod_with_an_external_topic_passes_the_alarm_check(prod_with_paging: Sy
     client = ecr(
         REPO_FOUND, ("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, {"repositoryName": "order-api", "imageIds": [{"imageDigest": DIGEST}]})
     )
-    preflight(prod_with_paging.doc("order-api-prod"), "order-api-prod", ecr_client=lambda region, endpoint: client)
+    preflight(prod_with_paging.doc("order-api-prod"), "order-api-prod", ecr_client=lambda region, endpoint: client, logs_client=lambda r, e: ACCOUNT_READY)
 
 
 def test_alarm_destinations_are_subscriptions_or_external_topics() -> None:
@@ -113,7 +137,7 @@ def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monk
         assert "--outputs-file-include-sensitive-outputs=false" in extra and "--terraform-parallelism" in extra
         (outputs_dir / "outputs.json").write_text(json.dumps({stack: {"vpc_id": "vpc-1", "task_definition_arn": "arn:td:1"}}))
 
-    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client: steps.append(f"preflight {stack}"))
+    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client, logs_client: steps.append(f"preflight {stack}"))
     monkeypatch.setattr(deploy, "cdktf", fake_cdktf)
     monkeypatch.setattr(deploy, "settle", lambda stack, doc, declared, since: steps.append(f"settle {stack} {declared}"))
 
@@ -208,10 +232,12 @@ def test_fails_bootstrap_with_a_bad_bucket_and_leaves_the_file(tmp_path: Path) -
 def test_bootstrap_says_what_is_next() -> None:
     lines = bootstrap.next_steps({"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme"})
     assert "state of order-api-state: terraform-state/order-api-state.tfstate (keep it safe; README, State)" in lines
-    assert lines[-3:] == [
+    assert lines[-5:] == [
+        "  make deploy STACK=order-api-account",
         "  make deploy STACK=order-api-registry",
-        "  docker push <account>.dkr.ecr.eu-west-1.amazonaws.com/order-api:<tag>   (dev runs :latest unless IMAGE_TAG says otherwise)",
+        "  docker push <account>.dkr.ecr.eu-west-1.amazonaws.com/order-api:<tag>   (a new dev starts with :latest unless IMAGE_TAG says otherwise)",
         "  make deploy STACK=order-api-dev",
+        "  make release STACK=order-api-dev IMAGE=<tag or sha256:digest>   (every later image; README, Releasing)",
     ]
 
 

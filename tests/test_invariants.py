@@ -29,6 +29,7 @@ NAME_KEYS = (
     "dashboard_name",
     "family",
     "policy_name",
+    "function_name",
     "final_snapshot_identifier",
 )
 #: (type, attribute) pairs that are not account-wide names: an inline policy's name is
@@ -52,7 +53,7 @@ def physical_names(doc: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
 def test_the_copy_has_many_physical_names(synth: Synthesized) -> None:
     names = list(physical_names(synth.doc(COPY)))
     assert len(names) > 60
-    assert {key for _, key, _ in names} >= {"name", "bucket_prefix", "identifier", "alarm_name", "family", "tags.Name", "cluster_identifier", "policy_name"}
+    assert {key for _, key, _ in names} >= {"name", "bucket_prefix", "identifier", "alarm_name", "family", "tags.Name", "cluster_identifier", "function_name"}
 
 
 def test_every_physical_name_of_the_copy_carries_the_suffix(synth: Synthesized) -> None:

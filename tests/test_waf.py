@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def build(outdir: str, config: EdgeConfig, stack_name: str = STACK) -> Synthesiz
         service_principals=["logs.us-east-1.amazonaws.com"],
         encryption_context={"aws:logs:arn": aws.arn("logs", "log-group:*")},
     )
-    Waf(stack, "waf", name_prefix=PREFIX, config=config, aws=aws, load_balancer_arn=ALB_ARN, log_retention_days=14, log_key_arn=logs_key.arn)
+    Waf(stack, "waf", name_prefix=PREFIX, config=config, load_balancer_arn=ALB_ARN, log_retention_days=14, log_key_arn=logs_key.arn)
     Aspects.of(stack).add(Guardrails(production=False))
     app.synth()
     return Synthesized(outdir=Path(outdir))
@@ -201,23 +202,31 @@ def test_logging_goes_to_the_log_group_with_credentials_redacted(waf: Synthesize
     assert redacted == ["authorization", "cookie"]
 
 
-def test_log_delivery_policy_is_scoped_to_the_group_and_account(waf: Synthesized) -> None:
-    policy = waf.resource(STACK, cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy.TF_RESOURCE_TYPE, "log_delivery_policy")
-    assert policy["policy_name"] == f"{PREFIX}-waf-log-delivery"
-    documents = waf.doc(STACK)["data"]["aws_iam_policy_document"]
-    (document,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("waf/log_delivery_document")]
+def test_no_environment_makes_its_own_log_resource_policy(waf: Synthesized, synth: Synthesized) -> None:
+    """An account holds 10 CloudWatch Logs resource policies per region: the account stack's
+    one policy covers every environment's WAF log group."""
+    assert waf.resources(STACK, cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy.TF_RESOURCE_TYPE) == {}
+    for stack in synth.stack_names():
+        policies = synth.resources(stack, cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy.TF_RESOURCE_TYPE)
+        assert (stack, len(policies)) == (stack, 1 if stack == "order-api-account" else 0)
+
+
+def test_the_account_policy_covers_every_environments_waf_log_group_only(synth: Synthesized) -> None:
+    (policy,) = synth.resources("order-api-account", cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy.TF_RESOURCE_TYPE).values()
+    assert policy["policy_name"] == "order-api-waf-log-delivery"
+    documents = synth.doc("order-api-account")["data"]["aws_iam_policy_document"]
+    (document,) = documents.values()
     (statement,) = document["statement"]
     assert statement["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
     assert statement["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
-    assert statement["resources"] == ["${aws_cloudwatch_log_group.waf_log_group_0895F38B.arn}:*"]
+    account = "${data.aws_caller_identity.caller.account_id}"
+    assert statement["resources"] == [f"arn:${{data.aws_partition.partition.partition}}:logs:us-east-1:{account}:log-group:aws-waf-logs-order-api-*:*"]
     conditions = {c["variable"]: (c["test"], c["values"]) for c in statement["condition"]}
-    assert conditions["aws:SourceAccount"] == ("StringEquals", ["${data.aws_caller_identity.caller.account_id}"])
+    assert conditions["aws:SourceAccount"] == ("StringEquals", [account])
     assert conditions["aws:SourceArn"][0] == "ArnLike"
-
-
-def test_logging_waits_for_the_delivery_policy(waf: Synthesized) -> None:
-    logging = waf.resource(STACK, wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration.TF_RESOURCE_TYPE, "logging")
-    assert logging["depends_on"] == ["aws_cloudwatch_log_resource_policy.waf_log_delivery_policy_7866D737"]
+    for stack in ("order-api-dev", "order-api-prod", "order-api-dev-pr42"):
+        (group,) = [g["name"] for g in synth.resources(stack, "aws_cloudwatch_log_group").values() if g["name"].startswith("aws-waf-logs-")]
+        assert fnmatch.fnmatchcase(group, "aws-waf-logs-order-api-*")
 
 
 def test_resources_pass_every_guardrail_rule(waf: Synthesized) -> None:
@@ -229,13 +238,11 @@ def test_attributes_name_the_acl(tmp_path) -> None:
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "attributes")
     provider.AwsProvider(stack, "aws", region="us-east-1")
-    aws = AwsContext(account_id="111122223333", partition="aws", region="us-east-1")
     waf = Waf(
         stack,
         "waf",
         name_prefix=PREFIX,
         config=EdgeConfig(),
-        aws=aws,
         load_balancer_arn=ALB_ARN,
         log_retention_days=7,
         log_key_arn="arn:aws:kms:us-east-1:111122223333:key/k",

@@ -54,9 +54,11 @@ def next_steps(settings: Mapping[str, str]) -> list[str]:
         f"settings in {Path('settings.env')}: " + (", ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "defaults"),
         f"state of {STATE_STACK}: {local_state_file(STATE_STACK)} (keep it safe; README, State)",
         "next:",
+        "  make deploy STACK=order-api-account",
         "  make deploy STACK=order-api-registry",
-        f"  docker push <account>.dkr.ecr.{region}.amazonaws.com/order-api:<tag>   (dev runs :latest unless IMAGE_TAG says otherwise)",
+        f"  docker push <account>.dkr.ecr.{region}.amazonaws.com/order-api:<tag>   (a new dev starts with :latest unless IMAGE_TAG says otherwise)",
         "  make deploy STACK=order-api-dev",
+        "  make release STACK=order-api-dev IMAGE=<tag or sha256:digest>   (every later image; README, Releasing)",
     ]
     return lines
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_STACKS = {"order-api-state", "order-api-registry", "order-api-dev", "order-api-staging", "order-api-prod"}
+EXPECTED_STACKS = {"order-api-state", "order-api-account", "order-api-registry", "order-api-dev", "order-api-staging", "order-api-prod"}
 STATE_BYTES = b'{"version": 4, "serial": 7, "lineage": "cli-check"}\n'
 SETTINGS_BUCKET = "cli-check-order-api-state"
 

@@ -141,19 +141,40 @@ def _code(error: Exception) -> str:
     return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
-def preflight(doc: Mapping[str, Any], stack: str, ecr_client: Callable[[str, str | None], Any] | None = None) -> None:
+def check_account_stack(stack: str, logs: Any) -> None:
+    """The account stack's singletons must exist: without its log resource policy, WAF
+    logging of the environment is refused (or grows the account-wide one)."""
+    from stacks.account_stack import STACK_NAME, WAF_LOG_POLICY_NAME
+
+    policies = {p["policyName"] for p in logs.describe_resource_policies()["resourcePolicies"]}
+    if WAF_LOG_POLICY_NAME not in policies:
+        raise DeployError(f"{stack}: the account-wide singletons are missing (log resource policy {WAF_LOG_POLICY_NAME}): run make deploy STACK={STACK_NAME} first")
+
+
+def preflight(
+    doc: Mapping[str, Any],
+    stack: str,
+    ecr_client: Callable[[str, str | None], Any] | None = None,
+    logs_client: Callable[[str, str | None], Any] | None = None,
+) -> None:
     """Every check that must pass before ``stack`` is deployed."""
     if not is_environment_stack(doc):
         return
     check_alarm_destination(doc, stack)
     region, endpoint = provider_target(doc)
-    check_image(doc, stack, (ecr_client or _ecr)(region, endpoint))
+    check_account_stack(stack, (logs_client or _client("logs"))(region, endpoint))
+    check_image(doc, stack, (ecr_client or _client("ecr"))(region, endpoint))
 
 
-def _ecr(region: str, endpoint: str | None) -> Any:
-    import boto3  # type: ignore[import-untyped]
+def _client(service: str) -> Callable[[str, str | None], Any]:
+    """A factory of boto3 clients of ``service`` for a region and an optional emulator endpoint."""
 
-    return boto3.session.Session(region_name=region).client("ecr", endpoint_url=endpoint)
+    def make(region: str, endpoint: str | None) -> Any:
+        import boto3  # type: ignore[import-untyped]
+
+        return boto3.session.Session(region_name=region).client(service, endpoint_url=endpoint)
+
+    return make
 
 
 def cli_env() -> dict[str, str]:
@@ -193,6 +214,7 @@ def deploy(
     parallelism: int | None = None,
     ecr_client: Callable[[str, str | None], Any] | None = None,
     skip_provider_lock: bool = False,
+    logs_client: Callable[[str, str | None], Any] | None = None,
 ) -> None:
     """Preflight, apply, write outputs, provision the database users (see the module docstring).
 
@@ -201,7 +223,7 @@ def deploy(
     stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it."""
     doc = load(outdir, stack)
     skip_provider_lock = skip_provider_lock or is_emulated(doc)
-    preflight(doc, stack, ecr_client)
+    preflight(doc, stack, ecr_client, logs_client)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs_file = outputs_dir / "outputs.json"
     since = datetime.now(UTC) - timedelta(seconds=60)

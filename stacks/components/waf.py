@@ -7,8 +7,8 @@ from typing import Any
 
 from constructs import Construct
 
-from stacks.aws import cloudwatch_log_resource_policy, wafv2_web_acl, wafv2_web_acl_association, wafv2_web_acl_logging_configuration
-from stacks.components.common import AwsContext, Condition, Principal, Statement, log_group, policy_document
+from stacks.aws import wafv2_web_acl, wafv2_web_acl_association, wafv2_web_acl_logging_configuration
+from stacks.components.common import log_group
 from stacks.config import EdgeConfig
 
 Acl = wafv2_web_acl
@@ -85,9 +85,11 @@ class Waf(Construct):
     Every rule and the ACL publish CloudWatch metrics and sampled requests.
     Full request logs go to the log group ``aws-waf-logs-<name_prefix>`` (the
     prefix WAF requires), encrypted with ``log_key_arn``, with the
-    ``authorization`` and ``cookie`` headers redacted.  The log group carries
-    its own resource policy for ``delivery.logs.amazonaws.com``, so WAF does
-    not grow the account-wide ``AWSWAF-LOGS`` policy.
+    ``authorization`` and ``cookie`` headers redacted.  Log delivery may write
+    there through the account stack's one resource policy for every
+    environment's ``aws-waf-logs-order-api-*`` group (``stacks/account_stack.py``),
+    so WAF neither grows the account-wide ``AWSWAF-LOGS`` policy nor uses up the
+    account's 10 resource policies.
 
     Attributes: ``web_acl_arn``, ``web_acl_name``, ``web_acl_id``,
     ``log_group_name``.
@@ -100,7 +102,6 @@ class Waf(Construct):
         *,
         name_prefix: str,
         config: EdgeConfig,
-        aws: AwsContext,
         load_balancer_arn: str,
         log_retention_days: int,
         log_key_arn: str,
@@ -131,7 +132,7 @@ class Waf(Construct):
         self.web_acl_id = self.web_acl.id
 
         wafv2_web_acl_association.Wafv2WebAclAssociation(self, "association", resource_arn=load_balancer_arn, web_acl_arn=self.web_acl.arn)
-        self._logging(name_prefix, aws, log_retention_days, log_key_arn)
+        self._logging(name_prefix, log_retention_days, log_key_arn)
 
     @staticmethod
     def _rate_rule(priority: int, name_prefix: str, config: EdgeConfig) -> Acl.Wafv2WebAclRule:
@@ -199,32 +200,10 @@ class Waf(Construct):
             visibility_config=_visibility(f"{name_prefix}-{group}"),
         )
 
-    def _logging(self, name_prefix: str, aws: AwsContext, retention_days: int, key_arn: str) -> None:
+    def _logging(self, name_prefix: str, retention_days: int, key_arn: str) -> None:
         group = log_group(self, "log_group", name=f"aws-waf-logs-{name_prefix}", retention_days=retention_days, kms_key_arn=key_arn)
         self.log_group_name = group.name
-        # Log delivery writes into this group only, and only for this account.
-        delivery = cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy(
-            self,
-            "log_delivery_policy",
-            policy_name=f"{name_prefix}-waf-log-delivery",
-            policy_document=policy_document(
-                self,
-                "log_delivery_document",
-                [
-                    Statement(
-                        sid="WafLogDelivery",
-                        effect="Allow",
-                        principals=[Principal(type="Service", identifiers=["delivery.logs.amazonaws.com"])],
-                        actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                        resources=[f"{group.arn}:*"],
-                        condition=[
-                            Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id]),
-                            Condition(test="ArnLike", variable="aws:SourceArn", values=[aws.arn("logs", "*")]),
-                        ],
-                    )
-                ],
-            ),
-        )
+        # Log delivery may write here by the account stack's resource policy (one for all environments).
         Logging.Wafv2WebAclLoggingConfiguration(
             self,
             "logging",
@@ -234,5 +213,4 @@ class Waf(Construct):
                 Logging.Wafv2WebAclLoggingConfigurationRedactedFields(single_header=Logging.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=h))
                 for h in REDACTED_HEADERS
             ],
-            depends_on=[delivery],
         )

@@ -12,7 +12,7 @@ One run:
 
    - synthesize (``ENVIRONMENT_SUFFIX=e2e``, ``ENVIRONMENTS=dev``, ``AWS_ENDPOINT_URL``),
    - adapt the synthesized copies to the provider found (:mod:`tools.e2e.version_gap`),
-   - bootstrap (the state stack), the registry, push an image to the emulator's
+   - bootstrap (the state stack), the account-wide singletons, the registry, push an image to the emulator's
      registry (the stand-in for ``docker push``), deploy the copy (preflight,
      ``cdktf deploy``, flat outputs, database users, the service settled),
    - release: push a second build and ``make release`` it (``tools.release``), then
@@ -22,7 +22,7 @@ One run:
      that its state is empty and the emulator holds nothing of it
      (:mod:`tools.e2e.leftovers`);
 
-   in the second round the state stack and the registry re-apply as no-ops;
+   in the second round the state, account and registry stacks re-apply as no-ops;
 5. stop moto, whatever happened, and print one line per phase and a summary.
 
 Everything the run writes is under ``.e2e/`` at the project root (git-ignored):
@@ -70,6 +70,7 @@ SUFFIX = "e2e"
 REGION = "us-east-1"
 PARALLELISM = 20
 STATE_STACK = "order-api-state"
+ACCOUNT_STACK = "order-api-account"
 #: The shared repository (RegistryConfig's default name).
 REGISTRY = "order-api"
 REGISTRY_STACK = "order-api-registry"
@@ -256,7 +257,7 @@ class Lifecycle:
                 self.gap_changes = changes
             done = f"{len(changes)} 6.x-only settings removed or rewritten" if changes else "nothing removed"
             phase.detail = f"hashicorp/aws {self.tools.provider.version}: {done}"
-        for stack, name in ((STATE_STACK, "bootstrap"), (REGISTRY_STACK, "registry")):
+        for stack, name in ((STATE_STACK, "bootstrap"), (ACCOUNT_STACK, "account"), (REGISTRY_STACK, "registry")):
             with self.phase(number, name) as phase:
                 deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True)
                 result.applied[stack] = phase.detail = self.applied(phase.log, stack)
@@ -290,7 +291,7 @@ class Lifecycle:
         for path in sorted((self.paths.outdir / "stacks").glob("*/cdk.tf.json")):
             doc, stack_changes = adapt(json.loads(path.read_text()), self.tools.provider.version)
             path.write_text(json.dumps(doc, indent=2) + "\n")
-            if path.parent.name in (STATE_STACK, REGISTRY_STACK, self.stack):
+            if path.parent.name in (STATE_STACK, ACCOUNT_STACK, REGISTRY_STACK, self.stack):
                 changes += [f"{path.parent.name}: {line}" for line in stack_changes]
         return changes
 
