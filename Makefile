@@ -26,7 +26,7 @@ BASE ?=
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy destroy outputs release promote db-users bootstrap node e2e cli-check fuzz clean
+.PHONY: setup synth test lint policy bench snapshot diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz clean
 
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -104,6 +104,11 @@ release: setup
 promote: setup
 	@test -n "$$FROM" -a -n "$$TO" || { echo "usage: make promote FROM=order-api-dev TO=order-api-staging" >&2; exit 2; }
 	$(PY) -m tools.release "$$TO" --from "$$FROM" $${EXPECT:+--expect "$$EXPECT"}
+
+## Tear a standing environment down deliberately (CONFIRM=<stack>; prod also ALLOW_PROD=1; LOG_BUCKET=empty|keep)
+teardown: setup
+	@test -n "$$STACK" || { echo "usage: make teardown STACK=order-api-staging CONFIRM=order-api-staging [LOG_BUCKET=empty|keep] [ALLOW_PROD=1]" >&2; exit 2; }
+	$(PY) -m tools.teardown "$$STACK"
 
 ## Destroy one stack with the cdktf CLI
 destroy: setup
