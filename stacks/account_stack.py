@@ -66,4 +66,6 @@ class AccountStack(TerraformStack):
                 ],
             ),
         )
-        TerraformOutput(self, "waf_log_delivery_policy_name", value=policy.policy_name, description="CloudWatch Logs resource policy for every environment's WAF logs")
+        TerraformOutput(
+            self, "waf_log_delivery_policy_name", value=policy.policy_name, description="CloudWatch Logs resource policy for every environment's WAF logs"
+        )

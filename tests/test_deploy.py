@@ -82,7 +82,9 @@ ACCOUNT_READY = _Logs("order-api-waf-log-delivery", "AWSWAF-LOGS")
 
 def test_fails_when_the_account_stack_was_never_deployed(synth: Synthesized) -> None:
     with pytest.raises(DeployError) as excinfo:
-        preflight(synth.doc("order-api-dev"), "order-api-dev", ecr_client=lambda r, e: pytest.fail("ECR asked first"), logs_client=lambda r, e: _Logs("AWSWAF-LOGS"))
+        preflight(
+            synth.doc("order-api-dev"), "order-api-dev", ecr_client=lambda r, e: pytest.fail("ECR asked first"), logs_client=lambda r, e: _Logs("AWSWAF-LOGS")
+        )
     assert str(excinfo.value) == (
         "order-api-dev: the account-wide singletons are missing (log resource policy order-api-waf-log-delivery): run make deploy STACK=order-api-account first"
     )

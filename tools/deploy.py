@@ -148,7 +148,9 @@ def check_account_stack(stack: str, logs: Any) -> None:
 
     policies = {p["policyName"] for p in logs.describe_resource_policies()["resourcePolicies"]}
     if WAF_LOG_POLICY_NAME not in policies:
-        raise DeployError(f"{stack}: the account-wide singletons are missing (log resource policy {WAF_LOG_POLICY_NAME}): run make deploy STACK={STACK_NAME} first")
+        raise DeployError(
+            f"{stack}: the account-wide singletons are missing (log resource policy {WAF_LOG_POLICY_NAME}): run make deploy STACK={STACK_NAME} first"
+        )
 
 
 def preflight(
