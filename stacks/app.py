@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from cdktf import App
-
 from stacks.config import PROJECT, AppConfig
+from stacks.framework import App
 from stacks.order_api_stack import OrderApiStack
 from stacks.registry_stack import STACK_NAME as REGISTRY_STACK_NAME
 from stacks.registry_stack import RegistryStack

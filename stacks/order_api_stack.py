@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-from cdktf import Aspects, TerraformOutput, TerraformStack
-from constructs import Construct
-
 from stacks.aspects import ComponentTags, Guardrails
 from stacks.aws import data_aws_ecr_repository
 from stacks.backend import configure_backend
@@ -18,6 +15,7 @@ from stacks.components.network import Network
 from stacks.components.service import LoadBalancing, Service, service_names
 from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
+from stacks.framework import Aspects, Construct, TerraformOutput, TerraformStack
 from stacks.provider import aws_provider
 
 #: Addresses that moved to another stack: forgotten here, never destroyed.

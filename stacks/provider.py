@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from constructs import Construct
-
 from stacks.aws import provider
+from stacks.framework import Construct
 
 #: Provider endpoint names of every AWS service the stacks call (resources and data
 #: sources).  ``tests/test_provider.py`` checks every synthesized type against it.

@@ -7,11 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Construct
-
 from stacks.aws import cloudwatch_dashboard, cloudwatch_metric_alarm, sns_topic, sns_topic_policy, sns_topic_subscription
 from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, deny_insecure_transport, policy_document
 from stacks.config import ConfigError, MonitoringConfig
+from stacks.framework import Construct
 
 Alarm = cloudwatch_metric_alarm
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from constructs import Construct
-
 from stacks.aws import ecr_lifecycle_policy, ecr_repository
+from stacks.framework import Construct
 
 ecr = ecr_repository
 
