@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from stacks.aws import provider
-from stacks.framework import Construct
+from stacks.framework import Construct, TerraformStack
+from stacks.requirements import declare_requirements
 
 #: Provider endpoint names of every AWS service the stacks call (resources and data
 #: sources).  ``tests/test_provider.py`` checks every synthesized type against it.
@@ -43,7 +44,9 @@ EMULATOR_MAX_RETRIES = 2
 
 
 def aws_provider(scope: Construct, *, region: str, tags: Mapping[str, str], endpoint_url: str | None) -> provider.AwsProvider:
-    """The stack's ``aws`` provider with ``tags`` as default tags on every resource."""
+    """The stack's ``aws`` provider with ``tags`` as default tags on every resource, and the
+    stack's requirements (:func:`stacks.requirements.declare_requirements`)."""
+    declare_requirements(TerraformStack.of(scope))
     emulator: dict[str, object] = {}
     if endpoint_url is not None:
         emulator = {
