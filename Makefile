@@ -22,6 +22,8 @@ SYNCED := $(VENV)/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_SYNCED := node_modules/.synced-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK ?=
 BASE ?=
+# Deploy engine of `make deploy` and `make destroy`: cdktf (the CLI) or terraform (plain).
+ENGINE ?= cdktf
 # Fixed seed and example count of `make fuzz` (the synthesizing properties).
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
@@ -85,15 +87,15 @@ diff: $(SYNCED)
 bootstrap: setup
 	$(PY) -m tools.bootstrap
 
-## Deploy one stack: checks, cdktf deploy, cfn-outputs/flat-outputs.json, database users
+## Deploy one stack: checks, cdktf deploy (or plain terraform: ENGINE=terraform), cfn-outputs/flat-outputs.json, database users
 deploy: setup
-	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK)
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev [ENGINE=cdktf|terraform]" >&2; exit 2; }
+	$(PY) -m tools.deploy $(STACK) --engine $(ENGINE)
 
-## Destroy one stack with the cdktf CLI
+## Destroy one stack with the cdktf CLI (or plain terraform: ENGINE=terraform)
 destroy: setup
-	@test -n "$(STACK)" || { echo "usage: make destroy STACK=order-api-dev-pr42" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK) --destroy
+	@test -n "$(STACK)" || { echo "usage: make destroy STACK=order-api-dev-pr42 [ENGINE=cdktf|terraform]" >&2; exit 2; }
+	$(PY) -m tools.deploy $(STACK) --destroy --engine $(ENGINE)
 
 ## Create or update the IAM-authenticated database users of a deployed stack (idempotent)
 db-users: setup

@@ -1,4 +1,4 @@
-"""Deploy (or destroy) one stack with the cdktf CLI, in the documented order, with checks first.
+"""Deploy (or destroy) one stack with the cdktf CLI or plain Terraform, in the documented order, with checks first.
 
 ``make deploy STACK=<stack>`` runs this.  Steps:
 
@@ -10,14 +10,16 @@
      the first tasks fail with CannotPullContainerError and the deploy never turns
      healthy): the line names the push command;
 3. ``npx cdktf deploy <stack> --skip-synth --auto-approve``, outputs to
-   ``cfn-outputs/outputs.json`` (sensitive ones left out);
+   ``cfn-outputs/outputs.json`` (sensitive ones left out); with ``--engine terraform``
+   plain ``terraform`` init and apply in the stack's directory instead, which writes the
+   same outputs file (:mod:`tools.engine`);
 4. for an environment stack: ``cfn-outputs/flat-outputs.json`` (what the
    integration tests read) and the database users (:mod:`tools.db_users`).
 
-``--destroy`` runs ``npx cdktf destroy <stack>`` instead (after the synth).
+``--destroy`` runs ``npx cdktf destroy <stack>`` (or ``terraform destroy``) instead (after the synth).
 Telemetry is off (``CHECKPOINT_DISABLE=1``) for the CLI and Terraform.
 
-Usage: ``python -m tools.deploy STACK [--destroy] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
+Usage: ``python -m tools.deploy STACK [--destroy] [--engine cdktf|terraform] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools import db_users
+from tools import db_users, engine
 from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,28 +186,46 @@ def deploy(
     parallelism: int | None = None,
     ecr_client: Callable[[str, str | None], Any] | None = None,
     skip_provider_lock: bool = False,
+    engine_name: str = "cdktf",
 ) -> None:
     """Preflight, apply, write outputs, provision the database users (see the module docstring).
 
     ``skip_provider_lock``: no ``terraform providers lock`` after init (the CLI runs it
     against the registry; an offline run installs from a filesystem mirror only).  A
-    stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it."""
+    stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it.  ``engine_name``:
+    ``cdktf`` (the CLI) or ``terraform`` (:mod:`tools.engine`)."""
     doc = load(outdir, stack)
     skip_provider_lock = skip_provider_lock or is_emulated(doc)
     preflight(doc, stack, ecr_client)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs_file = outputs_dir / "outputs.json"
+    if engine_name == "terraform":
+        engine.apply(stack, outdir, outputs_file, parallelism=parallelism)
+    else:
+        _cdktf_deploy(stack, outdir, outputs_file, parallelism, skip_provider_lock)
+    if not is_environment_stack(doc):
+        return
+    write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
+    for line in db_users.run(stack, outdir / "stacks"):
+        print(line)
+
+
+def _cdktf_deploy(stack: str, outdir: Path, outputs_file: Path, parallelism: int | None, skip_provider_lock: bool) -> None:
     extra = ["--outputs-file", str(outputs_file), "--outputs-file-include-sensitive-outputs=false"]
     if parallelism:
         extra += ["--terraform-parallelism", str(parallelism)]
     if skip_provider_lock:
         extra.append("--skip-provider-lock")
     cdktf("deploy", stack, outdir, *extra)
-    if not is_environment_stack(doc):
+
+
+def destroy(stack: str, outdir: Path, *, parallelism: int | None = None, engine_name: str = "cdktf") -> None:
+    """Destroy ``stack`` with the cdktf CLI or plain Terraform."""
+    if engine_name == "terraform":
+        engine.destroy(stack, outdir, parallelism=parallelism)
         return
-    write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
-    for line in db_users.run(stack, outdir / "stacks"):
-        print(line)
+    extra = ["--terraform-parallelism", str(parallelism)] if parallelism else []
+    cdktf("destroy", stack, outdir, *extra, *(["--skip-provider-lock"] if is_emulated(load(outdir, stack)) else []))
 
 
 def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_file: Path) -> None:
@@ -218,23 +238,23 @@ def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_fil
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description="Deploy or destroy one stack with the cdktf CLI.")
+    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description="Deploy or destroy one stack with the cdktf CLI or plain Terraform.")
     parser.add_argument("stack")
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
     parser.add_argument("--skip-synth", action="store_true", help="use the stacks already in --outdir")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--outputs-dir", type=Path, default=ROOT / "cfn-outputs")
     parser.add_argument("--parallelism", type=int)
+    parser.add_argument("--engine", choices=engine.ENGINES, default="cdktf", help="cdktf CLI (default) or plain terraform")
     args = parser.parse_args(argv)
     try:
         if not args.skip_synth:
             synthesize(args.outdir)
         if args.destroy:
-            extra = ["--terraform-parallelism", str(args.parallelism)] if args.parallelism else []
-            cdktf("destroy", args.stack, args.outdir, *extra, *(["--skip-provider-lock"] if is_emulated(load(args.outdir, args.stack)) else []))
+            destroy(args.stack, args.outdir, parallelism=args.parallelism, engine_name=args.engine)
         else:
-            deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
-    except (DeployError, db_users.ProvisioningError) as error:
+            deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism, engine_name=args.engine)
+    except (DeployError, engine.EngineError, db_users.ProvisioningError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
