@@ -20,6 +20,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-12)
 NODE_SYNCED := node_modules/.synced-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
+# An environment of its own, locked (envs/hcl/Pipfile.lock) and kept in envs/hcl/.venv:
+# the HCL parser of make hcl-check.
+HCL_SYNCED := envs/hcl/.venv/.synced-$(shell sha256sum envs/hcl/Pipfile.lock 2>/dev/null | cut -c1-12)
 STACK ?=
 BASE ?=
 # Deploy engine of `make deploy` and `make destroy`: cdktf (the CLI) or terraform (plain).
@@ -28,7 +31,7 @@ ENGINE ?= cdktf
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz clean
+.PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz hcl hcl-check clean
 
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -43,6 +46,11 @@ $(NODE_SYNCED): package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+$(HCL_SYNCED): $(PIPENV) envs/hcl/Pipfile.lock
+	rm -f envs/hcl/.venv/.synced-*
+	PIPENV_PIPFILE=envs/hcl/Pipfile $(PIPENV) sync
+	touch $@
+
 ## Python (locked, in .venv) and the cdktf CLI (locked, in node_modules): `npx cdktf` works after this
 setup: $(SYNCED) $(NODE_SYNCED)
 
@@ -54,7 +62,7 @@ synth: setup
 	@ls -1 cdktf.out/stacks
 
 ## Run the whole test suite: lint, types, unit, wiring, invariant, property, golden and policy tests, with coverage
-test: setup
+test: setup $(HCL_SYNCED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -117,5 +125,13 @@ cli-check:
 e2e: setup
 	$(PY) -m tools.e2e
 
+## Every stack as HCL in hcl.out/stacks/<stack>/cdk.tf (cdktf synth --hcl, its defects repaired), and the JSON of the same synth in hcl.out/json/
+hcl: setup
+	$(PY) -m tools.hcl_export
+
+## The HCL export is equivalent to the JSON (python-hcl2) and valid (terraform validate, offline provider; SKIPPED without one)
+hcl-check: hcl $(HCL_SYNCED)
+	envs/hcl/.venv/bin/python -m tools.hcl_check
+
 clean:
-	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage hcl.out .hcl.out.*
