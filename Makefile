@@ -20,9 +20,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-12)
 NODE_SYNCED := node_modules/.synced-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
-# An environment of its own, locked (envs/hcl/Pipfile.lock) and kept in envs/hcl/.venv:
-# the HCL parser of make hcl-check.
+# Environments of their own, each locked (envs/<name>/Pipfile.lock) and kept in envs/<name>/.venv:
+# the HCL parser of make hcl-check, and CDK Terrain for make cdktn-check.
 HCL_SYNCED := envs/hcl/.venv/.synced-$(shell sha256sum envs/hcl/Pipfile.lock 2>/dev/null | cut -c1-12)
+CDKTN_SYNCED := envs/cdktn/.venv/.synced-$(shell sha256sum envs/cdktn/Pipfile.lock 2>/dev/null | cut -c1-12)
 STACK ?=
 BASE ?=
 # Deploy engine of `make deploy` and `make destroy`: cdktf (the CLI) or terraform (plain).
@@ -31,7 +32,7 @@ ENGINE ?= cdktf
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz hcl hcl-check clean
+.PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
 
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -49,6 +50,11 @@ $(NODE_SYNCED): package-lock.json
 $(HCL_SYNCED): $(PIPENV) envs/hcl/Pipfile.lock
 	rm -f envs/hcl/.venv/.synced-*
 	PIPENV_PIPFILE=envs/hcl/Pipfile $(PIPENV) sync
+	touch $@
+
+$(CDKTN_SYNCED): $(PIPENV) envs/cdktn/Pipfile.lock
+	rm -f envs/cdktn/.venv/.synced-*
+	PIPENV_PIPFILE=envs/cdktn/Pipfile $(PIPENV) sync
 	touch $@
 
 ## Python (locked, in .venv) and the cdktf CLI (locked, in node_modules): `npx cdktf` works after this
@@ -133,5 +139,9 @@ hcl: setup
 hcl-check: hcl $(HCL_SYNCED)
 	envs/hcl/.venv/bin/python -m tools.hcl_check
 
+## Rehearse the move to CDK Terrain: synthesize every stack with cdktn (envs/cdktn) and compare with cdktf
+cdktn-check: setup $(CDKTN_SYNCED)
+	$(PY) -m tools.cdktn_check --python envs/cdktn/.venv/bin/python
+
 clean:
-	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage hcl.out .hcl.out.*
+	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage hcl.out .hcl.out.* .cdktn-check
