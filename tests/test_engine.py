@@ -122,6 +122,11 @@ def test_an_engine_error_is_one_line(synth: Synthesized, monkeypatch: pytest.Mon
     assert capsys.readouterr().err == "error: terraform init order-api-registry failed (exit 3); see its output above\n"
 
 
+def test_destroying_a_stack_that_was_not_synthesized_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert deploy.main(["order-api-dev-x", "--destroy", "--skip-synth", "--outdir", str(tmp_path), "--engine", "terraform"]) == 1
+    assert capsys.readouterr().err.startswith("error: stack order-api-dev-x was not synthesized")
+
+
 def test_make_e2e_runs_a_round_with_each_engine() -> None:
     assert sorted(ROUND_ENGINES[:ROUNDS]) == sorted(engine.ENGINES)
 

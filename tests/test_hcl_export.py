@@ -123,6 +123,16 @@ def test_a_correct_rendering_is_left_as_it_is() -> None:
         ("terraform {\n}\n", {"terraform": {"required_version": ">= 1"}}, "terraform.required_version: cdktf's rendering of this setting was not found"),
         ("", {"resource": {"aws_x": {"x": {"a": 'q"${b}'}}}}, 'resource "aws_x" "x": not found in cdktf\'s HCL'),
         ("", {"locals": {"a": 'q"${b}'}}, "locals.a: cdktf's rendering of this string was not found"),
+        (
+            'resource "aws_x" "x" {\n' + WARNING + "    s = {\n    }\n}\n",
+            {"resource": {"aws_x": {"x": {}}}},
+            "aws_x.x: cdktf flagged more s attributes than the JSON holds",
+        ),
+        (
+            'resource "aws_x" "x" {\n' + WARNING + "    s = {\n    }\n}\n",
+            {"resource": {"aws_x": {"x": {"a": {"s": {}}, "b": {"s": {}}}}}},
+            "aws_x.x: cdktf flagged fewer attributes than the JSON holds",
+        ),
     ],
 )
 def test_fails_when_cdktf_renders_something_the_repair_does_not_know(hcl: str, doc: dict, message: str) -> None:

@@ -221,11 +221,12 @@ def _cdktf_deploy(stack: str, outdir: Path, outputs_file: Path, parallelism: int
 
 def destroy(stack: str, outdir: Path, *, parallelism: int | None = None, engine_name: str = "cdktf") -> None:
     """Destroy ``stack`` with the cdktf CLI or plain Terraform."""
+    doc = load(outdir, stack)
     if engine_name == "terraform":
         engine.destroy(stack, outdir, parallelism=parallelism)
         return
     extra = ["--terraform-parallelism", str(parallelism)] if parallelism else []
-    cdktf("destroy", stack, outdir, *extra, *(["--skip-provider-lock"] if is_emulated(load(outdir, stack)) else []))
+    cdktf("destroy", stack, outdir, *extra, *(["--skip-provider-lock"] if is_emulated(doc) else []))
 
 
 def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_file: Path) -> None:

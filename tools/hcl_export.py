@@ -7,8 +7,8 @@ also synthesizes the JSON of the same configuration into ``hcl.out/json/`` (what
 HCL must be equivalent to: ``tools/hcl_check.py``, ``make hcl-check``).
 
 cdktf 0.21's HCL renderer (``cdktf/lib/hcl/render.js``, frozen with the archived
-project) gets three things wrong for these stacks; each is repaired here from the
-JSON of the same run, and the check proves the result equivalent:
+project) gets five things wrong for these stacks; each is repaired here from the
+JSON of the same run, and ``make hcl-check`` proves the result equivalent:
 
 1. **strings**: a string with a ``${...}`` is written between quotes as it is, so
    quotes and backslashes in its literal text are not escaped (the dashboard body and
@@ -17,10 +17,15 @@ JSON of the same run, and the check proves the result equivalent:
    a multi-line string becomes a heredoc, which adds a final newline.  Such strings
    are rewritten as HCL quoted templates with their literal text escaped
    (:func:`hcl_string`).
-2. **top-level blocks from stack overrides** other than ``terraform`` are dropped: the
+2. **untyped attributes**: an attribute the bindings have no type for (marked by a
+   ``# Warning`` comment; the WAF rules' ``statement``) is written as an object where
+   the provider expects nested blocks.  It is re-rendered as blocks (:func:`hcl_blocks`).
+3. **output strings** that look like a number (``"3306"``) or start like JSON are
+   written unquoted, so the output changes type.  They are quoted.
+4. **top-level blocks from stack overrides** other than ``terraform`` are dropped: the
    ``removed`` block that keeps the old per-environment ECR repository in the account
    is missing.  It is appended (:func:`removed_block`).
-3. **plain ``terraform`` settings** (``required_version``) are rendered as
+5. **plain ``terraform`` settings** (``required_version``) are rendered as
    ``0 = "required_version"``.  The line gets its real name and value.
 
 Usage: ``python -m tools.hcl_export [--out hcl.out]`` (the configuration comes from
@@ -162,7 +167,7 @@ def removed_block(entry: Mapping[str, Any]) -> str:
 
 
 def repair(hcl: str, doc: Mapping[str, Any]) -> tuple[str, Repairs]:
-    """``hcl`` (cdktf's rendering of ``doc``) with the defects of the module docstring repaired."""
+    """``hcl`` (cdktf's rendering of ``doc``) with the five defects of the module docstring repaired."""
     done = Repairs()
     hcl = _repair_untyped(hcl, doc, done)
     for path, value in strings_of(doc):
@@ -280,6 +285,8 @@ def _repair_untyped(hcl: str, doc: Mapping[str, Any], done: Repairs) -> str:
             values = {attribute: _occurrences(body, attribute) for attribute in {m[2] for m in flagged}}
             for match in reversed(flagged):
                 indent, attribute = match[1], match[2]
+                if not values[attribute]:
+                    raise ExportError(f"{rtype}.{name}: cdktf flagged more {attribute} attributes than the JSON holds; the repair needs updating")
                 value = values[attribute].pop()
                 value_end = _closing(hcl, match.end()) if hcl[match.end()] in "[{" else hcl.find("\n", match.end())
                 hcl = hcl[: match.start()] + "\n".join(hcl_blocks(attribute, value, indent)) + hcl[value_end:]
