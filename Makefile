@@ -20,13 +20,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-12)
 NODE_SYNCED := node_modules/.synced-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
+# Environments of their own, each locked (envs/<name>/Pipfile.lock) and kept in envs/<name>/.venv:
+# the HCL parser of make hcl-check, and CDK Terrain for make cdktn-check.
+HCL_SYNCED := envs/hcl/.venv/.synced-$(shell sha256sum envs/hcl/Pipfile.lock 2>/dev/null | cut -c1-12)
+CDKTN_SYNCED := envs/cdktn/.venv/.synced-$(shell sha256sum envs/cdktn/Pipfile.lock 2>/dev/null | cut -c1-12)
 STACK ?=
 BASE ?=
+# Deploy engine of `make deploy` and `make destroy`: cdktf (the CLI) or terraform (plain).
+ENGINE ?= cdktf
 # Fixed seed and example count of `make fuzz` (the synthesizing properties).
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz clean
+.PHONY: setup synth test lint policy bench snapshot diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
 
 $(PIPENV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,6 +47,16 @@ $(NODE_SYNCED): package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+$(HCL_SYNCED): $(PIPENV) envs/hcl/Pipfile.lock
+	rm -f envs/hcl/.venv/.synced-*
+	PIPENV_PIPFILE=envs/hcl/Pipfile $(PIPENV) sync
+	touch $@
+
+$(CDKTN_SYNCED): $(PIPENV) envs/cdktn/Pipfile.lock
+	rm -f envs/cdktn/.venv/.synced-*
+	PIPENV_PIPFILE=envs/cdktn/Pipfile $(PIPENV) sync
+	touch $@
+
 ## Python (locked, in .venv) and the cdktf CLI (locked, in node_modules): `npx cdktf` works after this
 setup: $(SYNCED) $(NODE_SYNCED)
 
@@ -52,7 +68,7 @@ synth: setup
 	@ls -1 cdktf.out/stacks
 
 ## Run the whole test suite: lint, types, unit, wiring, invariant, property, golden and policy tests, with coverage
-test: setup
+test: setup $(HCL_SYNCED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
@@ -85,10 +101,10 @@ diff: $(SYNCED)
 bootstrap: setup
 	$(PY) -m tools.bootstrap
 
-## Deploy one stack: checks, cdktf deploy, cfn-outputs/flat-outputs.json, database users
+## Deploy one stack: checks, cdktf deploy (or plain terraform: ENGINE=terraform), cfn-outputs/flat-outputs.json, database users
 deploy: setup
-	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK)
+	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev [ENGINE=cdktf|terraform]" >&2; exit 2; }
+	$(PY) -m tools.deploy $(STACK) --engine $(ENGINE)
 
 ## The outputs files of a deployed stack (cfn-outputs/), without applying anything
 outputs: setup
@@ -110,10 +126,10 @@ teardown: setup
 	@test -n "$$STACK" || { echo "usage: make teardown STACK=order-api-staging CONFIRM=order-api-staging [LOG_BUCKET=empty|keep] [ALLOW_PROD=1]" >&2; exit 2; }
 	$(PY) -m tools.teardown "$$STACK"
 
-## Destroy one stack with the cdktf CLI
+## Destroy one stack with the cdktf CLI (or plain terraform: ENGINE=terraform)
 destroy: setup
-	@test -n "$(STACK)" || { echo "usage: make destroy STACK=order-api-dev-pr42" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK) --destroy
+	@test -n "$(STACK)" || { echo "usage: make destroy STACK=order-api-dev-pr42 [ENGINE=cdktf|terraform]" >&2; exit 2; }
+	$(PY) -m tools.deploy $(STACK) --destroy --engine $(ENGINE)
 
 ## Create or update the IAM-authenticated database users of a deployed stack (idempotent)
 db-users: setup
@@ -135,5 +151,17 @@ cli-check:
 e2e: setup
 	$(PY) -m tools.e2e
 
+## Every stack as HCL in hcl.out/stacks/<stack>/cdk.tf (cdktf synth --hcl, its defects repaired), and the JSON of the same synth in hcl.out/json/
+hcl: setup
+	$(PY) -m tools.hcl_export
+
+## The HCL export is equivalent to the JSON (python-hcl2) and valid (terraform validate, offline provider; SKIPPED without one)
+hcl-check: hcl $(HCL_SYNCED)
+	envs/hcl/.venv/bin/python -m tools.hcl_check
+
+## Rehearse the move to CDK Terrain: synthesize every stack with cdktn (envs/cdktn) and compare with cdktf
+cdktn-check: setup $(CDKTN_SYNCED)
+	$(PY) -m tools.cdktn_check --python envs/cdktn/.venv/bin/python
+
 clean:
-	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage hcl.out .hcl.out.* .cdktn-check

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, TerraformStack
-from constructs import Construct
-
 from stacks.aws import cloudwatch_log_resource_policy
 from stacks.backend import configure_backend
 from stacks.components.common import Condition, Principal, Statement, account_context, policy_document
 from stacks.config import PROJECT, StateConfig
+from stacks.framework import Construct, TerraformOutput, TerraformStack
 from stacks.provider import aws_provider
 
 STACK_NAME = f"{PROJECT}-account"

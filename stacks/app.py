@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from cdktf import App
-
 from stacks.account_stack import STACK_NAME as ACCOUNT_STACK_NAME
 from stacks.account_stack import AccountStack
 from stacks.config import PROJECT, AppConfig
+from stacks.framework import App
 from stacks.order_api_stack import OrderApiStack
 from stacks.registry_stack import STACK_NAME as REGISTRY_STACK_NAME
 from stacks.registry_stack import RegistryStack

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import jsii
-from cdktf import IAspect, TerraformResource
-from constructs import IConstruct, IValidation
+
+from stacks.framework import IAspect, IConstruct, IValidation, TerraformResource
 
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
 #: Ports the internet may reach (the ALB listeners).

@@ -9,7 +9,12 @@ just the submodules this project uses.  The package is frozen at 21.22.1, so
 this layout cannot change under us; ``tests/test_aws_loader.py`` pins it.
 
 Every component imports provider classes from here, never from the package
-root.  To use another resource type, add its submodule to the import below.
+root.  The package is the one that goes with the framework
+(:data:`stacks.framework.PROVIDER_PACKAGE`: ``cdktf_cdktf_provider_aws``, or
+``cdktn_provider_aws`` under CDK Terrain, laid out the same way), so the
+submodules are imported by name at run time; the static import below is for the
+type checker.  To use another resource type, add its submodule to the import
+below and to ``__all__``.
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+from typing import TYPE_CHECKING
 
-PACKAGE = "cdktf_cdktf_provider_aws"
+from stacks.framework import PROVIDER_PACKAGE
+
+PACKAGE = PROVIDER_PACKAGE
 
 
 def install() -> None:
@@ -37,80 +45,79 @@ def install() -> None:
         raise
 
 
-install()
-
-from cdktf_cdktf_provider_aws import (  # noqa: E402
-    acm_certificate,
-    acm_certificate_validation,
-    appautoscaling_policy,
-    appautoscaling_target,
-    backup_plan,
-    backup_selection,
-    backup_vault,
-    cloudwatch_dashboard,
-    cloudwatch_event_rule,
-    cloudwatch_event_target,
-    cloudwatch_log_group,
-    cloudwatch_log_resource_policy,
-    cloudwatch_metric_alarm,
-    data_aws_caller_identity,
-    data_aws_ecr_repository,
-    data_aws_iam_policy_document,
-    data_aws_partition,
-    data_aws_route53_zone,
-    db_parameter_group,
-    db_subnet_group,
-    default_security_group,
-    ecr_lifecycle_policy,
-    ecr_repository,
-    ecs_cluster,
-    ecs_cluster_capacity_providers,
-    ecs_service,
-    ecs_task_definition,
-    eip,
-    flow_log,
-    iam_role,
-    iam_role_policy,
-    iam_role_policy_attachment,
-    internet_gateway,
-    kms_alias,
-    kms_key,
-    lambda_function,
-    lb,
-    lb_listener,
-    lb_listener_rule,
-    lb_target_group,
-    nat_gateway,
-    provider,
-    rds_cluster,
-    rds_cluster_instance,
-    rds_cluster_parameter_group,
-    route,
-    route53_record,
-    route_table,
-    route_table_association,
-    s3_bucket,
-    s3_bucket_lifecycle_configuration,
-    s3_bucket_ownership_controls,
-    s3_bucket_policy,
-    s3_bucket_public_access_block,
-    s3_bucket_server_side_encryption_configuration,
-    s3_bucket_versioning,
-    secretsmanager_secret_rotation,
-    security_group,
-    sns_topic,
-    sns_topic_policy,
-    sns_topic_subscription,
-    ssm_parameter,
-    subnet,
-    vpc,
-    vpc_endpoint,
-    vpc_security_group_egress_rule,
-    vpc_security_group_ingress_rule,
-    wafv2_web_acl,
-    wafv2_web_acl_association,
-    wafv2_web_acl_logging_configuration,
-)
+if TYPE_CHECKING:
+    from cdktf_cdktf_provider_aws import (
+        acm_certificate,
+        acm_certificate_validation,
+        appautoscaling_policy,
+        appautoscaling_target,
+        backup_plan,
+        backup_selection,
+        backup_vault,
+        cloudwatch_dashboard,
+        cloudwatch_event_rule,
+        cloudwatch_event_target,
+        cloudwatch_log_group,
+        cloudwatch_log_resource_policy,
+        cloudwatch_metric_alarm,
+        data_aws_caller_identity,
+        data_aws_ecr_repository,
+        data_aws_iam_policy_document,
+        data_aws_partition,
+        data_aws_route53_zone,
+        db_parameter_group,
+        db_subnet_group,
+        default_security_group,
+        ecr_lifecycle_policy,
+        ecr_repository,
+        ecs_cluster,
+        ecs_cluster_capacity_providers,
+        ecs_service,
+        ecs_task_definition,
+        eip,
+        flow_log,
+        iam_role,
+        iam_role_policy,
+        iam_role_policy_attachment,
+        internet_gateway,
+        kms_alias,
+        kms_key,
+        lambda_function,
+        lb,
+        lb_listener,
+        lb_listener_rule,
+        lb_target_group,
+        nat_gateway,
+        provider,
+        rds_cluster,
+        rds_cluster_instance,
+        rds_cluster_parameter_group,
+        route,
+        route53_record,
+        route_table,
+        route_table_association,
+        s3_bucket,
+        s3_bucket_lifecycle_configuration,
+        s3_bucket_ownership_controls,
+        s3_bucket_policy,
+        s3_bucket_public_access_block,
+        s3_bucket_server_side_encryption_configuration,
+        s3_bucket_versioning,
+        secretsmanager_secret_rotation,
+        security_group,
+        sns_topic,
+        sns_topic_policy,
+        sns_topic_subscription,
+        ssm_parameter,
+        subnet,
+        vpc,
+        vpc_endpoint,
+        vpc_security_group_egress_rule,
+        vpc_security_group_ingress_rule,
+        wafv2_web_acl,
+        wafv2_web_acl_association,
+        wafv2_web_acl_logging_configuration,
+    )
 
 __all__ = [
     "acm_certificate",
@@ -185,3 +192,15 @@ __all__ = [
     "wafv2_web_acl_association",
     "wafv2_web_acl_logging_configuration",
 ]
+
+
+def _load() -> None:
+    """Import every submodule listed in ``__all__`` into this module."""
+    install()
+    module = sys.modules[__name__]
+    for name in __all__:
+        if name != "install":
+            setattr(module, name, importlib.import_module(f"{PACKAGE}.{name}"))
+
+
+_load()

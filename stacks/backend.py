@@ -9,9 +9,8 @@ Terraform runs, so it names no machine path and stays deterministic.
 
 from __future__ import annotations
 
-from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, S3BackendEndpointConfig, TerraformStack
-
 from stacks.config import StateConfig
+from stacks.framework import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, S3BackendEndpointConfig, TerraformStack
 
 #: Folder, beside the synthesis output, that holds every local state file.
 LOCAL_STATE_DIR = "terraform-state"

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-from cdktf import Aspects, TerraformOutput, TerraformStack
-from constructs import Construct
-
 from stacks.aspects import ComponentTags, Guardrails
 from stacks.aws import data_aws_ecr_repository
 from stacks.backend import configure_backend
@@ -19,6 +16,7 @@ from stacks.components.service import LifecycleHook, LoadBalancing, Service, ser
 from stacks.components.smoke_test import HOOK_STAGE, SmokeTest
 from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
+from stacks.framework import Aspects, Construct, TerraformOutput, TerraformStack
 from stacks.provider import aws_provider
 
 #: Addresses that moved to another stack: forgotten here, never destroyed.  Each

@@ -13,9 +13,9 @@ from __future__ import annotations
 import keyword
 from collections.abc import Mapping
 
-from constructs import Construct
-
 from stacks.aws import provider
+from stacks.framework import Construct, TerraformStack
+from stacks.requirements import declare_requirements
 
 #: Provider endpoint names of every AWS service the stacks call (resources and data
 #: sources).  ``tests/test_provider.py`` checks every synthesized type against it.
@@ -52,7 +52,9 @@ def _argument(endpoint: str) -> str:
 
 
 def aws_provider(scope: Construct, *, region: str, tags: Mapping[str, str], endpoint_url: str | None) -> provider.AwsProvider:
-    """The stack's ``aws`` provider with ``tags`` as default tags on every resource."""
+    """The stack's ``aws`` provider with ``tags`` as default tags on every resource, and the
+    stack's requirements (:func:`stacks.requirements.declare_requirements`)."""
+    declare_requirements(TerraformStack.of(scope))
     emulator: dict[str, object] = {}
     if endpoint_url is not None:
         emulator = {

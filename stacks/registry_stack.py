@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, TerraformStack
-from constructs import Construct
-
 from stacks.backend import configure_backend
 from stacks.components.common import EncryptionKey, account_context
 from stacks.components.registry import Registry
 from stacks.config import PROJECT, STANDING_ENVIRONMENTS, RegistryConfig, StateConfig
+from stacks.framework import Construct, TerraformOutput, TerraformStack
 from stacks.provider import aws_provider
 
 STACK_NAME = f"{PROJECT}-registry"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, TerraformStack
-from constructs import Construct
-
 from stacks.aws import (
     s3_bucket,
     s3_bucket_lifecycle_configuration,
@@ -13,6 +10,7 @@ from stacks.aws import (
 from stacks.backend import configure_backend, local_backend
 from stacks.components.common import EncryptionKey, account_context, deny_insecure_transport, harden_bucket, policy_document
 from stacks.config import PROJECT, STATE_KEY_ALIAS, StateConfig
+from stacks.framework import Construct, TerraformOutput, TerraformStack
 from stacks.provider import aws_provider
 
 STACK_NAME = f"{PROJECT}-state"

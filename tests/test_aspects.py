@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from cdktf import App, Aspects, TerraformStack, Testing
 
 from stacks.aspects import ComponentTags, Guardrails
 from stacks.aws import cloudwatch_log_group, kms_key, provider, security_group, vpc_security_group_ingress_rule
+from stacks.framework import App, Aspects, TerraformStack, Testing
 
 
 def make_stack(tmp_path, *, production: bool = False) -> tuple[App, TerraformStack]:
@@ -66,7 +66,7 @@ def test_fails_kms_key_without_rotation(tmp_path) -> None:
 
 
 def test_fails_unprotected_database_in_production(tmp_path) -> None:
-    from cdktf import TerraformResource
+    from stacks.framework import TerraformResource
 
     app, stack = make_stack(tmp_path, production=True)
     TerraformResource(stack, "db", terraform_resource_type="aws_rds_cluster").add_override("deletion_protection", False)

@@ -6,11 +6,11 @@ import json
 import re
 
 import pytest
-from cdktf import App, TerraformStack, Testing
 
 from stacks.aws import s3_bucket_public_access_block, s3_bucket_versioning
 from stacks.backend import LOCAL_STATE_DIR, configure_backend, local_state_file
 from stacks.config import REGIONS, StateConfig
+from stacks.framework import App, TerraformStack, Testing
 from tests.conftest import Synthesized
 
 ENV_STACKS = ["order-api-dev", "order-api-staging", "order-api-prod", "order-api-dev-pr42"]

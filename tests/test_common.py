@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from cdktf import App, TerraformStack, Testing
 
 from stacks.components.common import AwsContext, deny_insecure_transport, tcp_rule
+from stacks.framework import App, TerraformStack, Testing
 
 
 def test_tcp_rule_needs_exactly_one_peer(tmp_path) -> None:

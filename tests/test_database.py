@@ -8,13 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from cdktf import App, TerraformStack, Testing
 
 from stacks.aws import provider, rds_cluster, rds_cluster_parameter_group, secretsmanager_secret_rotation
 from stacks.components.common import AwsContext
 from stacks.components.database import Database, database_users
 from stacks.config import ConfigError, DatabaseConfig, catalogue
 from stacks.config.database import MIGRATION_PRIVILEGES
+from stacks.framework import App, TerraformStack, Testing
 from tests.conftest import Synthesized
 
 DEV, PROD, STAGING, EPHEMERAL = "order-api-dev", "order-api-prod", "order-api-staging", "order-api-dev-pr42"

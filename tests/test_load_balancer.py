@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
-from cdktf import TerraformStack, Testing
 
 from stacks.aws import lb, lb_target_group, provider
 from stacks.components.common import AwsContext
 from stacks.components.load_balancer import LoadBalancer
 from stacks.config import LoadBalancerConfig, build_app_config
+from stacks.framework import TerraformStack, Testing
 from tests.conftest import Synthesized
 
 DEV, PROD, STAGING, EPHEMERAL = "order-api-dev", "order-api-prod", "order-api-staging", "order-api-dev-pr42"

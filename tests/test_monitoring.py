@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import App, Aspects, TerraformStack, Testing, Token
 
 from stacks.aspects import Guardrails
 from stacks.aws import (
@@ -26,6 +25,7 @@ from stacks.aws import (
 from stacks.components.common import AwsContext
 from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets, deployment_event_pattern
 from stacks.config import ConfigError, MonitoringConfig
+from stacks.framework import App, Aspects, TerraformStack, Testing, Token
 from tests.conftest import Synthesized, guardrail_violations
 
 STACK = "monitoring-test"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from cdktf import Testing
-
 from stacks.aws import default_security_group, flow_log, nat_gateway, subnet, vpc, vpc_endpoint
+from stacks.framework import Testing
 from tests.conftest import Synthesized
 
 DEV, PROD, STAGING, EPHEMERAL = "order-api-dev", "order-api-prod", "order-api-staging", "order-api-dev-pr42"

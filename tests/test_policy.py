@@ -56,7 +56,12 @@ def test_scan_reads_a_copy_without_the_blocks_checkov_cannot_parse(tmp_path) -> 
 
     source = tmp_path / "in" / "stack-a"
     source.mkdir(parents=True)
-    (source / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {"bucket": "x"}}}, "removed": [{"from": "a.b"}], "moved": []}))
+    terraform = {"required_version": ">= 1.10.0", "required_providers": {"aws": {"source": "hashicorp/aws"}}}
+    doc = {"resource": {"aws_s3_bucket": {"b": {"bucket": "x"}}}, "removed": [{"from": "a.b"}], "moved": [], "terraform": terraform}
+    (source / "cdk.tf.json").write_text(json.dumps(doc))
     copy = scannable_copy(tmp_path / "in", tmp_path / "out")
-    assert json.loads((copy / "stack-a" / "cdk.tf.json").read_text()) == {"resource": {"aws_s3_bucket": {"b": {"bucket": "x"}}}}
+    assert json.loads((copy / "stack-a" / "cdk.tf.json").read_text()) == {
+        "resource": {"aws_s3_bucket": {"b": {"bucket": "x"}}},
+        "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws"}}},
+    }
     assert set(UNSCANNED_BLOCKS) == {"removed", "moved", "import"}

@@ -87,8 +87,7 @@ def environments(draw: st.DrawFn) -> EnvironmentConfig:
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(env=environments())
 def test_a_valid_configuration_synthesizes_and_passes_the_guardrails(env: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from cdktf import App
-
+    from stacks.framework import App
     from stacks.order_api_stack import OrderApiStack
 
     outdir = tmp_path_factory.mktemp("fuzz")

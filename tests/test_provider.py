@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from cdktf import TerraformStack, Testing
 
+from stacks.framework import TerraformStack, Testing
 from stacks.provider import EMULATOR_MAX_RETRIES, SERVICES, aws_provider
 from tests.conftest import EMULATOR_URL, Synthesized
 

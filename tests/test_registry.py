@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from cdktf import Testing
 
 from stacks.aws import ecr_repository
+from stacks.framework import Testing
 from tests.conftest import PROD_DIGEST, Synthesized
 
 REGISTRY = "order-api-registry"

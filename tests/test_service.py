@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from cdktf import Testing
 
 from stacks.aws import appautoscaling_policy, ecs_cluster, ecs_service, ssm_parameter
 from stacks.components.service import capacity_weights
+from stacks.framework import Testing
 from tests.conftest import Synthesized
 
 DEV, PROD, STAGING = "order-api-dev", "order-api-prod", "order-api-staging"
@@ -260,9 +260,8 @@ def variant(run_tmp) -> Synthesized:
     """Dev with ECS Exec and request-count scaling switched on."""
     from dataclasses import replace
 
-    from cdktf import App
-
     from stacks.config import StateConfig, catalogue
+    from stacks.framework import App
     from stacks.order_api_stack import OrderApiStack
 
     dev = catalogue("us-east-1")["dev"]

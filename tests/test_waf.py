@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import App, Aspects, TerraformOutput, TerraformStack, Testing
 
 from stacks.aspects import Guardrails
 from stacks.aws import (
@@ -24,6 +23,7 @@ from stacks.aws import (
 from stacks.components.common import AwsContext, EncryptionKey
 from stacks.components.waf import MANAGED_RULE_ORDER, Waf, greater_than_regex
 from stacks.config import WAF_MANAGED_RULE_GROUPS, EdgeConfig
+from stacks.framework import App, Aspects, TerraformOutput, TerraformStack, Testing
 from tests.conftest import Synthesized, guardrail_violations
 
 STACK = "waf-test"

@@ -1,4 +1,4 @@
-"""Deploy (or destroy) one stack with the cdktf CLI, in the documented order, with checks first.
+"""Deploy (or destroy) one stack with the cdktf CLI or plain Terraform, in the documented order, with checks first.
 
 ``make deploy STACK=<stack>`` runs this.  Steps:
 
@@ -10,7 +10,9 @@
      the first tasks fail with CannotPullContainerError and the deploy never turns
      healthy): the line names the push command;
 3. ``npx cdktf deploy <stack> --skip-synth --auto-approve``, outputs to
-   ``cfn-outputs/outputs.json`` (sensitive ones left out);
+   ``cfn-outputs/outputs.json`` (sensitive ones left out); with ``--engine terraform``
+   plain ``terraform`` init and apply in the stack's directory instead, which writes the
+   same outputs file (:mod:`tools.engine`);
 4. for an environment stack: ``cfn-outputs/flat-outputs.json`` (what the
    integration tests read) and the database users (:mod:`tools.db_users`);
 5. for an environment stack, the service (:meth:`tools.release.Releaser.settle`):
@@ -20,11 +22,11 @@
    image: ``make release`` and ``make promote`` do.
 
 ``--outputs-only`` writes the outputs files of the deployed stack (``cdktf output``).
-``--destroy`` runs ``npx cdktf destroy <stack>`` instead (after the synth), then
-removes what releases added outside Terraform (:func:`destroy`).
+``--destroy`` runs ``npx cdktf destroy <stack>`` (or ``terraform destroy``) instead
+(after the synth), then removes what releases added outside Terraform (:func:`destroy`).
 Telemetry is off (``CHECKPOINT_DISABLE=1``) for the CLI and Terraform.
 
-Usage: ``python -m tools.deploy STACK [--destroy] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
+Usage: ``python -m tools.deploy STACK [--destroy] [--engine cdktf|terraform] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools import db_users
+from tools import db_users, engine
 from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,30 +219,40 @@ def deploy(
     ecr_client: Callable[[str, str | None], Any] | None = None,
     skip_provider_lock: bool = False,
     logs_client: Callable[[str, str | None], Any] | None = None,
+    engine_name: str = "cdktf",
 ) -> None:
-    """Preflight, apply, write outputs, provision the database users (see the module docstring).
+    """Preflight, apply, write outputs, provision the database users, settle the service
+    (see the module docstring).
 
     ``skip_provider_lock``: no ``terraform providers lock`` after init (the CLI runs it
     against the registry; an offline run installs from a filesystem mirror only).  A
-    stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it."""
+    stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it.  ``engine_name``:
+    ``cdktf`` (the CLI) or ``terraform`` (:mod:`tools.engine`)."""
     doc = load(outdir, stack)
     skip_provider_lock = skip_provider_lock or is_emulated(doc)
     preflight(doc, stack, ecr_client, logs_client)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs_file = outputs_dir / "outputs.json"
     since = datetime.now(UTC) - timedelta(seconds=60)
-    extra = ["--outputs-file", str(outputs_file), "--outputs-file-include-sensitive-outputs=false"]
-    if parallelism:
-        extra += ["--terraform-parallelism", str(parallelism)]
-    if skip_provider_lock:
-        extra.append("--skip-provider-lock")
-    cdktf("deploy", stack, outdir, *extra)
+    if engine_name == "terraform":
+        engine.apply(stack, outdir, outputs_file, parallelism=parallelism)
+    else:
+        _cdktf_deploy(stack, outdir, outputs_file, parallelism, skip_provider_lock)
     if not is_environment_stack(doc):
         return
     flat = write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
     for line in db_users.run(stack, outdir / "stacks"):
         print(line)
     settle(stack, doc, str(flat["task_definition_arn"]), since)
+
+
+def _cdktf_deploy(stack: str, outdir: Path, outputs_file: Path, parallelism: int | None, skip_provider_lock: bool) -> None:
+    extra = ["--outputs-file", str(outputs_file), "--outputs-file-include-sensitive-outputs=false"]
+    if parallelism:
+        extra += ["--terraform-parallelism", str(parallelism)]
+    if skip_provider_lock:
+        extra.append("--skip-provider-lock")
+    cdktf("deploy", stack, outdir, *extra)
 
 
 def settle(stack: str, doc: Mapping[str, Any], declared_task_definition: str, since: datetime) -> None:
@@ -266,12 +278,16 @@ def outputs(stack: str, outdir: Path, outputs_dir: Path) -> None:
         write_flat_outputs(outputs_file, stack, outdir / "stacks", outputs_dir / "flat-outputs.json")
 
 
-def destroy(stack: str, outdir: Path, *, parallelism: int | None = None) -> None:
-    """``cdktf destroy``; then, for an environment stack, what releases added outside
-    Terraform: their task definition revisions and the environment's release tags."""
+def destroy(stack: str, outdir: Path, *, parallelism: int | None = None, engine_name: str = "cdktf") -> None:
+    """Destroy ``stack`` with the cdktf CLI or plain Terraform; then, for an environment
+    stack, what releases added outside Terraform: their task definition revisions and the
+    environment's release tags."""
     doc = load(outdir, stack)
-    extra = ["--terraform-parallelism", str(parallelism)] if parallelism else []
-    cdktf("destroy", stack, outdir, *extra, *(["--skip-provider-lock"] if is_emulated(doc) else []))
+    if engine_name == "terraform":
+        engine.destroy(stack, outdir, parallelism=parallelism)
+    else:
+        extra = ["--terraform-parallelism", str(parallelism)] if parallelism else []
+        cdktf("destroy", stack, outdir, *extra, *(["--skip-provider-lock"] if is_emulated(doc) else []))
     if is_environment_stack(doc):
         from tools import release
 
@@ -289,7 +305,7 @@ def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_fil
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description="Deploy or destroy one stack with the cdktf CLI.")
+    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description="Deploy or destroy one stack with the cdktf CLI or plain Terraform.")
     parser.add_argument("stack")
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
     parser.add_argument("--outputs-only", action="store_true", help="only write the outputs files of the deployed stack (cdktf output)")
@@ -297,17 +313,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--outputs-dir", type=Path, default=ROOT / "cfn-outputs")
     parser.add_argument("--parallelism", type=int)
+    parser.add_argument("--engine", choices=engine.ENGINES, default="cdktf", help="cdktf CLI (default) or plain terraform")
     args = parser.parse_args(argv)
     try:
         if not args.skip_synth:
             synthesize(args.outdir)
         if args.destroy:
-            destroy(args.stack, args.outdir, parallelism=args.parallelism)
+            destroy(args.stack, args.outdir, parallelism=args.parallelism, engine_name=args.engine)
         elif args.outputs_only:
             outputs(args.stack, args.outdir, args.outputs_dir)
         else:
-            deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
-    except (DeployError, db_users.ProvisioningError) as error:
+            deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism, engine_name=args.engine)
+    except (DeployError, engine.EngineError, db_users.ProvisioningError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -75,12 +75,16 @@ UNSCANNED_BLOCKS = ("removed", "moved", "import")
 
 
 def scannable_copy(stacks_dir: Path, dest: Path) -> Path:
-    """``stacks_dir`` copied to ``dest`` with :data:`UNSCANNED_BLOCKS` left out of every stack."""
+    """``stacks_dir`` copied to ``dest`` with :data:`UNSCANNED_BLOCKS` left out of every stack,
+    and the ``terraform`` block's plain values (``required_version``), which that parser
+    cannot read either, left out of it."""
     for source in sorted(stacks_dir.glob("*/cdk.tf.json")):
-        doc = json.loads(source.read_text())
+        doc = {k: v for k, v in json.loads(source.read_text()).items() if k not in UNSCANNED_BLOCKS}
+        if "terraform" in doc:
+            doc["terraform"] = {k: v for k, v in doc["terraform"].items() if isinstance(v, dict)}
         target = dest / source.parent.name / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps({k: v for k, v in doc.items() if k not in UNSCANNED_BLOCKS}, indent=2))
+        target.write_text(json.dumps(doc, indent=2))
     return dest
 
 

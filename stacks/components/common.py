@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from cdktf import TerraformResourceLifecycle
-from constructs import Construct
-
 from stacks.aws import (
     cloudwatch_log_group,
     data_aws_caller_identity,
@@ -26,6 +23,7 @@ from stacks.aws import (
     vpc_security_group_egress_rule,
     vpc_security_group_ingress_rule,
 )
+from stacks.framework import Construct, TerraformResourceLifecycle
 
 Statement = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatement
 Principal = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatementPrincipals

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformResource, TerraformResourceLifecycle
-from constructs import Construct
-
 from stacks.aws import (
     appautoscaling_policy,
     appautoscaling_target,
@@ -31,6 +28,7 @@ from stacks.components.common import (
 )
 from stacks.config import DatabaseConfig
 from stacks.config.database import MIGRATION_PRIVILEGES
+from stacks.framework import Construct, TerraformResource, TerraformResourceLifecycle
 
 ENGINE = "aurora-mysql"
 PARAMETER_GROUP_FAMILY = "aurora-mysql8.0"

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformResourceLifecycle
-from constructs import Construct
-
 from stacks.aws import (
     acm_certificate,
     acm_certificate_validation,
@@ -22,6 +19,7 @@ from stacks.aws import (
 )
 from stacks.components.common import AwsContext, Principal, Statement, deny_insecure_transport, harden_bucket, named_security_group, policy_document, tcp_rule
 from stacks.config import ELB_LOG_DELIVERY_PRINCIPAL, REGIONS, LoadBalancerConfig
+from stacks.framework import Construct, TerraformResourceLifecycle
 
 lc = s3_bucket_lifecycle_configuration
 

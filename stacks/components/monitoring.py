@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from constructs import Construct
-
 from stacks.aws import (
     cloudwatch_dashboard,
     cloudwatch_event_rule,
@@ -20,6 +18,7 @@ from stacks.aws import (
 )
 from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, deny_insecure_transport, policy_document
 from stacks.config import ConfigError, MonitoringConfig
+from stacks.framework import Construct
 
 Alarm = cloudwatch_metric_alarm
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from constructs import Construct
-
 from stacks.aws import (
     default_security_group,
     eip,
@@ -19,6 +17,7 @@ from stacks.aws import (
 )
 from stacks.components.common import AwsContext, allow, inline_policy, log_group, named_security_group, service_role, tcp_rule
 from stacks.config import NetworkConfig
+from stacks.framework import Construct
 
 #: Interface endpoints the private subnets need to run Fargate tasks without NAT.
 INTERFACE_ENDPOINT_SERVICES = ("ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from constructs import Construct
-
 from stacks.aws import ssm_parameter
+from stacks.framework import Construct
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from constructs import Construct
-
 from stacks.aws import ecr_lifecycle_policy, ecr_repository
 from stacks.config.registry import RELEASE_IMAGE_LIMIT, RELEASE_TAG_PREFIX
+from stacks.framework import Construct
 
 ecr = ecr_repository
 

@@ -8,9 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cdktf import ITerraformDependable, TerraformResourceLifecycle
-from constructs import Construct
-
 from stacks.aws import (
     appautoscaling_policy,
     appautoscaling_target,
@@ -37,6 +34,7 @@ from stacks.components.common import (
 )
 from stacks.components.parameters import Parameter, Parameters
 from stacks.config import DeploymentConfig, ServiceConfig
+from stacks.framework import Construct, ITerraformDependable, TerraformResourceLifecycle
 
 CONTAINER_NAME = "order-api"
 #: Writable paths the ECS Exec (SSM) agent needs when the root filesystem is read-only.

@@ -10,12 +10,10 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset
-from constructs import Construct
-
 from stacks.aws import lambda_function
 from stacks.components.common import AwsContext, allow, inline_policy, log_group, named_security_group, service_role, tcp_rule
 from stacks.config import DeploymentConfig
+from stacks.framework import AssetType, Construct, TerraformAsset
 from stacks.functions import smoke_test as handler_module
 
 #: The ECS deployment lifecycle stage the smoke test runs at: the test listener sends

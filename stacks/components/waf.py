@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from constructs import Construct
-
 from stacks.aws import wafv2_web_acl, wafv2_web_acl_association, wafv2_web_acl_logging_configuration
 from stacks.components.common import log_group
 from stacks.config import EdgeConfig
+from stacks.framework import Construct
 
 Acl = wafv2_web_acl
 Logging = wafv2_web_acl_logging_configuration

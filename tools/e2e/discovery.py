@@ -31,9 +31,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacks.requirements import TERRAFORM_MIN_VERSION
+
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
-#: Oldest Terraform the stacks accept: the S3 backend's ``use_lockfile`` came in 1.10.
-MIN_TERRAFORM = (1, 10, 0)
 _VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _PACKED_RE = re.compile(r"^terraform-provider-aws_(\d+\.\d+\.\d+)_([a-z0-9]+_[a-z0-9]+)\.zip$")
 _PLUGIN_CACHE_RE = re.compile(r'^\s*plugin_cache_dir\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE)
@@ -210,6 +210,10 @@ def find_provider(dirs: list[Path], arch: str) -> ProviderPackage | None:
     return best
 
 
+#: Oldest Terraform the stacks accept (their ``required_version``).
+MIN_TERRAFORM = version_tuple(TERRAFORM_MIN_VERSION) or (0, 0, 0)
+
+
 def terraform_version(binary: Path) -> str:
     env = {**os.environ, "CHECKPOINT_DISABLE": "1"}
     result = subprocess.run([str(binary), "version", "-json"], capture_output=True, text=True, check=False, timeout=60, env=env)
@@ -228,7 +232,7 @@ def discover(environ: Mapping[str, str], home: Path, opt: Path = Path("/opt")) -
     version = terraform_version(binary)
     parsed = version_tuple(version)
     if parsed is None or parsed < MIN_TERRAFORM:
-        raise Skip(f"terraform {version} is older than {'.'.join(map(str, MIN_TERRAFORM))} (the S3 backend's use_lockfile needs it)")
+        raise Skip(f"terraform {version} is older than {TERRAFORM_MIN_VERSION}, the stacks' required_version")
     arch = os_arch()
     dirs = candidate_dirs(environ, home, opt)
     provider = find_provider(dirs, arch)

@@ -8,7 +8,8 @@ One run:
    mirror and nothing from anywhere else;
 3. start moto on a free loopback port (:mod:`tools.e2e.emulator`);
 4. run :data:`ROUNDS` rounds against that one emulator, each in the documented deploy
-   order, with the same code ``make deploy`` uses (:mod:`tools.deploy`):
+   order, with the same code ``make deploy`` uses (:mod:`tools.deploy`), round 1 with
+   the cdktf CLI and round 2 with plain ``terraform`` (:data:`ROUND_ENGINES`):
 
    - synthesize (``ENVIRONMENT_SUFFIX=e2e``, ``ENVIRONMENTS=dev``, ``AWS_ENDPOINT_URL``),
    - adapt the synthesized copies to the provider found (:mod:`tools.e2e.version_gap`),
@@ -66,6 +67,8 @@ from tools.e2e.version_gap import adapt, major, not_exercised
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".e2e"
 ROUNDS = 2
+#: The deploy engine of each round: the cdktf CLI, then plain terraform (``make deploy ENGINE=...``).
+ROUND_ENGINES = ("cdktf", "terraform")
 SUFFIX = "e2e"
 REGION = "us-east-1"
 PARALLELISM = 20
@@ -102,6 +105,7 @@ class Phase:
 @dataclass
 class Round:
     number: int
+    engine: str = "cdktf"
     applied: dict[str, str] = field(default_factory=dict)
     tests: str = ""
     release: str = ""
@@ -246,7 +250,8 @@ class Lifecycle:
 
     # -- phases ---------------------------------------------------------------------------------
     def run_round(self, number: int) -> Round:
-        result = Round(number)
+        result = Round(number, ROUND_ENGINES[(number - 1) % len(ROUND_ENGINES)])
+        engine = result.engine
         start = time.monotonic()
         with self.phase(number, "synth") as phase:
             deploy.synthesize(self.paths.outdir)
@@ -259,26 +264,27 @@ class Lifecycle:
             phase.detail = f"hashicorp/aws {self.tools.provider.version}: {done}"
         for stack, name in ((STATE_STACK, "bootstrap"), (ACCOUNT_STACK, "account"), (REGISTRY_STACK, "registry")):
             with self.phase(number, name) as phase:
-                deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True)
+                deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name=engine)
                 result.applied[stack] = phase.detail = self.applied(phase.log, stack)
         with self.phase(number, "push image") as phase:
             phase.detail = self.push_image()
         with self.phase(number, "deploy") as phase:
-            deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True)
+            deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name=engine)
             result.applied[self.stack] = self.applied(phase.log, self.stack)
             # The database-user step prints "<stack>: <user>: <change>"; the service's settling prints other lines.
             users = re.findall(rf"(?m)^{re.escape(self.stack)}: ([a-z][a-z0-9_]*: .+)$", _ansi_free(phase.log.read_text(errors="replace")))
             result.database_users = "; ".join(users) or "no output"
-            phase.detail = f"{result.applied[self.stack]}; database users: {len(users)} lines"
+            phase.detail = f"{engine}: {result.applied[self.stack]}; database users: {len(users)} lines"
         with self.phase(number, "release") as phase:
             result.release = phase.detail = self.release(number)
         with self.phase(number, "integration tests") as phase:
             result.tests = phase.detail = self.integration_tests(number)
         with self.phase(number, "destroy") as phase:
             seeded = self.seed_access_log()
-            deploy.destroy(self.stack, self.paths.outdir, parallelism=PARALLELISM)
+            deploy.destroy(self.stack, self.paths.outdir, parallelism=PARALLELISM, engine_name=engine)
             match = _DESTROY_RE.search(_ansi_free(phase.log.read_text(errors="replace")))
-            result.destroyed = phase.detail = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket"
+            result.destroyed = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket"
+            phase.detail = f"{engine}: {result.destroyed}"
         with self.phase(number, "leftover check") as phase:
             phase.detail = self.check_leftovers()
         result.seconds = time.monotonic() - start
@@ -415,7 +421,7 @@ class Lifecycle:
         ]
         for r in self.rounds:
             applied = "; ".join(f"{stack}: {detail}" for stack, detail in r.applied.items())
-            lines.append(f"  round {r.number} ({r.seconds:.1f}s): {applied}")
+            lines.append(f"  round {r.number} ({r.engine}, {r.seconds:.1f}s): {applied}")
             lines.append(f"    database users: {r.database_users}; release: {r.release}; tests: {r.tests}; destroy: {r.destroyed}; nothing left")
         if major(provider.version) < 6:
             lines.append(f"  provider gap (hashicorp/aws {provider.version} < 6): {len(self.gap_changes)} changes to the synthesized copies")
