@@ -13,7 +13,7 @@ from tests.conftest import Synthesized
 from tools import deploy, engine
 from tools.e2e.lifecycle import ROUND_ENGINES, ROUNDS
 
-VALUES = {"vpc_id": "vpc-1", "alb_dns_name": "alb.example.com", "database_users": '{"orders_app": ["SELECT"]}'}
+VALUES = {"vpc_id": "vpc-1", "task_definition_arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/order-api-dev-api:1", "alb_dns_name": "alb.example.com", "database_users": '{"orders_app": ["SELECT"]}'}
 SECRET = {"database_secret_arn": {"value": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x", "sensitive": True, "type": "string"}}
 
 
@@ -82,7 +82,8 @@ def test_fails_on_one_line_without_terraform(tmp_path: Path, monkeypatch: pytest
 
 def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     steps: list[str] = []
-    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client: None)
+    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client, logs_client: None)
+    monkeypatch.setattr(deploy, "settle", lambda stack, doc, declared, since: steps.append(f"settle {stack}"))
 
     def fake_users(stack: str, synth_dir: Path) -> list[str]:
         steps.append(f"db-users {stack}")
@@ -103,17 +104,25 @@ def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(synth:
         flat[name] = (tmp_path / name / "flat-outputs.json").read_text()
     assert flat["cdktf"] == flat["terraform"]
     assert json.loads(flat["terraform"]) == VALUES
-    assert steps == ["cdktf deploy", "db-users order-api-dev", "db-users order-api-dev"]
+    assert steps == ["cdktf deploy", "db-users order-api-dev", "settle order-api-dev", "db-users order-api-dev", "settle order-api-dev"]
 
 
 def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools import release
+
     seen: list[str] = []
+    monkeypatch.setattr(release.Releaser, "forget", lambda self: seen.append(f"forget {self.target.stack}"))
     monkeypatch.setattr(engine, "destroy", lambda stack, outdir, parallelism=None: seen.append(f"terraform destroy {stack} {parallelism}"))
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(f"cdktf {command} {stack} {list(extra)}"))
     for name in engine.ENGINES:
         args = ["order-api-dev-pr42", "--destroy", "--skip-synth", "--outdir", str(synth.outdir), "--parallelism", "5", "--engine", name]
         assert deploy.main(args) == 0
-    assert seen == ["cdktf destroy order-api-dev-pr42 ['--terraform-parallelism', '5']", "terraform destroy order-api-dev-pr42 5"]
+    assert seen == [
+        "cdktf destroy order-api-dev-pr42 ['--terraform-parallelism', '5']",
+        "forget order-api-dev-pr42",
+        "terraform destroy order-api-dev-pr42 5",
+        "forget order-api-dev-pr42",
+    ]
 
 
 def test_an_engine_error_is_one_line(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -395,7 +395,7 @@ def _container_of(env: Any) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from cdktf import App
+    from stacks.framework import App
 
     from stacks.config import StateConfig
     from stacks.order_api_stack import OrderApiStack
