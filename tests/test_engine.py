@@ -13,7 +13,12 @@ from tests.conftest import Synthesized
 from tools import deploy, engine
 from tools.e2e.lifecycle import ROUND_ENGINES, ROUNDS
 
-VALUES = {"vpc_id": "vpc-1", "task_definition_arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/order-api-dev-api:1", "alb_dns_name": "alb.example.com", "database_users": '{"orders_app": ["SELECT"]}'}
+VALUES = {
+    "vpc_id": "vpc-1",
+    "task_definition_arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/order-api-dev-api:1",
+    "alb_dns_name": "alb.example.com",
+    "database_users": '{"orders_app": ["SELECT"]}',
+}
 SECRET = {"database_secret_arn": {"value": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x", "sensitive": True, "type": "string"}}
 
 

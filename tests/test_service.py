@@ -395,9 +395,8 @@ def _container_of(env: Any) -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from stacks.framework import App
-
     from stacks.config import StateConfig
+    from stacks.framework import App
     from stacks.order_api_stack import OrderApiStack
 
     outdir = tempfile.mkdtemp(prefix="service-health-")
