@@ -124,7 +124,7 @@ promote: setup
 ## Tear a standing environment down deliberately (CONFIRM=<stack>; prod also ALLOW_PROD=1; LOG_BUCKET=empty|keep)
 teardown: setup
 	@test -n "$$STACK" || { echo "usage: make teardown STACK=order-api-staging CONFIRM=order-api-staging [LOG_BUCKET=empty|keep] [ALLOW_PROD=1]" >&2; exit 2; }
-	$(PY) -m tools.teardown "$$STACK"
+	$(PY) -m tools.teardown "$$STACK" --engine $(ENGINE)
 
 ## Destroy one stack with the cdktf CLI (or plain terraform: ENGINE=terraform)
 destroy: setup

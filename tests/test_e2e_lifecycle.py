@@ -155,3 +155,22 @@ def test_a_developers_settings_file_is_never_read(tmp_path: Path) -> None:
     settings.write_text("TF_STATE_BUCKET=acme-prod-state\nENVIRONMENTS=prod\nIMAGE_TAG=9.9.9\nALARM_EMAILS=oncall@example.com\n")
     overrides = read_overrides(harness_env(CALLER, Paths(tmp_path), "http://127.0.0.1:5000"), settings)
     assert overrides == override_values("http://127.0.0.1:5000")
+
+
+@pytest.mark.parametrize(
+    ("item", "kept"),
+    [
+        ("DB cluster snapshot order-api-dev-final-20261130101500 (manual)", True),
+        ("KMS key 1234abcd (alias/order-api-dev-database, Enabled)", True),
+        ("KMS alias alias/order-api-dev-database", True),
+        ("KMS key 5678 (alias/order-api-dev-service, Enabled)", False),
+        ("KMS alias alias/order-api-dev-logs", False),
+        ("DB cluster snapshot rds:order-api-dev-aurora-2026 (automated)", False),
+        ("S3 bucket order-api-dev-alb-logs-1", False),
+        ("DB cluster snapshot order-api-dev-e2e-final-1 (manual)", False),
+    ],
+)
+def test_after_a_teardown_only_the_snapshot_and_the_database_key_may_remain(item: str, kept: bool) -> None:
+    from tools.e2e.lifecycle import kept_by_teardown
+
+    assert kept_by_teardown(item, "order-api-dev") is kept

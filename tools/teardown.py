@@ -208,6 +208,7 @@ def teardown(
     terraform: Terraform | None = None,
     destroy: Callable[[str, Path], None] | None = None,
     emit: Callable[[str], None] = print,
+    engine_name: str = "cdktf",
 ) -> Kept:
     """Tear ``stack`` down (see the module docstring); returns what was kept."""
     doc = load(outdir, stack)
@@ -249,17 +250,13 @@ def teardown(
     readers = remove_autoscaled_readers(client("rds"), client("application-autoscaling"), plan.cluster_identifier)
     emit(f"{stack}: readers added by auto scaling deleted: {', '.join(readers) or 'none'}")
 
-    (destroy or _destroy)(stack, outdir)
+    (destroy or (lambda s, o: deploy.destroy(s, o, engine_name=engine_name)))(stack, outdir)
     if snapshot:
         found = client("rds").describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot)["DBClusterSnapshots"]
         if not found:
             raise TeardownError(f"{stack} was destroyed, but its final snapshot {snapshot} is not there: check the RDS console")
         kept.add(f"final snapshot {snapshot} ({found[0].get('Status', 'unknown')})")
     return kept
-
-
-def _destroy(stack: str, outdir: Path) -> None:
-    deploy.destroy(stack, outdir)
 
 
 def _legacy_repository(ecr: Any, stack: str) -> bool:
@@ -290,6 +287,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     parser.add_argument("--confirm", default=environ.get("CONFIRM") or None)
     parser.add_argument("--allow-prod", action="store_true", default=environ.get("ALLOW_PROD", "") == "1")
     parser.add_argument("--log-bucket", choices=("empty", "keep"), default=environ.get("LOG_BUCKET") or "empty")
+    parser.add_argument("--engine", choices=("cdktf", "terraform"), default="cdktf", help="what destroys the stack (as make destroy ENGINE=...)")
     parser.add_argument("--skip-synth", action="store_true")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     args = parser.parse_args(argv)
@@ -299,7 +297,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     try:
         if not args.skip_synth:
             synthesize(args.outdir)
-        kept = teardown(args.stack, args.outdir, confirm=args.confirm, allow_prod=args.allow_prod, log_bucket=args.log_bucket)
+        kept = teardown(args.stack, args.outdir, confirm=args.confirm, allow_prod=args.allow_prod, log_bucket=args.log_bucket, engine_name=args.engine)
     except (TeardownError, DeployError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

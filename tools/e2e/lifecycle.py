@@ -58,7 +58,7 @@ from types import FrameType
 from typing import Any
 
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
-from tools import deploy
+from tools import deploy, teardown
 from tools.e2e import emulator, leftovers
 from tools.e2e.discovery import Skip, Tools, cli_config, discover
 from tools.e2e.moto_patches import PATCHES
@@ -69,6 +69,9 @@ WORK = ROOT / ".e2e"
 ROUNDS = 2
 #: The deploy engine of each round: the cdktf CLI, then plain terraform (``make deploy ENGINE=...``).
 ROUND_ENGINES = ("cdktf", "terraform")
+#: What each round deploys: the suffixed copy (removed by ``make destroy``), then the standing
+#: dev (removed by ``make teardown``, which keeps its final snapshot and database key).
+ROUND_TARGETS = ("copy", "standing")
 SUFFIX = "e2e"
 REGION = "us-east-1"
 PARALLELISM = 20
@@ -217,8 +220,11 @@ class Lifecycle:
         self.endpoint = endpoint
         config = build_app_config(override_values(endpoint))
         (copy,) = [e for e in config.environments if e.suffix == SUFFIX]
-        self.stack = copy.stack_name
-        self.environment = copy.environment_label
+        (standing,) = [e for e in config.environments if e.suffix is None]
+        self.targets = {"copy": (copy.stack_name, copy.environment_label), "standing": (standing.stack_name, standing.environment_label)}
+        self.stack, self.environment = self.targets["copy"]
+        #: What the last teardown kept in the account (the leftover check allows exactly these).
+        self.kept: list[str] = []
         self.gap_changes: list[str] = []
         self.rounds: list[Round] = []
 
@@ -252,6 +258,9 @@ class Lifecycle:
     def run_round(self, number: int) -> Round:
         result = Round(number, ROUND_ENGINES[(number - 1) % len(ROUND_ENGINES)])
         engine = result.engine
+        standing = ROUND_TARGETS[(number - 1) % len(ROUND_TARGETS)] == "standing"
+        self.stack, self.environment = self.targets["standing" if standing else "copy"]
+        self.kept = []
         start = time.monotonic()
         with self.phase(number, "synth") as phase:
             deploy.synthesize(self.paths.outdir)
@@ -279,11 +288,15 @@ class Lifecycle:
             result.release = phase.detail = self.release(number)
         with self.phase(number, "integration tests") as phase:
             result.tests = phase.detail = self.integration_tests(number)
-        with self.phase(number, "destroy") as phase:
+        with self.phase(number, "teardown" if standing else "destroy") as phase:
             seeded = self.seed_access_log()
-            deploy.destroy(self.stack, self.paths.outdir, parallelism=PARALLELISM, engine_name=engine)
+            if standing:
+                kept = teardown.teardown(self.stack, self.paths.outdir, confirm=self.stack, log_bucket="empty", engine_name=engine)
+                self.kept = kept.lines
+            else:
+                deploy.destroy(self.stack, self.paths.outdir, parallelism=PARALLELISM, engine_name=engine)
             match = _DESTROY_RE.search(_ansi_free(phase.log.read_text(errors="replace")))
-            result.destroyed = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket"
+            result.destroyed = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket" + (f"; kept {len(self.kept)}" if standing else "")
             phase.detail = f"{engine}: {result.destroyed}"
         with self.phase(number, "leftover check") as phase:
             phase.detail = self.check_leftovers()
@@ -405,11 +418,14 @@ class Lifecycle:
         in_state = self.state(self.stack)
         session = boto3.session.Session(region_name=REGION)
         found = leftovers.find(lambda service: session.client(service, endpoint_url=self.endpoint), self.stack, self.environment)
-        problems = [f"in state: {address}" for address in in_state] + found
+        allowed = [item for item in found if self.kept and kept_by_teardown(item, self.stack)]
+        problems = [f"in state: {address}" for address in in_state] + [item for item in found if item not in allowed]
         if problems:
             for problem in problems:
                 print(problem)
             raise RuntimeError(f"{len(problems)} left after destroy, first: {problems[0]}")
+        if allowed:
+            return f"state empty; of {self.stack} only what the teardown said it kept: {'; '.join(allowed)}"
         return f"state empty; nothing of {self.stack} in the emulator"
 
     # -- summary --------------------------------------------------------------------------------
@@ -433,6 +449,16 @@ class Lifecycle:
         lines.append("  moto patches:")
         lines += [f"    - {patch.action}: {patch.why}" for patch in PATCHES]
         return lines
+
+
+def kept_by_teardown(item: str, stack: str) -> bool:
+    """Whether a leftover is what ``make teardown`` keeps of a standing environment: its final
+    snapshot, and the database key with its alias."""
+    return (
+        item.startswith(f"DB cluster snapshot {stack}-final-")
+        or item == f"KMS alias alias/{stack}-database"
+        or (item.startswith("KMS key ") and f"(alias/{stack}-database, " in item)
+    )
 
 
 def _ansi_free(text: str) -> str:
