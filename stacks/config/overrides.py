@@ -109,6 +109,28 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(","))
 
 
+#: What starts a Terraform template sequence (``${...}`` interpolation, ``%{...}`` directive).
+_TEMPLATE_START = re.compile(r"[$%]\{")
+TEMPLATE_ALLOWED = (
+    "no ${ or %{ anywhere, and no $ or % at the end of the value or of a comma-separated item "
+    "(Terraform would evaluate it, or what follows it, as an expression)"
+)
+
+
+def refuse_templates(overrides: Mapping[str, str | None]) -> None:
+    """The one guarantee for every value from outside the code: Terraform reads each
+    JSON string as a template, so no value may start a template sequence (``${`` or
+    ``%{``), nor end in ``$`` or ``%`` where code might append a ``{``.  Checked here,
+    before any validator, for every variable; no valid value of any variable needs
+    either (``{`` is not allowed in any of them, a URL included)."""
+    for name in OVERRIDE_VARIABLES:
+        value = _get(overrides, name)
+        if value is None:
+            continue
+        parts = (value, *_list(value))
+        _require(not any(_TEMPLATE_START.search(part) or part.endswith(("$", "%")) for part in parts), name, value, TEMPLATE_ALLOWED)
+
+
 def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     """Build and validate the whole configuration from override variables.
 
@@ -117,6 +139,7 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     """
     unknown = sorted(set(overrides) - set(OVERRIDE_VARIABLES))
     _require(not unknown, "overrides", unknown, "only " + ", ".join(OVERRIDE_VARIABLES))
+    refuse_templates(overrides)
     region_name = _get(overrides, "AWS_REGION") or "us-east-1"
     region("AWS_REGION", region_name)
     envs = catalogue(region_name)
