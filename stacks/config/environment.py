@@ -19,10 +19,10 @@ from stacks.config.state import StateConfig
 from stacks.config.validate import _one_of, _require
 
 #: URL of a local AWS emulator (moto, LocalStack): http(s), a host, an optional port.
-_ENDPOINT_URL_RE = re.compile(r"^https?://([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9.-]{0,251}[A-Za-z0-9])(:\d{1,5})?/?$")
+_ENDPOINT_URL_RE = re.compile(r"^https?://([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9.-]{0,251}[A-Za-z0-9])(:[0-9]{1,5})?/?$")
 
 _SUFFIX_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_TAG_VALUE_RE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+_TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9_ .:/=+@-]{1,256}$")
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def misspelt(names: Iterable[str]) -> list[str]:
     return warnings
 
 
-_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*)$")
 
 
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:

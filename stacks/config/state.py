@@ -26,7 +26,7 @@ _HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[
 # alias name (alias/ + letters, digits, / _ -, at most 256 in all), or the ARN of either.
 _KEY_ID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _ALIAS = r"alias/[A-Za-z0-9/_-]+"
-_KMS_ARN_PREFIX = r"arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:"
+_KMS_ARN_PREFIX = r"arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:"
 _KMS_KEY_RE = re.compile(rf"^({_KEY_ID}|{_ALIAS}|{_KMS_ARN_PREFIX}key/{_KEY_ID}|{_KMS_ARN_PREFIX}{_ALIAS})$")
 KMS_ALIAS_LIMIT = 256
 KMS_KEY_ID_LIMIT = 2048

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4_LIKE_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
 #: Longest value an error message echoes; longer ones are cut with an ellipsis.
 ECHO_LIMIT = 80
 
@@ -74,7 +75,7 @@ def validate_bucket_name(field_name: str, value: str) -> None:
         and ".." not in value
         and ".-" not in value
         and "-." not in value
-        and not re.match(r"^\d+\.\d+\.\d+\.\d+$", value)
+        and not _IPV4_LIKE_RE.match(value)
         and not value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
         and not value.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
     )
