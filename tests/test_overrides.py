@@ -65,6 +65,28 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("VPC_CIDR", "10.30.0.0/16", True),
     ("VPC_CIDR", "10.100.0.0/19", False),
     ("VPC_CIDR", "192.168.0.0/16", False),
+    ("VPC_CIDR", "172.16.0.0/16", False),
+    ("VPC_CIDR", "172.31.224.0/19", False),
+    ("VPC_CIDR", "10.255.224.0/19", False),
+    ("VPC_CIDR", "10.100.0.0/255.255.0.0", True),  # netmask
+    ("VPC_CIDR", "10.100.0.0/0.0.255.255", True),  # hostmask
+    ("VPC_CIDR", "10.100.0.0/016", True),
+    ("VPC_CIDR", "010.100.0.0/16", True),
+    ("VPC_CIDR", "10.100.0.0", True),
+    ("VPC_CIDR", "10.100.0.0/16/16", True),
+    ("VPC_CIDR", "10.100.0.0 /16", True),
+    ("VPC_CIDR", "0x0a.100.0.0/16", True),
+    ("VPC_CIDR", "127.0.0.0/16", True),  # loopback
+    ("VPC_CIDR", "169.254.0.0/16", True),  # link-local
+    ("VPC_CIDR", "0.0.0.0/16", True),
+    ("VPC_CIDR", "224.0.0.0/16", True),  # multicast
+    ("VPC_CIDR", "240.0.0.0/16", True),  # class E
+    ("VPC_CIDR", "255.255.0.0/16", True),
+    ("VPC_CIDR", "100.64.0.0/16", True),  # shared address space (RFC 6598)
+    ("VPC_CIDR", "198.18.0.0/16", True),  # benchmarking
+    ("VPC_CIDR", "172.17.0.0/16", True),  # AWS: used by some services
+    ("VPC_CIDR", "172.16.0.0/12", True),
+    ("VPC_CIDR", "192.168.0.0/28", True),  # AWS allows it; an ALB does not fit
     # IMAGE_TAG
     ("IMAGE_TAG", "latest", True),
     ("IMAGE_TAG", "bad tag", True),

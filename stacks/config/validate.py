@@ -9,6 +9,10 @@ from contextlib import contextmanager
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IPV4_LIKE_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+#: Strict ``a.b.c.d/n``: decimal octets without leading zeros, a prefix length (never a netmask).
+_CIDR_RE = re.compile(rf"^{_OCTET}(\.{_OCTET}){{3}}/([12]?[0-9]|3[0-2])$")
+CIDR_NOTATION = "an IPv4 CIDR block in a.b.c.d/n notation (decimal, no leading zeros, a prefix length, not a netmask) whose address is the network address"
 #: Longest value an error message echoes; longer ones are cut with an ellipsis.
 ECHO_LIMIT = 80
 
@@ -52,10 +56,14 @@ def _one_of(field_name: str, value: object, allowed: tuple[object, ...]) -> None
 
 
 def _network(field_name: str, value: str) -> ipaddress.IPv4Network:
+    """``value`` in strict ``a.b.c.d/n`` notation (``ipaddress`` alone also takes netmasks
+    and a prefix with leading zeros)."""
     try:
-        return ipaddress.IPv4Network(value, strict=True)
-    except (ValueError, TypeError):
-        raise ConfigError(field_name, value, "an IPv4 CIDR block whose address is the network address, e.g. 10.10.0.0/16") from None
+        if isinstance(value, str) and _CIDR_RE.match(value):
+            return ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        pass
+    raise ConfigError(field_name, value, f"{CIDR_NOTATION}, e.g. 10.10.0.0/16")
 
 
 @contextmanager
