@@ -164,6 +164,17 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_CLOUD_HOSTNAME", "https://app.terraform.io", True),
     ("TF_CLOUD_HOSTNAME", "tfe.example.com/x", True),
     ("TF_CLOUD_HOSTNAME", "tfe.example.com", False),
+    ("TF_CLOUD_HOSTNAME", "TFE.Example.COM", False),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:8443", False),
+    ("TF_CLOUD_HOSTNAME", "tfe:8443", False),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:0", True),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:65536", True),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:", True),
+    ("TF_CLOUD_HOSTNAME", ":8443", True),
+    ("TF_CLOUD_HOSTNAME", "tfe_example.com", True),
+    ("TF_CLOUD_HOSTNAME", "tfe..example.com", True),
+    ("TF_CLOUD_HOSTNAME", "t\u00e9fe.example.com", True),
+    ("TF_CLOUD_HOSTNAME", ("a" * 63 + ".") * 4 + "com", True),
     ("TF_WORKSPACE_PREFIX", "bad prefix", True),
     ("TF_WORKSPACE_PREFIX", "$(id)", True),
     ("TF_WORKSPACE_PREFIX", "aws-", False),
@@ -241,14 +252,34 @@ def test_fails_emulator_endpoint_with_prod_and_with_terraform_cloud() -> None:
         build_app_config({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "ENVIRONMENTS": "dev", "STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "a"})
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:4566/", "https://emulator.internal:8443", "http://moto"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:5000", "http://localhost:4566/", "https://emulator.internal:8443", "http://moto", "http://[::1]:4566", "https://[2001:db8::1]/"]
+)
 def test_emulator_endpoint_without_prod_is_accepted(url: str) -> None:
     config = build_app_config({"AWS_ENDPOINT_URL": url, "ENVIRONMENTS": "dev,staging"})
     assert config.endpoint_url == url
     assert [e.name for e in config.environments] == ["dev", "staging"]
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:0", "http://127.0.0.1:70000", "http://user:pw@host", "http://host/path", "http://-host", "file:///tmp"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:0",
+        "http://127.0.0.1:70000",
+        "http://user:pw@host",
+        "http://host/path",
+        "http://-host",
+        "file:///tmp",
+        "http://[::1",
+        "http://[:::1]:4566",
+        "http://[::1]:0",
+        "http://[fe80::1%eth0]:4566",
+        "http://::1:4566",
+        "http://[127.0.0.1]:5000",
+        "http://a..b:5000",
+        "http://" + "a" * 254,
+    ],
+)
 def test_fails_emulator_endpoint_of_a_bad_shape(url: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         build_app_config({"AWS_ENDPOINT_URL": url, "ENVIRONMENTS": "dev"})

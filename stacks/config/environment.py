@@ -16,10 +16,10 @@ from stacks.config.regions import region, validate_az_letters
 from stacks.config.registry import RegistryConfig
 from stacks.config.service import ServiceConfig
 from stacks.config.state import StateConfig
-from stacks.config.validate import _one_of, _require
+from stacks.config.validate import DNS_NAME, DNS_NAME_LIMIT, _one_of, _require, valid_port
 
 #: URL of a local AWS emulator (moto, LocalStack): http(s), a host, an optional port.
-_ENDPOINT_URL_RE = re.compile(r"^https?://([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9.-]{0,251}[A-Za-z0-9])(:[0-9]{1,5})?/?$")
+_ENDPOINT_URL_RE = re.compile(rf"^https?://((?P<name>{DNS_NAME})|\[(?P<ipv6>[0-9A-Fa-f:.]{{2,45}})\])(:(?P<port>[0-9]{{1,5}}))?/?$")
 
 _SUFFIX_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9_ .:/=+@-]{1,256}$")
@@ -117,9 +117,18 @@ class EnvironmentConfig:
 
 
 def valid_endpoint_url(url: str) -> bool:
-    """An http(s) URL with a host, an optional port (1-65535), no path, query or credentials."""
+    """An http(s) URL with a host name or a bracketed IPv6 address (``http://[::1]:4566``),
+    an optional port (1-65535), no path, query or credentials."""
     match = _ENDPOINT_URL_RE.match(url)
-    return bool(match) and (match is None or match.group(2) is None or 1 <= int(match.group(2)[1:]) <= 65535)
+    if match is None or not valid_port(match["port"]):
+        return False
+    if match["name"] is not None:
+        return len(match["name"]) <= DNS_NAME_LIMIT
+    try:
+        ipaddress.IPv6Address(match["ipv6"])
+    except ValueError:
+        return False
+    return True
 
 
 def validate_suffix(suffix: str, environment: str = "dev") -> None:
@@ -154,7 +163,8 @@ class AppConfig:
                 valid_endpoint_url(self.endpoint_url),
                 "AWS_ENDPOINT_URL",
                 self.endpoint_url,
-                "an http:// or https:// URL of a local AWS emulator, e.g. http://127.0.0.1:5000",
+                "an http:// or https:// URL of a local AWS emulator: a host name, an IPv4 address or a bracketed IPv6 address, "
+                "an optional port 1-65535, nothing else; e.g. http://127.0.0.1:5000 or http://[::1]:4566",
             )
             production = [e.stack_name for e in self.environments if e.is_production]
             _require(

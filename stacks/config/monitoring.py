@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.config.validate import _int_in, _one_of, _require
+from stacks.config.validate import DNS_NAME, DNS_NAME_LIMIT, _int_in, _one_of, _require, valid_port
 
 #: Retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
 _EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$")
-_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 #: RFC 3986 path characters (unreserved, percent-encoded, sub-delims, ':' '@') and '/';
 #: the query and the fragment may also hold '?'.
 _PATH_CHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
-_HTTPS_URL_RE = re.compile(rf"^https://{_LABEL}(\.{_LABEL})*(:(?P<port>[0-9]{{1,5}}))?(/{_PATH_CHAR}*)?(\?({_PATH_CHAR}|\?)*)?(#({_PATH_CHAR}|\?)*)?$")
+_HTTPS_URL_RE = re.compile(rf"^https://(?P<host>{DNS_NAME})(:(?P<port>[0-9]{{1,5}}))?(/{_PATH_CHAR}*)?(\?({_PATH_CHAR}|\?)*)?(#({_PATH_CHAR}|\?)*)?$")
 _HTTPS_ALLOWED = (
     "https://host[:port][/path][?query] URLs: a DNS host name, no user:password@, "
     "only RFC 3986 characters (others percent-encoded, a comma as %2C); plain http is refused"
@@ -83,8 +82,8 @@ class MonitoringConfig:
             _require(isinstance(values, tuple), f"monitoring.{list_field}", values, f"a tuple of {allowed}")
             for value in values:
                 match = pattern.match(value) if isinstance(value, str) else None
-                port = match.groupdict().get("port") if match else None
-                _require(match is not None and (port is None or 1 <= int(port) <= 65535), f"monitoring.{list_field}", value, allowed)
+                ok = match is not None and valid_port(match.groupdict().get("port")) and len(match.groupdict().get("host") or "") <= DNS_NAME_LIMIT
+                _require(ok, f"monitoring.{list_field}", value, allowed)
             _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
         if self.alarm_topic_arn is not None:
             _require(

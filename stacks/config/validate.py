@@ -13,6 +13,11 @@ _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 #: Strict ``a.b.c.d/n``: decimal octets without leading zeros, a prefix length (never a netmask).
 _CIDR_RE = re.compile(rf"^{_OCTET}(\.{_OCTET}){{3}}/([12]?[0-9]|3[0-2])$")
 CIDR_NOTATION = "an IPv4 CIDR block in a.b.c.d/n notation (decimal, no leading zeros, a prefix length, not a netmask) whose address is the network address"
+#: One DNS label (letters of either case, digits, inner hyphens; at most 63 characters).
+DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: A DNS host name: labels separated by dots (its length, at most 253, is checked apart).
+DNS_NAME = rf"{DNS_LABEL}(\.{DNS_LABEL})*"
+DNS_NAME_LIMIT = 253
 #: Longest value an error message echoes; longer ones are cut with an ellipsis.
 ECHO_LIMIT = 80
 
@@ -49,6 +54,11 @@ def _int_in(field_name: str, value: int, low: int, high: int) -> None:
         value,
         f"an integer from {low} to {high}",
     )
+
+
+def valid_port(port: str | None) -> bool:
+    """An absent port, or a decimal one from 1 to 65535."""
+    return port is None or (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535)
 
 
 def _one_of(field_name: str, value: object, allowed: tuple[object, ...]) -> None:
