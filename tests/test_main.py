@@ -96,6 +96,41 @@ def test_fails_on_a_bad_settings_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert not (tmp_path / "cdktf.out").exists()
 
 
+def test_fails_on_a_settings_file_in_another_encoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_bytes(b"# state bucket\nTF_STATE_BUCKET=acme-\xe9tat\n")
+    monkeypatch.setattr(main, "SETTINGS_FILE", settings)
+    for name in OVERRIDE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
+    assert main.main() == main.EXIT_CONFIG_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: settings.env line 2=b'TF_STATE_BUCKET=acme-\\xe9tat' is invalid: UTF-8 text (this line is in another encoding: save the file as UTF-8)"
+    ]
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_fails_on_an_unreadable_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_text("AWS_REGION=eu-west-1\n")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(main.ConfigError) as excinfo:
+        main.read_overrides({}, settings)
+    assert str(excinfo.value) == "settings.env='Permission denied' is invalid: a settings file this user can read, or none"
+
+
+def test_a_settings_file_with_a_bom_and_crlf_is_read(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_bytes("\ufeffAWS_REGION=eu-west-1\r\nTF_STATE_BUCKET=acme-state\r\n".encode())
+    overrides = main.read_overrides({}, settings)
+    assert (overrides["AWS_REGION"], overrides["TF_STATE_BUCKET"]) == ("eu-west-1", "acme-state")
+
+
 def test_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     settings = tmp_path / "settings.env"
     settings.write_text("# state\nTF_STATE_BUCKET=acme-state\n\nAWS_REGION=eu-west-1\nIMAGE_TAG=1.2.3\n")

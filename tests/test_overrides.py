@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import OVERRIDE_VARIABLES, REGIONS, ConfigError, build_app_config, format_settings, misspelt, parse_settings
+from stacks.config import OVERRIDE_VARIABLES, REGIONS, ConfigError, build_app_config, decode_settings, format_settings, misspelt, parse_settings
 from stacks.config.validate import ECHO_LIMIT
 
 LONG = "x" * 10_000
@@ -368,3 +368,25 @@ def test_fails_bad_settings_lines(text: str, problem: str) -> None:
 
 def test_settings_comments_blank_lines_and_spaces() -> None:
     assert parse_settings("# a comment\n\n  AWS_REGION = eu-west-1  \nIMAGE_TAG=\n") == {"AWS_REGION": "eu-west-1", "IMAGE_TAG": ""}
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_harmless() -> None:
+    data = "\ufeff# state\r\nAWS_REGION=eu-west-1\r\nTF_STATE_BUCKET=acme-state\r\n\r\n".encode()
+    assert parse_settings(decode_settings(data)) == {"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme-state"}
+    assert parse_settings("\ufeffAWS_REGION=eu-west-1\r\n") == {"AWS_REGION": "eu-west-1"}
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"# caf\xe9 (Latin-1)\nAWS_REGION=eu-west-1\n", 1),
+        (b"AWS_REGION=eu-west-1\r\nTF_STATE_BUCKET=acme\r\n# \x80\r\n", 3),
+        ("AWS_REGION=eu-west-1\n".encode("utf-16"), 1),
+    ],
+)
+def test_fails_a_settings_file_in_another_encoding_naming_the_file_and_line(data: bytes, line: int) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        decode_settings(data, "settings.env")
+    assert excinfo.value.field_name == f"settings.env line {line}"
+    assert str(excinfo.value).endswith("UTF-8 text (this line is in another encoding: save the file as UTF-8)")
+    assert "\n" not in str(excinfo.value) and "\r" not in str(excinfo.value)

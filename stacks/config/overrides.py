@@ -71,11 +71,26 @@ def misspelt(names: Iterable[str]) -> list[str]:
 _SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*)$")
 
 
+BOM = "\ufeff"
+
+
+def decode_settings(data: bytes, source: str = "settings.env") -> str:
+    """The settings file's bytes as text: UTF-8, with or without a byte order mark.
+    Another encoding is a :class:`ConfigError` naming the file and the line."""
+    try:
+        return data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as error:
+        number = data.count(b"\n", 0, error.start) + 1
+        line = data.split(b"\n")[number - 1].rstrip(b"\r")
+        raise ConfigError(f"{source} line {number}", line, "UTF-8 text (this line is in another encoding: save the file as UTF-8)") from None
+
+
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
     """``NAME=value`` lines (``#`` comments and blank lines ignored; no quoting,
-    no expansion).  Only override variables; each at most once."""
+    no expansion; LF or CRLF line ends; a leading byte order mark ignored).  Only
+    override variables; each at most once."""
     settings: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.removeprefix(BOM).splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
