@@ -51,7 +51,9 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("AWS_REGION", "eu-north-1", False),
     # AVAILABILITY_ZONE_LETTERS (us-east-1 unless the region is set too: see below)
     ("AVAILABILITY_ZONE_LETTERS", "x,y,z", True),
-    ("AVAILABILITY_ZONE_LETTERS", "a,b", True),
+    ("AVAILABILITY_ZONE_LETTERS", "a,b", False),  # two zones (us-west-1 gives most accounts two)
+    ("AVAILABILITY_ZONE_LETTERS", "a", True),
+    ("AVAILABILITY_ZONE_LETTERS", "a,b,c,d", True),
     ("AVAILABILITY_ZONE_LETTERS", "a,a,b", True),
     ("AVAILABILITY_ZONE_LETTERS", "a,b,cc", True),
     ("AVAILABILITY_ZONE_LETTERS", "A,B,C", True),
@@ -120,6 +122,9 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:123:paging", True),
     ("ALARM_TOPIC_ARN", "paging", True),
     ("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:paging", False),
+    ("ALARM_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:paging", True),  # not AWS_REGION
+    ("ALARM_TOPIC_ARN", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:paging", True),
+    ("ALARM_TOPIC_ARN", "arn:aws-cn:sns:us-east-1:123456789012:paging", True),
     # STATE_BACKEND and the bucket
     ("STATE_BACKEND", "gcs", True),
     ("STATE_BACKEND", "S3", True),
@@ -134,6 +139,8 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_STATE_BUCKET", "acme-order-api-state", False),
     ("TF_STATE_REGION", "moon-1", True),
     ("TF_STATE_REGION", "eu-central-1", False),
+    ("TF_STATE_REGION", "us-gov-west-1", True),  # another partition than AWS_REGION
+    ("TF_STATE_REGION", "cn-north-1", True),
     # TF_STATE_KMS_KEY_ID: exactly the real shapes
     ("TF_STATE_KMS_KEY_ID", "-" * 36, True),
     ("TF_STATE_KMS_KEY_ID", "alias/" + "a" * 10_000, True),
@@ -145,9 +152,13 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_STATE_KMS_KEY_ID", MRK, False),
     ("TF_STATE_KMS_KEY_ID", "alias/" + "a" * 250, False),
     ("TF_STATE_KMS_KEY_ID", "alias/terraform/state_key-1", False),
-    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_UUID}", False),
-    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{MRK}", False),
-    ("TF_STATE_KMS_KEY_ID", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/state", False),
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:us-east-1:123456789012:key/{KEY_UUID}", False),
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:us-east-1:123456789012:key/{MRK}", False),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws:kms:us-east-1:123456789012:alias/state", False),
+    # the key must be in the state bucket's region (us-east-1 here) and partition
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_UUID}", True),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/state", True),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws-cn:kms:us-east-1:123456789012:alias/state", True),
     ("TF_STATE_BOOTSTRAP_BACKEND", "cloud", True),
     ("TF_STATE_BOOTSTRAP_BACKEND", "s3", False),
     # Terraform Cloud (with STATE_BACKEND=cloud and an organization: see below)
@@ -390,3 +401,94 @@ def test_fails_a_settings_file_in_another_encoding_naming_the_file_and_line(data
     assert excinfo.value.field_name == f"settings.env line {line}"
     assert str(excinfo.value).endswith("UTF-8 text (this line is in another encoding: save the file as UTF-8)")
     assert "\n" not in str(excinfo.value) and "\r" not in str(excinfo.value)
+
+
+# -------------------------------------------------------------- fields that must agree
+
+
+def test_fails_a_state_region_in_another_partition() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_REGION": "us-gov-west-1", "TF_STATE_REGION": "us-east-1"})
+    assert str(excinfo.value) == (
+        "TF_STATE_REGION='us-east-1' is invalid: a region of the aws-us-gov partition, like AWS_REGION=us-gov-west-1 "
+        "(one set of credentials reaches the state and the stacks)"
+    )
+    assert build_app_config({"AWS_REGION": "us-gov-west-1", "TF_STATE_REGION": "us-gov-east-1"}).state_region == "us-gov-east-1"
+
+
+def test_fails_a_state_key_outside_the_state_bucket_region() -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:alias/state"
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_REGION": "eu-west-1", "TF_STATE_REGION": "eu-central-1", "TF_STATE_KMS_KEY_ID": key})
+    assert excinfo.value.field_name == "TF_STATE_KMS_KEY_ID"
+    assert "a key in TF_STATE_REGION=eu-central-1 of the aws partition" in excinfo.value.allowed
+    assert build_app_config({"AWS_REGION": "eu-central-1", "TF_STATE_REGION": "eu-west-1", "TF_STATE_KMS_KEY_ID": key}).state.kms_key_id == key
+    # a key id or alias name is resolved in the bucket's region: nothing to compare
+    assert build_app_config({"AWS_REGION": "eu-west-1", "TF_STATE_REGION": "eu-central-1", "TF_STATE_KMS_KEY_ID": "alias/state"}).state.kms_key_id
+
+
+def test_a_state_key_arn_is_not_judged_where_no_s3_backend_uses_it() -> None:
+    config = build_app_config(
+        {"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme", "TF_STATE_KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:alias/state"}
+    )
+    assert config.state.backend == "cloud"
+    with pytest.raises(ConfigError, match="TF_STATE_KMS_KEY_ID"):
+        build_app_config(
+            {
+                "STATE_BACKEND": "local",
+                "TF_STATE_BOOTSTRAP_BACKEND": "s3",
+                "TF_STATE_KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:alias/state",
+            }
+        )
+
+
+def test_fails_an_alarm_topic_outside_the_stacks_region() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_REGION": "eu-west-1", "ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:paging"})
+    assert str(excinfo.value) == (
+        "ALARM_TOPIC_ARN='arn:aws:sns:us-east-1:123456789012:paging' is invalid: a topic in AWS_REGION=eu-west-1 of the aws partition "
+        "(CloudWatch alarms notify topics of their own region)"
+    )
+    cn = build_app_config({"AWS_REGION": "cn-north-1", "ALARM_TOPIC_ARN": "arn:aws-cn:sns:cn-north-1:123456789012:paging"})
+    assert {e.monitoring.alarm_topic_arn for e in cn.environments} == {"arn:aws-cn:sns:cn-north-1:123456789012:paging"}
+
+
+# -------------------------------------------------------------- what a region lacks
+
+
+@pytest.mark.parametrize("region", sorted(name for name, r in REGIONS.items() if not r.data_api))
+def test_a_region_without_the_data_api_turns_it_off_and_says_so(region: str) -> None:
+    config = build_app_config({"AWS_REGION": region, "ALARM_TOPIC_ARN": f"arn:{REGIONS[region].partition}:sns:{region}:123456789012:paging"})
+    assert {e.database.data_api for e in config.environments} == {False}
+    assert config.warnings == [
+        f"{region} has no RDS Data API: database.data_api is off there (stacks/config/catalogue.py), "
+        "so make db-users cannot create the database users; create them another way (README, Database)"
+    ]
+
+
+def test_fails_the_data_api_where_the_region_has_none() -> None:
+    from stacks.config import EnvironmentConfig
+
+    with pytest.raises(ConfigError) as excinfo:
+        EnvironmentConfig(name="dev", region="il-central-1")
+    assert excinfo.value.field_name == "database.data_api"
+    assert excinfo.value.allowed.startswith("False in il-central-1: the RDS Data API is not offered there")
+
+
+def test_the_data_api_stays_on_where_the_region_has_it() -> None:
+    config = build_app_config({"AWS_REGION": "eu-west-1"})
+    assert {e.database.data_api for e in config.environments} == {True}
+    assert not any("Data API" in w for w in config.warnings)
+
+
+def test_us_west_1_warns_that_most_accounts_have_two_zones_until_the_letters_are_set() -> None:
+    loud = build_app_config({"AWS_REGION": "us-west-1", "ENVIRONMENTS": "dev"})
+    assert loud.warnings == [
+        "us-west-1 offers most accounts only 2 availability zones (which ones differs per account), and the stacks use 3 (a,b,c): "
+        "set AVAILABILITY_ZONE_LETTERS to the 2 your account has (aws ec2 describe-availability-zones)"
+    ]
+    quiet = build_app_config({"AWS_REGION": "us-west-1", "ENVIRONMENTS": "dev", "AVAILABILITY_ZONE_LETTERS": "b,c"})
+    assert quiet.warnings == []
+    assert quiet.environments[0].network.availability_zones("us-west-1") == ("us-west-1b", "us-west-1c")
+    assert quiet.environments[0].network.az_count == 2
+    assert build_app_config({"AWS_REGION": "eu-west-1", "ENVIRONMENTS": "dev"}).warnings == []

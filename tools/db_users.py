@@ -75,6 +75,8 @@ class Target:
     cluster_identifier: str
     schema: str
     users: Mapping[str, Sequence[str]]
+    #: Whether the synthesized cluster has the Data API on (``database.data_api``).
+    data_api: bool = True
 
 
 def target_from_stack(doc: Mapping[str, Any], stack: str) -> Target:
@@ -88,7 +90,9 @@ def target_from_stack(doc: Mapping[str, Any], stack: str) -> Target:
     except (KeyError, IndexError, TypeError, json.JSONDecodeError):
         raise ProvisioningError(f"{stack} has no database users to provision (not an environment stack?)") from None
     endpoints = provider.get("endpoints") or [{}]
-    return Target(stack, provider["region"], endpoints[0].get("rds"), identifier, schema, users)
+    clusters = doc.get("resource", {}).get("aws_rds_cluster", {}).values()
+    data_api = all(cluster.get("enable_http_endpoint", False) is True for cluster in clusters)
+    return Target(stack, provider["region"], endpoints[0].get("rds"), identifier, schema, users, data_api)
 
 
 Execute = Callable[[str, Sequence[tuple[str, str]]], list[list[Any]]]
@@ -183,6 +187,11 @@ def run(stack: str, synth_dir: Path, clients: Callable[[Target], tuple[Any, Any]
     if not path.is_file():
         raise ProvisioningError(f"{path} is missing: synthesize first (make synth)")
     target = target_from_stack(json.loads(path.read_text()), stack)
+    if not target.data_api:
+        raise ProvisioningError(
+            f"{stack}: the cluster has the RDS Data API off (database.data_api; {target.region} may not offer it), "
+            "so make db-users cannot provision its users: create them another way (README, Database)"
+        )
     rds, rds_data = (clients or _boto3_clients)(target)
     cluster_arn, secret_arn = locate(rds, target)
     return [f"{stack}: {line}" for line in provision(data_api_executor(rds_data, cluster_arn, secret_arn), target.schema, target.users)]

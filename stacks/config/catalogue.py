@@ -21,14 +21,17 @@ RELEASED_IMAGE_TAG = "1.0.0"
 
 
 def catalogue(region: str) -> dict[str, EnvironmentConfig]:
-    """The standing environments.  Production differs where it should.  Zone letters and
-    Backtrack follow the region (see stacks/config/regions.py)."""
+    """The standing environments.  Production differs where it should.  Zone letters,
+    Backtrack and the Data API follow the region (see stacks/config/regions.py)."""
     zones = REGIONS[region].default_az_letters()
+    # The RDS Data API (make db-users) where the region offers it; AppConfig.warnings says so where not.
+    data_api = REGIONS[region].data_api
     return {
         "dev": EnvironmentConfig(
             name="dev",
             region=region,
             network=NetworkConfig(vpc_cidr="10.10.0.0/16", az_letters=zones, nat_gateways="single", interface_endpoints=False),
+            database=DatabaseConfig(data_api=data_api),
         ),
         "staging": EnvironmentConfig(
             name="staging",
@@ -36,6 +39,7 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             network=NetworkConfig(vpc_cidr="10.20.0.0/16", az_letters=zones, nat_gateways="single"),
             service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG, task_definition_owner="pipeline"),
             load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
+            database=DatabaseConfig(data_api=data_api),
             monitoring=MonitoringConfig(log_retention_days=14),
         ),
         "prod": EnvironmentConfig(
@@ -57,6 +61,7 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             database=DatabaseConfig(
                 deletion_protection=True,
                 instance_class="db.r6g.large",
+                data_api=data_api,
                 reader_auto_scaling=True,
                 # A day of backtrack where the region offers it (see stacks/config/regions.py).
                 backtrack_window_hours=24 if REGIONS[region].backtrack else 0,

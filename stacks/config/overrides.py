@@ -19,7 +19,7 @@ from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, catalogue
 from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
 from stacks.config.names import STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
-from stacks.config.regions import region
+from stacks.config.regions import REGIONS, region
 from stacks.config.state import STATE_BACKENDS, STATE_KEY_ALIAS, StateConfig
 from stacks.config.validate import ConfigError, _one_of, _require, as_variable
 
@@ -178,8 +178,17 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
             envs = {name: replace(env, **{c: replace(getattr(env, c), **fields) for c, fields in change.items()}) for name, env in envs.items()}  # type: ignore[arg-type]
 
     letters = _get(overrides, "AVAILABILITY_ZONE_LETTERS")
+    notices = []
     if letters is not None:
-        each("AVAILABILITY_ZONE_LETTERS", {"network": {"az_letters": _list(letters)}})
+        zones = _list(letters)
+        _require(len(zones) in (2, 3), "AVAILABILITY_ZONE_LETTERS", letters, "2 or 3 distinct single lowercase letters (one per AZ), e.g. a,b,c")
+        each("AVAILABILITY_ZONE_LETTERS", {"network": {"az_letters": zones, "az_count": len(zones)}})
+    elif (usable := REGIONS[region_name].usable_zones) is not None:
+        default = REGIONS[region_name].default_az_letters()
+        notices.append(
+            f"{region_name} offers most accounts only {usable} availability zones (which ones differs per account), and the stacks use "
+            f"{len(default)} ({','.join(default)}): set AVAILABILITY_ZONE_LETTERS to the {usable} your account has (aws ec2 describe-availability-zones)"
+        )
     image_tag = _get(overrides, "IMAGE_TAG")
     if image_tag is not None:
         each("IMAGE_TAG", {"service": {"image_tag": image_tag}})
@@ -221,7 +230,7 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
         _require(
             backend != "cloud", "AWS_ENDPOINT_URL", endpoint_url, "not with STATE_BACKEND=cloud (an emulator's resources cannot live in Terraform Cloud state)"
         )
-    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url)
+    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url, notices=tuple(notices))
 
 
 def _ephemeral_network(standing: Mapping[str, EnvironmentConfig], network: NetworkConfig, cidr: str) -> NetworkConfig:
