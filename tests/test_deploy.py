@@ -176,9 +176,9 @@ def test_main_reports_errors_on_one_line(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_bootstrap_saves_only_the_state_settings_given(tmp_path: Path) -> None:
     settings = tmp_path / "settings.env"
-    settings.write_text("ALARM_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:paging\n")
+    settings.write_text("ALARM_EMAILS=oncall@example.com\n")
     saved = bootstrap.save_settings(settings, {"TF_STATE_BUCKET": "acme-order-api-state", "AWS_REGION": "eu-west-1", "IMAGE_TAG": "9.9.9", "PATH": "/bin"})
-    assert saved == {"ALARM_TOPIC_ARN": PAGING, "TF_STATE_BUCKET": "acme-order-api-state", "AWS_REGION": "eu-west-1"}
+    assert saved == {"ALARM_EMAILS": "oncall@example.com", "TF_STATE_BUCKET": "acme-order-api-state", "AWS_REGION": "eu-west-1"}
     assert parse_settings(settings.read_text()) == saved
 
 

@@ -3,7 +3,9 @@
 ``make deploy STACK=<stack>`` runs this.  Steps:
 
 1. synthesize (``main.py``), unless ``--skip-synth``;
-2. preflight, one clear line and exit 1 when it fails:
+2. the caller's credentials (STS), then the preflight; one clear line and exit 1
+   when either fails (:mod:`tools.aws_errors`: missing or expired credentials,
+   access denied, throttling, an unreachable endpoint):
    - a prod stack must send its alarms somewhere (a subscription or an external
      topic): ``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS`` or ``ALARM_TOPIC_ARN``;
    - an environment stack's image must already be in the shared registry (else
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import db_users
+from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,11 +75,11 @@ def stack_image(doc: Mapping[str, Any]) -> Image:
     return Image(repository, match["tag"], match["digest"])
 
 
-def provider_target(doc: Mapping[str, Any]) -> tuple[str, str | None]:
-    """``(region, emulator endpoint or None)`` of the stack's AWS provider."""
+def provider_target(doc: Mapping[str, Any], service: str = "ecr") -> tuple[str, str | None]:
+    """``(region, emulator endpoint of ``service`` or None)`` of the stack's AWS provider."""
     provider = doc["provider"]["aws"][0]
     endpoints = provider.get("endpoints") or [{}]
-    return provider["region"], endpoints[0].get("ecr")
+    return provider["region"], endpoints[0].get(service)
 
 
 def is_emulated(doc: Mapping[str, Any]) -> bool:
@@ -168,9 +171,10 @@ def synthesize(outdir: Path) -> None:
 
 
 def load(outdir: Path, stack: str) -> dict[str, Any]:
+    """The synthesized JSON of ``stack``, which must be the name of a synthesized stack."""
     path = outdir / "stacks" / stack / "cdk.tf.json"
-    if not path.is_file():
-        known = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").is_dir() else []
+    known = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").is_dir() else []
+    if stack not in known or not path.is_file():
         raise DeployError(f"stack {stack} was not synthesized (stacks: {', '.join(known) or 'none'}; a suffixed copy needs ENVIRONMENT_SUFFIX)")
     data: dict[str, Any] = json.loads(path.read_text())
     return data
@@ -227,14 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallelism", type=int)
     args = parser.parse_args(argv)
     try:
-        if not args.skip_synth:
-            synthesize(args.outdir)
-        if args.destroy:
-            extra = ["--terraform-parallelism", str(args.parallelism)] if args.parallelism else []
-            cdktf("destroy", args.stack, args.outdir, *extra, *(["--skip-provider-lock"] if is_emulated(load(args.outdir, args.stack)) else []))
-        else:
-            deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
-    except (DeployError, db_users.ProvisioningError) as error:
+        with aws_errors():
+            if not args.skip_synth:
+                synthesize(args.outdir)
+            doc = load(args.outdir, args.stack)
+            check_credentials(*provider_target(doc, "sts"))
+            if args.destroy:
+                extra = ["--terraform-parallelism", str(args.parallelism)] if args.parallelism else []
+                cdktf("destroy", args.stack, args.outdir, *extra, *(["--skip-provider-lock"] if is_emulated(doc) else []))
+            else:
+                deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
+    except (DeployError, db_users.ProvisioningError, AwsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
