@@ -81,9 +81,10 @@ snapshot: $(SYNCED)
 diff: $(SYNCED)
 	$(PY) -m tools.synth_diff $(if $(BASE),--base $(BASE),)
 
-## Save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...) and deploy the state bucket
+## Deploy the state bucket, then save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...);
+## REPOINT_STATE=1 allows pointing every stack at another state bucket or region
 bootstrap: setup
-	$(PY) -m tools.bootstrap
+	$(PY) -m tools.bootstrap $(if $(filter 1 yes true,$(REPOINT_STATE)),--repoint-state,)
 
 ## Deploy one stack: checks, cdktf deploy, cfn-outputs/flat-outputs.json, database users
 deploy: setup

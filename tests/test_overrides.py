@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import OVERRIDE_VARIABLES, REGIONS, ConfigError, build_app_config, decode_settings, format_settings, misspelt, parse_settings
+from stacks.config import OVERRIDE_VARIABLES, REGIONS, ConfigError, build_app_config, decode_settings, edit_settings, misspelt, parse_settings
 from stacks.config.validate import ECHO_LIMIT
 
 LONG = "x" * 10_000
@@ -355,10 +355,25 @@ def test_no_warning_for_known_or_unrelated_variables(name: str) -> None:
 # -------------------------------------------------------------- settings file
 
 
-def test_settings_file_round_trips_in_a_fixed_order() -> None:
-    text = format_settings({"TF_STATE_BUCKET": "acme", "AWS_REGION": "eu-west-1", "IMAGE_TAG": ""})
-    assert text.splitlines()[-2:] == ["AWS_REGION=eu-west-1", "TF_STATE_BUCKET=acme"]
-    assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme"}
+def test_editing_settings_changes_only_the_lines_of_the_keys_set() -> None:
+    text = "# where the state lives\nAWS_REGION=us-east-1\n\n# alarms\nALARM_EMAILS=a@example.com\nTF_STATE_BUCKET = old-bucket  \n"
+    edited = edit_settings(text, {"TF_STATE_BUCKET": "new-bucket", "TF_STATE_REGION": "eu-west-1"})
+    assert edited == (
+        "# where the state lives\nAWS_REGION=us-east-1\n\n# alarms\nALARM_EMAILS=a@example.com\nTF_STATE_BUCKET=new-bucket\nTF_STATE_REGION=eu-west-1\n"
+    )
+    assert parse_settings(edited) == {
+        "AWS_REGION": "us-east-1",
+        "ALARM_EMAILS": "a@example.com",
+        "TF_STATE_BUCKET": "new-bucket",
+        "TF_STATE_REGION": "eu-west-1",
+    }
+
+
+def test_editing_settings_keeps_crlf_and_ends_an_unterminated_last_line() -> None:
+    assert edit_settings("# x\r\nAWS_REGION=us-east-1\r\n", {"AWS_REGION": "eu-west-1"}) == "# x\r\nAWS_REGION=eu-west-1\r\n"
+    assert edit_settings("AWS_REGION=us-east-1", {"TF_STATE_BUCKET": "b-1"}) == "AWS_REGION=us-east-1\nTF_STATE_BUCKET=b-1\n"
+    assert edit_settings("", {"AWS_REGION": "eu-west-1"}) == "AWS_REGION=eu-west-1\n"
+    assert edit_settings("# AWS_REGION=us-east-1\n", {"AWS_REGION": "eu-west-1"}) == "# AWS_REGION=us-east-1\nAWS_REGION=eu-west-1\n"
 
 
 @pytest.mark.parametrize(

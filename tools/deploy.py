@@ -164,8 +164,9 @@ def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
         raise DeployError(f"cdktf {command} {stack} failed (exit {result.returncode}); see its output above")
 
 
-def synthesize(outdir: Path) -> None:
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env={**os.environ, "CDKTF_OUTDIR": str(outdir)}, check=False)
+def synthesize(outdir: Path, env: Mapping[str, str] | None = None) -> None:
+    """``main.py`` into ``outdir``, in ``env`` (default: this process's environment)."""
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env={**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}, check=False)
     if result.returncode != 0:
         raise DeployError(f"synthesis failed (exit {result.returncode})")
 

@@ -105,11 +105,22 @@ def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
     return settings
 
 
-def format_settings(settings: Mapping[str, str]) -> str:
-    """The settings file for ``settings`` (variables in :data:`OVERRIDE_VARIABLES` order)."""
-    lines = ["# Settings read by main.py (and so by every synth, make and cdktf command).", "# Environment variables of the same name take precedence."]
-    lines += [f"{name}={settings[name]}" for name in OVERRIDE_VARIABLES if settings.get(name)]
-    return "\n".join(lines) + "\n"
+def edit_settings(text: str, updates: Mapping[str, str]) -> str:
+    """``text`` of a settings file (without a byte order mark) with each variable of
+    ``updates`` set: its line rewritten in place, or a line appended at the end.  Every
+    other line stays as it was: comments, blank lines, order, other variables, line ends."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines(keepends=True)
+    left = dict(updates)
+    for i, line in enumerate(lines):
+        match = _SETTING_RE.match(line.strip())
+        if match is not None and match[1] in left:
+            ending = line[len(line.rstrip("\r\n")) :]
+            lines[i] = f"{match[1]}={left.pop(match[1])}{ending or newline}"
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    lines += [f"{name}={value}{newline}" for name, value in left.items()]
+    return "".join(lines)
 
 
 def _get(overrides: Mapping[str, str | None], name: str) -> str | None:
