@@ -22,6 +22,9 @@ SYNCED := $(VENV)/.synced-$(shell sha256sum Pipfile.lock 2>/dev/null | cut -c1-1
 NODE_SYNCED := node_modules/.synced-$(shell sha256sum package-lock.json 2>/dev/null | cut -c1-12)
 STACK ?=
 BASE ?=
+# Recipes read these as quoted shell variables ("$$STACK"), never pasted into the command
+# text, so a value is only ever an argument.
+export STACK BASE
 # Fixed seed and example count of `make fuzz` (the synthesizing properties).
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
@@ -79,7 +82,7 @@ snapshot: $(SYNCED)
 
 ## Offline synth diff against BASE (default: merge base with main)
 diff: $(SYNCED)
-	$(PY) -m tools.synth_diff $(if $(BASE),--base $(BASE),)
+	$(PY) -m tools.synth_diff $(if $(BASE),"--base=$$BASE",)
 
 ## Deploy the state bucket, then save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...);
 ## REPOINT_STATE=1 allows pointing every stack at another state bucket or region
@@ -88,19 +91,19 @@ bootstrap: setup
 
 ## Deploy one stack: checks, cdktf deploy, cfn-outputs/flat-outputs.json, database users
 deploy: setup
-	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK)
+	@test -n "$$STACK" || { echo "usage: make deploy STACK=order-api-dev" >&2; exit 2; }
+	$(PY) -m tools.deploy -- "$$STACK"
 
 ## Destroy one stack with the cdktf CLI
 destroy: setup
-	@test -n "$(STACK)" || { echo "usage: make destroy STACK=order-api-dev-pr42" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK) --destroy
+	@test -n "$$STACK" || { echo "usage: make destroy STACK=order-api-dev-pr42" >&2; exit 2; }
+	$(PY) -m tools.deploy --destroy -- "$$STACK"
 
 ## Create or update the IAM-authenticated database users of a deployed stack (idempotent)
 db-users: setup
-	@test -n "$(STACK)" || { echo "usage: make db-users STACK=order-api-dev" >&2; exit 2; }
+	@test -n "$$STACK" || { echo "usage: make db-users STACK=order-api-dev" >&2; exit 2; }
 	$(PY) main.py
-	$(PY) -m tools.db_users $(STACK)
+	$(PY) -m tools.db_users -- "$$STACK"
 
 ## The synthesizing properties over random valid configurations (fixed seed)
 fuzz: $(SYNCED)
