@@ -28,6 +28,7 @@ export STACK BASE
 # Fixed seed and example count of `make fuzz` (the synthesizing properties).
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
+export FUZZ_SEED FUZZ_EXAMPLES
 
 .PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz clean
 
@@ -107,7 +108,8 @@ db-users: setup
 
 ## The synthesizing properties over random valid configurations (fixed seed)
 fuzz: $(SYNCED)
-	FUZZ_SEED=$(FUZZ_SEED) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz --no-cov -p no:randomly tests/test_properties_synth.py
+	@[[ "$$FUZZ_SEED" =~ ^[0-9]{1,18}$$ && "$$FUZZ_EXAMPLES" =~ ^[1-9][0-9]{0,3}$$ ]] || { echo "error: FUZZ_SEED must be 1-18 digits and FUZZ_EXAMPLES a number from 1 to 9999" >&2; exit 2; }
+	$(PY) -m pytest -m fuzz --no-cov -p no:randomly tests/test_properties_synth.py
 
 ## The quick start in a fresh clone, then `npx cdktf synth` with nothing extra on PATH
 cli-check:

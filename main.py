@@ -175,7 +175,11 @@ def main() -> int:
     for warning in misspelt(os.environ) + [f"warning: {w}" for w in config.warnings]:
         print(warning, file=sys.stderr)
     outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out").resolve()
-    return synthesize(config, outdir)
+    try:
+        return synthesize(config, outdir)
+    except OSError as error:
+        print(f"error: cannot write the synthesis to {outdir} ({error.strerror or error}): check CDKTF_OUTDIR", file=sys.stderr)
+        return EXIT_SYNTH_ERROR
 
 
 def run() -> None:

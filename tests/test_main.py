@@ -182,6 +182,18 @@ def test_a_guardrail_violation_fails_synthesis_with_one_line(tmp_path: Path, mon
     assert leftovers(tmp_path) == []
 
 
+def test_fails_on_an_output_directory_that_cannot_be_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    for name in OVERRIDE_VARIABLES:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("ENVIRONMENTS", "dev")
+    monkeypatch.setenv("CDKTF_OUTDIR", str(blocker / "cdktf.out"))
+    assert main.main() == main.EXIT_SYNTH_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: cannot write the synthesis to {blocker / 'cdktf.out'} (File exists): check CDKTF_OUTDIR"]
+
+
 # ------------------------------------------------------------------ signals
 
 

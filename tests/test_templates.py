@@ -172,7 +172,7 @@ def accepted_with_markers(candidates: Mapping[str, list[str]]) -> dict[str, str]
     """For each variable the first of its ``candidates`` the configuration accepts (every
     variable at once), else its valid value: each refused variable moves on to its next
     candidate, one at a time, until the whole configuration is accepted."""
-    left = {name: [*values, VALID[name]] for name, values in candidates.items()}
+    left = {name: [*values, VALID[name]] if values[-1:] != [VALID[name]] else list(values) for name, values in candidates.items()}
     while True:
         overrides = {name: values[0] for name, values in left.items()}
         try:
