@@ -83,27 +83,26 @@ def test_fails_cleanly_and_leaves_output_untouched(first_run: tuple[Path, subpro
     assert leftovers(outdir.parent) == []
 
 
-def test_fails_on_a_bad_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def main_with_settings_file(data: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """``main.main()`` with ``data`` as its settings file and no override variable set."""
     settings = tmp_path / "settings.env"
-    settings.write_text("TF_STATE_BUCKET=acme-state\nAWS_REGON=eu-west-1\n")
+    settings.write_bytes(data)
     monkeypatch.setattr(main, "SETTINGS_FILE", settings)
     for name in OVERRIDE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
-    assert main.main() == main.EXIT_CONFIG_ERROR
+    return main.main()
+
+
+def test_fails_on_a_bad_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main_with_settings_file(b"TF_STATE_BUCKET=acme-state\nAWS_REGON=eu-west-1\n", tmp_path, monkeypatch) == main.EXIT_CONFIG_ERROR
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: settings.env line 2='AWS_REGON' is invalid: one of " + ", ".join(OVERRIDE_VARIABLES)]
     assert not (tmp_path / "cdktf.out").exists()
 
 
 def test_fails_on_a_settings_file_in_another_encoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = tmp_path / "settings.env"
-    settings.write_bytes(b"# state bucket\nTF_STATE_BUCKET=acme-\xe9tat\n")
-    monkeypatch.setattr(main, "SETTINGS_FILE", settings)
-    for name in OVERRIDE_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
-    assert main.main() == main.EXIT_CONFIG_ERROR
+    assert main_with_settings_file(b"# state bucket\nTF_STATE_BUCKET=acme-\xe9tat\n", tmp_path, monkeypatch) == main.EXIT_CONFIG_ERROR
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         "error: settings.env line 2=b'TF_STATE_BUCKET=acme-\\xe9tat' is invalid: UTF-8 text (this line is in another encoding: save the file as UTF-8)"

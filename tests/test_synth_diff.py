@@ -215,15 +215,20 @@ def commit_stacks(repo: Path, stacks: dict[str, Any], message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+def new_repo(path: Path, main_py: str) -> Path:
+    """A git repository at ``path`` holding ``main_py`` as its ``main.py`` (nothing committed)."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    path.mkdir()
+    git(path, "init", "--quiet", "--initial-branch=main")
+    (path / "main.py").write_text(main_py)
+    return path
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A throwaway repository whose ``main.py`` writes ``stacks.json`` out as synthesized stacks."""
-    if shutil.which("git") is None:
-        pytest.skip("needs git")
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "--quiet", "--initial-branch=main")
-    (path / "main.py").write_text(FAKE_MAIN)
+    path = new_repo(tmp_path / "repo", FAKE_MAIN)
     commit_stacks(path, load("base"), "base")
     return path
 
@@ -355,12 +360,8 @@ doc = {"provider": {"aws": [{"region": region}]}, "resource": {"aws_rds_cluster"
 
 @pytest.fixture
 def settings_repo(tmp_path: Path) -> Path:
-    if shutil.which("git") is None:
-        pytest.skip("needs git")
-    path = tmp_path / "settings-repo"
-    path.mkdir()
-    git(path, "init", "--quiet", "--initial-branch=main")
-    (path / "main.py").write_text(SETTINGS_MAIN)
+    """A throwaway repository whose ``main.py`` reads AWS_REGION like the real one; settings.env is git-ignored."""
+    path = new_repo(tmp_path / "settings-repo", SETTINGS_MAIN)
     (path / ".gitignore").write_text("settings.env\n")
     git(path, "add", "-A")
     git(path, "-c", "user.name=ci", "-c", "user.email=ci@example.invalid", "commit", "--quiet", "-m", "base")
