@@ -392,6 +392,11 @@ def test_fails_bad_settings_lines(text: str, problem: str) -> None:
     assert problem in excinfo.value.allowed
 
 
+def test_settings_values_may_be_quoted_once_and_are_never_expanded() -> None:
+    text = 'AWS_REGION="eu-west-1"\nTF_CLOUD_PROJECT=\'Order API\'\nIMAGE_TAG="1.2.3\nTF_STATE_BUCKET=$HOME\n'
+    assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_CLOUD_PROJECT": "Order API", "IMAGE_TAG": '"1.2.3', "TF_STATE_BUCKET": "$HOME"}
+
+
 def test_settings_comments_blank_lines_and_spaces() -> None:
     assert parse_settings("# a comment\n\n  AWS_REGION = eu-west-1  \nIMAGE_TAG=\n") == {"AWS_REGION": "eu-west-1", "IMAGE_TAG": ""}
 

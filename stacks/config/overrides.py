@@ -85,10 +85,16 @@ def decode_settings(data: bytes, source: str = "settings.env") -> str:
         raise ConfigError(f"{source} line {number}", line, "UTF-8 text (this line is in another encoding: save the file as UTF-8)") from None
 
 
+def _unquoted(value: str) -> str:
+    """``value`` without one pair of matching surrounding quotes (``"..."`` or ``'...'``),
+    as many .env files write them; no valid value starts and ends with a quote."""
+    return value[1:-1].strip() if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
+
+
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
-    """``NAME=value`` lines (``#`` comments and blank lines ignored; no quoting,
-    no expansion; LF or CRLF line ends; a leading byte order mark ignored).  Only
-    override variables; each at most once."""
+    """``NAME=value`` lines (``#`` comments and blank lines ignored; one pair of
+    surrounding quotes dropped, nothing expanded; LF or CRLF line ends; a leading
+    byte order mark ignored).  Only override variables; each at most once."""
     settings: dict[str, str] = {}
     for number, line in enumerate(text.removeprefix(BOM).splitlines(), start=1):
         stripped = line.strip()
@@ -98,7 +104,7 @@ def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
         where = f"{source} line {number}"
         _require(match is not None, where, stripped, "NAME=value lines, # comments or blank lines")
         assert match is not None
-        name, value = match[1], match[2].strip()
+        name, value = match[1], _unquoted(match[2].strip())
         _require(name in OVERRIDE_VARIABLES, where, name, "one of " + ", ".join(OVERRIDE_VARIABLES))
         _require(name not in settings, where, name, "each variable at most once")
         settings[name] = value
