@@ -374,6 +374,7 @@ def test_editing_settings_keeps_crlf_and_ends_an_unterminated_last_line() -> Non
     assert edit_settings("AWS_REGION=us-east-1", {"TF_STATE_BUCKET": "b-1"}) == "AWS_REGION=us-east-1\nTF_STATE_BUCKET=b-1\n"
     assert edit_settings("", {"AWS_REGION": "eu-west-1"}) == "AWS_REGION=eu-west-1\n"
     assert edit_settings("# AWS_REGION=us-east-1\n", {"AWS_REGION": "eu-west-1"}) == "# AWS_REGION=us-east-1\nAWS_REGION=eu-west-1\n"
+    assert edit_settings("AWS_REGION=us-east-1  # Virginia\n", {"AWS_REGION": "eu-west-1"}) == "AWS_REGION=eu-west-1  # Virginia\n"
 
 
 @pytest.mark.parametrize(
@@ -395,6 +396,11 @@ def test_fails_bad_settings_lines(text: str, problem: str) -> None:
 def test_settings_values_may_be_quoted_once_and_are_never_expanded() -> None:
     text = 'AWS_REGION="eu-west-1"\nTF_CLOUD_PROJECT=\'Order API\'\nIMAGE_TAG="1.2.3\nTF_STATE_BUCKET=$HOME\n'
     assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_CLOUD_PROJECT": "Order API", "IMAGE_TAG": '"1.2.3', "TF_STATE_BUCKET": "$HOME"}
+
+
+def test_a_comment_after_a_value_is_ignored_but_a_hash_inside_one_is_kept() -> None:
+    text = "AWS_REGION=eu-west-1   # Ireland\nTF_CLOUD_PROJECT='Order API' # quoted\nALARM_HTTPS_ENDPOINTS=https://h.example.com/a#frag\n"
+    assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_CLOUD_PROJECT": "Order API", "ALARM_HTTPS_ENDPOINTS": "https://h.example.com/a#frag"}
 
 
 def test_settings_comments_blank_lines_and_spaces() -> None:

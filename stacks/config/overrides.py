@@ -69,6 +69,8 @@ def misspelt(names: Iterable[str]) -> list[str]:
 
 
 _SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*)$")
+#: A comment after a value: blanks, then ``#`` (no valid value holds a blank before ``#``).
+_INLINE_COMMENT_RE = re.compile(r"[ \t]+#.*$")
 
 
 BOM = "\ufeff"
@@ -92,9 +94,10 @@ def _unquoted(value: str) -> str:
 
 
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
-    """``NAME=value`` lines (``#`` comments and blank lines ignored; one pair of
-    surrounding quotes dropped, nothing expanded; LF or CRLF line ends; a leading
-    byte order mark ignored).  Only override variables; each at most once."""
+    """``NAME=value`` lines (``#`` comments, a `` #`` comment after a value and blank
+    lines ignored; one pair of surrounding quotes dropped, nothing expanded; LF or
+    CRLF line ends; a leading byte order mark ignored).  Only override variables;
+    each at most once."""
     settings: dict[str, str] = {}
     for number, line in enumerate(text.removeprefix(BOM).splitlines(), start=1):
         stripped = line.strip()
@@ -104,7 +107,7 @@ def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
         where = f"{source} line {number}"
         _require(match is not None, where, stripped, "NAME=value lines, # comments or blank lines")
         assert match is not None
-        name, value = match[1], _unquoted(match[2].strip())
+        name, value = match[1], _unquoted(_INLINE_COMMENT_RE.sub("", match[2]).strip())
         _require(name in OVERRIDE_VARIABLES, where, name, "one of " + ", ".join(OVERRIDE_VARIABLES))
         _require(name not in settings, where, name, "each variable at most once")
         settings[name] = value
@@ -113,8 +116,9 @@ def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
 
 def edit_settings(text: str, updates: Mapping[str, str]) -> str:
     """``text`` of a settings file (without a byte order mark) with each variable of
-    ``updates`` set: its line rewritten in place, or a line appended at the end.  Every
-    other line stays as it was: comments, blank lines, order, other variables, line ends."""
+    ``updates`` set: its line rewritten in place (a comment after the value kept), or a
+    line appended at the end.  Every other line stays as it was: comments, blank lines,
+    order, other variables, line ends."""
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.splitlines(keepends=True)
     left = dict(updates)
@@ -122,7 +126,8 @@ def edit_settings(text: str, updates: Mapping[str, str]) -> str:
         match = _SETTING_RE.match(line.strip())
         if match is not None and match[1] in left:
             ending = line[len(line.rstrip("\r\n")) :]
-            lines[i] = f"{match[1]}={left.pop(match[1])}{ending or newline}"
+            comment = _INLINE_COMMENT_RE.search(match[2])
+            lines[i] = f"{match[1]}={left.pop(match[1])}{comment[0] if comment else ''}{ending or newline}"
     if lines and not lines[-1].endswith(("\n", "\r")):
         lines[-1] += newline
     lines += [f"{name}={value}{newline}" for name, value in left.items()]
