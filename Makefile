@@ -30,6 +30,16 @@ FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 export FUZZ_SEED FUZZ_EXAMPLES
 
+# What a user gives on make's command line (make synth AWS_REGION=...) reaches the tools
+# exactly as typed: make would otherwise expand $(...) and ${...} in it when it exports it
+# (and run a $(shell ...)).  The override variables (stacks/config/overrides.py, kept in step
+# by a test) and the inputs of the targets.
+INPUTS := ENVIRONMENT_SUFFIX ENVIRONMENTS AWS_REGION AVAILABILITY_ZONE_LETTERS VPC_CIDR IMAGE_TAG AWS_ENDPOINT_URL \
+	ALARM_EMAILS ALARM_HTTPS_ENDPOINTS ALARM_TOPIC_ARN STATE_BACKEND TF_STATE_BUCKET TF_STATE_REGION TF_STATE_KMS_KEY_ID \
+	TF_STATE_BOOTSTRAP_BACKEND TF_CLOUD_ORGANIZATION TF_CLOUD_PROJECT TF_CLOUD_HOSTNAME TF_WORKSPACE_PREFIX \
+	STACK BASE REPOINT_STATE FUZZ_SEED FUZZ_EXAMPLES CDKTF_OUTDIR
+$(foreach v,$(INPUTS),$(if $(filter command line,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
+
 .PHONY: setup synth test lint policy bench snapshot diff deploy destroy db-users bootstrap node e2e cli-check fuzz clean
 
 $(PIPENV):

@@ -4,6 +4,7 @@ the settings that persist between synth and deploy."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,12 @@ def test_a_stack_aimed_at_aws_keeps_the_provider_lock(synth: Synthesized, tmp_pa
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(extra))
     deploy.deploy("order-api-registry", synth.outdir, tmp_path)
     assert not deploy.is_emulated(synth.doc("order-api-registry")) and "--skip-provider-lock" not in seen[0]
+
+
+def test_a_failed_synth_is_the_synths_one_line_and_its_status(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))} | {"IMAGE_TAG": "bad tag", "ENVIRONMENTS": "dev"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deploy.os, "environ", env)
+        assert deploy.main(["order-api-dev", "--outdir", str(tmp_path / "out")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: IMAGE_TAG='bad tag' is invalid:")

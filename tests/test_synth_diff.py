@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -422,3 +423,19 @@ def test_make_passes_stack_and_base_as_arguments_never_as_command_text() -> None
         proc = subprocess.run(["make", "-n", target, f"{variable}={hostile}"], cwd=ROOT, capture_output=True, text=True, check=False)
         assert "touch pwned" not in proc.stdout, (target, proc.stdout)
         assert f'"$${variable}"'.replace("$$", "$") in proc.stdout or f'"--base=${variable}"' in proc.stdout, (target, proc.stdout)
+
+
+def test_make_passes_command_line_values_as_typed() -> None:
+    """make expands $(...) and ${...} in a command-line variable it exports, unless told not to."""
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    from stacks.config import OVERRIDE_VARIABLES
+
+    inputs = re.search(r"^INPUTS := (.*?)\n\$\(foreach", (ROOT / "Makefile").read_text(), re.M | re.S)
+    assert inputs is not None
+    assert set(OVERRIDE_VARIABLES) | {"STACK", "BASE", "REPOINT_STATE", "FUZZ_SEED", "FUZZ_EXAMPLES"} <= set(inputs[1].replace("\\", " ").split())
+    probe = 'probe: ; @printf "%s|%s|%s" "$$AWS_REGION" "$$STACK" "$$ALARM_HTTPS_ENDPOINTS"'
+    values = ["AWS_REGION=a$(shell echo ran)b", "STACK=${file >pwned,x}", "ALARM_HTTPS_ENDPOINTS=https://h/${x}"]
+    proc = subprocess.run(["make", "-s", "--eval", probe, "probe", *values], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.stdout == "a$(shell echo ran)b|${file >pwned,x}|https://h/${x}", proc.stdout + proc.stderr
+    assert not (ROOT / "pwned").exists()

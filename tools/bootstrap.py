@@ -34,7 +34,7 @@ import main as synth_entry
 from stacks.backend import local_state_file
 from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edit_settings, parse_settings
 from tools.aws_errors import AwsError, aws_errors, check_credentials
-from tools.deploy import ROOT, DeployError, deploy, load, provider_target, synthesize
+from tools.deploy import ROOT, DeployError, SynthesisFailed, deploy, load, provider_target, synthesize
 from tools.flatten_outputs import write_atomically
 
 #: Settings ``make bootstrap`` saves: where the state lives.
@@ -156,6 +156,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             synthesize(OUTDIR, synth_env)
             check_credentials(*provider_target(load(OUTDIR, STATE_STACK), "sts"))
             deploy(STATE_STACK, OUTDIR, OUTPUTS_DIR)
+    except SynthesisFailed as failed:
+        return failed.code  # main.py has printed its one line; settings.env is unchanged
     except (DeployError, AwsError) as error:
         print(f"error: {error} (settings.env unchanged)", file=sys.stderr)
         return 1

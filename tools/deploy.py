@@ -47,6 +47,14 @@ class DeployError(RuntimeError):
     """One line: what is wrong and what to do."""
 
 
+class SynthesisFailed(DeployError):
+    """``main.py`` failed and has said why in its own one line; ``code`` is its exit status."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"synthesis failed (exit {code})")
+        self.code = code
+
+
 @dataclass(frozen=True)
 class Image:
     """The image an environment stack runs: a repository of the shared registry and a tag or digest."""
@@ -168,7 +176,7 @@ def synthesize(outdir: Path, env: Mapping[str, str] | None = None) -> None:
     """``main.py`` into ``outdir``, in ``env`` (default: this process's environment)."""
     result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env={**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}, check=False)
     if result.returncode != 0:
-        raise DeployError(f"synthesis failed (exit {result.returncode})")
+        raise SynthesisFailed(result.returncode)
 
 
 def load(outdir: Path, stack: str) -> dict[str, Any]:
@@ -242,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                 cdktf("destroy", args.stack, args.outdir, *extra, *(["--skip-provider-lock"] if is_emulated(doc) else []))
             else:
                 deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism)
+    except SynthesisFailed as failed:
+        return failed.code  # main.py has printed its one line
     except (DeployError, db_users.ProvisioningError, AwsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
