@@ -418,7 +418,9 @@ def test_settings_comments_blank_lines_and_spaces() -> None:
 def test_a_byte_order_mark_and_crlf_line_ends_are_harmless() -> None:
     data = "\ufeff# state\r\nAWS_REGION=eu-west-1\r\nTF_STATE_BUCKET=acme-state\r\n\r\n".encode()
     assert parse_settings(decode_settings(data)) == {"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme-state"}
-    assert parse_settings("\ufeffAWS_REGION=eu-west-1\r\n") == {"AWS_REGION": "eu-west-1"}
+    with pytest.raises(ConfigError) as excinfo:  # a second mark is not a byte order mark but text
+        parse_settings(decode_settings("\ufeff\ufeffAWS_REGION=eu-west-1\r\n".encode()))
+    assert excinfo.value.field_name == "settings.env line 1" and "NAME=value lines" in excinfo.value.allowed
 
 
 @pytest.mark.parametrize(

@@ -94,12 +94,12 @@ def _unquoted(value: str) -> str:
 
 
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
-    """``NAME=value`` lines (``#`` comments, a `` #`` comment after a value and blank
-    lines ignored; one pair of surrounding quotes dropped, nothing expanded; LF or
-    CRLF line ends; a leading byte order mark ignored).  Only override variables;
-    each at most once."""
+    """``NAME=value`` lines of decoded text (:func:`decode_settings` drops the file's one
+    byte order mark): ``#`` comments, a `` #`` comment after a value and blank lines
+    ignored; one pair of surrounding quotes dropped, nothing expanded; LF or CRLF line
+    ends.  Only override variables; each at most once."""
     settings: dict[str, str] = {}
-    for number, line in enumerate(text.removeprefix(BOM).splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
