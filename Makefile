@@ -26,11 +26,25 @@ HCL_SYNCED := envs/hcl/.venv/.synced-$(shell sha256sum envs/hcl/Pipfile.lock 2>/
 CDKTN_SYNCED := envs/cdktn/.venv/.synced-$(shell sha256sum envs/cdktn/Pipfile.lock 2>/dev/null | cut -c1-12)
 STACK ?=
 BASE ?=
-# Deploy engine of `make deploy` and `make destroy`: cdktf (the CLI) or terraform (plain).
+# Deploy engine of `make deploy`, `make destroy` and `make teardown`: cdktf (the CLI) or terraform (plain).
 ENGINE ?= cdktf
+# Recipes read these as quoted shell variables ("$$STACK"), never pasted into the command
+# text, so a value is only ever an argument.
+export STACK BASE ENGINE
 # Fixed seed and example count of `make fuzz` (the synthesizing properties).
 FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
+export FUZZ_SEED FUZZ_EXAMPLES
+
+# What a user gives on make's command line (make synth AWS_REGION=...) reaches the tools
+# exactly as typed: make would otherwise expand $(...) and ${...} in it when it exports it
+# (and run a $(shell ...)).  The override variables (stacks/config/overrides.py, kept in step
+# by a test) and the inputs of the targets.
+INPUTS := ENVIRONMENT_SUFFIX ENVIRONMENTS AWS_REGION AVAILABILITY_ZONE_LETTERS VPC_CIDR IMAGE_TAG AWS_ENDPOINT_URL \
+	ALARM_EMAILS ALARM_HTTPS_ENDPOINTS ALARM_TOPIC_ARN STATE_BACKEND TF_STATE_BUCKET TF_STATE_REGION TF_STATE_KMS_KEY_ID \
+	TF_STATE_BOOTSTRAP_BACKEND TF_CLOUD_ORGANIZATION TF_CLOUD_PROJECT TF_CLOUD_HOSTNAME TF_WORKSPACE_PREFIX \
+	STACK BASE REPOINT_STATE FUZZ_SEED FUZZ_EXAMPLES CDKTF_OUTDIR ENGINE IMAGE FROM TO EXPECT ALLOW_CRITICAL CONFIRM ALLOW_PROD LOG_BUCKET
+$(foreach v,$(INPUTS),$(if $(filter command line,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
 
 .PHONY: setup synth test lint policy bench snapshot diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
 
@@ -95,51 +109,53 @@ snapshot: $(SYNCED)
 
 ## Offline synth diff against BASE (default: merge base with main)
 diff: $(SYNCED)
-	$(PY) -m tools.synth_diff $(if $(BASE),--base $(BASE),)
+	$(PY) -m tools.synth_diff $(if $(BASE),"--base=$$BASE",)
 
-## Save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...) and deploy the state bucket
+## Deploy the state bucket, then save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...);
+## REPOINT_STATE=1 allows pointing every stack at another state bucket or region
 bootstrap: setup
-	$(PY) -m tools.bootstrap
+	$(PY) -m tools.bootstrap $(if $(filter 1 yes true,$(REPOINT_STATE)),--repoint-state,)
 
 ## Deploy one stack: checks, cdktf deploy (or plain terraform: ENGINE=terraform), cfn-outputs/flat-outputs.json, database users
 deploy: setup
-	@test -n "$(STACK)" || { echo "usage: make deploy STACK=order-api-dev [ENGINE=cdktf|terraform]" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK) --engine $(ENGINE)
+	@test -n "$$STACK" || { echo "usage: make deploy STACK=order-api-dev [ENGINE=cdktf|terraform]" >&2; exit 2; }
+	$(PY) -m tools.deploy --engine "$$ENGINE" -- "$$STACK"
 
 ## The outputs files of a deployed stack (cfn-outputs/), without applying anything
 outputs: setup
 	@test -n "$$STACK" || { echo "usage: make outputs STACK=order-api-dev" >&2; exit 2; }
-	$(PY) -m tools.deploy "$$STACK" --outputs-only
+	$(PY) -m tools.deploy --outputs-only -- "$$STACK"
 
 ## Release an image (tag or sha256:digest) to one environment and follow the deployment to its end
 release: setup
 	@test -n "$$STACK" -a -n "$$IMAGE" || { echo "usage: make release STACK=order-api-dev IMAGE=<tag | sha256:<digest>>" >&2; exit 2; }
-	$(PY) -m tools.release "$$STACK" "$$IMAGE"
+	$(PY) -m tools.release -- "$$STACK" "$$IMAGE"
 
 ## Release to TO exactly the digest FROM runs (read from FROM's service, never from a tag; EXPECT=<digest> refuses anything else)
 promote: setup
 	@test -n "$$FROM" -a -n "$$TO" || { echo "usage: make promote FROM=order-api-dev TO=order-api-staging" >&2; exit 2; }
-	$(PY) -m tools.release "$$TO" --from "$$FROM" $${EXPECT:+--expect "$$EXPECT"}
+	$(PY) -m tools.release --from "$$FROM" $${EXPECT:+--expect "$$EXPECT"} -- "$$TO"
 
 ## Tear a standing environment down deliberately (CONFIRM=<stack>; prod also ALLOW_PROD=1; LOG_BUCKET=empty|keep)
 teardown: setup
 	@test -n "$$STACK" || { echo "usage: make teardown STACK=order-api-staging CONFIRM=order-api-staging [LOG_BUCKET=empty|keep] [ALLOW_PROD=1]" >&2; exit 2; }
-	$(PY) -m tools.teardown "$$STACK" --engine $(ENGINE)
+	$(PY) -m tools.teardown --engine "$$ENGINE" -- "$$STACK"
 
 ## Destroy one stack with the cdktf CLI (or plain terraform: ENGINE=terraform)
 destroy: setup
-	@test -n "$(STACK)" || { echo "usage: make destroy STACK=order-api-dev-pr42 [ENGINE=cdktf|terraform]" >&2; exit 2; }
-	$(PY) -m tools.deploy $(STACK) --destroy --engine $(ENGINE)
+	@test -n "$$STACK" || { echo "usage: make destroy STACK=order-api-dev-pr42 [ENGINE=cdktf|terraform]" >&2; exit 2; }
+	$(PY) -m tools.deploy --destroy --engine "$$ENGINE" -- "$$STACK"
 
 ## Create or update the IAM-authenticated database users of a deployed stack (idempotent)
 db-users: setup
-	@test -n "$(STACK)" || { echo "usage: make db-users STACK=order-api-dev" >&2; exit 2; }
+	@test -n "$$STACK" || { echo "usage: make db-users STACK=order-api-dev" >&2; exit 2; }
 	$(PY) main.py
-	$(PY) -m tools.db_users $(STACK)
+	$(PY) -m tools.db_users -- "$$STACK"
 
 ## The synthesizing properties over random valid configurations (fixed seed)
 fuzz: $(SYNCED)
-	FUZZ_SEED=$(FUZZ_SEED) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -m fuzz --no-cov -p no:randomly tests/test_properties_synth.py
+	@[[ "$$FUZZ_SEED" =~ ^[0-9]{1,18}$$ && "$$FUZZ_EXAMPLES" =~ ^[1-9][0-9]{0,3}$$ ]] || { echo "error: FUZZ_SEED must be 1-18 digits and FUZZ_EXAMPLES a number from 1 to 9999" >&2; exit 2; }
+	$(PY) -m pytest -m fuzz --no-cov -p no:randomly tests/test_properties_synth.py
 
 ## The quick start in a fresh clone, then `npx cdktf synth` with nothing extra on PATH
 cli-check:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from stacks.config import OVERRIDE_VARIABLES, AppConfig, ConfigError, build_app_config, misspelt, parse_settings
+from stacks.config import OVERRIDE_VARIABLES, AppConfig, ConfigError, build_app_config, decode_settings, misspelt, parse_settings
 
 EXIT_CONFIG_ERROR = 2
 EXIT_SYNTH_ERROR = 3
@@ -50,10 +50,23 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
     raise Interrupted(signum)
 
 
+def settings_text(settings_file: Path) -> str | None:
+    """The settings file's text (UTF-8; a byte order mark dropped), or None without one.
+    Raises :class:`ConfigError` (one line naming the file) when it cannot be read."""
+    if not settings_file.is_file():
+        return None
+    try:
+        data = settings_file.read_bytes()
+    except OSError as error:
+        raise ConfigError(settings_file.name, error.strerror or type(error).__name__, "a settings file this user can read, or none") from None
+    return decode_settings(data, settings_file.name)
+
+
 def read_overrides(environ: Mapping[str, str], settings_file: Path | None = None) -> dict[str, str | None]:
     """Each override variable from ``environ``, else from the settings file (default :data:`SETTINGS_FILE`)."""
     settings_file = settings_file or SETTINGS_FILE
-    settings = parse_settings(settings_file.read_text(), settings_file.name) if settings_file.is_file() else {}
+    text = settings_text(settings_file)
+    settings = parse_settings(text, settings_file.name) if text is not None else {}
     return {name: environ[name] if name in environ else settings.get(name) for name in OVERRIDE_VARIABLES}
 
 
@@ -162,7 +175,11 @@ def main() -> int:
     for warning in misspelt(os.environ) + [f"warning: {w}" for w in config.warnings]:
         print(warning, file=sys.stderr)
     outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out").resolve()
-    return synthesize(config, outdir)
+    try:
+        return synthesize(config, outdir)
+    except OSError as error:
+        print(f"error: cannot write the synthesis to {outdir} ({error.strerror or error}): check CDKTF_OUTDIR", file=sys.stderr)
+        return EXIT_SYNTH_ERROR
 
 
 def run() -> None:

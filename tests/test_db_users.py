@@ -196,6 +196,18 @@ def test_fails_on_a_stack_without_users(synth: Synthesized) -> None:
         target_from_stack(synth.doc("order-api-registry"), "order-api-registry")
 
 
+def test_fails_before_asking_aws_when_the_stack_has_the_data_api_off(synth: Synthesized, tmp_path: Path) -> None:
+    doc = synth.doc("order-api-dev")
+    for cluster_body in doc["resource"]["aws_rds_cluster"].values():
+        cluster_body["enable_http_endpoint"] = False
+    (tmp_path / "order-api-dev").mkdir()
+    (tmp_path / "order-api-dev" / "cdk.tf.json").write_text(json.dumps(doc))
+    assert not target_from_stack(doc, "order-api-dev").data_api
+    with pytest.raises(ProvisioningError) as excinfo:
+        db_users.run("order-api-dev", tmp_path, clients=lambda target: pytest.fail("AWS asked although the Data API is off"))
+    assert str(excinfo.value).startswith("order-api-dev: the cluster has the RDS Data API off (database.data_api; us-east-1 may not offer it)")
+
+
 def test_run_end_to_end_with_stubbed_clients(synth: Synthesized) -> None:
     api = DataApi()
     api.expect(USER_QUERY, [("user", "orders_app")], rows(("AWSAuthenticationPlugin", "ANY")))

@@ -4,6 +4,7 @@ the settings that persist between synth and deploy."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,10 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
-import main
-from stacks.config import ConfigError, build_app_config, parse_settings
 from tests.conftest import PAGING_TOPIC as PAGING
 from tests.conftest import PROD_DIGEST as DIGEST
-from tests.conftest import STATE_SETTINGS, Synthesized
-from tools import bootstrap, deploy
+from tests.conftest import Synthesized
+from tools import deploy
 from tools.deploy import DeployError, Image, alarms_reach_someone, check_image, preflight, stack_image
 
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/order-api"
@@ -198,51 +197,6 @@ def test_main_reports_errors_on_one_line(tmp_path: Path, capsys: pytest.CaptureF
     assert len(err) == 1 and err[0].startswith("error: stack order-api-dev was not synthesized")
 
 
-# ---------------------------------------------------------------- bootstrap
-
-
-def test_bootstrap_saves_only_the_state_settings_given(tmp_path: Path) -> None:
-    settings = tmp_path / "settings.env"
-    settings.write_text("ALARM_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:paging\n")
-    saved = bootstrap.save_settings(settings, {"TF_STATE_BUCKET": "acme-order-api-state", "AWS_REGION": "eu-west-1", "IMAGE_TAG": "9.9.9", "PATH": "/bin"})
-    assert saved == {"ALARM_TOPIC_ARN": PAGING, "TF_STATE_BUCKET": "acme-order-api-state", "AWS_REGION": "eu-west-1"}
-    assert parse_settings(settings.read_text()) == saved
-
-
-def test_a_setting_made_once_reaches_the_next_synths(tmp_path: Path, synth_state_settings: Synthesized) -> None:
-    settings = tmp_path / "settings.env"
-    bootstrap.save_settings(settings, STATE_SETTINGS)
-    # A later synth (make, or the cdktf CLI's) has no variables in its environment.
-    overrides = main.read_overrides({}, settings)
-    config = build_app_config(overrides)
-    assert (config.state.bucket, config.region, config.state_region) == ("acme-order-api-state", "eu-west-1", "eu-central-1")
-    assert {k: v for k, v in overrides.items() if v} == STATE_SETTINGS
-    # synth_state_settings is the synthesis of exactly these overrides (plus two unrelated to state).
-    dev = synth_state_settings.doc("order-api-dev")
-    assert (dev["terraform"]["backend"]["s3"]["bucket"], dev["terraform"]["backend"]["s3"]["region"]) == ("acme-order-api-state", "eu-central-1")
-    assert dev["provider"]["aws"][0]["region"] == "eu-west-1"
-
-
-def test_fails_bootstrap_with_a_bad_bucket_and_leaves_the_file(tmp_path: Path) -> None:
-    settings = tmp_path / "settings.env"
-    settings.write_text("AWS_REGION=eu-west-1\n")
-    with pytest.raises(ConfigError, match="TF_STATE_BUCKET"):
-        bootstrap.save_settings(settings, {"TF_STATE_BUCKET": "Bad_Bucket"})
-    assert settings.read_text() == "AWS_REGION=eu-west-1\n"
-
-
-def test_bootstrap_says_what_is_next() -> None:
-    lines = bootstrap.next_steps({"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme"})
-    assert "state of order-api-state: terraform-state/order-api-state.tfstate (keep it safe; README, State)" in lines
-    assert lines[-5:] == [
-        "  make deploy STACK=order-api-account",
-        "  make deploy STACK=order-api-registry",
-        "  docker push <account>.dkr.ecr.eu-west-1.amazonaws.com/order-api:<tag>   (a new dev starts with :latest unless IMAGE_TAG says otherwise)",
-        "  make deploy STACK=order-api-dev",
-        "  make release STACK=order-api-dev IMAGE=<tag or sha256:digest>   (every later image; README, Releasing)",
-    ]
-
-
 def test_a_stack_aimed_at_an_emulator_skips_the_registry_provider_lock(synth_emulated: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = synth_emulated
     seen: list[tuple[str, ...]] = []
@@ -258,3 +212,12 @@ def test_a_stack_aimed_at_aws_keeps_the_provider_lock(synth: Synthesized, tmp_pa
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(extra))
     deploy.deploy("order-api-registry", synth.outdir, tmp_path)
     assert not deploy.is_emulated(synth.doc("order-api-registry")) and "--skip-provider-lock" not in seen[0]
+
+
+def test_a_failed_synth_is_the_synths_one_line_and_its_status(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))} | {"IMAGE_TAG": "bad tag", "ENVIRONMENTS": "dev"}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deploy.os, "environ", env)
+        assert deploy.main(["order-api-dev", "--outdir", str(tmp_path / "out")]) == 2
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: IMAGE_TAG='bad tag' is invalid:")

@@ -116,6 +116,7 @@ def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.M
     from tools import release
 
     seen: list[str] = []
+    monkeypatch.setattr(deploy, "check_credentials", lambda region, endpoint=None: "123456789012")
     monkeypatch.setattr(release.Releaser, "forget", lambda self: seen.append(f"forget {self.target.stack}"))
     monkeypatch.setattr(engine, "destroy", lambda stack, outdir, parallelism=None: seen.append(f"terraform destroy {stack} {parallelism}"))
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(f"cdktf {command} {stack} {list(extra)}"))
@@ -132,6 +133,7 @@ def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.M
 
 def test_an_engine_error_is_one_line(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(engine.subprocess, "run", FakeTerraform(returncode=3))
+    monkeypatch.setattr(deploy, "check_credentials", lambda region, endpoint=None: "123456789012")
     assert deploy.main(["order-api-registry", "--skip-synth", "--outdir", str(synth.outdir), "--engine", "terraform"]) == 1
     assert capsys.readouterr().err == "error: terraform init order-api-registry failed (exit 3); see its output above\n"
 

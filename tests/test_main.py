@@ -83,17 +83,51 @@ def test_fails_cleanly_and_leaves_output_untouched(first_run: tuple[Path, subpro
     assert leftovers(outdir.parent) == []
 
 
-def test_fails_on_a_bad_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def main_with_settings_file(data: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    """``main.main()`` with ``data`` as its settings file and no override variable set."""
     settings = tmp_path / "settings.env"
-    settings.write_text("TF_STATE_BUCKET=acme-state\nAWS_REGON=eu-west-1\n")
+    settings.write_bytes(data)
     monkeypatch.setattr(main, "SETTINGS_FILE", settings)
     for name in OVERRIDE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CDKTF_OUTDIR", str(tmp_path / "cdktf.out"))
-    assert main.main() == main.EXIT_CONFIG_ERROR
+    return main.main()
+
+
+def test_fails_on_a_bad_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main_with_settings_file(b"TF_STATE_BUCKET=acme-state\nAWS_REGON=eu-west-1\n", tmp_path, monkeypatch) == main.EXIT_CONFIG_ERROR
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: settings.env line 2='AWS_REGON' is invalid: one of " + ", ".join(OVERRIDE_VARIABLES)]
     assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_fails_on_a_settings_file_in_another_encoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main_with_settings_file(b"# state bucket\nTF_STATE_BUCKET=acme-\xe9tat\n", tmp_path, monkeypatch) == main.EXIT_CONFIG_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: settings.env line 2=b'TF_STATE_BUCKET=acme-\\xe9tat' is invalid: UTF-8 text (this line is in another encoding: save the file as UTF-8)"
+    ]
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_fails_on_an_unreadable_settings_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_text("AWS_REGION=eu-west-1\n")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(main.ConfigError) as excinfo:
+        main.read_overrides({}, settings)
+    assert str(excinfo.value) == "settings.env='Permission denied' is invalid: a settings file this user can read, or none"
+
+
+def test_a_settings_file_with_a_bom_and_crlf_is_read(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.env"
+    settings.write_bytes("\ufeffAWS_REGION=eu-west-1\r\nTF_STATE_BUCKET=acme-state\r\n".encode())
+    overrides = main.read_overrides({}, settings)
+    assert (overrides["AWS_REGION"], overrides["TF_STATE_BUCKET"]) == ("eu-west-1", "acme-state")
 
 
 def test_settings_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
@@ -145,6 +179,18 @@ def test_a_guardrail_violation_fails_synthesis_with_one_line(tmp_path: Path, mon
     assert len(lines) == 1 and lines[0].startswith("error: synthesis failed:") and "ingress from the internet" in lines[0]
     assert not outdir.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_fails_on_an_output_directory_that_cannot_be_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    for name in OVERRIDE_VARIABLES:
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("ENVIRONMENTS", "dev")
+    monkeypatch.setenv("CDKTF_OUTDIR", str(blocker / "cdktf.out"))
+    assert main.main() == main.EXIT_SYNTH_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: cannot write the synthesis to {blocker / 'cdktf.out'} (File exists): check CDKTF_OUTDIR"]
 
 
 # ------------------------------------------------------------------ signals

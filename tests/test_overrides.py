@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import OVERRIDE_VARIABLES, REGIONS, ConfigError, build_app_config, format_settings, misspelt, parse_settings
+from stacks.config import OVERRIDE_VARIABLES, REGIONS, ConfigError, build_app_config, decode_settings, edit_settings, misspelt, parse_settings
 from stacks.config.validate import ECHO_LIMIT
 
 LONG = "x" * 10_000
@@ -51,7 +51,9 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("AWS_REGION", "eu-north-1", False),
     # AVAILABILITY_ZONE_LETTERS (us-east-1 unless the region is set too: see below)
     ("AVAILABILITY_ZONE_LETTERS", "x,y,z", True),
-    ("AVAILABILITY_ZONE_LETTERS", "a,b", True),
+    ("AVAILABILITY_ZONE_LETTERS", "a,b", False),  # two zones (us-west-1 gives most accounts two)
+    ("AVAILABILITY_ZONE_LETTERS", "a", True),
+    ("AVAILABILITY_ZONE_LETTERS", "a,b,c,d", True),
     ("AVAILABILITY_ZONE_LETTERS", "a,a,b", True),
     ("AVAILABILITY_ZONE_LETTERS", "a,b,cc", True),
     ("AVAILABILITY_ZONE_LETTERS", "A,B,C", True),
@@ -65,6 +67,28 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("VPC_CIDR", "10.30.0.0/16", True),
     ("VPC_CIDR", "10.100.0.0/19", False),
     ("VPC_CIDR", "192.168.0.0/16", False),
+    ("VPC_CIDR", "172.16.0.0/16", False),
+    ("VPC_CIDR", "172.31.224.0/19", False),
+    ("VPC_CIDR", "10.255.224.0/19", False),
+    ("VPC_CIDR", "10.100.0.0/255.255.0.0", True),  # netmask
+    ("VPC_CIDR", "10.100.0.0/0.0.255.255", True),  # hostmask
+    ("VPC_CIDR", "10.100.0.0/016", True),
+    ("VPC_CIDR", "010.100.0.0/16", True),
+    ("VPC_CIDR", "10.100.0.0", True),
+    ("VPC_CIDR", "10.100.0.0/16/16", True),
+    ("VPC_CIDR", "10.100.0.0 /16", True),
+    ("VPC_CIDR", "0x0a.100.0.0/16", True),
+    ("VPC_CIDR", "127.0.0.0/16", True),  # loopback
+    ("VPC_CIDR", "169.254.0.0/16", True),  # link-local
+    ("VPC_CIDR", "0.0.0.0/16", True),
+    ("VPC_CIDR", "224.0.0.0/16", True),  # multicast
+    ("VPC_CIDR", "240.0.0.0/16", True),  # class E
+    ("VPC_CIDR", "255.255.0.0/16", True),
+    ("VPC_CIDR", "100.64.0.0/16", True),  # shared address space (RFC 6598)
+    ("VPC_CIDR", "198.18.0.0/16", True),  # benchmarking
+    ("VPC_CIDR", "172.17.0.0/16", True),  # AWS: used by some services
+    ("VPC_CIDR", "172.16.0.0/12", True),
+    ("VPC_CIDR", "192.168.0.0/28", True),  # AWS allows it; an ALB does not fit
     # IMAGE_TAG
     ("IMAGE_TAG", "latest", True),
     ("IMAGE_TAG", "bad tag", True),
@@ -85,9 +109,30 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("ALARM_HTTPS_ENDPOINTS", "http://hooks.example.com/a", True),
     ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com/a b", True),
     ("ALARM_HTTPS_ENDPOINTS", "https://events.pagerduty.com/integration/abc/enqueue", False),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com/a{b}", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com/caf\u00e9", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://user:secret@hooks.example.com/a", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com:0/a", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com:65536/a", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://-hooks.example.com/a", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks..example.com/a", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com/a%zz", True),
+    ("ALARM_HTTPS_ENDPOINTS", "https://hooks.example.com:8443/caf%C3%A9/a;b=c?x=1&y=%2C#frag", False),
+    ("ALARM_EMAILS", ",".join(f"oncall{i}@example.com" for i in range(25)), False),
+    ("ALARM_EMAILS", "o'neil@example.com", False),
+    ("ALARM_EMAILS", "ops+alerts/team=a@example.xn--p1ai", False),
+    ("ALARM_EMAILS", ".oncall@example.com", True),
+    ("ALARM_EMAILS", "on..call@example.com", True),
+    ("ALARM_EMAILS", "oncall@-example.com", True),
+    ("ALARM_EMAILS", "oncall@example.c0m", True),
+    ("ALARM_EMAILS", "a{b}@example.com", True),
+    ("ALARM_EMAILS", "x" * 65 + "@example.com", True),
     ("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:123:paging", True),
     ("ALARM_TOPIC_ARN", "paging", True),
     ("ALARM_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:paging", False),
+    ("ALARM_TOPIC_ARN", "arn:aws:sns:eu-west-1:123456789012:paging", True),  # not AWS_REGION
+    ("ALARM_TOPIC_ARN", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:paging", True),
+    ("ALARM_TOPIC_ARN", "arn:aws-cn:sns:us-east-1:123456789012:paging", True),
     # STATE_BACKEND and the bucket
     ("STATE_BACKEND", "gcs", True),
     ("STATE_BACKEND", "S3", True),
@@ -102,6 +147,8 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_STATE_BUCKET", "acme-order-api-state", False),
     ("TF_STATE_REGION", "moon-1", True),
     ("TF_STATE_REGION", "eu-central-1", False),
+    ("TF_STATE_REGION", "us-gov-west-1", True),  # another partition than AWS_REGION
+    ("TF_STATE_REGION", "cn-north-1", True),
     # TF_STATE_KMS_KEY_ID: exactly the real shapes
     ("TF_STATE_KMS_KEY_ID", "-" * 36, True),
     ("TF_STATE_KMS_KEY_ID", "alias/" + "a" * 10_000, True),
@@ -113,9 +160,13 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_STATE_KMS_KEY_ID", MRK, False),
     ("TF_STATE_KMS_KEY_ID", "alias/" + "a" * 250, False),
     ("TF_STATE_KMS_KEY_ID", "alias/terraform/state_key-1", False),
-    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_UUID}", False),
-    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{MRK}", False),
-    ("TF_STATE_KMS_KEY_ID", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/state", False),
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:us-east-1:123456789012:key/{KEY_UUID}", False),
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:us-east-1:123456789012:key/{MRK}", False),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws:kms:us-east-1:123456789012:alias/state", False),
+    # the key must be in the state bucket's region (us-east-1 here) and partition
+    ("TF_STATE_KMS_KEY_ID", f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_UUID}", True),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/state", True),
+    ("TF_STATE_KMS_KEY_ID", "arn:aws-cn:kms:us-east-1:123456789012:alias/state", True),
     ("TF_STATE_BOOTSTRAP_BACKEND", "cloud", True),
     ("TF_STATE_BOOTSTRAP_BACKEND", "s3", False),
     # Terraform Cloud (with STATE_BACKEND=cloud and an organization: see below)
@@ -132,6 +183,17 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_CLOUD_HOSTNAME", "https://app.terraform.io", True),
     ("TF_CLOUD_HOSTNAME", "tfe.example.com/x", True),
     ("TF_CLOUD_HOSTNAME", "tfe.example.com", False),
+    ("TF_CLOUD_HOSTNAME", "TFE.Example.COM", False),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:8443", False),
+    ("TF_CLOUD_HOSTNAME", "tfe:8443", False),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:0", True),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:65536", True),
+    ("TF_CLOUD_HOSTNAME", "tfe.example.com:", True),
+    ("TF_CLOUD_HOSTNAME", ":8443", True),
+    ("TF_CLOUD_HOSTNAME", "tfe_example.com", True),
+    ("TF_CLOUD_HOSTNAME", "tfe..example.com", True),
+    ("TF_CLOUD_HOSTNAME", "t\u00e9fe.example.com", True),
+    ("TF_CLOUD_HOSTNAME", ("a" * 63 + ".") * 4 + "com", True),
     ("TF_WORKSPACE_PREFIX", "bad prefix", True),
     ("TF_WORKSPACE_PREFIX", "$(id)", True),
     ("TF_WORKSPACE_PREFIX", "aws-", False),
@@ -209,14 +271,34 @@ def test_fails_emulator_endpoint_with_prod_and_with_terraform_cloud() -> None:
         build_app_config({"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "ENVIRONMENTS": "dev", "STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "a"})
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:4566/", "https://emulator.internal:8443", "http://moto"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:5000", "http://localhost:4566/", "https://emulator.internal:8443", "http://moto", "http://[::1]:4566", "https://[2001:db8::1]/"]
+)
 def test_emulator_endpoint_without_prod_is_accepted(url: str) -> None:
     config = build_app_config({"AWS_ENDPOINT_URL": url, "ENVIRONMENTS": "dev,staging"})
     assert config.endpoint_url == url
     assert [e.name for e in config.environments] == ["dev", "staging"]
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:0", "http://127.0.0.1:70000", "http://user:pw@host", "http://host/path", "http://-host", "file:///tmp"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:0",
+        "http://127.0.0.1:70000",
+        "http://user:pw@host",
+        "http://host/path",
+        "http://-host",
+        "file:///tmp",
+        "http://[::1",
+        "http://[:::1]:4566",
+        "http://[::1]:0",
+        "http://[fe80::1%eth0]:4566",
+        "http://::1:4566",
+        "http://[127.0.0.1]:5000",
+        "http://a..b:5000",
+        "http://" + "a" * 254,
+    ],
+)
 def test_fails_emulator_endpoint_of_a_bad_shape(url: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         build_app_config({"AWS_ENDPOINT_URL": url, "ENVIRONMENTS": "dev"})
@@ -281,10 +363,26 @@ def test_no_warning_for_known_or_unrelated_variables(name: str) -> None:
 # -------------------------------------------------------------- settings file
 
 
-def test_settings_file_round_trips_in_a_fixed_order() -> None:
-    text = format_settings({"TF_STATE_BUCKET": "acme", "AWS_REGION": "eu-west-1", "IMAGE_TAG": ""})
-    assert text.splitlines()[-2:] == ["AWS_REGION=eu-west-1", "TF_STATE_BUCKET=acme"]
-    assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme"}
+def test_editing_settings_changes_only_the_lines_of_the_keys_set() -> None:
+    text = "# where the state lives\nAWS_REGION=us-east-1\n\n# alarms\nALARM_EMAILS=a@example.com\nTF_STATE_BUCKET = old-bucket  \n"
+    edited = edit_settings(text, {"TF_STATE_BUCKET": "new-bucket", "TF_STATE_REGION": "eu-west-1"})
+    assert edited == (
+        "# where the state lives\nAWS_REGION=us-east-1\n\n# alarms\nALARM_EMAILS=a@example.com\nTF_STATE_BUCKET=new-bucket\nTF_STATE_REGION=eu-west-1\n"
+    )
+    assert parse_settings(edited) == {
+        "AWS_REGION": "us-east-1",
+        "ALARM_EMAILS": "a@example.com",
+        "TF_STATE_BUCKET": "new-bucket",
+        "TF_STATE_REGION": "eu-west-1",
+    }
+
+
+def test_editing_settings_keeps_crlf_and_ends_an_unterminated_last_line() -> None:
+    assert edit_settings("# x\r\nAWS_REGION=us-east-1\r\n", {"AWS_REGION": "eu-west-1"}) == "# x\r\nAWS_REGION=eu-west-1\r\n"
+    assert edit_settings("AWS_REGION=us-east-1", {"TF_STATE_BUCKET": "b-1"}) == "AWS_REGION=us-east-1\nTF_STATE_BUCKET=b-1\n"
+    assert edit_settings("", {"AWS_REGION": "eu-west-1"}) == "AWS_REGION=eu-west-1\n"
+    assert edit_settings("# AWS_REGION=us-east-1\n", {"AWS_REGION": "eu-west-1"}) == "# AWS_REGION=us-east-1\nAWS_REGION=eu-west-1\n"
+    assert edit_settings("AWS_REGION=us-east-1  # Virginia\n", {"AWS_REGION": "eu-west-1"}) == "AWS_REGION=eu-west-1  # Virginia\n"
 
 
 @pytest.mark.parametrize(
@@ -303,5 +401,130 @@ def test_fails_bad_settings_lines(text: str, problem: str) -> None:
     assert problem in excinfo.value.allowed
 
 
+def test_settings_values_may_be_quoted_once_and_are_never_expanded() -> None:
+    text = 'AWS_REGION="eu-west-1"\nTF_CLOUD_PROJECT=\'Order API\'\nIMAGE_TAG="1.2.3\nTF_STATE_BUCKET=$HOME\n'
+    assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_CLOUD_PROJECT": "Order API", "IMAGE_TAG": '"1.2.3', "TF_STATE_BUCKET": "$HOME"}
+
+
+def test_a_comment_after_a_value_is_ignored_but_a_hash_inside_one_is_kept() -> None:
+    text = "AWS_REGION=eu-west-1   # Ireland\nTF_CLOUD_PROJECT='Order API' # quoted\nALARM_HTTPS_ENDPOINTS=https://h.example.com/a#frag\n"
+    assert parse_settings(text) == {"AWS_REGION": "eu-west-1", "TF_CLOUD_PROJECT": "Order API", "ALARM_HTTPS_ENDPOINTS": "https://h.example.com/a#frag"}
+
+
 def test_settings_comments_blank_lines_and_spaces() -> None:
     assert parse_settings("# a comment\n\n  AWS_REGION = eu-west-1  \nIMAGE_TAG=\n") == {"AWS_REGION": "eu-west-1", "IMAGE_TAG": ""}
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_harmless() -> None:
+    data = "\ufeff# state\r\nAWS_REGION=eu-west-1\r\nTF_STATE_BUCKET=acme-state\r\n\r\n".encode()
+    assert parse_settings(decode_settings(data)) == {"AWS_REGION": "eu-west-1", "TF_STATE_BUCKET": "acme-state"}
+    with pytest.raises(ConfigError) as excinfo:  # a second mark is not a byte order mark but text
+        parse_settings(decode_settings("\ufeff\ufeffAWS_REGION=eu-west-1\r\n".encode()))
+    assert excinfo.value.field_name == "settings.env line 1" and "NAME=value lines" in excinfo.value.allowed
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"# caf\xe9 (Latin-1)\nAWS_REGION=eu-west-1\n", 1),
+        (b"AWS_REGION=eu-west-1\r\nTF_STATE_BUCKET=acme\r\n# \x80\r\n", 3),
+        ("AWS_REGION=eu-west-1\n".encode("utf-16"), 1),
+    ],
+)
+def test_fails_a_settings_file_in_another_encoding_naming_the_file_and_line(data: bytes, line: int) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        decode_settings(data, "settings.env")
+    assert excinfo.value.field_name == f"settings.env line {line}"
+    assert str(excinfo.value).endswith("UTF-8 text (this line is in another encoding: save the file as UTF-8)")
+    assert "\n" not in str(excinfo.value) and "\r" not in str(excinfo.value)
+
+
+# -------------------------------------------------------------- fields that must agree
+
+
+def test_fails_a_state_region_in_another_partition() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_REGION": "us-gov-west-1", "TF_STATE_REGION": "us-east-1"})
+    assert str(excinfo.value) == (
+        "TF_STATE_REGION='us-east-1' is invalid: a region of the aws-us-gov partition, like AWS_REGION=us-gov-west-1 "
+        "(one set of credentials reaches the state and the stacks)"
+    )
+    assert build_app_config({"AWS_REGION": "us-gov-west-1", "TF_STATE_REGION": "us-gov-east-1"}).state_region == "us-gov-east-1"
+
+
+def test_fails_a_state_key_outside_the_state_bucket_region() -> None:
+    key = "arn:aws:kms:eu-west-1:123456789012:alias/state"
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_REGION": "eu-west-1", "TF_STATE_REGION": "eu-central-1", "TF_STATE_KMS_KEY_ID": key})
+    assert excinfo.value.field_name == "TF_STATE_KMS_KEY_ID"
+    assert "a key in TF_STATE_REGION=eu-central-1 of the aws partition" in excinfo.value.allowed
+    assert build_app_config({"AWS_REGION": "eu-central-1", "TF_STATE_REGION": "eu-west-1", "TF_STATE_KMS_KEY_ID": key}).state.kms_key_id == key
+    # a key id or alias name is resolved in the bucket's region: nothing to compare
+    assert build_app_config({"AWS_REGION": "eu-west-1", "TF_STATE_REGION": "eu-central-1", "TF_STATE_KMS_KEY_ID": "alias/state"}).state.kms_key_id
+
+
+def test_a_state_key_arn_is_not_judged_where_no_s3_backend_uses_it() -> None:
+    config = build_app_config(
+        {"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme", "TF_STATE_KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:alias/state"}
+    )
+    assert config.state.backend == "cloud"
+    with pytest.raises(ConfigError, match="TF_STATE_KMS_KEY_ID"):
+        build_app_config(
+            {
+                "STATE_BACKEND": "local",
+                "TF_STATE_BOOTSTRAP_BACKEND": "s3",
+                "TF_STATE_KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:alias/state",
+            }
+        )
+
+
+def test_fails_an_alarm_topic_outside_the_stacks_region() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"AWS_REGION": "eu-west-1", "ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:paging"})
+    assert str(excinfo.value) == (
+        "ALARM_TOPIC_ARN='arn:aws:sns:us-east-1:123456789012:paging' is invalid: a topic in AWS_REGION=eu-west-1 of the aws partition "
+        "(CloudWatch alarms notify topics of their own region)"
+    )
+    cn = build_app_config({"AWS_REGION": "cn-north-1", "ALARM_TOPIC_ARN": "arn:aws-cn:sns:cn-north-1:123456789012:paging"})
+    assert {e.monitoring.alarm_topic_arn for e in cn.environments} == {"arn:aws-cn:sns:cn-north-1:123456789012:paging"}
+
+
+# -------------------------------------------------------------- what a region lacks
+
+
+@pytest.mark.parametrize("region", sorted(name for name, r in REGIONS.items() if not r.data_api))
+def test_a_region_without_the_data_api_turns_it_off_and_says_so(region: str) -> None:
+    config = build_app_config({"AWS_REGION": region, "ALARM_TOPIC_ARN": f"arn:{REGIONS[region].partition}:sns:{region}:123456789012:paging"})
+    assert {e.database.data_api for e in config.environments} == {False}
+    assert config.warnings == [
+        f"{region} has no RDS Data API: database.data_api is off there (stacks/config/catalogue.py), "
+        "so make db-users cannot create the database users; create them another way (README, Database)"
+    ]
+
+
+def test_fails_the_data_api_where_the_region_has_none() -> None:
+    from stacks.config import EnvironmentConfig
+
+    with pytest.raises(ConfigError) as excinfo:
+        EnvironmentConfig(name="dev", region="il-central-1")
+    assert excinfo.value.field_name == "database.data_api"
+    assert excinfo.value.allowed.startswith("False in il-central-1: the RDS Data API is not offered there")
+
+
+def test_the_data_api_stays_on_where_the_region_has_it() -> None:
+    config = build_app_config({"AWS_REGION": "eu-west-1"})
+    assert {e.database.data_api for e in config.environments} == {True}
+    assert not any("Data API" in w for w in config.warnings)
+
+
+def test_us_west_1_warns_that_most_accounts_have_two_zones_until_the_letters_are_set() -> None:
+    loud = build_app_config({"AWS_REGION": "us-west-1", "ENVIRONMENTS": "dev"})
+    assert loud.warnings == [
+        "us-west-1 offers most accounts only 2 availability zones (which ones differs per account), and the stacks use 3 (a,b,c): "
+        "set AVAILABILITY_ZONE_LETTERS to the 2 your account has (aws ec2 describe-availability-zones)"
+    ]
+    quiet = build_app_config({"AWS_REGION": "us-west-1", "ENVIRONMENTS": "dev", "AVAILABILITY_ZONE_LETTERS": "b,c"})
+    assert quiet.warnings == []
+    assert quiet.environments[0].network.availability_zones("us-west-1") == ("us-west-1b", "us-west-1c")
+    assert quiet.environments[0].network.az_count == 2
+    assert build_app_config({"AWS_REGION": "eu-west-1", "ENVIRONMENTS": "dev"}).warnings == []

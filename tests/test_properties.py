@@ -150,6 +150,83 @@ def test_an_accepted_vpc_gives_every_tier_room_and_never_overlaps(cidr: str) -> 
     assert not any(ipaddress.IPv4Network(cidr).overlaps(s) for s in standing)
 
 
+def _vpc_oracle(cidr: str) -> bool:
+    """An independent statement of the VPC_CIDR rule (with ENVIRONMENT_SUFFIX, default sizes)."""
+    match = re.fullmatch(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})/([0-9]{1,2})", cidr)
+    if match is None or any(len(part) > 1 and part[0] == "0" for part in match.groups()):
+        return False
+    octets, prefix = [int(part) for part in match.groups()[:4]], int(match[5])
+    if any(o > 255 for o in octets) or not 16 <= prefix <= 19:
+        return False
+    address = int.from_bytes(bytes(octets), "big")
+    if address & ((1 << (32 - prefix)) - 1):
+        return False  # host bits set
+    a, b = octets[:2]
+    private = a == 10 or (a == 172 and 16 <= b <= 31) or (a == 192 and b == 168)
+    return private and not (a == 172 and b == 17) and not (a == 10 and b in (10, 20, 30))  # dev, staging, prod: /16 each
+
+
+CIDR_LIKE = st.one_of(
+    # network-aligned blocks around the private ranges and the standing environments
+    st.builds(
+        lambda a, b, c, prefix: str(ipaddress.IPv4Network(f"{a}.{b}.{c}.0/{prefix}", strict=False)),
+        st.sampled_from([10, 172, 192, 100, 169]),
+        st.sampled_from([10, 15, 16, 17, 20, 30, 31, 32, 64, 100, 168, 254]),
+        st.integers(0, 255),
+        st.integers(14, 21),
+    ),
+    # anything in the notation's neighbourhood: host bits, leading zeros, netmasks
+    st.builds(
+        lambda octets, prefix, zero, netmask: (
+            ".".join(("0" if zero and i == 1 else "") + str(o) for i, o in enumerate(octets))
+            + "/"
+            + (str(ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask) if netmask else str(prefix))
+        ),
+        st.lists(st.one_of(st.sampled_from([0, 10, 16, 17, 31, 100, 127, 168, 169, 172, 192, 224, 240, 255]), st.integers(0, 255)), min_size=4, max_size=4),
+        st.integers(0, 32),
+        st.booleans(),
+        st.booleans(),
+    ),
+)
+
+
+#: Every combination of these, network-aligned: the private ranges and their edges, the
+#: standing environments' blocks, 172.17, reserved ranges, prefixes around the limits.
+CIDR_GRID = sorted(
+    {
+        str(ipaddress.IPv4Network(f"{a}.{b}.{c}.0/{prefix}", strict=False))
+        for a in (0, 10, 100, 127, 169, 172, 192, 224, 240)
+        for b in (10, 16, 17, 20, 31, 32, 168)
+        for c in (0, 224)
+        for prefix in (15, 16, 17, 19, 20)
+    }
+)
+
+
+def test_every_aligned_block_of_the_grid_is_accepted_exactly_when_the_rule_allows_it() -> None:
+    verdicts = {}
+    for cidr in CIDR_GRID:
+        try:
+            build_app_config({"ENVIRONMENT_SUFFIX": "pr1", "VPC_CIDR": cidr})
+            verdicts[cidr] = True
+        except ConfigError:
+            verdicts[cidr] = False
+    assert {c for c, ok in verdicts.items() if ok != _vpc_oracle(c)} == set()
+    assert 0 < sum(verdicts.values()) < len(verdicts)
+
+
+@settings(PROPERTIES, max_examples=500)
+@given(cidr=CIDR_LIKE)
+def test_a_vpc_cidr_is_accepted_exactly_when_the_rule_allows_it(cidr: str) -> None:
+    try:
+        build_app_config({"ENVIRONMENT_SUFFIX": "pr1", "VPC_CIDR": cidr})
+    except ConfigError as error:
+        _assert_clean_error(error, {"VPC_CIDR"})
+        assert not _vpc_oracle(cidr), cidr
+    else:
+        assert _vpc_oracle(cidr), cidr
+
+
 @settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(variable=st.sampled_from(["AWS_REGION", "TF_STATE_BUCKET", "TF_STATE_KMS_KEY_ID", "ENVIRONMENT_SUFFIX"]), value=NASTY.filter(lambda v: v.strip() != ""))
 def test_main_exits_2_with_one_line_and_writes_nothing(tmp_path_factory, variable: str, value: str) -> None:

@@ -125,3 +125,36 @@ def test_every_synthesized_example_passes_the_policy_gate(tmp_path: Path) -> Non
     unexplained, _ = evaluate(findings, load_exceptions())
     assert unexplained == [], "\n".join(str(f) for f in unexplained)
     print(f"fuzz: seed {FUZZ_SEED}, {len(SYNTHESIZED)} configurations synthesized and scanned")
+
+
+#: Synthesizing examples of the template property (each about 4 s).
+TEMPLATE_EXAMPLES = max(3, FUZZ_EXAMPLES // 5)
+
+
+@st.composite
+def marked_overrides(draw: st.DrawFn) -> dict[str, list[str]]:
+    """For every variable a few candidates, each with a marker at a drawn place (or a
+    trailing ``$``/``%``); Terraform Cloud state or S3 state with an emulator endpoint."""
+    from tests.test_templates import MARKERS, TRAILERS, VALID, _marked
+
+    valid = dict(VALID)
+    if draw(st.booleans()):
+        valid.update(STATE_BACKEND="cloud", AWS_ENDPOINT_URL="", TF_STATE_BOOTSTRAP_BACKEND="local")
+    candidates = {}
+    for name, value in valid.items():
+        marks = draw(st.lists(st.tuples(st.sampled_from(MARKERS), st.integers(-1, 80)), min_size=1, max_size=3))
+        trail = draw(st.sampled_from(["", *TRAILERS]))
+        candidates[name] = [*(_marked(value, marker, position) for marker, position in marks), *([value + trail] if trail else []), value]
+    return candidates
+
+
+@seed(FUZZ_SEED)
+@settings(max_examples=TEMPLATE_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(candidates=marked_overrides())
+def test_no_marker_from_any_variable_reaches_the_json(candidates: dict[str, list[str]]) -> None:
+    from tests.conftest import synthesize
+    from tests.test_templates import accepted_with_markers, check_synthesized
+
+    overrides = accepted_with_markers(candidates)
+    synthesized = synthesize(overrides, f"templates-{abs(hash(tuple(sorted(overrides.items()))))}")
+    check_synthesized(synthesized, overrides)

@@ -79,3 +79,45 @@ def test_zone_letters_are_checked_where_known_and_syntax_only_elsewhere() -> Non
 def test_default_zones_are_ones_the_region_has(name: str, zones: tuple[str, ...]) -> None:
     config = build_app_config({"AWS_REGION": name})
     assert {e.network.az_letters for e in config.environments} == {zones}
+
+
+NO_DATA_API = [
+    "ap-south-2",
+    "ap-southeast-4",
+    "ap-southeast-6",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-2",
+    "il-central-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+]
+
+
+def test_data_api_availability_is_the_documented_list() -> None:
+    assert sorted(name for name, r in REGIONS.items() if not r.data_api) == NO_DATA_API
+
+
+@pytest.mark.parametrize(("name", "offered"), [("us-east-1", True), ("il-central-1", False), ("us-gov-west-1", False), ("cn-north-1", False)])
+def test_the_catalogue_follows_the_data_api_of_the_region(name: str, offered: bool) -> None:
+    assert {env.database.data_api for env in catalogue(name).values()} == {offered}
+
+
+def test_only_us_west_1_gives_most_accounts_fewer_zones_than_the_stacks_use() -> None:
+    assert {name: r.usable_zones for name, r in REGIONS.items() if r.usable_zones is not None} == {"us-west-1": 2}
+
+
+@pytest.mark.parametrize(
+    ("arn", "found"),
+    [
+        ("arn:aws:sns:us-east-1:123456789012:paging", ("aws", "us-east-1")),
+        ("arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/x", ("aws-us-gov", "us-gov-west-1")),
+        ("alias/x", None),
+        ("arn:", None),
+    ],
+)
+def test_arn_partition_and_region(arn: str, found: tuple[str, str] | None) -> None:
+    from stacks.config.regions import arn_partition_region
+
+    assert arn_partition_region(arn) == found

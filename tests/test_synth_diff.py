@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -215,15 +216,20 @@ def commit_stacks(repo: Path, stacks: dict[str, Any], message: str) -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+def new_repo(path: Path, main_py: str) -> Path:
+    """A git repository at ``path`` holding ``main_py`` as its ``main.py`` (nothing committed)."""
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    path.mkdir()
+    git(path, "init", "--quiet", "--initial-branch=main")
+    (path / "main.py").write_text(main_py)
+    return path
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A throwaway repository whose ``main.py`` writes ``stacks.json`` out as synthesized stacks."""
-    if shutil.which("git") is None:
-        pytest.skip("needs git")
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "--quiet", "--initial-branch=main")
-    (path / "main.py").write_text(FAKE_MAIN)
+    path = new_repo(tmp_path / "repo", FAKE_MAIN)
     commit_stacks(path, load("base"), "base")
     return path
 
@@ -329,3 +335,107 @@ def test_a_removed_block_keeps_a_stateful_resource_out_of_the_bold_lines() -> No
     destroyed = {"resource": {}, "removed": [{"from": "aws_ecr_repository.repo", "lifecycle": {"destroy": True}}]}
     (change,) = diff_stacks({"s": old}, {"s": destroyed}).stacks[0].resources
     assert change.destructive
+
+
+#: ``main.py`` of a throwaway project that, like the real one, reads AWS_REGION from the
+#: environment, else from settings.env, and writes it into its one stack.
+SETTINGS_MAIN = """
+import json, os, pathlib
+def setting(name, default):
+    if name in os.environ:
+        return os.environ[name] or default
+    path = pathlib.Path("settings.env")
+    for line in path.read_text().splitlines() if path.is_file() else []:
+        key, _, value = line.partition("=")
+        if key.strip() == name and value.strip():
+            return value.strip()
+    return default
+out = pathlib.Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out") / "stacks" / "order-api-dev"
+out.mkdir(parents=True, exist_ok=True)
+region = setting("AWS_REGION", "us-east-1")
+cluster = {"engine": "aurora-mysql", "availability_zones": [region + "a"]}
+doc = {"provider": {"aws": [{"region": region}]}, "resource": {"aws_rds_cluster": {"db": cluster}}}
+(out / "cdk.tf.json").write_text(json.dumps(doc))
+"""
+
+
+@pytest.fixture
+def settings_repo(tmp_path: Path) -> Path:
+    """A throwaway repository whose ``main.py`` reads AWS_REGION like the real one; settings.env is git-ignored."""
+    path = new_repo(tmp_path / "settings-repo", SETTINGS_MAIN)
+    (path / ".gitignore").write_text("settings.env\n")
+    git(path, "add", "-A")
+    git(path, "-c", "user.name=ci", "-c", "user.email=ci@example.invalid", "commit", "--quiet", "-m", "base")
+    return path
+
+
+def run_diff(repo: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "CDKTF_OUTDIR"} | env
+    return subprocess.run(
+        [sys.executable, "-m", "tools.synth_diff", "--repo", str(repo)], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_a_changed_settings_file_is_no_difference_in_the_code(settings_repo: Path) -> None:
+    """After a bootstrap to another region: base and head both read the same settings."""
+    (settings_repo / "settings.env").write_text("# after a bootstrap to another region\r\nAWS_REGION=eu-west-1\r\n")
+    proc = run_diff(settings_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert "No changes in the synthesized stacks." in proc.stdout, proc.stdout
+    assert "aws_rds_cluster.db" not in proc.stdout
+
+
+def test_a_variable_in_the_environment_applies_to_both_sides(settings_repo: Path) -> None:
+    (settings_repo / "settings.env").write_text("AWS_REGION=eu-west-1\n")
+    proc = run_diff(settings_repo, AWS_REGION="eu-west-2")
+    assert proc.returncode == 0, proc.stderr
+    assert "No changes in the synthesized stacks." in proc.stdout, proc.stdout
+
+
+def test_the_settings_are_read_once_for_both_synths(tmp_path: Path) -> None:
+    (tmp_path / "settings.env").write_text("AWS_REGION=eu-west-1\nTF_STATE_BUCKET=acme-state\n")
+    env = synth_diff.synth_environment(tmp_path, {"PATH": "/bin", "TF_STATE_BUCKET": "", "IMAGE_TAG": "1.2.3"})
+    assert (env["AWS_REGION"], env["TF_STATE_BUCKET"], env["IMAGE_TAG"], env["ENVIRONMENT_SUFFIX"], env["PATH"]) == ("eu-west-1", "", "1.2.3", "", "/bin")
+
+
+def test_fails_an_unreadable_settings_file_with_one_line(settings_repo: Path) -> None:
+    (settings_repo / "settings.env").write_bytes(b"AWS_REGION=eu-west-1\n# caf\xe9\n")
+    proc = run_diff(settings_repo)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "error: settings.env line 2=b'# caf\\xe9' is invalid: UTF-8 text (this line is in another encoding: save the file as UTF-8)"
+    ]
+
+
+@pytest.mark.parametrize("base", ["--output=/tmp/x", "-h", "", "no-such-ref", "HEAD~99"])
+def test_fails_a_base_that_is_not_a_commit(repo: Path, base: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert synth_diff.main(["--repo", str(repo), f"--base={base}"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: --base {base!r}: not a")
+    assert not list(repo.parent.glob("x"))
+
+
+def test_make_passes_stack_and_base_as_arguments_never_as_command_text() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    hostile = "x; touch pwned #"
+    for target, variable in (("deploy", "STACK"), ("destroy", "STACK"), ("db-users", "STACK"), ("diff", "BASE")):
+        proc = subprocess.run(["make", "-n", target, f"{variable}={hostile}"], cwd=ROOT, capture_output=True, text=True, check=False)
+        assert "touch pwned" not in proc.stdout, (target, proc.stdout)
+        assert f'"$${variable}"'.replace("$$", "$") in proc.stdout or f'"--base=${variable}"' in proc.stdout, (target, proc.stdout)
+
+
+def test_make_passes_command_line_values_as_typed() -> None:
+    """make expands $(...) and ${...} in a command-line variable it exports, unless told not to."""
+    if shutil.which("make") is None:
+        pytest.skip("needs make")
+    from stacks.config import OVERRIDE_VARIABLES
+
+    inputs = re.search(r"^INPUTS := (.*?)\n\$\(foreach", (ROOT / "Makefile").read_text(), re.M | re.S)
+    assert inputs is not None
+    assert set(OVERRIDE_VARIABLES) | {"STACK", "BASE", "REPOINT_STATE", "FUZZ_SEED", "FUZZ_EXAMPLES"} <= set(inputs[1].replace("\\", " ").split())
+    probe = 'probe: ; @printf "%s|%s|%s" "$$AWS_REGION" "$$STACK" "$$ALARM_HTTPS_ENDPOINTS"'
+    values = ["AWS_REGION=a$(shell echo ran)b", "STACK=${file >pwned,x}", "ALARM_HTTPS_ENDPOINTS=https://h/${x}"]
+    proc = subprocess.run(["make", "-s", "--eval", probe, "probe", *values], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.stdout == "a$(shell echo ran)b|${file >pwned,x}|https://h/${x}", proc.stdout + proc.stderr
+    assert not (ROOT / "pwned").exists()

@@ -1,56 +1,122 @@
-"""One-command bootstrap of an account: save the state settings, deploy the state bucket, say what is next.
+"""One-command bootstrap of an account: deploy the state bucket, then save the state settings.
 
-``make bootstrap [AWS_REGION=...] [TF_STATE_BUCKET=...] [TF_STATE_REGION=...] [TF_STATE_KMS_KEY_ID=...]``
+``make bootstrap [AWS_REGION=...] [TF_STATE_BUCKET=...] [TF_STATE_REGION=...] [TF_STATE_KMS_KEY_ID=...] [REPOINT_STATE=1]``
 
 1. The state settings given in the environment (:data:`PERSISTED`) are merged
-   into ``settings.env`` (git-ignored), which ``main.py`` reads, so every later
-   synth (``make``, or the cdktf CLI's own) uses the same bucket, region and key.
-   The whole configuration is validated first; a bad value changes nothing.
-2. The ``order-api-state`` stack is synthesized and deployed (local state in
-   ``terraform-state/order-api-state.tfstate``).
-3. It prints the settings in force and the next commands.
+   over ``settings.env`` (git-ignored, read by ``main.py`` and so by every later
+   synth) and the whole configuration is validated.  A change of where the state
+   lives (the bucket, or its region) is refused when a state bucket already
+   exists (``TF_STATE_BUCKET`` in ``settings.env``, or the bucket recorded in
+   ``terraform-state/order-api-state.tfstate``), unless ``--repoint-state``
+   (``REPOINT_STATE=1``) says so: every stack would lose sight of its state.
+2. The caller's credentials are checked (STS), and the ``order-api-state`` stack
+   is synthesized with the merged settings (passed in the environment: the file
+   is not written yet) and deployed (local state in ``terraform-state/``).
+3. Only then is ``settings.env`` changed, line by line: the keys it sets are
+   rewritten in place or appended; comments, order, other keys, line ends and a
+   byte order mark stay.  One line says what changed, from what to what.
+
+Anything that fails (a bad value, the repoint check, the synth, AWS, the deploy)
+is one line, a non-zero exit, and ``settings.env`` byte for byte as it was.
 """
 
 from __future__ import annotations
 
+import argparse
+import codecs
+import json
 import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import main as synth_entry
 from stacks.backend import local_state_file
-from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, format_settings, parse_settings
-from tools.deploy import ROOT, DeployError, deploy, synthesize
+from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edit_settings, parse_settings
+from tools.aws_errors import AwsError, aws_errors, check_credentials
+from tools.deploy import ROOT, DeployError, SynthesisFailed, deploy, load, provider_target, synthesize
 from tools.flatten_outputs import write_atomically
 
 #: Settings ``make bootstrap`` saves: where the state lives.
 PERSISTED = ("AWS_REGION", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID")
 STATE_STACK = "order-api-state"
+DEFAULT_BUCKET = "order-api-terraform-state"
+DEFAULT_REGION = "us-east-1"
+SETTINGS_FILE = ROOT / "settings.env"
+STATE_FILE = ROOT / local_state_file(STATE_STACK)
+OUTDIR = ROOT / "cdktf.out"
+OUTPUTS_DIR = ROOT / "cfn-outputs"
 
 
-def merged_settings(current: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
-    """``current`` with every :data:`PERSISTED` variable set (non-empty) in ``environ``."""
-    merged = dict(current)
-    for name in PERSISTED:
-        value = (environ.get(name) or "").strip()
-        if value:
-            merged[name] = value
-    return merged
+class RepointError(ValueError):
+    """The state would move to another bucket or region without ``--repoint-state``."""
 
 
-def save_settings(settings_file: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """Validate and write the merged settings; returns them.  Raises :class:`ConfigError`."""
-    current = parse_settings(settings_file.read_text(), settings_file.name) if settings_file.is_file() else {}
-    merged = merged_settings(current, environ)
-    # Validate what every later synth will see: the environment over the merged file.
-    build_app_config({name: environ[name] if name in environ else merged.get(name) for name in OVERRIDE_VARIABLES})
-    write_atomically(settings_file, format_settings(merged))
-    return merged
+def given(environ: Mapping[str, str]) -> dict[str, str]:
+    """The :data:`PERSISTED` variables set (non-empty, trimmed) in ``environ``."""
+    return {name: value for name in PERSISTED if (value := (environ.get(name) or "").strip())}
+
+
+def changes(current: Mapping[str, str], wanted: Mapping[str, str]) -> dict[str, tuple[str | None, str]]:
+    """``{name: (old or None, new)}`` for each wanted value that differs from the file's."""
+    return {name: (current.get(name), value) for name, value in wanted.items() if current.get(name) != value}
+
+
+def describe(changed: Mapping[str, tuple[str | None, str]]) -> str:
+    """One line: which values change in ``settings.env``, from what to what."""
+    if not changed:
+        return "settings.env: no change"
+    return "settings.env: " + ", ".join(f"{name} {old if old is not None else '(unset)'} -> {new}" for name, (old, new) in changed.items())
+
+
+def location(settings: Mapping[str, str]) -> tuple[str, str]:
+    """``(bucket, region)`` of the state that ``settings`` point every stack at."""
+    region = settings.get("TF_STATE_REGION") or settings.get("AWS_REGION") or DEFAULT_REGION
+    return settings.get("TF_STATE_BUCKET") or DEFAULT_BUCKET, region
+
+
+def recorded_bucket(state_file: Path) -> tuple[str, str | None] | None:
+    """``(bucket, region or None)`` of the state bucket recorded in the state stack's local state."""
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for resource in state.get("resources", []) if isinstance(state, dict) else []:
+        if resource.get("type") == "aws_s3_bucket" and resource.get("mode") == "managed":
+            for instance in resource.get("instances", []):
+                attributes = instance.get("attributes", {})
+                if attributes.get("bucket"):
+                    return str(attributes["bucket"]), attributes.get("region")
+    return None
+
+
+def check_repoint(current: Mapping[str, str], merged: Mapping[str, str], recorded: tuple[str, str | None] | None, repoint: bool) -> None:
+    """Refuse to move an existing state (:class:`RepointError`) unless ``repoint``."""
+    if recorded is not None:
+        existing: tuple[str, str] | None = (recorded[0], recorded[1] or location(current)[1])
+    else:
+        existing = location(current) if "TF_STATE_BUCKET" in current else None
+    new = location(merged)
+    if existing is None or existing == new or repoint:
+        return
+    raise RepointError(
+        f"the state lives in bucket {existing[0]} ({existing[1]}) and this would point every stack at {new[0]} ({new[1]}), "
+        f"where they would not find their state: keep TF_STATE_BUCKET={existing[0]} and TF_STATE_REGION={existing[1]}, "
+        "or run make bootstrap ... REPOINT_STATE=1 to move on deliberately (README, Deploying)"
+    )
+
+
+def synth_environment(environ: Mapping[str, str], current: Mapping[str, str], merged: Mapping[str, str]) -> dict[str, str]:
+    """The synth's environment: every override variable as the saved file and the
+    environment will give it (empty: not set), so the synth sees the new values
+    before the file holds them."""
+    values = {name: merged.get(name) if name in PERSISTED else (environ[name] if name in environ else current.get(name)) for name in OVERRIDE_VARIABLES}
+    return {**environ, **{name: value or "" for name, value in values.items()}}
 
 
 def next_steps(settings: Mapping[str, str]) -> list[str]:
-    region = settings.get("AWS_REGION", "us-east-1")
-    lines = [
+    region = settings.get("AWS_REGION", DEFAULT_REGION)
+    return [
         f"settings in {Path('settings.env')}: " + (", ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "defaults"),
         f"state of {STATE_STACK}: {local_state_file(STATE_STACK)} (keep it safe; README, State)",
         "next:",
@@ -60,24 +126,56 @@ def next_steps(settings: Mapping[str, str]) -> list[str]:
         "  make deploy STACK=order-api-dev",
         "  make release STACK=order-api-dev IMAGE=<tag or sha256:digest>   (every later image; README, Releasing)",
     ]
-    return lines
 
 
-def main() -> int:
-    settings_file = ROOT / "settings.env"
+def save(settings_file: Path, updates: Mapping[str, str]) -> None:
+    """Write ``updates`` into the settings file line by line (atomically; the mode and a
+    byte order mark are kept)."""
+    text = synth_entry.settings_text(settings_file) or ""
+    bom = settings_file.is_file() and settings_file.read_bytes().startswith(codecs.BOM_UTF8)
+    mode = settings_file.stat().st_mode & 0o777 if settings_file.is_file() else None
+    write_atomically(settings_file, ("\ufeff" if bom else "") + edit_settings(text, updates))
+    if mode is not None:
+        os.chmod(settings_file, mode)
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bootstrap", description="Deploy the state bucket, then save the state settings.")
+    parser.add_argument("--repoint-state", action="store_true", help="allow pointing every stack at another state bucket or region")
+    args = parser.parse_args(argv)
+    environ = os.environ if environ is None else environ
     try:
-        settings = save_settings(settings_file, os.environ)
-    except ConfigError as error:
+        current = parse_settings(synth_entry.settings_text(SETTINGS_FILE) or "", SETTINGS_FILE.name)
+        merged = {**current, **given(environ)}
+        synth_env = synth_environment(environ, current, merged)
+        build_app_config({name: synth_env[name] for name in OVERRIDE_VARIABLES})
+        check_repoint(current, merged, recorded_bucket(STATE_FILE), args.repoint_state)
+    except (ConfigError, RepointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    outdir = ROOT / "cdktf.out"
     try:
-        synthesize(outdir)
-        deploy(STATE_STACK, outdir, ROOT / "cfn-outputs")
-    except DeployError as error:
-        print(f"error: {error}", file=sys.stderr)
+        with aws_errors():
+            synthesize(OUTDIR, synth_env)
+            check_credentials(*provider_target(load(OUTDIR, STATE_STACK), "sts"))
+            deploy(STATE_STACK, OUTDIR, OUTPUTS_DIR)
+    except SynthesisFailed as failed:
+        return failed.code  # main.py has printed its one line; settings.env is unchanged
+    except (DeployError, AwsError) as error:
+        print(f"error: {error} (settings.env unchanged)", file=sys.stderr)
         return 1
-    print("\n".join(next_steps(settings)))
+    except KeyboardInterrupt:
+        print("error: interrupted (settings.env unchanged)", file=sys.stderr)
+        return 130
+    changed = changes(current, given(environ))
+    try:
+        if changed:
+            save(SETTINGS_FILE, {name: new for name, (_, new) in changed.items()})
+    except (OSError, ConfigError) as error:
+        lines = " ".join(f"{name}={new}" for name, (_, new) in changed.items())
+        print(f"error: {STATE_STACK} is deployed, but settings.env could not be written ({error}): add {lines} to it yourself", file=sys.stderr)
+        return 1
+    print(describe(changed))
+    print("\n".join(next_steps(merged)))
     return 0
 
 

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools.aws_errors import AwsError, aws_errors
+
 MARKER_ATTRIBUTE = "managed-by"
 MARKER_VALUE = "order-api"
 #: The user attribute (a constant, inlined) that marks the users this step manages.
@@ -75,6 +77,8 @@ class Target:
     cluster_identifier: str
     schema: str
     users: Mapping[str, Sequence[str]]
+    #: Whether the synthesized cluster has the Data API on (``database.data_api``).
+    data_api: bool = True
 
 
 def target_from_stack(doc: Mapping[str, Any], stack: str) -> Target:
@@ -88,7 +92,9 @@ def target_from_stack(doc: Mapping[str, Any], stack: str) -> Target:
     except (KeyError, IndexError, TypeError, json.JSONDecodeError):
         raise ProvisioningError(f"{stack} has no database users to provision (not an environment stack?)") from None
     endpoints = provider.get("endpoints") or [{}]
-    return Target(stack, provider["region"], endpoints[0].get("rds"), identifier, schema, users)
+    clusters = doc.get("resource", {}).get("aws_rds_cluster", {}).values()
+    data_api = all(cluster.get("enable_http_endpoint", False) is True for cluster in clusters)
+    return Target(stack, provider["region"], endpoints[0].get("rds"), identifier, schema, users, data_api)
 
 
 Execute = Callable[[str, Sequence[tuple[str, str]]], list[list[Any]]]
@@ -121,7 +127,7 @@ def locate(rds: Any, target: Target) -> tuple[str, str]:
         code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
         if code == "DBClusterNotFoundFault":
             raise ProvisioningError(f"cluster {target.cluster_identifier} not found in {target.region}: deploy {target.stack} first") from None
-        raise ProvisioningError(f"cannot describe cluster {target.cluster_identifier}: {error}") from None
+        raise  # credentials, access, throttling, network: one line from tools.aws_errors
     cluster = clusters[0]
     secret = (cluster.get("MasterUserSecret") or {}).get("SecretArn")
     if not secret:
@@ -180,9 +186,14 @@ def provision(execute: Execute, schema: str, users: Mapping[str, Sequence[str]])
 def run(stack: str, synth_dir: Path, clients: Callable[[Target], tuple[Any, Any]] | None = None) -> list[str]:
     """Provision ``stack``'s users; ``clients(target) -> (rds, rds_data)`` (default: boto3)."""
     path = synth_dir / stack / "cdk.tf.json"
-    if not path.is_file():
-        raise ProvisioningError(f"{path} is missing: synthesize first (make synth)")
+    if not synth_dir.is_dir() or stack not in (p.name for p in synth_dir.iterdir()) or not path.is_file():
+        raise ProvisioningError(f"{path} is missing: synthesize first (make synth), or name a synthesized stack")
     target = target_from_stack(json.loads(path.read_text()), stack)
+    if not target.data_api:
+        raise ProvisioningError(
+            f"{stack}: the cluster has the RDS Data API off (database.data_api; {target.region} may not offer it), "
+            "so make db-users cannot provision its users: create them another way (README, Database)"
+        )
     rds, rds_data = (clients or _boto3_clients)(target)
     cluster_arn, secret_arn = locate(rds, target)
     return [f"{stack}: {line}" for line in provision(data_api_executor(rds_data, cluster_arn, secret_arn), target.schema, target.users)]
@@ -201,9 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synth-dir", type=Path, default=Path("cdktf.out/stacks"))
     args = parser.parse_args(argv)
     try:
-        for line in run(args.stack, args.synth_dir):
-            print(line)
-    except ProvisioningError as error:
+        with aws_errors():
+            for line in run(args.stack, args.synth_dir):
+                print(line)
+    except (ProvisioningError, AwsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

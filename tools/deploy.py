@@ -3,7 +3,9 @@
 ``make deploy STACK=<stack>`` runs this.  Steps:
 
 1. synthesize (``main.py``), unless ``--skip-synth``;
-2. preflight, one clear line and exit 1 when it fails:
+2. the caller's credentials (STS), then the preflight; one clear line and exit 1
+   when either fails (:mod:`tools.aws_errors`: missing or expired credentials,
+   access denied, throttling, an unreachable endpoint):
    - a prod stack must send its alarms somewhere (a subscription or an external
      topic): ``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS`` or ``ALARM_TOPIC_ARN``;
    - an environment stack's image must already be in the shared registry (else
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import db_users, engine
+from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +55,14 @@ _IMAGE_RE = re.compile(r"^\$\{data\.aws_ecr_repository\.(?P<data>[A-Za-z0-9_-]+)
 
 class DeployError(RuntimeError):
     """One line: what is wrong and what to do."""
+
+
+class SynthesisFailed(DeployError):
+    """``main.py`` failed and has said why in its own one line; ``code`` is its exit status."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"synthesis failed (exit {code})")
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -82,11 +93,11 @@ def stack_image(doc: Mapping[str, Any]) -> Image:
     return Image(repository, match["tag"], match["digest"])
 
 
-def provider_target(doc: Mapping[str, Any]) -> tuple[str, str | None]:
-    """``(region, emulator endpoint or None)`` of the stack's AWS provider."""
+def provider_target(doc: Mapping[str, Any], service: str = "ecr") -> tuple[str, str | None]:
+    """``(region, emulator endpoint of ``service`` or None)`` of the stack's AWS provider."""
     provider = doc["provider"]["aws"][0]
     endpoints = provider.get("endpoints") or [{}]
-    return provider["region"], endpoints[0].get("ecr")
+    return provider["region"], endpoints[0].get(service)
 
 
 def is_emulated(doc: Mapping[str, Any]) -> bool:
@@ -195,16 +206,18 @@ def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
         raise DeployError(f"cdktf {command} {stack} failed (exit {result.returncode}); see its output above")
 
 
-def synthesize(outdir: Path) -> None:
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env={**os.environ, "CDKTF_OUTDIR": str(outdir)}, check=False)
+def synthesize(outdir: Path, env: Mapping[str, str] | None = None) -> None:
+    """``main.py`` into ``outdir``, in ``env`` (default: this process's environment)."""
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env={**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}, check=False)
     if result.returncode != 0:
-        raise DeployError(f"synthesis failed (exit {result.returncode})")
+        raise SynthesisFailed(result.returncode)
 
 
 def load(outdir: Path, stack: str) -> dict[str, Any]:
+    """The synthesized JSON of ``stack``, which must be the name of a synthesized stack."""
     path = outdir / "stacks" / stack / "cdk.tf.json"
-    if not path.is_file():
-        known = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").is_dir() else []
+    known = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").is_dir() else []
+    if stack not in known or not path.is_file():
         raise DeployError(f"stack {stack} was not synthesized (stacks: {', '.join(known) or 'none'}; a suffixed copy needs ENVIRONMENT_SUFFIX)")
     data: dict[str, Any] = json.loads(path.read_text())
     return data
@@ -316,15 +329,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=engine.ENGINES, default="cdktf", help="cdktf CLI (default) or plain terraform")
     args = parser.parse_args(argv)
     try:
-        if not args.skip_synth:
-            synthesize(args.outdir)
-        if args.destroy:
-            destroy(args.stack, args.outdir, parallelism=args.parallelism, engine_name=args.engine)
-        elif args.outputs_only:
-            outputs(args.stack, args.outdir, args.outputs_dir)
-        else:
-            deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism, engine_name=args.engine)
-    except (DeployError, engine.EngineError, db_users.ProvisioningError) as error:
+        with aws_errors():
+            if not args.skip_synth:
+                synthesize(args.outdir)
+            doc = load(args.outdir, args.stack)
+            check_credentials(*provider_target(doc, "sts"))
+            if args.destroy:
+                destroy(args.stack, args.outdir, parallelism=args.parallelism, engine_name=args.engine)
+            elif args.outputs_only:
+                outputs(args.stack, args.outdir, args.outputs_dir)
+            else:
+                deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism, engine_name=args.engine)
+    except SynthesisFailed as failed:
+        return failed.code  # main.py has printed its one line
+    except (DeployError, engine.EngineError, db_users.ProvisioningError, AwsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -227,7 +227,7 @@ def adapt(text: str, provider_version: str) -> tuple[str, list[str]]:
         return text, []
     changes: list[str] = []
     for gap in (g for g in SIX_ONLY if g.reference):
-        pattern = re.compile(rf"\b{re.escape(gap.resource_type)}\.([A-Za-z0-9_-]+)\.{re.escape(gap.path[0])}\b")
+        pattern = re.compile(rf"\b{re.escape(gap.resource_type)}\.([A-Za-z0-9_-]+)\.{re.escape(gap.path[0])}\b", re.ASCII)
         changes += [f"{gap.name}: {gap.resource_type}.{name}" for name in sorted(set(pattern.findall(text)))]
         text = pattern.sub(rf"{gap.resource_type}.\1.{gap.replacement}", text)
     lines: list[str | None] = list(text.split("\n"))

@@ -43,7 +43,8 @@ from typing import Any
 
 from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.config.registry import RELEASE_TAG_PREFIX
-from tools.deploy import ROOT, is_environment_stack, load, provider_target, synthesize
+from tools.aws_errors import AwsError, aws_errors
+from tools.deploy import ROOT, DeployError, SynthesisFailed, is_environment_stack, load, provider_target, synthesize
 from tools.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -429,48 +430,33 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     allow_critical = environ.get("ALLOW_CRITICAL", "") == "1"
     releaser: Releaser | None = None
     try:
-        if not args.skip_synth:
-            synthesize(args.outdir)
-        releaser = releaser_for(args.outdir, args.stack, clients)
-        image = args.image
-        if args.source is not None:
-            source = releaser_for(args.outdir, args.source, clients)
-            image = live_digest(source.ecs, source.target.ecs_service)
-            if args.expect and image != args.expect:
-                raise ReleaseError(f"{args.source} runs {image}, not {args.expect}: refusing to promote what was not tested")
-            print(f"promote: {args.source} runs {image}; releasing it to {args.stack}", flush=True)
-        timeout = args.timeout_minutes * 60 if args.timeout_minutes else None
-        releaser.release(image, allow_critical=allow_critical, timeout_seconds=timeout)
+        with aws_errors():
+            if not args.skip_synth:
+                synthesize(args.outdir)
+            releaser = releaser_for(args.outdir, args.stack, clients)
+            image = args.image
+            if args.source is not None:
+                source = releaser_for(args.outdir, args.source, clients)
+                image = live_digest(source.ecs, source.target.ecs_service)
+                if args.expect and image != args.expect:
+                    raise ReleaseError(f"{args.source} runs {image}, not {args.expect}: refusing to promote what was not tested")
+                print(f"promote: {args.source} runs {image}; releasing it to {args.stack}", flush=True)
+            timeout = args.timeout_minutes * 60 if args.timeout_minutes else None
+            releaser.release(image, allow_critical=allow_critical, timeout_seconds=timeout)
+    except SynthesisFailed as failed:
+        return failed.code  # main.py has printed its one line
     except KeyboardInterrupt:
         arn = getattr(releaser, "deployment_arn", None)
         follow_up = f"; it goes on in ECS: {releaser.target.ecs_service.follow_command(arn)}" if releaser and arn else ""
         print(f"stopped watching{follow_up}", file=sys.stderr)
         return 130
-    except (ReleaseError, DeploymentFailed, StillRunning) as error:
-        print(f"error: {args.stack}: release failed: {error}" if not isinstance(error, ReleaseError) else f"error: {error}", file=sys.stderr)
+    except (DeploymentFailed, StillRunning) as error:
+        print(f"error: {args.stack}: release failed: {error}", file=sys.stderr)
         return 1
-    except Exception as error:
-        message = aws_error(error)
-        if message is None:
-            raise
-        print(f"error: {message}", file=sys.stderr)
+    except (ReleaseError, DeployError, AwsError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def aws_error(error: Exception) -> str | None:
-    """One line for an error from AWS (credentials, access, throttling, endpoint), else None."""
-    from botocore import exceptions  # type: ignore[import-untyped]
-
-    if isinstance(error, (exceptions.NoCredentialsError, exceptions.PartialCredentialsError)):
-        return "no AWS credentials: configure a profile or role (aws configure, AWS_PROFILE) and run again"
-    if isinstance(error, exceptions.EndpointConnectionError):
-        return f"cannot reach AWS: {error}"
-    if isinstance(error, exceptions.ClientError):
-        code = _code(error)
-        message = error.response.get("Error", {}).get("Message", "")
-        return f"AWS refused {error.operation_name} ({code}): {message}".rstrip(": ")
-    return None
 
 
 if __name__ == "__main__":

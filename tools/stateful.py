@@ -79,7 +79,7 @@ def version_key(version: str) -> tuple[int, ...]:
     """The numbers of an engine version, in order: ``8.0.mysql_aurora.3.08.2`` -> (8, 0, 3, 8, 2)."""
     import re
 
-    return tuple(int(n) for n in re.findall(r"\d+", version))
+    return tuple(int(n) for n in re.findall(r"[0-9]+", version))
 
 
 def is_downgrade(old: object, new: object) -> bool:

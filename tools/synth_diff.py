@@ -1,7 +1,10 @@
 """Offline diff of the synthesized stacks between a base revision and the working tree.
 
 Synthesizes the base revision (extracted with ``git archive`` into a scratch
-directory and run with its own ``main.py``) and the working tree, then
+directory and run with its own ``main.py``) and the working tree, under the
+same settings and variables (``settings.env`` of the working tree, under the
+environment, passed to both as variables: a git-ignored file is not in the
+base revision, and a diff must show what the code changed), then
 prints, per stack, the resources added, removed and changed (with the changed
 attribute paths; cdktf's ``"//"`` metadata is ignored) and the outputs that
 changed.  The output is markdown, posted as a pull request comment.
@@ -34,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stacks.config import OVERRIDE_VARIABLES, ConfigError
 from tools.stateful import REPLACE_FORCING, VERSIONED_TYPES, forces_replacement, is_downgrade, is_stateful
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -344,6 +348,28 @@ def default_base(cwd: Path = ROOT) -> str:
     raise DiffError("no base revision: the repository has no commits")
 
 
+def resolve(rev: str, cwd: Path = ROOT) -> str:
+    """The commit ``rev`` names (never read as an option of git)."""
+    if not rev or rev.startswith("-"):
+        raise DiffError(f"--base {rev!r}: not a git revision")
+    try:
+        return _git("rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}", cwd=cwd)
+    except DiffError:
+        raise DiffError(f"--base {rev!r}: not a commit of this repository") from None
+
+
+def synth_environment(repo: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """One environment for both synths: every override variable as ``repo``'s own synth
+    reads it (the environment, else ``repo/settings.env``; empty: not set)."""
+    import main  # the project's reader of the override variables
+
+    try:
+        overrides = main.read_overrides(environ, repo / "settings.env")
+    except ConfigError as error:
+        raise DiffError(str(error)) from None
+    return {**environ, **{name: overrides.get(name) or "" for name in OVERRIDE_VARIABLES}}
+
+
 def export_revision(rev: str, dest: Path, cwd: Path = ROOT) -> None:
     """Write the tree of ``rev`` into ``dest`` (``git archive``: the repository is not touched)."""
     archive = dest.parent / "base.tar"
@@ -357,9 +383,10 @@ def export_revision(rev: str, dest: Path, cwd: Path = ROOT) -> None:
     archive.unlink()
 
 
-def synthesize(source: Path, outdir: Path) -> Path:
-    """Run ``source``'s own ``main.py`` with this interpreter; return its ``stacks`` folder."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+def synthesize(source: Path, outdir: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """Run ``source``'s own ``main.py`` with this interpreter in ``environ`` (default:
+    this process's); return its ``stacks`` folder."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if k != "PYTHONPATH"}
     env["CDKTF_OUTDIR"] = str(outdir)
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
     proc = subprocess.run([sys.executable, "main.py"], cwd=source, env=env, capture_output=True, text=True, check=False)
@@ -386,18 +413,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="synth-diff-") as tmp_name:
             tmp = Path(tmp_name)
+            env = synth_environment(repo, os.environ) if not (args.base_dir and args.head_dir) else None
             if args.base_dir:
                 base_dir, base_label = args.base_dir, str(args.base_dir)
             else:
-                rev = args.base or default_base(repo)
+                rev = resolve(args.base, repo) if args.base is not None else default_base(repo)
                 short = _git("rev-parse", "--short", rev, cwd=repo)
-                base_label = f"{args.base} ({short})" if args.base else short
+                base_label = f"{args.base} ({short})" if args.base is not None else short
                 export_revision(rev, tmp / "base", cwd=repo)
-                base_dir = synthesize(tmp / "base", tmp / "base-out")
+                base_dir = synthesize(tmp / "base", tmp / "base-out", env)
             if args.head_dir:
                 head_dir, head_label = args.head_dir, str(args.head_dir)
             else:
-                head_dir, head_label = synthesize(repo, tmp / "head-out"), "working tree"
+                head_dir, head_label = synthesize(repo, tmp / "head-out", env), "working tree"
             report = diff_stacks(load_stacks(base_dir), load_stacks(head_dir))
     except DiffError as error:
         print(f"error: {error}", file=sys.stderr)

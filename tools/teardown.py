@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from tools import deploy
-from tools.deploy import ROOT, DeployError, cli_env, is_environment_stack, load, provider_target, synthesize
-from tools.release import aws_error
+from tools.aws_errors import AwsError, aws_errors
+from tools.deploy import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
 
 AUTOSCALED_READER_PREFIX = "application-autoscaling-"
 
@@ -295,17 +295,14 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         print(f"error: LOG_BUCKET={args.log_bucket!r} is invalid: empty (delete every log version) or keep (leave the bucket in the account)", file=sys.stderr)
         return 2
     try:
-        if not args.skip_synth:
-            synthesize(args.outdir)
-        kept = teardown(args.stack, args.outdir, confirm=args.confirm, allow_prod=args.allow_prod, log_bucket=args.log_bucket, engine_name=args.engine)
-    except (TeardownError, DeployError) as error:
+        with aws_errors():
+            if not args.skip_synth:
+                synthesize(args.outdir)
+            kept = teardown(args.stack, args.outdir, confirm=args.confirm, allow_prod=args.allow_prod, log_bucket=args.log_bucket, engine_name=args.engine)
+    except SynthesisFailed as failed:
+        return failed.code  # main.py has printed its one line
+    except (TeardownError, DeployError, AwsError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
-    except Exception as error:
-        message = aws_error(error)
-        if message is None:
-            raise
-        print(f"error: {message}", file=sys.stderr)
         return 1
     print(f"{args.stack}: torn down; kept in the account:")
     for line in kept.lines:

@@ -223,7 +223,7 @@ FLOOR_FUNCTIONS = frozenset(
 #: Write-only arguments (``*_wo``, ``*_wo_version``) need 1.11.
 WRITE_ONLY = "1.11.0"
 _WRITE_ONLY_RE = re.compile(r"_wo(_version)?$")
-_FUNCTION_RE = re.compile(r"(?<![\w.])((?:provider::[\w-]+::)?[a-z_][a-z0-9_]*)\(")
+_FUNCTION_RE = re.compile(r"(?<![\w.])((?:provider::[\w-]+::)?[a-z_][a-z0-9_]*)\(", re.ASCII)
 
 
 class UnknownConstruct(ValueError):

@@ -24,7 +24,7 @@ from stacks.config.load_balancer import TLS_POLICY, LoadBalancerConfig
 from stacks.config.monitoring import LOG_RETENTION_DAYS, MonitoringConfig
 from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
-from stacks.config.overrides import OVERRIDE_VARIABLES, build_app_config, format_settings, misspelt, parse_settings
+from stacks.config.overrides import OVERRIDE_VARIABLES, build_app_config, decode_settings, edit_settings, misspelt, parse_settings
 from stacks.config.regions import ELB_LOG_DELIVERY_PRINCIPAL, REGIONS, Region, validate_region
 from stacks.config.registry import RegistryConfig
 from stacks.config.service import FARGATE_SIZES, LOG_LEVELS, ServiceConfig
@@ -67,7 +67,8 @@ __all__ = [
     "StateConfig",
     "build_app_config",
     "catalogue",
-    "format_settings",
+    "decode_settings",
+    "edit_settings",
     "misspelt",
     "parse_settings",
     "validate_bucket_name",

@@ -22,14 +22,17 @@ RELEASED_IMAGE_TAG = "1.0.0"
 
 
 def catalogue(region: str) -> dict[str, EnvironmentConfig]:
-    """The standing environments.  Production differs where it should.  Zone letters and
-    Backtrack follow the region (see stacks/config/regions.py)."""
+    """The standing environments.  Production differs where it should.  Zone letters,
+    Backtrack and the Data API follow the region (see stacks/config/regions.py)."""
     zones = REGIONS[region].default_az_letters()
+    # The RDS Data API (make db-users) where the region offers it; AppConfig.warnings says so where not.
+    data_api = REGIONS[region].data_api
     return {
         "dev": EnvironmentConfig(
             name="dev",
             region=region,
             network=NetworkConfig(vpc_cidr="10.10.0.0/16", az_letters=zones, nat_gateways="single", interface_endpoints=False),
+            database=DatabaseConfig(data_api=data_api),
             # A short bake: dev is released many times a day.
             deployment=DeploymentConfig(bake_time_minutes=1),
         ),
@@ -39,6 +42,7 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             network=NetworkConfig(vpc_cidr="10.20.0.0/16", az_letters=zones, nat_gateways="single"),
             service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG),
             load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
+            database=DatabaseConfig(data_api=data_api),
             monitoring=MonitoringConfig(log_retention_days=14),
         ),
         "prod": EnvironmentConfig(
@@ -61,6 +65,7 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             database=DatabaseConfig(
                 deletion_protection=True,
                 instance_class="db.r6g.large",
+                data_api=data_api,
                 # Advanced Database Insights: per-query history and plans for the on-call engineer.
                 database_insights_mode="advanced",
                 performance_insights_retention_days=465,

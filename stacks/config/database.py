@@ -10,7 +10,7 @@ from stacks.config.validate import _int_in, _one_of, _require
 
 #: ``8.0`` (the major version: AWS picks its default minor, and auto minor upgrades move
 #: it on without a plan ever asking to go back) or a full ``8.0.mysql_aurora.3.NN.N``.
-_ENGINE_VERSION_RE = re.compile(r"^8\.0(\.mysql_aurora\.3\.(\d{2})\.\d+)?$")
+_ENGINE_VERSION_RE = re.compile(r"^8\.0(\.mysql_aurora\.3\.([0-9]{2})\.[0-9]+)?$")
 #: Aurora MySQL classes that support Performance Insights (always on here): Serverless v2
 #: (``db.serverless``), no db.t3, db.t4g only from medium up.
 _INSTANCE_CLASS_RE = re.compile(r"^db\.(serverless|t4g\.(medium|large)|(r5|r6g|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.[a-z0-9]+)$")
@@ -22,8 +22,8 @@ APP_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE", "CREATE TEM
 #: What the optional migration user holds on the schema: DDL and DML, nothing global.
 MIGRATION_PRIVILEGES = ("ALTER", "CREATE", "CREATE VIEW", "DELETE", "DROP", "INDEX", "INSERT", "REFERENCES", "SELECT", "SHOW VIEW", "TRIGGER", "UPDATE")
 _MYSQL_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_DAILY_WINDOW_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-_WEEKLY_WINDOW_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
+_DAILY_WINDOW_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
+_WEEKLY_WINDOW_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_MINUTES = 24 * 60
 _WEEK_MINUTES = 7 * _DAY_MINUTES

@@ -13,17 +13,17 @@ from stacks.config.load_balancer import LoadBalancerConfig
 from stacks.config.monitoring import MonitoringConfig
 from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
-from stacks.config.regions import region, validate_az_letters
+from stacks.config.regions import REGIONS, arn_partition_region, region, validate_az_letters
 from stacks.config.registry import RegistryConfig
 from stacks.config.service import ServiceConfig
 from stacks.config.state import StateConfig
-from stacks.config.validate import _one_of, _require
+from stacks.config.validate import DNS_NAME, DNS_NAME_LIMIT, _one_of, _require, valid_port
 
 #: URL of a local AWS emulator (moto, LocalStack): http(s), a host, an optional port.
-_ENDPOINT_URL_RE = re.compile(r"^https?://([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9.-]{0,251}[A-Za-z0-9])(:\d{1,5})?/?$")
+_ENDPOINT_URL_RE = re.compile(rf"^https?://((?P<name>{DNS_NAME})|\[(?P<ipv6>[0-9A-Fa-f:.]{{2,45}})\])(:(?P<port>[0-9]{{1,5}}))?/?$")
 
 _SUFFIX_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_TAG_VALUE_RE = re.compile(r"^[\w .:/=+@-]{1,256}$")
+_TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9_ .:/=+@-]{1,256}$")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,12 @@ class EnvironmentConfig:
             self.network.vpc_cidr,
             f"a block whose private subnets hold {needed} task addresses each (twice service.max_tasks={self.service.max_tasks} "
             f"over {self.network.az_count} AZs during a blue/green deployment); these hold {self.network.private_subnet_addresses}",
+        )
+        _require(
+            not self.database.data_api or where.data_api,
+            "database.data_api",
+            self.database.data_api,
+            f"False in {self.region}: the RDS Data API is not offered there (make db-users needs it; create the database users another way)",
         )
         _require(
             self.database.backtrack_window_hours == 0 or where.backtrack,
@@ -125,9 +131,18 @@ class EnvironmentConfig:
 
 
 def valid_endpoint_url(url: str) -> bool:
-    """An http(s) URL with a host, an optional port (1-65535), no path, query or credentials."""
+    """An http(s) URL with a host name or a bracketed IPv6 address (``http://[::1]:4566``),
+    an optional port (1-65535), no path, query or credentials."""
     match = _ENDPOINT_URL_RE.match(url)
-    return bool(match) and (match is None or match.group(2) is None or 1 <= int(match.group(2)[1:]) <= 65535)
+    if match is None or not valid_port(match["port"]):
+        return False
+    if match["name"] is not None:
+        return len(match["name"]) <= DNS_NAME_LIMIT
+    try:
+        ipaddress.IPv6Address(match["ipv6"])
+    except ValueError:
+        return False
+    return True
 
 
 def validate_suffix(suffix: str, environment: str = "dev") -> None:
@@ -154,15 +169,19 @@ class AppConfig:
     #: A local AWS emulator every provider (and the S3 backend) talks to instead of AWS.
     #: Never for prod.  Default: none (real AWS).
     endpoint_url: str | None = None
+    #: One-line notices found while reading the overrides, shown with :attr:`warnings`.
+    notices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        region("AWS_REGION", self.region)
+        where = region("AWS_REGION", self.region)
+        self._check_partitions_and_regions(where.partition)
         if self.endpoint_url is not None:
             _require(
                 valid_endpoint_url(self.endpoint_url),
                 "AWS_ENDPOINT_URL",
                 self.endpoint_url,
-                "an http:// or https:// URL of a local AWS emulator, e.g. http://127.0.0.1:5000",
+                "an http:// or https:// URL of a local AWS emulator: a host name, an IPv4 address or a bracketed IPv6 address, "
+                "an optional port 1-65535, nothing else; e.g. http://127.0.0.1:5000 or http://[::1]:4566",
             )
             production = [e.stack_name for e in self.environments if e.is_production]
             _require(
@@ -183,15 +202,49 @@ class AppConfig:
                     f"a block that does not overlap {a.name}'s {a.network.vpc_cidr}",
                 )
 
+    def _check_partitions_and_regions(self, partition: str) -> None:
+        """ARNs and the state region must be usable with the stacks' region: one partition
+        (one set of credentials), and the region of what uses them."""
+        state_region = region("TF_STATE_REGION", self.state_region)
+        _require(
+            state_region.partition == partition,
+            "TF_STATE_REGION",
+            self.state_region,
+            f"a region of the {partition} partition, like AWS_REGION={self.region} (one set of credentials reaches the state and the stacks)",
+        )
+        key = self.state.kms_key_id or ""
+        if "s3" in (self.state.backend, self.state.bootstrap_backend) and arn_partition_region(key) is not None:
+            _require(
+                arn_partition_region(key) == (partition, self.state_region),
+                "TF_STATE_KMS_KEY_ID",
+                key,
+                f"a key in TF_STATE_REGION={self.state_region} of the {partition} partition (S3 encrypts the state with a key of the bucket's region)",
+            )
+        for env in self.environments:
+            topic = env.monitoring.alarm_topic_arn
+            _require(
+                topic is None or arn_partition_region(topic) == (partition, env.region),
+                "ALARM_TOPIC_ARN",
+                topic,
+                f"a topic in AWS_REGION={env.region} of the {partition} partition (CloudWatch alarms notify topics of their own region)",
+            )
+
     @property
     def state_region(self) -> str:
         return self.state.region or self.region
 
     @property
     def warnings(self) -> list[str]:
-        """Things that synthesize but that a deploy would refuse (one line each)."""
-        return [
+        """Things that synthesize but that a deploy would refuse or that will not work
+        as usual (one line each)."""
+        lines = [
             f"{e.stack_name}: alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (make deploy refuses {e.stack_name} without one)"
             for e in self.environments
             if e.is_production and not e.monitoring.has_destination
         ]
+        if self.environments and not REGIONS[self.region].data_api:
+            lines.append(
+                f"{self.region} has no RDS Data API: database.data_api is off there (stacks/config/catalogue.py), "
+                "so make db-users cannot create the database users; create them another way (README, Database)"
+            )
+        return [*lines, *self.notices]

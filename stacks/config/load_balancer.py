@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from stacks.config.validate import _int_in, _network, _require
 
 _DOMAIN_RE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_CERT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+_CERT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$")
+_MATCHER_RE = re.compile(r"^[2-4][0-9][0-9](-[2-4][0-9][0-9])?(,[2-4][0-9][0-9](-[2-4][0-9][0-9])?)*$")
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
@@ -66,7 +67,7 @@ class LoadBalancerConfig:
         _int_in("load_balancer.healthy_threshold", self.healthy_threshold, 2, 10)
         _int_in("load_balancer.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
         _require(
-            bool(re.fullmatch(r"[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*", self.health_check_matcher)),
+            bool(_MATCHER_RE.match(self.health_check_matcher)),
             "load_balancer.health_check_matcher",
             self.health_check_matcher,
             "HTTP codes like 200 or 200-299",

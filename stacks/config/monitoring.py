@@ -5,14 +5,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.config.validate import _int_in, _one_of, _require
+from stacks.config.validate import DNS_LABEL, DNS_NAME, DNS_NAME_LIMIT, _int_in, _one_of, _require, valid_port
 
 #: Retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$")
-_HTTPS_URL_RE = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/[^\s]*)?$")
-_SNS_TOPIC_ARN_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+#: RFC 5322 dot-atom local part (atext without ``{`` and ``}``), at most 64 characters; a DNS
+#: domain whose top level is letters or punycode; at most 254 characters in all.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`|~-]+"
+_EMAIL_RE = re.compile(rf"^(?=.{{1,254}}$)(?=.{{1,64}}@){_ATOM}(\.{_ATOM})*@({DNS_LABEL}\.)+([A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$")
+#: RFC 3986 path characters (unreserved, percent-encoded, sub-delims, ':' '@') and '/';
+#: the query and the fragment may also hold '?'.
+_PATH_CHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
+_HTTPS_URL_RE = re.compile(rf"^https://(?P<host>{DNS_NAME})(:(?P<port>[0-9]{{1,5}}))?(/{_PATH_CHAR}*)?(\?({_PATH_CHAR}|\?)*)?(#({_PATH_CHAR}|\?)*)?$")
+_EMAIL_ALLOWED = (
+    "e-mail addresses such as oncall@example.com: before the @ dot-separated runs of letters, digits and ! # $ % & ' * + - / = ? ^ _ ` | ~ "
+    "(at most 64), after it a DNS domain; at most 254 characters"
+)
+_HTTPS_ALLOWED = (
+    "https://host[:port][/path][?query] URLs: a DNS host name, no user:password@, "
+    "only RFC 3986 characters (others percent-encoded, a comma as %2C); plain http is refused"
+)
+_SNS_TOPIC_ARN_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 
 
 @dataclass(frozen=True)
@@ -67,13 +81,16 @@ class MonitoringConfig:
     def __post_init__(self) -> None:
         _one_of("monitoring.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
         for list_field, pattern, allowed in (
-            ("alarm_emails", _EMAIL_RE, "e-mail addresses such as oncall@example.com"),
-            ("alarm_https_endpoints", _HTTPS_URL_RE, "https:// URLs (plain http is refused)"),
+            ("alarm_emails", _EMAIL_RE, _EMAIL_ALLOWED),
+            ("alarm_https_endpoints", _HTTPS_URL_RE, _HTTPS_ALLOWED),
         ):
             values = getattr(self, list_field)
-            _require(isinstance(values, tuple) and len(values) <= 10, f"monitoring.{list_field}", values, f"a tuple of at most 10 {allowed}")
+            # SNS sets no limit that matters here (12,500,000 subscriptions per topic).
+            _require(isinstance(values, tuple), f"monitoring.{list_field}", values, f"a tuple of {allowed}")
             for value in values:
-                _require(isinstance(value, str) and bool(pattern.match(value)), f"monitoring.{list_field}", value, allowed)
+                match = pattern.match(value) if isinstance(value, str) else None
+                ok = match is not None and valid_port(match.groupdict().get("port")) and len(match.groupdict().get("host") or "") <= DNS_NAME_LIMIT
+                _require(ok, f"monitoring.{list_field}", value, allowed)
             _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
         if self.alarm_topic_arn is not None:
             _require(

@@ -16,6 +16,15 @@ SMALL_TIER_BITS = 8
 ALB_MAX_SUBNET_PREFIX = 27
 MIN_VPC_PREFIX = 16
 MAX_VPC_PREFIX = ALB_MAX_SUBNET_PREFIX - SMALL_TIER_BITS
+#: Where a VPC may lie: the RFC 1918 private ranges, as AWS recommends.  (AWS also takes
+#: publicly routable blocks; these VPCs reach the internet through NAT, and a public
+#: block hides the internet hosts that use it, so they are refused.)
+VPC_RANGES = tuple(ipaddress.IPv4Network(r) for r in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+#: AWS: some AWS services use 172.17.0.0/16; don't use it for a VPC.
+VPC_AVOID = ipaddress.IPv4Network("172.17.0.0/16")
+VPC_RANGES_ALLOWED = (
+    "a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (RFC 1918, as AWS recommends), not overlapping 172.17.0.0/16 (used by some AWS services)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,10 +58,15 @@ class NetworkConfig:
             MIN_VPC_PREFIX <= net.prefixlen <= MAX_VPC_PREFIX,
             "network.vpc_cidr",
             self.vpc_cidr,
-            f"a prefix from /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX} "
-            f"(public subnets get /(n+{SMALL_TIER_BITS}), and an ALB needs at least a /{ALB_MAX_SUBNET_PREFIX})",
+            f"a prefix from /{MIN_VPC_PREFIX} to /{MAX_VPC_PREFIX} (AWS allows /16 to /28; "
+            f"public subnets get /(n+{SMALL_TIER_BITS}), and an ALB needs at least a /{ALB_MAX_SUBNET_PREFIX})",
         )
-        _require(net.is_private, "network.vpc_cidr", self.vpc_cidr, "a private (RFC 1918) range")
+        _require(
+            any(net.subnet_of(r) for r in VPC_RANGES) and not net.overlaps(VPC_AVOID),
+            "network.vpc_cidr",
+            self.vpc_cidr,
+            VPC_RANGES_ALLOWED,
+        )
         _int_in("network.az_count", self.az_count, 2, 3)
         # Letters are checked against the region by EnvironmentConfig (the region is set there).
         validate_az_letters("network.az_letters", "", self.az_letters, self.az_count)

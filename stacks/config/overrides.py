@@ -19,7 +19,7 @@ from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, catalogue
 from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
 from stacks.config.names import STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
-from stacks.config.regions import region
+from stacks.config.regions import REGIONS, region
 from stacks.config.state import STATE_BACKENDS, STATE_KEY_ALIAS, StateConfig
 from stacks.config.validate import ConfigError, _one_of, _require, as_variable
 
@@ -68,12 +68,36 @@ def misspelt(names: Iterable[str]) -> list[str]:
     return warnings
 
 
-_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$")
+_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*)$")
+#: A comment after a value: blanks, then ``#`` (no valid value holds a blank before ``#``).
+_INLINE_COMMENT_RE = re.compile(r"[ \t]+#.*$")
+
+
+BOM = "\ufeff"
+
+
+def decode_settings(data: bytes, source: str = "settings.env") -> str:
+    """The settings file's bytes as text: UTF-8, with or without a byte order mark.
+    Another encoding is a :class:`ConfigError` naming the file and the line."""
+    try:
+        return data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as error:
+        number = data.count(b"\n", 0, error.start) + 1
+        line = data.split(b"\n")[number - 1].rstrip(b"\r")
+        raise ConfigError(f"{source} line {number}", line, "UTF-8 text (this line is in another encoding: save the file as UTF-8)") from None
+
+
+def _unquoted(value: str) -> str:
+    """``value`` without one pair of matching surrounding quotes (``"..."`` or ``'...'``),
+    as many .env files write them; no valid value starts and ends with a quote."""
+    return value[1:-1].strip() if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
 
 
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
-    """``NAME=value`` lines (``#`` comments and blank lines ignored; no quoting,
-    no expansion).  Only override variables; each at most once."""
+    """``NAME=value`` lines of decoded text (:func:`decode_settings` drops the file's one
+    byte order mark): ``#`` comments, a `` #`` comment after a value and blank lines
+    ignored; one pair of surrounding quotes dropped, nothing expanded; LF or CRLF line
+    ends.  Only override variables; each at most once."""
     settings: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -83,18 +107,31 @@ def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
         where = f"{source} line {number}"
         _require(match is not None, where, stripped, "NAME=value lines, # comments or blank lines")
         assert match is not None
-        name, value = match[1], match[2].strip()
+        name, value = match[1], _unquoted(_INLINE_COMMENT_RE.sub("", match[2]).strip())
         _require(name in OVERRIDE_VARIABLES, where, name, "one of " + ", ".join(OVERRIDE_VARIABLES))
         _require(name not in settings, where, name, "each variable at most once")
         settings[name] = value
     return settings
 
 
-def format_settings(settings: Mapping[str, str]) -> str:
-    """The settings file for ``settings`` (variables in :data:`OVERRIDE_VARIABLES` order)."""
-    lines = ["# Settings read by main.py (and so by every synth, make and cdktf command).", "# Environment variables of the same name take precedence."]
-    lines += [f"{name}={settings[name]}" for name in OVERRIDE_VARIABLES if settings.get(name)]
-    return "\n".join(lines) + "\n"
+def edit_settings(text: str, updates: Mapping[str, str]) -> str:
+    """``text`` of a settings file (without a byte order mark) with each variable of
+    ``updates`` set: its line rewritten in place (a comment after the value kept), or a
+    line appended at the end.  Every other line stays as it was: comments, blank lines,
+    order, other variables, line ends."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = text.splitlines(keepends=True)
+    left = dict(updates)
+    for i, line in enumerate(lines):
+        match = _SETTING_RE.match(line.strip())
+        if match is not None and match[1] in left:
+            ending = line[len(line.rstrip("\r\n")) :]
+            comment = _INLINE_COMMENT_RE.search(match[2])
+            lines[i] = f"{match[1]}={left.pop(match[1])}{comment[0] if comment else ''}{ending or newline}"
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    lines += [f"{name}={value}{newline}" for name, value in left.items()]
+    return "".join(lines)
 
 
 def _get(overrides: Mapping[str, str | None], name: str) -> str | None:
@@ -109,6 +146,28 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(","))
 
 
+#: What starts a Terraform template sequence (``${...}`` interpolation, ``%{...}`` directive).
+_TEMPLATE_START = re.compile(r"[$%]\{")
+TEMPLATE_ALLOWED = (
+    "no ${ or %{ anywhere, and no $ or % at the end of the value or of a comma-separated item "
+    "(Terraform would evaluate it, or what follows it, as an expression)"
+)
+
+
+def refuse_templates(overrides: Mapping[str, str | None]) -> None:
+    """The one guarantee for every value from outside the code: Terraform reads each
+    JSON string as a template, so no value may start a template sequence (``${`` or
+    ``%{``), nor end in ``$`` or ``%`` where code might append a ``{``.  Checked here,
+    before any validator, for every variable; no valid value of any variable needs
+    either (``{`` is not allowed in any of them, a URL included)."""
+    for name in OVERRIDE_VARIABLES:
+        value = _get(overrides, name)
+        if value is None:
+            continue
+        parts = (value, *_list(value))
+        _require(not any(_TEMPLATE_START.search(part) or part.endswith(("$", "%")) for part in parts), name, value, TEMPLATE_ALLOWED)
+
+
 def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     """Build and validate the whole configuration from override variables.
 
@@ -117,6 +176,7 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     """
     unknown = sorted(set(overrides) - set(OVERRIDE_VARIABLES))
     _require(not unknown, "overrides", unknown, "only " + ", ".join(OVERRIDE_VARIABLES))
+    refuse_templates(overrides)
     region_name = _get(overrides, "AWS_REGION") or "us-east-1"
     region("AWS_REGION", region_name)
     envs = catalogue(region_name)
@@ -140,8 +200,17 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
             envs = {name: replace(env, **{c: replace(getattr(env, c), **fields) for c, fields in change.items()}) for name, env in envs.items()}  # type: ignore[arg-type]
 
     letters = _get(overrides, "AVAILABILITY_ZONE_LETTERS")
+    notices = []
     if letters is not None:
-        each("AVAILABILITY_ZONE_LETTERS", {"network": {"az_letters": _list(letters)}})
+        zones = _list(letters)
+        _require(len(zones) in (2, 3), "AVAILABILITY_ZONE_LETTERS", letters, "2 or 3 distinct single lowercase letters (one per AZ), e.g. a,b,c")
+        each("AVAILABILITY_ZONE_LETTERS", {"network": {"az_letters": zones, "az_count": len(zones)}})
+    elif (usable := REGIONS[region_name].usable_zones) is not None:
+        default = REGIONS[region_name].default_az_letters()
+        notices.append(
+            f"{region_name} offers most accounts only {usable} availability zones (which ones differs per account), and the stacks use "
+            f"{len(default)} ({','.join(default)}): set AVAILABILITY_ZONE_LETTERS to the {usable} your account has (aws ec2 describe-availability-zones)"
+        )
     image_tag = _get(overrides, "IMAGE_TAG")
     if image_tag is not None:
         each("IMAGE_TAG", {"service": {"image_tag": image_tag}})
@@ -183,7 +252,7 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
         _require(
             backend != "cloud", "AWS_ENDPOINT_URL", endpoint_url, "not with STATE_BACKEND=cloud (an emulator's resources cannot live in Terraform Cloud state)"
         )
-    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url)
+    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url, notices=tuple(notices))
 
 
 def _ephemeral_network(standing: Mapping[str, EnvironmentConfig], network: NetworkConfig, cidr: str) -> NetworkConfig:

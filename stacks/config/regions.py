@@ -15,6 +15,12 @@ One table, one place.  Each region records:
   principal existed.)
 - ``backtrack``: whether Aurora MySQL Backtrack is offered (AWS lists it for a
   subset of regions only; asking for it elsewhere fails the cluster create).
+- ``data_api``: whether the RDS Data API is offered for Aurora MySQL (the
+  region table of the Aurora User Guide, "Supported Regions and Aurora DB
+  engines for RDS Data API", lists where it is not; a region it does not name
+  is taken to offer it).  ``make db-users`` needs it.
+- ``usable_zones``: how many zones most accounts can use, where that is fewer
+  than the zone letters (us-west-1: two of a, b, c, which two differs per account).
 
 ``tests/test_regions.py`` keeps the region names in step with botocore's
 partition data; botocore is a development dependency, so the table (not
@@ -41,30 +47,42 @@ class Region:
     az_letters: tuple[str, ...] | None = None
     elb_account: str | None = None
     backtrack: bool = False
+    data_api: bool = True
+    usable_zones: int | None = None
 
     def default_az_letters(self, count: int = 3) -> tuple[str, ...]:
         """The first ``count`` zones the table knows (``ca-central-1``: a, b, d), else a, b, c."""
         return (self.az_letters or tuple("abcdef"))[:count]
 
 
-def _r(name: str, letters: str | None = None, elb: str | None = None, *, backtrack: bool = False, partition: str = "aws") -> Region:
-    return Region(name, partition, tuple(letters) if letters else None, elb, backtrack)
+def _r(
+    name: str,
+    letters: str | None = None,
+    elb: str | None = None,
+    *,
+    backtrack: bool = False,
+    partition: str = "aws",
+    data_api: bool = True,
+    usable_zones: int | None = None,
+) -> Region:
+    return Region(name, partition, tuple(letters) if letters else None, elb, backtrack, data_api, usable_zones)
 
 
 #: Every region the stacks accept.  Sources: botocore's partition data (names),
-#: the ELB access log documentation (accounts), the Aurora Backtrack region
-#: availability table (backtrack), the EC2 console's zone lists (letters).
+#: the ELB access log documentation (accounts), the Aurora Backtrack and RDS Data
+#: API region availability tables (backtrack, data_api), the EC2 console's zone
+#: lists (letters, usable_zones).
 REGIONS: dict[str, Region] = {
     r.name: r
     for r in (
         _r("us-east-1", "abcdef", "127311923021", backtrack=True),
         _r("us-east-2", "abc", "033677994240", backtrack=True),
-        _r("us-west-1", "abc", "027434742980", backtrack=True),
+        _r("us-west-1", "abc", "027434742980", backtrack=True, usable_zones=2),
         _r("us-west-2", "abcd", "797873946194", backtrack=True),
         _r("ca-central-1", "abd", "985666609251", backtrack=True),
-        _r("ca-west-1"),
+        _r("ca-west-1", data_api=False),
         _r("eu-central-1", "abc", "054676820928", backtrack=True),
-        _r("eu-central-2"),
+        _r("eu-central-2", data_api=False),
         _r("eu-west-1", "abc", "156460612806", backtrack=True),
         _r("eu-west-2", "abc", "652711504416", backtrack=True),
         _r("eu-west-3", "abc", "009996457667", backtrack=True),
@@ -77,24 +95,24 @@ REGIONS: dict[str, Region] = {
         _r("ap-southeast-1", "abc", "114774131450", backtrack=True),
         _r("ap-southeast-2", "abc", "783225319266", backtrack=True),
         _r("ap-southeast-3", None, "589379963580"),
-        _r("ap-southeast-4"),
+        _r("ap-southeast-4", data_api=False),
         _r("ap-southeast-5"),
-        _r("ap-southeast-6"),
+        _r("ap-southeast-6", data_api=False),
         _r("ap-southeast-7"),
         _r("ap-south-1", "abc", "718504428378", backtrack=True),
-        _r("ap-south-2"),
+        _r("ap-south-2", data_api=False),
         _r("ap-east-1", None, "754344448648"),
         _r("ap-east-2"),
         _r("sa-east-1", "abc", "507241528517"),
         _r("af-south-1", None, "098369216593"),
         _r("me-south-1", None, "076674570225"),
         _r("me-central-1"),
-        _r("il-central-1"),
+        _r("il-central-1", data_api=False),
         _r("mx-central-1"),
-        _r("us-gov-west-1", None, "048591011584", partition="aws-us-gov"),
-        _r("us-gov-east-1", None, "190560391635", partition="aws-us-gov"),
-        _r("cn-north-1", None, "638102146993", partition="aws-cn"),
-        _r("cn-northwest-1", None, "037604701340", partition="aws-cn"),
+        _r("us-gov-west-1", None, "048591011584", partition="aws-us-gov", data_api=False),
+        _r("us-gov-east-1", None, "190560391635", partition="aws-us-gov", data_api=False),
+        _r("cn-north-1", None, "638102146993", partition="aws-cn", data_api=False),
+        _r("cn-northwest-1", None, "037604701340", partition="aws-cn", data_api=False),
     )
 }
 
@@ -114,6 +132,15 @@ def region(field_name: str, value: str) -> Region:
 
 def validate_region(field_name: str, value: str) -> None:
     region(field_name, value)
+
+
+_ARN_RE = re.compile(r"^arn:(?P<partition>[a-z-]+):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):")
+
+
+def arn_partition_region(arn: str) -> tuple[str, str] | None:
+    """``(partition, region)`` of an ARN, or None for anything else."""
+    match = _ARN_RE.match(arn)
+    return (match["partition"], match["region"]) if match else None
 
 
 def validate_az_letters(field_name: str, region_name: str, letters: tuple[str, ...], count: int) -> None:

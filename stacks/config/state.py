@@ -8,7 +8,7 @@ from typing import Literal
 
 from stacks.config.names import PROJECT
 from stacks.config.regions import validate_region
-from stacks.config.validate import _one_of, _require, validate_bucket_name
+from stacks.config.validate import DNS_NAME, DNS_NAME_LIMIT, _one_of, _require, valid_port, validate_bucket_name
 
 #: Alias of the KMS key the state bootstrap stack creates for the state bucket.
 STATE_KEY_ALIAS = f"alias/{PROJECT}-terraform-state"
@@ -20,13 +20,15 @@ _ORG_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$")
 _WORKSPACE_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
 WORKSPACE_NAME_LIMIT = 90
-_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
+#: A Terraform Cloud / Enterprise host: a DNS name (any letter case: Terraform compares
+#: host names case-insensitively) and an optional port.
+_HOSTNAME_RE = re.compile(rf"^(?P<name>{DNS_NAME})(:(?P<port>[0-9]{{1,5}}))?$")
 
 # KMS key identifiers: a key id (UUID, or mrk- and 32 hex for a multi-Region key), an
 # alias name (alias/ + letters, digits, / _ -, at most 256 in all), or the ARN of either.
 _KEY_ID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _ALIAS = r"alias/[A-Za-z0-9/_-]+"
-_KMS_ARN_PREFIX = r"arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:"
+_KMS_ARN_PREFIX = r"arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:"
 _KMS_KEY_RE = re.compile(rf"^({_KEY_ID}|{_ALIAS}|{_KMS_ARN_PREFIX}key/{_KEY_ID}|{_KMS_ARN_PREFIX}{_ALIAS})$")
 KMS_ALIAS_LIMIT = 256
 KMS_KEY_ID_LIMIT = 2048
@@ -95,6 +97,13 @@ class StateConfig:
                 self.cloud_project,
                 "1-40 letters, digits, '-', '_' or single inner spaces",
             )
-        _require(bool(_HOSTNAME_RE.match(self.cloud_hostname)), "TF_CLOUD_HOSTNAME", self.cloud_hostname, "a DNS host name such as app.terraform.io")
+        host = _HOSTNAME_RE.match(self.cloud_hostname or "")
+        _require(
+            host is not None and len(host["name"]) <= DNS_NAME_LIMIT and valid_port(host["port"]),
+            "TF_CLOUD_HOSTNAME",
+            self.cloud_hostname,
+            "a DNS host name (ASCII letters of either case, digits, inner hyphens, at most 253 characters) "
+            "with an optional :port 1-65535, such as app.terraform.io or tfe.example.com:8443",
+        )
         _require(bool(_WORKSPACE_PREFIX_RE.match(self.workspace_prefix)), "TF_WORKSPACE_PREFIX", self.workspace_prefix, "0-40 letters, digits, '-' or '_'")
         _one_of("TF_STATE_BOOTSTRAP_BACKEND", self.bootstrap_backend, ("local", "s3"))

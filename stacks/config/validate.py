@@ -8,6 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4_LIKE_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+#: Strict ``a.b.c.d/n``: decimal octets without leading zeros, a prefix length (never a netmask).
+_CIDR_RE = re.compile(rf"^{_OCTET}(\.{_OCTET}){{3}}/([12]?[0-9]|3[0-2])$")
+CIDR_NOTATION = "an IPv4 CIDR block in a.b.c.d/n notation (decimal, no leading zeros, a prefix length, not a netmask) whose address is the network address"
+#: One DNS label (letters of either case, digits, inner hyphens; at most 63 characters).
+DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: A DNS host name: labels separated by dots (its length, at most 253, is checked apart).
+DNS_NAME = rf"{DNS_LABEL}(\.{DNS_LABEL})*"
+DNS_NAME_LIMIT = 253
 #: Longest value an error message echoes; longer ones are cut with an ellipsis.
 ECHO_LIMIT = 80
 
@@ -46,15 +56,24 @@ def _int_in(field_name: str, value: int, low: int, high: int) -> None:
     )
 
 
+def valid_port(port: str | None) -> bool:
+    """An absent port, or a decimal one from 1 to 65535."""
+    return port is None or (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535)
+
+
 def _one_of(field_name: str, value: object, allowed: tuple[object, ...]) -> None:
     _require(value in allowed, field_name, value, "one of " + ", ".join(str(a) for a in allowed))
 
 
 def _network(field_name: str, value: str) -> ipaddress.IPv4Network:
+    """``value`` in strict ``a.b.c.d/n`` notation (``ipaddress`` alone also takes netmasks
+    and a prefix with leading zeros)."""
     try:
-        return ipaddress.IPv4Network(value, strict=True)
-    except (ValueError, TypeError):
-        raise ConfigError(field_name, value, "an IPv4 CIDR block whose address is the network address, e.g. 10.10.0.0/16") from None
+        if isinstance(value, str) and _CIDR_RE.match(value):
+            return ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        pass
+    raise ConfigError(field_name, value, f"{CIDR_NOTATION}, e.g. 10.10.0.0/16")
 
 
 @contextmanager
@@ -74,7 +93,7 @@ def validate_bucket_name(field_name: str, value: str) -> None:
         and ".." not in value
         and ".-" not in value
         and "-." not in value
-        and not re.match(r"^\d+\.\d+\.\d+\.\d+$", value)
+        and not _IPV4_LIKE_RE.match(value)
         and not value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
         and not value.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
     )

@@ -34,11 +34,11 @@ from pathlib import Path
 from stacks.requirements import TERRAFORM_MIN_VERSION
 
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
-_VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-_PACKED_RE = re.compile(r"^terraform-provider-aws_(\d+\.\d+\.\d+)_([a-z0-9]+_[a-z0-9]+)\.zip$")
-_PLUGIN_CACHE_RE = re.compile(r'^\s*plugin_cache_dir\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE)
-_MIRROR_BLOCK_RE = re.compile(r"\bfilesystem_mirror\s*\{")
-_PATH_RE = re.compile(r'^\s*path\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE)
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$", re.ASCII)
+_PACKED_RE = re.compile(r"^terraform-provider-aws_(\d+\.\d+\.\d+)_([a-z0-9]+_[a-z0-9]+)\.zip$", re.ASCII)
+_PLUGIN_CACHE_RE = re.compile(r'^\s*plugin_cache_dir\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE | re.ASCII)
+_MIRROR_BLOCK_RE = re.compile(r"\bfilesystem_mirror\s*\{", re.ASCII)
+_PATH_RE = re.compile(r'^\s*path\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE | re.ASCII)
 
 
 def version_tuple(version: str) -> tuple[int, int, int] | None:
@@ -92,7 +92,7 @@ def _expand(raw: str, environ: Mapping[str, str], home: Path) -> Path:
         name = match[1] or match[2]
         return environ.get(name) or (str(home) if name == "HOME" else match[0])
 
-    value = re.sub(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))", variable, value)
+    value = re.sub(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))", variable, value, flags=re.ASCII)
     if value == "~" or value.startswith("~/"):
         return home / value[2:]
     return Path(value)
@@ -115,7 +115,7 @@ def cli_config_dirs(text: str, environ: Mapping[str, str], home: Path, *, json_s
         if isinstance(data.get("plugin_cache_dir"), str):
             found.append(data["plugin_cache_dir"])
         return [_expand(raw, environ, home) for raw in found]
-    uncommented = re.sub(r"(?m)^\s*(#|//).*$", "", text)
+    uncommented = re.sub(r"(?am)^\s*(#|//).*$", "", text)
     paths = [m[1] for start in _MIRROR_BLOCK_RE.finditer(uncommented) for m in _PATH_RE.finditer(_block_body(uncommented, start.end()))]
     return [_expand(raw, environ, home) for raw in paths + _PLUGIN_CACHE_RE.findall(uncommented)]
 

@@ -85,8 +85,8 @@ CLOSED_PROXY = "http://127.0.0.1:9"
 #: Variables the harness environment keeps from the caller's (besides the ones it sets).
 KEEP = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "TMPDIR", "SHELL", "TF_LOG", "TF_LOG_PATH", "NODE_OPTIONS")
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_APPLY_RE = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed")
-_DESTROY_RE = re.compile(r"Destroy complete! Resources: (\d+) destroyed")
+_APPLY_RE = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed", re.ASCII)
+_DESTROY_RE = re.compile(r"Destroy complete! Resources: (\d+) destroyed", re.ASCII)
 
 
 class PhaseFailed(RuntimeError):

@@ -134,7 +134,7 @@ def _apply(node: Any, path: tuple[str, ...], gap: Gap) -> bool:
 
 
 def _rewrite_references(doc: dict[str, Any], gap: Gap) -> list[str]:
-    pattern = re.compile(rf"\b{re.escape(gap.resource_type)}\.([A-Za-z0-9_-]+)\.{re.escape(gap.path[0])}\b")
+    pattern = re.compile(rf"\b{re.escape(gap.resource_type)}\.([A-Za-z0-9_-]+)\.{re.escape(gap.path[0])}\b", re.ASCII)
     found: set[str] = set()
 
     def rewrite(text: str) -> str:
