@@ -110,13 +110,17 @@ def synth_cloud() -> Synthesized:
 #: A digest-pinned prod with an external alarm topic (what a promotion deploys).
 PROD_DIGEST = "sha256:" + "0123456789abcdef" * 4
 PAGING_TOPIC = "arn:aws:sns:us-east-1:123456789012:paging"
+PROD_DOMAIN, PROD_ZONE = "api.acme-orders.com", "acme-orders.com"
 EMULATOR_URL = "http://127.0.0.1:5055"
 
 
 @pytest.fixture(scope="session")
 def synth_prod_digest() -> Synthesized:
-    """Prod alone, running an image by digest, its alarms to an existing topic."""
-    return synthesize({"ENVIRONMENTS": "prod", "IMAGE_TAG": PROD_DIGEST, "ALARM_TOPIC_ARN": PAGING_TOPIC}, "prod-digest")
+    """Prod alone, running an image by digest, its alarms to an existing topic, on its own domain."""
+    return synthesize(
+        {"ENVIRONMENTS": "prod", "IMAGE_TAG": PROD_DIGEST, "ALARM_TOPIC_ARN": PAGING_TOPIC, "PROD_DOMAIN_NAME": PROD_DOMAIN, "PROD_HOSTED_ZONE": PROD_ZONE},
+        "prod-digest",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -221,3 +221,20 @@ def test_a_failed_synth_is_the_synths_one_line_and_its_status(tmp_path: Path, ca
         assert deploy.main(["order-api-dev", "--outdir", str(tmp_path / "out")]) == 2
     err = capfd.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: IMAGE_TAG='bad tag' is invalid:")
+
+
+def test_fails_a_stack_on_the_placeholder_domain(synth: Synthesized) -> None:
+    with pytest.raises(DeployError) as excinfo:
+        preflight(synth.doc("order-api-staging"), "order-api-staging", ecr_client=lambda r, e: pytest.fail("ECR asked first"))
+    assert str(excinfo.value) == (
+        "order-api-staging: its domain is the placeholder zone staging.orders.example.com: set STAGING_DOMAIN_NAME and STAGING_HOSTED_ZONE "
+        "(and optionally STAGING_CERTIFICATE_ARN), e.g. in settings.env (README, Configuration)"
+    )
+
+
+def test_a_stack_on_its_own_domain_passes_the_domain_check(prod_with_paging: Synthesized) -> None:
+    from tools.deploy import check_domain
+
+    (zone,) = prod_with_paging.doc("order-api-prod")["data"]["aws_route53_zone"].values()
+    assert zone["name"] == "acme-orders.com"
+    check_domain(prod_with_paging.doc("order-api-prod"), "order-api-prod")

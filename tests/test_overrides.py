@@ -17,9 +17,16 @@ LONG = "x" * 10_000
 BIDI = "order\u202eapi"
 MRK = "mrk-" + "0123456789abcdef" * 2
 KEY_UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+PROD_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab"
 
 #: (variable, value, refused?)  Each refused value must be named after the variable.
 HOSTILE: list[tuple[str, str, bool]] = [
+    # <ENV>_DOMAIN_NAME, _HOSTED_ZONE, _CERTIFICATE_ARN
+    ("STAGING_DOMAIN_NAME", "API.Acme.com", True),
+    ("STAGING_DOMAIN_NAME", "api.acme.com/x", True),
+    ("PROD_HOSTED_ZONE", "other.com", True),
+    ("PROD_CERTIFICATE_ARN", "arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab", True),
+    ("PROD_CERTIFICATE_ARN", "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab", False),
     # ENVIRONMENT_SUFFIX
     ("ENVIRONMENT_SUFFIX", "PR42", True),
     ("ENVIRONMENT_SUFFIX", "pr_42", True),
@@ -528,3 +535,45 @@ def test_us_west_1_warns_that_most_accounts_have_two_zones_until_the_letters_are
     assert quiet.environments[0].network.availability_zones("us-west-1") == ("us-west-1b", "us-west-1c")
     assert quiet.environments[0].network.az_count == 2
     assert build_app_config({"AWS_REGION": "eu-west-1", "ENVIRONMENTS": "dev"}).warnings == []
+
+
+def test_each_standing_environment_takes_its_domain_from_configuration() -> None:
+    config = build_app_config(
+        {
+            "STAGING_DOMAIN_NAME": "api.staging.acme-orders.com",
+            "STAGING_HOSTED_ZONE": "staging.acme-orders.com",
+            "PROD_DOMAIN_NAME": "api.acme-orders.com",
+            "PROD_HOSTED_ZONE": "acme-orders.com",
+            "PROD_CERTIFICATE_ARN": "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
+            "DEV_DOMAIN_NAME": "api.dev.acme-orders.com",
+            "DEV_HOSTED_ZONE": "dev.acme-orders.com",
+            "ENVIRONMENT_SUFFIX": "pr42",
+        }
+    )
+    lbs = {env.stack_name: env.load_balancer for env in config.environments}
+    assert (lbs["order-api-staging"].domain_name, lbs["order-api-staging"].hosted_zone_name) == ("api.staging.acme-orders.com", "staging.acme-orders.com")
+    assert lbs["order-api-staging"].certificate_arn is None
+    assert (lbs["order-api-prod"].domain_name, lbs["order-api-prod"].certificate_arn) == ("api.acme-orders.com", PROD_CERTIFICATE)
+    assert lbs["order-api-dev"].domain_name == "api.dev.acme-orders.com"
+    # A copy of dev never takes dev's domain: its record would collide with dev's.
+    assert (lbs["order-api-dev-pr42"].domain_name, lbs["order-api-dev-pr42"].https) == (None, False)
+
+
+def test_fails_a_domain_outside_its_zone_blaming_the_zone_variable() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"PROD_DOMAIN_NAME": "api.acme-orders.com", "PROD_HOSTED_ZONE": "other.com"})
+    assert (excinfo.value.field_name, excinfo.value.value) == ("PROD_HOSTED_ZONE", "other.com")
+    assert "the public zone that contains api.acme-orders.com" in str(excinfo.value)
+
+
+def test_fails_a_certificate_of_another_region() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"PROD_CERTIFICATE_ARN": PROD_CERTIFICATE.replace("us-east-1", "eu-west-1")})
+    assert excinfo.value.field_name == "PROD_CERTIFICATE_ARN"
+    assert "a load balancer takes certificates of its own region only" in str(excinfo.value)
+
+
+def test_fails_a_domain_without_its_zone_saying_the_zone_is_not_set() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"DEV_DOMAIN_NAME": "api.dev.acme-orders.com"})
+    assert str(excinfo.value).startswith("DEV_HOSTED_ZONE is not set: the public zone that contains api.dev.acme-orders.com")

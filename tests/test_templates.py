@@ -50,6 +50,15 @@ VALID: dict[str, str] = {
     "TF_CLOUD_PROJECT": "orders",
     "TF_CLOUD_HOSTNAME": "tfe.example.com",
     "TF_WORKSPACE_PREFIX": "aws-",
+    "DEV_DOMAIN_NAME": "api.dev.acme-orders.com",
+    "DEV_HOSTED_ZONE": "dev.acme-orders.com",
+    "DEV_CERTIFICATE_ARN": "arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab",
+    "STAGING_DOMAIN_NAME": "api.staging.acme-orders.com",
+    "STAGING_HOSTED_ZONE": "staging.acme-orders.com",
+    "STAGING_CERTIFICATE_ARN": "arn:aws:acm:eu-west-1:123456789012:certificate/1123abcd-0123-4567-89ab-0123456789ab",
+    "PROD_DOMAIN_NAME": "api.acme-orders.com",
+    "PROD_HOSTED_ZONE": "acme-orders.com",
+    "PROD_CERTIFICATE_ARN": "arn:aws:acm:eu-west-1:123456789012:certificate/2123abcd-0123-4567-89ab-0123456789ab",
 }
 #: Text a marker carries, so a marker that reached the JSON is recognised there.
 PAYLOAD = "HOSTILE"

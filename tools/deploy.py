@@ -154,6 +154,22 @@ def _code(error: Exception) -> str:
     return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
+#: Domains nobody can own (RFC 2606): the catalogue's placeholders for staging and prod.
+PLACEHOLDER_DOMAIN = "example.com"
+
+
+def check_domain(doc: Mapping[str, Any], stack: str) -> None:
+    """A stack whose domain is the catalogue's placeholder cannot get a certificate or a record."""
+    zones = [body["name"] for body in doc.get("data", {}).get("aws_route53_zone", {}).values()]
+    placeholders = [z for z in zones if z == PLACEHOLDER_DOMAIN or z.endswith("." + PLACEHOLDER_DOMAIN)]
+    if placeholders:
+        env = str(doc["provider"]["aws"][0].get("default_tags", [{}])[0].get("tags", {}).get("environment", stack)).upper()
+        raise DeployError(
+            f"{stack}: its domain is the placeholder zone {placeholders[0]}: set {env}_DOMAIN_NAME and {env}_HOSTED_ZONE "
+            f"(and optionally {env}_CERTIFICATE_ARN), e.g. in settings.env (README, Configuration)"
+        )
+
+
 def check_account_stack(stack: str, logs: Any) -> None:
     """The account stack's singletons must exist: without its log resource policy, WAF
     logging of the environment is refused (or grows the account-wide one)."""
@@ -176,6 +192,7 @@ def preflight(
     if not is_environment_stack(doc):
         return
     check_alarm_destination(doc, stack)
+    check_domain(doc, stack)
     region, endpoint = provider_target(doc)
     check_account_stack(stack, (logs_client or _client("logs"))(region, endpoint))
     check_image(doc, stack, (ecr_client or _client("ecr"))(region, endpoint))

@@ -221,12 +221,17 @@ class LoadBalancer(Construct):
         )
 
     def _certificate(self, config: LoadBalancerConfig) -> str | None:
+        """An existing certificate (``certificate_arn``), or one created for ``domain_name``
+        and DNS-validated in its zone; the zone is looked up whenever a domain is set (its
+        alias record goes there too)."""
+        zone = None
+        if config.domain_name and config.hosted_zone_name:
+            zone = data_aws_route53_zone.DataAwsRoute53Zone(self, "zone", name=config.hosted_zone_name, private_zone=False)
+            self._zone_id = zone.zone_id
         if config.certificate_arn:
             return config.certificate_arn
-        if not (config.domain_name and config.hosted_zone_name):
+        if zone is None:
             return None
-        zone = data_aws_route53_zone.DataAwsRoute53Zone(self, "zone", name=config.hosted_zone_name, private_zone=False)
-        self._zone_id = zone.zone_id
         cert = acm_certificate.AcmCertificate(
             self,
             "certificate",

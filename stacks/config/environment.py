@@ -72,6 +72,14 @@ class EnvironmentConfig:
             self.database.backtrack_window_hours,
             f"0 in {self.region}: Aurora Backtrack is not offered there",
         )
+        certificate = self.load_balancer.certificate_arn
+        if certificate is not None:
+            _require(
+                certificate.split(":")[3] == self.region and certificate.split(":")[1] == where.partition,
+                "load_balancer.certificate_arn",
+                certificate,
+                f"an ACM certificate in {self.region} ({where.partition}): a load balancer takes certificates of its own region only",
+            )
         _require(
             not (self.deployment.smoke_test and self.load_balancer.https and not self.load_balancer.domain_name),
             "load_balancer.domain_name",

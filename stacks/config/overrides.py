@@ -44,7 +44,21 @@ OVERRIDE_VARIABLES = (
     "TF_CLOUD_PROJECT",
     "TF_CLOUD_HOSTNAME",
     "TF_WORKSPACE_PREFIX",
+    "DEV_DOMAIN_NAME",
+    "DEV_HOSTED_ZONE",
+    "DEV_CERTIFICATE_ARN",
+    "STAGING_DOMAIN_NAME",
+    "STAGING_HOSTED_ZONE",
+    "STAGING_CERTIFICATE_ARN",
+    "PROD_DOMAIN_NAME",
+    "PROD_HOSTED_ZONE",
+    "PROD_CERTIFICATE_ARN",
 )
+
+#: Per standing environment, where it serves HTTPS: the domain, the public hosted zone that
+#: holds it (a certificate is created and validated there, and an alias record points at the
+#: load balancer), and optionally an existing ACM certificate to use instead.
+DOMAIN_FIELDS = (("DOMAIN_NAME", "domain_name"), ("HOSTED_ZONE", "hosted_zone_name"), ("CERTIFICATE_ARN", "certificate_arn"))
 
 #: Variables of other tools that look like ours but are not misspellings of them.
 _NOT_MISSPELT = re.compile(r"^(AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_DEFAULT_REGION|TF_WORKSPACE|TF_CLI_CONFIG_FILE)$")
@@ -234,6 +248,9 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
             network = _ephemeral_network(catalogue(region_name), envs["dev"].network, cidr)
             environments.append(replace(envs["dev"], suffix=suffix, network=network))
 
+    # Domains belong to the standing environments: a suffixed copy never takes dev's.
+    environments = [_with_domain(env, overrides) if env.suffix is None else env for env in environments]
+
     backend = _get(overrides, "STATE_BACKEND") or "s3"
     _one_of("STATE_BACKEND", backend, STATE_BACKENDS)
     state = StateConfig(
@@ -253,6 +270,21 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
             backend != "cloud", "AWS_ENDPOINT_URL", endpoint_url, "not with STATE_BACKEND=cloud (an emulator's resources cannot live in Terraform Cloud state)"
         )
     return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url, notices=tuple(notices))
+
+
+def _with_domain(env: EnvironmentConfig, overrides: Mapping[str, str | None]) -> EnvironmentConfig:
+    """``env`` with the domain, zone and certificate its ``<ENV>_...`` variables set (a
+    rejected value is blamed on the variable that carried it)."""
+    variables = {f"{env.name.upper()}_{suffix}": field_name for suffix, field_name in DOMAIN_FIELDS}
+    given = {variable: value for variable in variables if (value := _get(overrides, variable)) is not None}
+    if not given:
+        return env
+    blame = {f"load_balancer.{field_name}": variable for variable, field_name in variables.items()}
+    try:
+        return replace(env, load_balancer=replace(env.load_balancer, **{variables[v]: value for v, value in given.items()}))
+    except ConfigError as error:
+        variable = blame.get(error.field_name, next(iter(given)))
+        raise ConfigError(variable, overrides.get(variable) if variable in given else None, error.allowed) from None
 
 
 def _ephemeral_network(standing: Mapping[str, EnvironmentConfig], network: NetworkConfig, cidr: str) -> NetworkConfig:
