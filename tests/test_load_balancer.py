@@ -168,7 +168,9 @@ def test_test_listener_opens_only_to_the_configured_networks_and_an_existing_cer
 
 def test_an_existing_certificate_with_a_domain_still_gets_the_alias_record() -> None:
     certificate = "arn:aws:acm:us-east-1:123456789012:certificate/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12
-    doc = _load_balancer_stack("us-east-1", LoadBalancerConfig(certificate_arn=certificate, domain_name="api.acme-orders.com", hosted_zone_name="acme-orders.com"))
+    doc = _load_balancer_stack(
+        "us-east-1", LoadBalancerConfig(certificate_arn=certificate, domain_name="api.acme-orders.com", hosted_zone_name="acme-orders.com")
+    )
     (zone_name,) = doc["data"]["aws_route53_zone"]
     (record,) = doc["resource"]["aws_route53_record"].values()
     assert (record["name"], record["type"], record["zone_id"]) == ("api.acme-orders.com", "A", f"${{data.aws_route53_zone.{zone_name}.zone_id}}")
