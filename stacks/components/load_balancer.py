@@ -230,7 +230,7 @@ class LoadBalancer(Construct):
             self._zone_id = zone.zone_id
         if config.certificate_arn:
             return config.certificate_arn
-        if zone is None:
+        if zone is None or config.domain_name is None:
             return None
         cert = acm_certificate.AcmCertificate(
             self,

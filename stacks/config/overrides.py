@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, catalogue
 from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
@@ -281,7 +282,8 @@ def _with_domain(env: EnvironmentConfig, overrides: Mapping[str, str | None]) ->
         return env
     blame = {f"load_balancer.{field_name}": variable for variable, field_name in variables.items()}
     try:
-        return replace(env, load_balancer=replace(env.load_balancer, **{variables[v]: value for v, value in given.items()}))
+        fields: dict[str, Any] = {variables[v]: value for v, value in given.items()}
+        return replace(env, load_balancer=replace(env.load_balancer, **fields))
     except ConfigError as error:
         variable = blame.get(error.field_name, next(iter(given)))
         raise ConfigError(variable, overrides.get(variable) if variable in given else None, error.allowed) from None
