@@ -32,6 +32,9 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             network=NetworkConfig(vpc_cidr="10.10.0.0/16", az_letters=zones, nat_gateways="single", interface_endpoints=False),
             # A short bake: dev is released many times a day.
             deployment=DeploymentConfig(bake_time_minutes=1),
+            # Sparse, synthetic traffic: at 99.9 % a handful of failed requests would page.
+            # At 99 % the page still fires when a broken release fails most requests.
+            monitoring=MonitoringConfig(availability_slo_percent=99.0),
         ),
         "staging": EnvironmentConfig(
             name="staging",
@@ -39,7 +42,8 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             network=NetworkConfig(vpc_cidr="10.20.0.0/16", az_letters=zones, nat_gateways="single"),
             service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG),
             load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
-            monitoring=MonitoringConfig(log_retention_days=14),
+            # Production-like but for tests and load runs: half of prod's strictness.
+            monitoring=MonitoringConfig(log_retention_days=14, availability_slo_percent=99.5),
         ),
         "prod": EnvironmentConfig(
             name="prod",
@@ -65,8 +69,9 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
                 # A day of backtrack where the region offers it (see stacks/config/regions.py).
                 backtrack_window_hours=24 if REGIONS[region].backtrack else 0,
                 aws_backup=True,
+                restore_testing=True,
             ),
             edge=EdgeConfig(alb_deletion_protection=True),
-            monitoring=MonitoringConfig(log_retention_days=365),
+            monitoring=MonitoringConfig(log_retention_days=365, availability_slo_percent=99.9),
         ),
     }
