@@ -97,7 +97,8 @@ def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
     resources = doc.get("resource", {})
     if resources.get("aws_sns_topic_subscription"):
         return True
-    actions = [a for alarm in resources.get("aws_cloudwatch_metric_alarm", {}).values() for a in alarm.get("alarm_actions", [])]
+    alarms = [alarm for kind in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm") for alarm in resources.get(kind, {}).values()]
+    actions = [a for alarm in alarms for a in alarm.get("alarm_actions", [])]
     return any(isinstance(a, str) and a.startswith("arn:") for a in actions)
 
 
