@@ -17,6 +17,7 @@ from stacks.aws import (
     backup_selection,
     backup_vault,
     db_subnet_group,
+    iam_role,
     rds_cluster,
     rds_cluster_instance,
     rds_cluster_parameter_group,
@@ -387,17 +388,8 @@ class Database(Construct):
                 )
             ],
         )
-        role = service_role(
-            self,
-            "backup_role",
-            name=f"{name_prefix}-database-backup",
-            service="backup.amazonaws.com",
-            aws=aws,
-            description="AWS Backup of the Aurora cluster",
-            # AWS Backup documents its role trust without condition keys; a trust it
-            # cannot satisfy fails every backup job.
-            source_account_condition=False,
-            managed_policy="service-role/AWSBackupServiceRolePolicyForBackup",
+        role = self._backup_service_role(
+            "backup_role", f"{name_prefix}-database-backup", "AWS Backup of the Aurora cluster", "AWSBackupServiceRolePolicyForBackup", aws
         )
         backup_selection.BackupSelection(
             self,
@@ -409,6 +401,21 @@ class Database(Construct):
         )
         if config.restore_testing:
             self._restore_testing(name_prefix, vault, aws)
+
+    def _backup_service_role(self, id_: str, name: str, description: str, policy: str, aws: AwsContext) -> iam_role.IamRole:
+        """A role AWS Backup assumes, with one AWS managed ``service-role/`` policy.  AWS
+        Backup documents its role trust without condition keys; a trust it cannot satisfy
+        fails every job."""
+        return service_role(
+            self,
+            id_,
+            name=name,
+            service="backup.amazonaws.com",
+            aws=aws,
+            description=description,
+            source_account_condition=False,
+            managed_policy=f"service-role/{policy}",
+        )
 
     def _restore_testing(self, name_prefix: str, vault: backup_vault.BackupVault, aws: AwsContext) -> None:
         """Weekly AWS Backup restore test of the newest recovery point in the vault: a new
@@ -437,16 +444,12 @@ class Database(Construct):
                 )
             ],
         )
-        role = service_role(
-            self,
+        role = self._backup_service_role(
             "restore_test_role",
-            name=f"{name_prefix}-database-restore-test",
-            service="backup.amazonaws.com",
-            aws=aws,
-            description="AWS Backup restore tests of the Aurora cluster: restore, then delete the restored cluster",
-            # As for the backup role: AWS Backup documents this trust without condition keys.
-            source_account_condition=False,
-            managed_policy="service-role/AWSBackupServiceRolePolicyForRestores",
+            f"{name_prefix}-database-restore-test",
+            "AWS Backup restore tests of the Aurora cluster: restore, then delete the restored cluster",
+            "AWSBackupServiceRolePolicyForRestores",
+            aws,
         )
         backup_restore_testing_selection.BackupRestoreTestingSelection(
             self,

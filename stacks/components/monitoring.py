@@ -212,6 +212,17 @@ class _Spec:
     evaluation_periods: int | None = None
 
 
+@dataclass(frozen=True)
+class _TopicRule:
+    """An event rule whose events reach the topic as one line (input paths, template)."""
+
+    id: str
+    name: str
+    description: str
+    pattern: dict[str, Any]
+    message: tuple[Mapping[str, str], str]
+
+
 class Monitoring(Construct):
     """Alarms, their SNS topic and the on-call dashboard of one environment.
 
@@ -284,10 +295,7 @@ class Monitoring(Construct):
 
     def _topic(self, name_prefix: str, config: MonitoringConfig, aws: AwsContext) -> None:
         topic_name = f"{name_prefix}-alarms"
-        deployment_rule_name = f"{name_prefix}-deployment-failed"
-        restore_rule_name = f"{name_prefix}-restore-test-failed"
-        #: The event rules that publish to the topic.
-        rule_names = [deployment_rule_name, *([restore_rule_name] if self._targets.database_restore_tests else [])]
+        rules = self._topic_rules()
         key = EncryptionKey(
             self,
             "topic_key",
@@ -328,43 +336,44 @@ class Monitoring(Construct):
                         principals=[Principal(type="Service", identifiers=["events.amazonaws.com"])],
                         actions=["sns:Publish"],
                         resources=[topic.arn],
-                        condition=[Condition(test="ArnEquals", variable="aws:SourceArn", values=[aws.arn("events", f"rule/{name}") for name in rule_names])],
+                        condition=[Condition(test="ArnEquals", variable="aws:SourceArn", values=[aws.arn("events", f"rule/{r.name}") for r in rules])],
                     ),
                     deny_insecure_transport(["sns:Publish"], [topic.arn]),
                 ],
             ),
         )
-        self._deployment_events(deployment_rule_name, topic.arn)
-        if self._targets.database_restore_tests:
-            self._restore_test_events(restore_rule_name, topic.arn)
+        for r in rules:
+            self._event_rule(r.id, r.name, r.description, r.pattern, target_arn=topic.arn, message=r.message)
         for i, email in enumerate(config.alarm_emails):
             sns_topic_subscription.SnsTopicSubscription(self, f"email_subscription_{i}", topic_arn=topic.arn, protocol="email", endpoint=email)
         for i, url in enumerate(config.alarm_https_endpoints):
             sns_topic_subscription.SnsTopicSubscription(self, f"https_subscription_{i}", topic_arn=topic.arn, protocol="https", endpoint=url)
 
-    def _deployment_events(self, rule_name: str, topic_arn: str) -> None:
-        """Failed and rolled-back deployments of the service, as one readable line on the topic."""
-        t = self._targets
-        self._event_rule(
-            "deployment_failed",
-            rule_name,
-            f"{t.service_name}: ECS deployment failed or rolling back",
-            deployment_event_pattern(self._service_arn),
-            target_arn=topic_arn,
-            message=(DEPLOYMENT_EVENT_FIELDS, DEPLOYMENT_MESSAGE),
-        )
-
-    def _restore_test_events(self, rule_name: str, topic_arn: str) -> None:
-        """Failed or aborted restore tests of the database cluster, as one line on the topic."""
-        t = self._targets
-        self._event_rule(
-            "restore_test_failed",
-            rule_name,
-            f"{t.db_cluster_identifier}: AWS Backup restore test failed",
-            restore_test_failure_pattern(self._aws.arn("rds", f"cluster:{t.db_cluster_identifier}")),
-            target_arn=topic_arn,
-            message=(RESTORE_TEST_EVENT_FIELDS, RESTORE_TEST_MESSAGE),
-        )
+    def _topic_rules(self) -> list[_TopicRule]:
+        """Events that reach the topic as one readable line each: failed and rolled-back
+        deployments of the service, and (with restore tests) failed restore tests of the
+        database cluster."""
+        t, prefix = self._targets, self._prefix
+        rules = [
+            _TopicRule(
+                "deployment_failed",
+                f"{prefix}-deployment-failed",
+                f"{t.service_name}: ECS deployment failed or rolling back",
+                deployment_event_pattern(self._service_arn),
+                (DEPLOYMENT_EVENT_FIELDS, DEPLOYMENT_MESSAGE),
+            )
+        ]
+        if t.database_restore_tests:
+            rules.append(
+                _TopicRule(
+                    "restore_test_failed",
+                    f"{prefix}-restore-test-failed",
+                    f"{t.db_cluster_identifier}: AWS Backup restore test failed",
+                    restore_test_failure_pattern(self._aws.arn("rds", f"cluster:{t.db_cluster_identifier}")),
+                    (RESTORE_TEST_EVENT_FIELDS, RESTORE_TEST_MESSAGE),
+                )
+            )
+        return rules
 
     def _event_rule(
         self,
