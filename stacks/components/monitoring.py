@@ -206,8 +206,8 @@ class _Spec:
     statistic: str | None = None
     extended_statistic: str | None = None
     metric_query: Sequence[Alarm.CloudwatchMetricAlarmMetricQuery] = ()
-    #: Seconds per period and periods looked at; default the configured alarm period,
-    #: evaluation periods and datapoints to alarm.
+    #: Seconds per period (single-metric alarms) and periods looked at; default the
+    #: configured ones.  Datapoints to alarm: the configured ones, at most the periods.
     period: int | None = None
     evaluation_periods: int | None = None
 
