@@ -12,16 +12,21 @@ from stacks.provider import aws_provider
 STACK_NAME = f"{PROJECT}-account"
 #: Every environment's WAF log group is named ``aws-waf-logs-<name prefix>`` (WAF requires the prefix).
 WAF_LOG_GROUPS = f"aws-waf-logs-{PROJECT}-*"
-WAF_LOG_POLICY_NAME = f"{PROJECT}-waf-log-delivery"
+#: Every environment's ECS event log (Spot interruptions, placement failures) is ``/aws/events/<name prefix>-ecs``.
+EVENT_LOG_GROUPS = f"/aws/events/{PROJECT}-*"
+#: One CloudWatch Logs resource policy for every delivery into the environments' log groups.
+LOG_DELIVERY_POLICY_NAME = f"{PROJECT}-log-delivery"
 
 
 class AccountStack(TerraformStack):
     """What exists once per account and region, whatever the number of environments.
 
     - The CloudWatch Logs resource policy that lets WAF log delivery write to every
-      environment's ``aws-waf-logs-order-api-*`` log group.  An account holds at most
-      10 such policies per region, so one per environment (dev, staging, prod and a
-      few pull-request copies) would run out; one for all of them never does.
+      environment's ``aws-waf-logs-order-api-*`` log group, and EventBridge (the ECS
+      event rules of the environments) to every ``/aws/events/order-api-*`` group.  An
+      account holds at most 10 such policies per region, so one or two per environment
+      (dev, staging, prod and a few pull-request copies) would run out; one for all of
+      them never does.
 
     Its state lives with the environments' (key ``order-api-account/...``).
     """
@@ -41,26 +46,45 @@ class AccountStack(TerraformStack):
         aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
         configure_backend(self, state=state, stack_name=STACK_NAME, region=state_region, endpoint_url=endpoint_url)
         aws = account_context(self, region)
-        groups = aws.arn("logs", f"log-group:{WAF_LOG_GROUPS}")
+        waf_groups = aws.arn("logs", f"log-group:{WAF_LOG_GROUPS}")
+        event_groups = aws.arn("logs", f"log-group:{EVENT_LOG_GROUPS}")
+        event_writers = [Principal(type="Service", identifiers=["events.amazonaws.com", "delivery.logs.amazonaws.com"])]
         policy = cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy(
             self,
-            "waf_log_delivery_policy",
-            policy_name=WAF_LOG_POLICY_NAME,
+            "log_delivery_policy",
+            policy_name=LOG_DELIVERY_POLICY_NAME,
             policy_document=policy_document(
                 self,
-                "waf_log_delivery_document",
+                "log_delivery_document",
                 [
                     Statement(
                         sid="WafLogDelivery",
                         effect="Allow",
                         principals=[Principal(type="Service", identifiers=["delivery.logs.amazonaws.com"])],
                         actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                        resources=[f"{groups}:*"],
+                        resources=[f"{waf_groups}:*"],
                         condition=[
                             Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id]),
                             Condition(test="ArnLike", variable="aws:SourceArn", values=[aws.arn("logs", "*")]),
                         ],
-                    )
+                    ),
+                    Statement(
+                        sid="EventBridgeCreatesStreams",
+                        effect="Allow",
+                        principals=event_writers,
+                        actions=["logs:CreateLogStream"],
+                        resources=[f"{event_groups}:*"],
+                    ),
+                    # EventBridge sends the rule as aws:SourceArn with PutLogEvents only, so
+                    # only the writes carry the condition (as AWS's own samples do).
+                    Statement(
+                        sid="EventRulesOfTheEnvironments",
+                        effect="Allow",
+                        principals=event_writers,
+                        actions=["logs:PutLogEvents"],
+                        resources=[f"{event_groups}:*"],
+                        condition=[Condition(test="ArnLike", variable="aws:SourceArn", values=[aws.arn("events", f"rule/{PROJECT}-*")])],
+                    ),
                 ],
             ),
         )

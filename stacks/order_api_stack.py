@@ -99,7 +99,7 @@ class OrderApiStack(TerraformStack):
             log_retention_days=retention,
             log_key_arn=self.log_key.arn,
         )
-        self._observe(config, aws)
+        self._observe(config, aws, retention)
         self._serve(config, aws, retention, registry or RegistryConfig())
         for construct, component in (
             (self.network, "network"),
@@ -114,7 +114,7 @@ class OrderApiStack(TerraformStack):
         self._outputs()
         self._forget_moved_resources()
 
-    def _observe(self, config: EnvironmentConfig, aws: AwsContext) -> None:
+    def _observe(self, config: EnvironmentConfig, aws: AwsContext, retention: int) -> None:
         """Dashboard and alarms, before the service that rolls back on some of them."""
         cluster_name, service_name = service_names(config.name_prefix)
         lb = self.load_balancer
@@ -135,7 +135,10 @@ class OrderApiStack(TerraformStack):
                 min_tasks=max(config.service.min_tasks, 1),
                 pending_orders_namespace=config.service.pending_orders_namespace,
                 pending_orders_metric=config.service.pending_orders_metric,
+                database_restore_tests=config.database.restore_testing,
             ),
+            log_retention_days=retention,
+            log_key_arn=self.log_key.arn,
         )
 
     def _serve(self, config: EnvironmentConfig, aws: AwsContext, retention: int, registry: RegistryConfig) -> None:

@@ -99,6 +99,21 @@ def test_prod_is_protected_and_highly_available() -> None:
     assert prod.monitoring.log_retention_days > catalogue("us-east-1")["dev"].monitoring.log_retention_days
 
 
+def test_each_environment_has_its_availability_slo() -> None:
+    """Prod 99.9 %; staging (tests and load runs) 99.5 %; dev (sparse, synthetic traffic) 99 %,
+    so a few failed requests never page, while a broken release still does."""
+    environments = catalogue("us-east-1")
+    assert {name: e.monitoring.availability_slo_percent for name, e in environments.items()} == {"dev": 99.0, "staging": 99.5, "prod": 99.9}
+    assert {name: str(e.monitoring.error_budget) for name, e in environments.items()} == {"dev": "0.01", "staging": "0.005", "prod": "0.001"}
+    assert MonitoringConfig().availability_slo_percent == 99.9
+    assert build_app_config({"ENVIRONMENT_SUFFIX": "pr42"}).environments[-1].monitoring.availability_slo_percent == 99.0
+
+
+@pytest.mark.parametrize(("slo", "budget"), [(90, "0.1"), (99.99, "0.0001"), (99.95, "0.0005"), (97, "0.03")])
+def test_the_error_budget_is_exact(slo: float, budget: str) -> None:
+    assert str(MonitoringConfig(availability_slo_percent=slo).error_budget) == budget
+
+
 def test_dev_saves_cost_with_one_nat_gateway() -> None:
     dev = catalogue("us-east-1")["dev"]
     assert dev.network.nat_gateways == "single"
@@ -196,6 +211,15 @@ def test_configuration_is_immutable() -> None:
         (lambda: MonitoringConfig(replica_lag_ms=0), "monitoring.replica_lag_ms"),
         (lambda: MonitoringConfig(pending_orders=0), "monitoring.pending_orders"),
         (lambda: MonitoringConfig(pending_orders=True), "monitoring.pending_orders"),
+        (lambda: MonitoringConfig(availability_slo_percent=89.99), "monitoring.availability_slo_percent"),
+        (lambda: MonitoringConfig(availability_slo_percent=100), "monitoring.availability_slo_percent"),
+        (lambda: MonitoringConfig(availability_slo_percent=99.999), "monitoring.availability_slo_percent"),
+        (lambda: MonitoringConfig(availability_slo_percent=99.955), "monitoring.availability_slo_percent"),
+        (lambda: MonitoringConfig(availability_slo_percent=float("nan")), "monitoring.availability_slo_percent"),
+        (lambda: MonitoringConfig(availability_slo_percent=True), "monitoring.availability_slo_percent"),
+        (lambda: MonitoringConfig(availability_slo_percent="99.9"), "monitoring.availability_slo_percent"),  # type: ignore[arg-type]
+        (lambda: MonitoringConfig(spot_interruptions_per_hour=0), "monitoring.spot_interruptions_per_hour"),
+        (lambda: MonitoringConfig(spot_interruptions_per_hour=1001), "monitoring.spot_interruptions_per_hour"),
         (lambda: StateConfig(kms_key_id="alias/"), "TF_STATE_KMS_KEY_ID"),
         (lambda: EnvironmentConfig(name="qa"), "environment"),
         (lambda: EnvironmentConfig(name="dev", owner=""), "owner"),

@@ -338,6 +338,62 @@ def test_aws_backup_plan_in_prod_only(synth: Synthesized) -> None:
     assert synth.resources(DEV, "aws_backup_plan") == {}
 
 
+def test_prod_restore_tests_the_newest_recovery_point_weekly(synth: Synthesized) -> None:
+    plan = synth.resource(PROD, "aws_backup_restore_testing_plan", "database/restore_testing_plan")
+    assert plan["name"] == "order_api_prod_database"  # letters, digits and '_' only
+    # Weekly, on a working day's morning UTC, after the daily 06:00 backup.
+    assert (plan["schedule_expression"], plan["schedule_expression_timezone"]) == ("cron(0 10 ? * TUE *)", "Etc/UTC")
+    (selection_rule,) = plan["recovery_point_selection"]
+    assert selection_rule == {
+        "algorithm": "LATEST_WITHIN_WINDOW",
+        "include_vaults": [synth.ref(PROD, "aws_backup_vault", "database/backup_vault", "arn")],
+        "recovery_point_types": ["SNAPSHOT"],
+        "selection_window_days": 7,
+    }
+    selection = synth.resource(PROD, "aws_backup_restore_testing_selection", "database/restore_testing_selection")
+    assert (selection["name"], selection["protected_resource_type"]) == ("order_api_prod_aurora", "Aurora")
+    assert selection["protected_resource_arns"] == [synth.ref(PROD, "aws_rds_cluster", "database/cluster", "arn")]
+    # The restored cluster is deleted after an hour (there is no validation hook yet to use a longer window).
+    assert selection["validation_window_hours"] == 1
+    assert synth.resources(DEV, "aws_backup_restore_testing_plan") == {} and synth.resources(STAGING, "aws_backup_restore_testing_selection") == {}
+
+
+def test_restore_tests_run_with_their_own_restore_only_role(synth: Synthesized) -> None:
+    selection = synth.resource(PROD, "aws_backup_restore_testing_selection", "database/restore_testing_selection")
+    assert selection["iam_role_arn"] == synth.ref(PROD, "aws_iam_role", "database/restore_test_role", "arn")
+    role = synth.resource(PROD, "aws_iam_role", "database/restore_test_role")
+    assert role["name"] == "order-api-prod-database-restore-test"
+    attachments = [
+        a
+        for a in synth.resources(PROD, "aws_iam_role_policy_attachment").values()
+        if a["role"] == synth.ref(PROD, "aws_iam_role", "database/restore_test_role", "name")
+    ]
+    assert [a["policy_arn"] for a in attachments] == [
+        "arn:${data.aws_partition.partition.partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores"
+    ]
+    assert not [p for p in synth.resources(PROD, "aws_iam_role_policy").values() if p["role"] == role["name"]]
+    (trust,) = [
+        b for b in synth.doc(PROD)["data"]["aws_iam_policy_document"].values() if b["//"]["metadata"]["path"].endswith("database/restore_test_role_trust")
+    ]
+    (statement,) = trust["statement"]
+    assert statement["principals"] == [{"type": "Service", "identifiers": ["backup.amazonaws.com"]}]
+
+
+def test_aws_backup_without_restore_tests_has_none() -> None:
+    stack = _database_stack(DatabaseConfig(aws_backup=True))
+    assert stack["resource"]["aws_backup_plan"]
+    assert "aws_backup_restore_testing_plan" not in stack["resource"] and "aws_backup_restore_testing_selection" not in stack["resource"]
+    with_tests = _database_stack(DatabaseConfig(aws_backup=True, restore_testing=True))
+    assert len(with_tests["resource"]["aws_backup_restore_testing_selection"]) == 1
+
+
+def test_fails_restore_testing_without_aws_backup() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        DatabaseConfig(restore_testing=True)
+    assert excinfo.value.field_name == "database.restore_testing"
+    assert DatabaseConfig(aws_backup=True, restore_testing=True).restore_testing is True
+
+
 def test_enhanced_monitoring_role_uses_the_managed_policy(synth: Synthesized) -> None:
     attachment = synth.resource(DEV, "aws_iam_role_policy_attachment", "database/monitoring_role_policy")
     assert attachment["policy_arn"] == "arn:${data.aws_partition.partition.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
@@ -394,6 +450,7 @@ def test_database_defaults_are_documented_values() -> None:
     assert (db.backup_window, db.maintenance_window) == ("03:00-04:00", "sun:04:30-sun:05:30")
     prod = catalogue("us-east-1")["prod"].database
     assert (prod.instance_class, prod.reader_auto_scaling, prod.aws_backup, prod.deletion_protection) == ("db.r6g.large", True, True, True)
+    assert (db.restore_testing, prod.restore_testing) == (False, True)
 
 
 @pytest.mark.parametrize(
@@ -427,6 +484,7 @@ def test_database_defaults_are_documented_values() -> None:
         ({"database_insights_mode": "premium"}, "database.database_insights_mode"),
         ({"database_insights_mode": "advanced", "performance_insights_retention_days": 434}, "database.performance_insights_retention_days"),
         ({"aws_backup_retention_days": 0}, "database.aws_backup_retention_days"),
+        ({"aws_backup": True, "restore_testing": "yes"}, "database.restore_testing"),
     ],
 )
 def test_fails_bad_database_field(kwargs: dict[str, Any], field_name: str) -> None:

@@ -120,6 +120,8 @@ def test_alarm_destinations_are_subscriptions_or_external_topics() -> None:
     assert not alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": own}}})
     assert alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": own}, "aws_sns_topic_subscription": {"s": {}}}})
     assert alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": {"alarm_actions": ["${aws_sns_topic.t.arn}", PAGING]}}}})
+    # The SLO page is a composite alarm: its external topic counts too.
+    assert alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": own}, "aws_cloudwatch_composite_alarm": {"p": {"alarm_actions": [PAGING]}}}})
 
 
 def test_dev_and_shared_stacks_need_no_alarm_destination(synth: Synthesized) -> None:

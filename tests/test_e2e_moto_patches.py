@@ -248,3 +248,52 @@ def test_a_release_against_the_emulator_moves_the_image_and_records_it(aws: Any)
     assert any("SUCCESSFUL" in line for line in lines)
     # The service ran build-1 by tag: the rollback target is the digest ECS resolved, not the tag.
     assert lines[-1].endswith(f"roll back with: make release STACK=order-api-dev-e2e IMAGE={digests[0]}")
+
+
+PAGE = "order-api-dev-e2e-slo-burn"
+WINDOW = "order-api-dev-e2e-slo-fast-1h"
+
+
+def _window_alarm(cloudwatch: Any) -> None:
+    cloudwatch.put_metric_alarm(
+        AlarmName=WINDOW,
+        ComparisonOperator="GreaterThanThreshold",
+        EvaluationPeriods=1,
+        Threshold=14.4,
+        Metrics=[
+            {"Id": "requests", "MetricStat": {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount"}, "Period": 3600, "Stat": "Sum"}}
+        ],
+    )
+
+
+def test_composite_alarms_are_stored_described_and_deleted(aws: Any) -> None:
+    from tools.e2e import leftovers
+
+    cloudwatch = aws("cloudwatch")
+    _window_alarm(cloudwatch)
+    topic = f"arn:aws:sns:{REGION}:123456789012:order-api-dev-e2e-alarms"
+    rule = f'ALARM("{WINDOW}") OR ALARM("{WINDOW}")'
+    cloudwatch.put_composite_alarm(AlarmName=PAGE, AlarmRule=rule, AlarmActions=[topic], OKActions=[topic], Tags=[{"Key": "Name", "Value": PAGE}])
+    # As the provider reads it back: by name, composite alarms only.
+    (page,) = cloudwatch.describe_alarms(AlarmNames=[PAGE], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert (page["AlarmRule"], page["AlarmActions"], page["OKActions"]) == (rule, [topic], [topic])
+    assert cloudwatch.list_tags_for_resource(ResourceARN=page["AlarmArn"])["Tags"] == [{"Key": "Name", "Value": PAGE}]
+    assert f"alarm {PAGE}" in leftovers.find(aws, "order-api-dev-e2e", "dev-e2e")
+    cloudwatch.delete_alarms(AlarmNames=[PAGE, WINDOW])
+    assert not [f for f in leftovers.find(aws, "order-api-dev-e2e", "dev-e2e") if f.startswith("alarm ")]
+
+
+def test_without_the_patch_moto_has_no_composite_alarms(unpatched: Any) -> None:
+    with pytest.raises(NotImplementedError):
+        unpatched("cloudwatch").put_composite_alarm(AlarmName=PAGE, AlarmRule=f'ALARM("{WINDOW}")')
+
+
+def test_a_log_resource_policy_of_the_copy_is_a_leftover(aws: Any) -> None:
+    from tools.e2e import leftovers
+
+    logs = aws("logs")
+    logs.put_resource_policy(policyName="order-api-dev-e2e-ecs-events", policyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    logs.put_resource_policy(policyName="order-api-dev-ecs-events", policyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    assert leftovers.find(aws, "order-api-dev-e2e", "dev-e2e") == ["log resource policy order-api-dev-e2e-ecs-events"]
+    logs.delete_resource_policy(policyName="order-api-dev-e2e-ecs-events")
+    assert leftovers.find(aws, "order-api-dev-e2e", "dev-e2e") == []

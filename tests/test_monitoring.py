@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from pathlib import Path
@@ -23,10 +22,26 @@ from stacks.aws import (
     sns_topic_subscription,
 )
 from stacks.components.common import AwsContext
-from stacks.components.monitoring import ALARM_KEYS, ROLLBACK_ALARM_KEYS, Monitoring, MonitoringTargets, deployment_event_pattern
+from stacks.components.monitoring import (
+    ALARM_KEYS,
+    BURN_ALARM_KEYS,
+    EVENTS_NAMESPACE,
+    PAGE_KEY,
+    PAGING_ALARM_KEYS,
+    ROLLBACK_ALARM_KEYS,
+    SPOT_ALARM_KEYS,
+    Monitoring,
+    MonitoringTargets,
+    deployment_event_pattern,
+    restore_test_failure_pattern,
+    spot_interruption_pattern,
+    spot_placement_failure_pattern,
+)
+from stacks.components.slo import BURN_PAIRS, SLO_PERIOD_DAYS, fits_alarm_limits
 from stacks.config import ConfigError, MonitoringConfig
 from stacks.framework import App, Aspects, TerraformStack, Testing, Token
 from tests.conftest import Synthesized, guardrail_violations
+from tests.event_patterns import matches
 
 STACK = "monitoring-test"
 PREFIX = "order-api-test"
@@ -44,6 +59,8 @@ TARGETS = MonitoringTargets(
     pending_orders_namespace="OrderApi",
     pending_orders_metric="PendingOrders",
 )
+LOG_KEY = "arn:aws:kms:eu-west-1:111122223333:key/0b3e1c55-logs"
+LOGS: dict[str, Any] = {"log_retention_days": 14, "log_key_arn": LOG_KEY}
 CONFIG = MonitoringConfig(
     alarm_emails=("oncall@example.com", "team@example.com"),
     alarm_https_endpoints=("https://events.pagerduty.example.com/integration/abc/enqueue",),
@@ -60,7 +77,7 @@ def mon(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synthesized, Monitori
     identity = data_aws_caller_identity.DataAwsCallerIdentity(stack, "caller")
     partition = data_aws_partition.DataAwsPartition(stack, "partition")
     aws = AwsContext(account_id=identity.account_id, partition=partition.partition, region="eu-west-1")
-    monitoring = Monitoring(stack, "monitoring", name_prefix=PREFIX, config=CONFIG, aws=aws, targets=TARGETS)
+    monitoring = Monitoring(stack, "monitoring", name_prefix=PREFIX, config=CONFIG, aws=aws, targets=TARGETS, **LOGS)
     Aspects.of(stack).add(Guardrails(production=False))
     app.synth()
     return Synthesized(Path(outdir)), monitoring
@@ -108,11 +125,12 @@ def test_key_lets_cloudwatch_and_eventbridge_of_this_account_use_it(synth: Synth
     assert service["condition"] == [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["${data.aws_caller_identity.caller.account_id}"]}]
 
 
-def test_topic_policy_lets_only_this_environments_alarms_and_deployment_rule_publish(synth: Synthesized) -> None:
+def test_topic_policy_lets_only_this_environments_alarms_and_event_rules_publish(synth: Synthesized) -> None:
     assert Testing.to_have_resource_with_properties(synth.text(STACK), sns_topic_policy.SnsTopicPolicy.TF_RESOURCE_TYPE, {"arn": TOPIC_REF})
     documents = synth.doc(STACK)["data"]["aws_iam_policy_document"]
     (policy,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("monitoring/topic_policy_document")]
     allow, events, deny = policy["statement"]
+    assert events["sid"] == "EventRulesOfThisEnvironment"
     assert events["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
     assert (events["effect"], events["actions"], events["resources"]) == ("Allow", ["sns:Publish"], [TOPIC_REF])
     rule_arn = (
@@ -143,18 +161,66 @@ def test_subscriptions_come_from_config(synth: Synthesized) -> None:
 # ---------------------------------------------------------------- alarms
 
 
+METRIC_ALARM_KEYS = (*BURN_ALARM_KEYS, *ALARM_KEYS, *SPOT_ALARM_KEYS)
+
+
 def test_every_alarm_exists_with_a_deterministic_name(mon: tuple[Synthesized, Monitoring]) -> None:
     synth, monitoring = mon
-    expected = [f"{PREFIX}-{key}" for key in ALARM_KEYS]
-    assert sorted(alarms(synth)) == sorted(expected)
-    assert monitoring.alarm_names == expected
+    assert sorted(alarms(synth)) == sorted(f"{PREFIX}-{key}" for key in METRIC_ALARM_KEYS)
+    (composite,) = synth.resources(STACK, "aws_cloudwatch_composite_alarm").values()
+    assert composite["alarm_name"] == f"{PREFIX}-{PAGE_KEY}"
+    # The page first, then its windows, the threshold alarms and the Spot alarms.
+    assert monitoring.alarm_names == [f"{PREFIX}-{key}" for key in (PAGE_KEY, *METRIC_ALARM_KEYS)]
+
+
+#: Which alarms notify the topic.  The SLO page replaces the request-error alarms; causes
+#: (CPU, memory, database, tasks, hosts) show on the dashboard; what the availability SLO
+#: cannot see pages: slow answers, an order backlog, and Fargate Spot capacity.
+PAGES = {
+    "latency-p99": True,
+    "pending-orders-backlog": True,
+    "spot-interruptions": True,
+    "spot-placement-failed": True,
+    **dict.fromkeys(BURN_ALARM_KEYS, False),
+    **dict.fromkeys(
+        (
+            "alb-5xx-rate",
+            "target-5xx",
+            "unhealthy-hosts-blue",
+            "unhealthy-hosts-green",
+            "running-tasks-low",
+            "ecs-cpu-high",
+            "ecs-memory-high",
+            "db-cpu-high",
+            "db-connections-high",
+            "db-connections-zero",
+            "db-replica-lag",
+        ),
+        False,
+    ),
+}
+
+
+def test_the_paging_table_covers_every_metric_alarm() -> None:
+    assert sorted(PAGES) == sorted(METRIC_ALARM_KEYS)
+    assert sorted(PAGING_ALARM_KEYS) == sorted([PAGE_KEY, *(key for key, pages in PAGES.items() if pages)])
+
+
+@pytest.mark.parametrize(("key", "pages"), sorted(PAGES.items()))
+def test_only_paging_alarms_notify_the_topic(synth: Synthesized, key: str, pages: bool) -> None:
+    body = alarm(synth, key)
+    if pages:
+        assert body["alarm_actions"] == [TOPIC_REF]
+        assert body["ok_actions"] == [TOPIC_REF]
+        assert not body["alarm_description"].endswith("Dashboard only.")
+    else:
+        assert "alarm_actions" not in body and "ok_actions" not in body
+        assert body["alarm_description"].endswith("Dashboard only.")
 
 
 @pytest.mark.parametrize("key", ALARM_KEYS)
-def test_alarm_notifies_the_topic_on_alarm_and_recovery(synth: Synthesized, key: str) -> None:
+def test_threshold_alarms_evaluate_the_configured_periods(synth: Synthesized, key: str) -> None:
     body = alarm(synth, key)
-    assert body["alarm_actions"] == [TOPIC_REF]
-    assert body["ok_actions"] == [TOPIC_REF]
     assert (body["evaluation_periods"], body["datapoints_to_alarm"]) == (3, 3)
 
 
@@ -174,6 +240,9 @@ def test_alarm_notifies_the_topic_on_alarm_and_recovery(synth: Synthesized, key:
         ("db-connections-zero", "breaching"),
         ("db-replica-lag", "notBreaching"),
         ("pending-orders-backlog", "notBreaching"),
+        *((key, "notBreaching") for key in BURN_ALARM_KEYS),
+        ("spot-interruptions", "notBreaching"),
+        ("spot-placement-failed", "notBreaching"),
     ],
 )
 def test_missing_data_treatment_is_deliberate(synth: Synthesized, key: str, treatment: str) -> None:
@@ -274,10 +343,19 @@ def test_pending_orders_backlog_uses_the_custom_metric(synth: Synthesized) -> No
 def test_rollback_alarm_names_are_references_not_literals(mon: tuple[Synthesized, Monitoring]) -> None:
     # Resolved in the real stacks by tests/test_stack_wiring.py: each names an alarm resource.
     _, monitoring = mon
-    assert len(monitoring.rollback_alarm_names) == len(ROLLBACK_ALARM_KEYS) == 4
+    assert len(monitoring.rollback_alarm_names) == len(ROLLBACK_ALARM_KEYS) == 3
     assert all(Token.is_unresolved(name) for name in monitoring.rollback_alarm_names)
-    assert ROLLBACK_ALARM_KEYS == ("alb-5xx-rate", "target-5xx", "unhealthy-hosts-blue", "unhealthy-hosts-green")
-    assert ROLLBACK_ALARM_KEYS == ("alb-5xx-rate", "target-5xx", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+
+
+def test_deployments_roll_back_on_the_fast_burn_and_unhealthy_hosts(synth: Synthesized) -> None:
+    """The fast pair's short window (the new revision failing requests; it resets within
+    minutes, unlike the long windows), and unhealthy targets of either colour: metric
+    alarms only, as ECS takes them.  Each says so."""
+    assert ROLLBACK_ALARM_KEYS == ("slo-fast-5m", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+    fast_short = BURN_PAIRS[0].short
+    assert fast_short.key == "slo-fast-5m" and fast_short.minutes == 5
+    for key in METRIC_ALARM_KEYS:
+        assert ("Rolls back an ECS deployment." in alarm(synth, key)["alarm_description"]) is (key in ROLLBACK_ALARM_KEYS)
 
 
 def test_alarm_resources_pass_every_guardrail_rule(synth: Synthesized) -> None:
@@ -340,7 +418,7 @@ def test_dashboard_waf_widget_watches_the_web_acl(synth: Synthesized) -> None:
 
 def test_dashboard_shows_every_alarm_first(synth: Synthesized) -> None:
     alarm_widget = next(w for w in widgets(synth) if w["type"] == "alarm")
-    assert [a.rsplit(":", 1)[1] for a in alarm_widget["properties"]["alarms"]] == [f"{PREFIX}-{key}" for key in ALARM_KEYS]
+    assert [a.rsplit(":", 1)[1] for a in alarm_widget["properties"]["alarms"]] == [f"{PREFIX}-{key}" for key in (PAGE_KEY, *METRIC_ALARM_KEYS)]
     assert alarm_widget["y"] < min(w["y"] for w in widgets(synth) if w["type"] == "metric")
 
 
@@ -367,7 +445,7 @@ def test_no_subscriptions_by_default(tmp_path) -> None:
     stack = TerraformStack(app, "quiet")
     provider.AwsProvider(stack, "aws", region="us-east-1")
     aws = AwsContext(account_id="111122223333", partition="aws", region="us-east-1")
-    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(), aws=aws, targets=TARGETS)
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(), aws=aws, targets=TARGETS, **LOGS)
     app.synth()
     assert Synthesized(tmp_path).resources("quiet", sns_topic_subscription.SnsTopicSubscription.TF_RESOURCE_TYPE) == {}
 
@@ -378,17 +456,24 @@ def test_an_existing_topic_receives_every_alarm_too(tmp_path: Path) -> None:
     provider.AwsProvider(stack, "aws", region="eu-west-1")
     aws = AwsContext(account_id="${data.aws_caller_identity.caller.account_id}", partition="aws", region="eu-west-1")
     paging = "arn:aws:sns:eu-west-1:123456789012:paging"
-    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(alarm_topic_arn=paging), aws=aws, targets=TARGETS)
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(alarm_topic_arn=paging), aws=aws, targets=TARGETS, **LOGS)
     doc = json.loads(Testing.synth(stack))
     topic = next(f"${{aws_sns_topic.{name}.arn}}" for name in doc["resource"]["aws_sns_topic"])
-    for body in doc["resource"][ALARM].values():
+    paging_alarms = [
+        body
+        for section in (ALARM, "aws_cloudwatch_composite_alarm")
+        for body in doc["resource"][section].values()
+        if body["alarm_name"].removeprefix(f"{PREFIX}-") in PAGING_ALARM_KEYS
+    ]
+    assert len(paging_alarms) == len(PAGING_ALARM_KEYS)
+    for body in paging_alarms:
         assert body["alarm_actions"] == [topic, paging]
         assert body["ok_actions"] == [topic, paging]
     assert "aws_sns_topic_subscription" not in doc["resource"]
 
 
 def test_failed_and_rolled_back_deployments_of_the_service_reach_the_topic(synth: Synthesized) -> None:
-    (rule,) = synth.resources(STACK, "aws_cloudwatch_event_rule").values()
+    rule = synth.resource(STACK, "aws_cloudwatch_event_rule", "monitoring/deployment_failed_rule")
     assert rule["name"] == f"{PREFIX}-deployment-failed"
     pattern = json.loads(rule["event_pattern"])
     account = "${data.aws_caller_identity.caller.account_id}"
@@ -398,7 +483,7 @@ def test_failed_and_rolled_back_deployments_of_the_service_reach_the_topic(synth
         {"eventName": ["SERVICE_DEPLOYMENT_FAILED"]},
         {"eventName": ["SERVICE_DEPLOYMENT_IN_PROGRESS"], "reason": [{"wildcard": "*rolling back*"}]},
     ]
-    (target,) = synth.resources(STACK, "aws_cloudwatch_event_target").values()
+    target = synth.resource(STACK, "aws_cloudwatch_event_target", "monitoring/deployment_failed_target")
     assert target["arn"] == TOPIC_REF and target["rule"] == synth.ref(STACK, "aws_cloudwatch_event_rule", "monitoring/deployment_failed_rule", "name")
     transformer = target["input_transformer"]
     assert set(re.findall(r"<(\w+)>", transformer["input_template"])) == set(transformer["input_paths"])
@@ -406,7 +491,7 @@ def test_failed_and_rolled_back_deployments_of_the_service_reach_the_topic(synth
 
 
 @pytest.mark.parametrize(
-    ("event_name", "reason", "matches"),
+    ("event_name", "reason", "expected"),
     [
         ("SERVICE_DEPLOYMENT_FAILED", "ECS deployment circuit breaker: tasks failed to start.", True),
         ("SERVICE_DEPLOYMENT_IN_PROGRESS", "ECS deployment detected triggered alarm(s): rolling back to deploymentId ecs-svc/1.", True),
@@ -414,7 +499,7 @@ def test_failed_and_rolled_back_deployments_of_the_service_reach_the_topic(synth
         ("SERVICE_DEPLOYMENT_COMPLETED", "ECS deployment ecs-svc/2 completed.", False),
     ],
 )
-def test_the_pattern_picks_failures_and_rollbacks_only(event_name: str, reason: str, matches: bool) -> None:
+def test_the_pattern_picks_failures_and_rollbacks_only(event_name: str, reason: str, expected: bool) -> None:
     """The pattern's $or and wildcard, evaluated as EventBridge documents them, on the events ECS sends."""
     pattern = deployment_event_pattern("arn:svc")
     event: dict[str, Any] = {
@@ -423,12 +508,320 @@ def test_the_pattern_picks_failures_and_rollbacks_only(event_name: str, reason: 
         "resources": ["arn:svc"],
         "detail": {"eventName": event_name, "reason": reason},
     }
+    assert matches(pattern, event) is expected
 
-    def field_matches(values: list[Any], value: str) -> bool:
-        return any(fnmatch.fnmatchcase(value, v["wildcard"]) if isinstance(v, dict) else v == value for v in values)
 
-    def detail_matches(part: dict[str, Any]) -> bool:
-        return all(field_matches(values, event["detail"][name]) for name, values in part.items())
+# -------------------------------------------------------------- SLO page
 
-    top = all(field_matches(pattern[k], event[k] if isinstance(event[k], str) else event[k][0]) for k in ("source", "detail-type", "resources"))
-    assert (top and any(detail_matches(part) for part in pattern["detail"]["$or"])) is matches
+#: The SRE Workbook's page for a 30-day SLO: (window key, minutes, burn factor).
+WORKBOOK_WINDOWS = [("slo-fast-1h", 60, 14.4), ("slo-fast-5m", 5, 14.4), ("slo-slow-6h", 360, 6), ("slo-slow-30m", 30, 6)]
+
+
+def test_the_windows_are_the_workbooks() -> None:
+    assert SLO_PERIOD_DAYS == 30
+    assert [(w.key, w.minutes, float(w.factor)) for p in BURN_PAIRS for w in (p.long, p.short)] == WORKBOOK_WINDOWS
+    # The factor is the pair's share of the budget, spent within the long window.
+    assert [(float(p.budget_share), float(p.factor * p.long_minutes / (SLO_PERIOD_DAYS * 24 * 60))) for p in BURN_PAIRS] == [(0.02, 0.02), (0.05, 0.05)]
+    assert tuple(key for key, _, _ in WORKBOOK_WINDOWS) == BURN_ALARM_KEYS
+
+
+def _queries(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {q["id"]: q for q in body["metric_query"]}
+
+
+@pytest.mark.parametrize(("key", "minutes", "factor"), WORKBOOK_WINDOWS)
+def test_each_window_is_one_period_of_its_length_above_its_factor(synth: Synthesized, key: str, minutes: int, factor: float) -> None:
+    body = alarm(synth, key)
+    assert (body["comparison_operator"], body["threshold"]) == ("GreaterThanThreshold", factor)
+    assert (body["evaluation_periods"], body["datapoints_to_alarm"]) == (1, 1)
+    queries = _queries(body)
+    assert [q["id"] for q in body["metric_query"] if q["return_data"]] == ["burn"]
+    expected = {"requests": "RequestCount", "elb_5xx": "HTTPCode_ELB_5XX_Count", "target_5xx": "HTTPCode_Target_5XX_Count"}
+    for id_, name in expected.items():
+        metric = queries[id_]["metric"]
+        assert (metric["namespace"], metric["metric_name"], metric["stat"], metric["period"]) == ("AWS/ApplicationELB", name, "Sum", minutes * 60)
+        assert metric["dimensions"] == {"LoadBalancer": TARGETS.alb_arn_suffix}
+    assert fits_alarm_limits(minutes * 60, body["evaluation_periods"])
+
+
+@pytest.mark.parametrize("key", BURN_ALARM_KEYS)
+def test_the_burn_rate_is_the_5xx_share_of_requests_over_the_slos_budget(synth: Synthesized, key: str) -> None:
+    # CONFIG keeps the default SLO, 99.9 %: a budget of 0.1 % of requests.
+    assert CONFIG.availability_slo_percent == 99.9
+    assert _queries(alarm(synth, key))["burn"]["expression"] == "(FILL(elb_5xx, 0) + FILL(target_5xx, 0)) / FILL(requests, 1) / 0.001"
+
+
+@pytest.mark.parametrize(("slo", "budget"), [(99.5, "0.005"), (99.0, "0.01"), (99.95, "0.0005"), (95, "0.05")])
+def test_the_budget_follows_the_configured_slo(slo: float, budget: str) -> None:
+    app = Testing.app()
+    stack = TerraformStack(app, "slo")
+    provider.AwsProvider(stack, "aws", region="eu-west-1")
+    aws = AwsContext(account_id="111122223333", partition="aws", region="eu-west-1")
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(availability_slo_percent=slo), aws=aws, targets=TARGETS, **LOGS)
+    doc = json.loads(Testing.synth(stack))
+    expressions = {q["expression"] for body in doc["resource"][ALARM].values() for q in body.get("metric_query", []) if q.get("return_data")}
+    burn = {e for e in expressions if "FILL(elb_5xx" in e}
+    assert burn == {f"(FILL(elb_5xx, 0) + FILL(target_5xx, 0)) / FILL(requests, 1) / {budget}"}
+    (page,) = doc["resource"]["aws_cloudwatch_composite_alarm"].values()
+    assert f"availability SLO {slo} %" in page["alarm_description"]
+
+
+def test_the_page_ors_the_two_anded_window_pairs(synth: Synthesized) -> None:
+    (page,) = synth.resources(STACK, "aws_cloudwatch_composite_alarm").values()
+    ref = {key: synth.ref(STACK, ALARM, f"monitoring/{key.replace('-', '_')}", "alarm_name") for key in BURN_ALARM_KEYS}
+    assert page["alarm_rule"] == (
+        f'(ALARM("{ref["slo-fast-1h"]}") AND ALARM("{ref["slo-fast-5m"]}")) OR (ALARM("{ref["slo-slow-6h"]}") AND ALARM("{ref["slo-slow-30m"]}"))'
+    )
+    assert page["alarm_actions"] == [TOPIC_REF] and page["ok_actions"] == [TOPIC_REF]
+    assert page["tags"] == {"Name": f"{PREFIX}-{PAGE_KEY}"}
+
+
+@pytest.mark.parametrize(
+    ("period", "periods", "fits"), [(300, 1, True), (21600, 1, True), (3600, 168, True), (3600, 169, False), (1800, 49, False), (90, 1, False)]
+)
+def test_alarm_limits(period: int, periods: int, fits: bool) -> None:
+    """CloudWatch: periods of whole minutes; at most a day in all below an hour, a week from an hour."""
+    assert fits_alarm_limits(period, periods) is fits
+
+
+# ------------------------------------------------------------ Fargate Spot
+
+ACCOUNT = "${data.aws_caller_identity.caller.account_id}"
+CLUSTER_ARN = f"arn:${{data.aws_partition.partition.partition}}:ecs:eu-west-1:{ACCOUNT}:cluster/{TARGETS.cluster_name}"
+SERVICE_ARN = f"arn:${{data.aws_partition.partition.partition}}:ecs:eu-west-1:{ACCOUNT}:service/{TARGETS.cluster_name}/{TARGETS.service_name}"
+
+
+def _events_group_arn(synth: Synthesized) -> str:
+    return synth.ref(STACK, "aws_cloudwatch_log_group", "monitoring/events_log_group", "arn")
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "name", "pattern"),
+    [
+        ("spot_interruptions", f"{PREFIX}-spot-interruptions", spot_interruption_pattern(CLUSTER_ARN)),
+        ("spot_placement_failures", f"{PREFIX}-spot-placement-failures", spot_placement_failure_pattern(SERVICE_ARN)),
+    ],
+)
+def test_spot_events_of_this_service_go_to_its_event_log(synth: Synthesized, rule_id: str, name: str, pattern: dict[str, Any]) -> None:
+    rule = synth.resource(STACK, "aws_cloudwatch_event_rule", f"monitoring/{rule_id}_rule")
+    assert rule["name"] == name
+    assert json.loads(rule["event_pattern"]) == pattern
+    target = synth.resource(STACK, "aws_cloudwatch_event_target", f"monitoring/{rule_id}_target")
+    assert target["arn"] == _events_group_arn(synth)
+    assert target["rule"] == synth.ref(STACK, "aws_cloudwatch_event_rule", f"monitoring/{rule_id}_rule", "name")
+    assert "input_transformer" not in target  # the whole event is the record
+    # The target waits for the log group's resource policy: before it, deliveries are dropped.
+    policy = synth.logical_id(STACK, "aws_cloudwatch_log_resource_policy", "monitoring/events_log_policy")
+    assert target["depends_on"] == [f"aws_cloudwatch_log_resource_policy.{policy}"]
+
+
+def _task_event(**detail: Any) -> dict[str, Any]:
+    """An ECS task state change as ECS sends it (the developer guide's example, trimmed)."""
+    base = {"clusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/c", "lastStatus": "STOPPED", "stopCode": "SpotInterruption", "group": "service:s"}
+    return {"source": "aws.ecs", "detail-type": "ECS Task State Change", "resources": ["arn:aws:ecs:eu-west-1:111122223333:task/c/1"], "detail": base | detail}
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (_task_event(), True),
+        # The two-minute warning and the states between carry the stop code too: counted once, at STOPPED.
+        (_task_event(lastStatus="RUNNING"), False),
+        (_task_event(lastStatus="DEPROVISIONING"), False),
+        (_task_event(stopCode="EssentialContainerExited"), False),
+        (_task_event(clusterArn="arn:aws:ecs:eu-west-1:111122223333:cluster/other"), False),
+    ],
+)
+def test_an_interruption_counts_once_per_task_of_this_cluster(event: dict[str, Any], expected: bool) -> None:
+    assert matches(spot_interruption_pattern("arn:aws:ecs:eu-west-1:111122223333:cluster/c"), event) is expected
+
+
+def _placement_event(capacity_provider: str, event_name: str = "SERVICE_TASK_PLACEMENT_FAILURE", service: str = "s") -> dict[str, Any]:
+    return {
+        "source": "aws.ecs",
+        "detail-type": "ECS Service Action",
+        "resources": [f"arn:aws:ecs:eu-west-1:111122223333:service/c/{service}"],
+        "detail": {
+            "eventType": "ERROR",
+            "eventName": event_name,
+            "clusterArn": "arn:aws:ecs:eu-west-1:111122223333:cluster/c",
+            "capacityProviderArns": [f"arn:aws:ecs:eu-west-1:111122223333:capacity-provider/{capacity_provider}"],
+            "reason": "RESOURCE:FARGATE",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (_placement_event("FARGATE_SPOT"), True),
+        (_placement_event("FARGATE"), False),
+        (_placement_event("FARGATE_SPOT", event_name="SERVICE_STEADY_STATE"), False),
+        (_placement_event("FARGATE_SPOT", service="other"), False),
+    ],
+)
+def test_placement_failures_count_when_spot_capacity_is_missing(event: dict[str, Any], expected: bool) -> None:
+    assert matches(spot_placement_failure_pattern("arn:aws:ecs:eu-west-1:111122223333:service/c/s"), event) is expected
+
+
+def test_the_event_log_is_encrypted_kept_and_writable_by_these_rules_only(synth: Synthesized) -> None:
+    group = synth.resource(STACK, "aws_cloudwatch_log_group", "monitoring/events_log_group")
+    assert (group["name"], group["retention_in_days"], group["kms_key_id"]) == (f"/aws/events/{PREFIX}-ecs", 14, LOG_KEY)
+    policy = synth.resource(STACK, "aws_cloudwatch_log_resource_policy", "monitoring/events_log_policy")
+    assert policy["policy_name"] == f"{PREFIX}-ecs-events"
+    document = synth.doc(STACK)["data"]["aws_iam_policy_document"][
+        synth.logical_id(STACK, "aws_iam_policy_document", "monitoring/events_log_policy_document", data=True)
+    ]
+    streams, writes = document["statement"]
+    principals = [{"type": "Service", "identifiers": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]}]
+    group_arn = _events_group_arn(synth)
+    assert (streams["actions"], streams["resources"], streams["principals"]) == (["logs:CreateLogStream"], [f"{group_arn}:*"], principals)
+    assert (writes["actions"], writes["resources"], writes["principals"]) == (["logs:PutLogEvents"], [f"{group_arn}:*"], principals)
+    rules = [
+        f"arn:${{data.aws_partition.partition.partition}}:events:eu-west-1:{ACCOUNT}:rule/{PREFIX}-{n}"
+        for n in ("spot-interruptions", "spot-placement-failures")
+    ]
+    assert writes["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": rules}]
+
+
+@pytest.mark.parametrize(
+    ("filter_id", "metric", "pattern"),
+    [
+        ("spot_interruptions_filter", "SpotInterruptions", '{ $.detail.stopCode = "SpotInterruption" }'),
+        ("spot_placement_failures_filter", "SpotPlacementFailures", '{ $.detail.eventName = "SERVICE_TASK_PLACEMENT_FAILURE" }'),
+    ],
+)
+def test_metric_filters_count_the_events_per_cluster(synth: Synthesized, filter_id: str, metric: str, pattern: str) -> None:
+    body = synth.resource(STACK, "aws_cloudwatch_log_metric_filter", f"monitoring/{filter_id}")
+    assert body["log_group_name"] == synth.ref(STACK, "aws_cloudwatch_log_group", "monitoring/events_log_group", "name")
+    assert body["pattern"] == pattern
+    assert body["metric_transformation"] == {
+        "name": metric,
+        "namespace": EVENTS_NAMESPACE,
+        "value": "1",
+        "unit": "Count",
+        "dimensions": {"ClusterArn": "$.detail.clusterArn"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "metric", "period", "threshold"),
+    [("spot-interruptions", "SpotInterruptions", 3600, CONFIG.spot_interruptions_per_hour), ("spot-placement-failed", "SpotPlacementFailures", 900, 1)],
+)
+def test_spot_alarms_on_the_counted_events(synth: Synthesized, key: str, metric: str, period: int, threshold: int) -> None:
+    body = alarm(synth, key)
+    assert (body["namespace"], body["metric_name"], body["statistic"], body["period"]) == (EVENTS_NAMESPACE, metric, "Sum", period)
+    assert body["dimensions"] == {"ClusterArn": CLUSTER_ARN}
+    assert (body["comparison_operator"], body["threshold"], body["evaluation_periods"]) == ("GreaterThanOrEqualToThreshold", threshold, 1)
+
+
+def test_the_interruption_rate_comes_from_the_config(tmp_path: Path) -> None:
+    app = App(outdir=str(tmp_path))
+    stack = TerraformStack(app, "rate")
+    provider.AwsProvider(stack, "aws", region="eu-west-1")
+    aws = AwsContext(account_id="111122223333", partition="aws", region="eu-west-1")
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(spot_interruptions_per_hour=7), aws=aws, targets=TARGETS, **LOGS)
+    app.synth()
+    (body,) = [b for b in Synthesized(tmp_path).resources("rate", ALARM).values() if b["alarm_name"] == f"{PREFIX}-spot-interruptions"]
+    assert body["threshold"] == 7
+
+
+# --------------------------------------------------------- restore tests
+
+
+@pytest.fixture(scope="module")
+def restore_tested(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    outdir = tmp_path_factory.mktemp("restore")
+    app = App(outdir=str(outdir))
+    stack = TerraformStack(app, "restore")
+    provider.AwsProvider(stack, "aws", region="eu-west-1")
+    aws = AwsContext(account_id="111122223333", partition="aws", region="eu-west-1")
+    targets = MonitoringTargets(**{**TARGETS.__dict__, "database_restore_tests": True})
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=CONFIG, aws=aws, targets=targets, **LOGS)
+    app.synth()
+    return Synthesized(Path(outdir))
+
+
+def test_no_restore_test_rule_without_restore_tests(synth: Synthesized) -> None:
+    assert not [r for r in synth.resources(STACK, "aws_cloudwatch_event_rule").values() if r["name"].endswith("restore-test-failed")]
+
+
+def test_failed_restore_tests_of_the_cluster_reach_the_topic(restore_tested: Synthesized) -> None:
+    cluster_arn = f"arn:aws:rds:eu-west-1:111122223333:cluster:{TARGETS.db_cluster_identifier}"
+    rule = restore_tested.resource("restore", "aws_cloudwatch_event_rule", "monitoring/restore_test_failed_rule")
+    assert rule["name"] == f"{PREFIX}-restore-test-failed"
+    assert json.loads(rule["event_pattern"]) == restore_test_failure_pattern(cluster_arn)
+    target = restore_tested.resource("restore", "aws_cloudwatch_event_target", "monitoring/restore_test_failed_target")
+    assert target["arn"] == restore_tested.ref("restore", "aws_sns_topic", "monitoring/topic", "arn")
+    transformer = target["input_transformer"]
+    assert set(re.findall(r"<(\w+)>", transformer["input_template"])) == set(transformer["input_paths"])
+    assert transformer["input_paths"]["reason"] == "$.detail.statusMessage"
+    # The topic policy admits this rule as well as the deployment rule.
+    documents = restore_tested.doc("restore")["data"]["aws_iam_policy_document"]
+    (policy,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("monitoring/topic_policy_document")]
+    (events,) = [s for s in policy["statement"] if s.get("sid") == "EventRulesOfThisEnvironment"]
+    assert events["condition"][0]["values"] == [
+        f"arn:aws:events:eu-west-1:111122223333:rule/{PREFIX}-{n}" for n in ("deployment-failed", "restore-test-failed")
+    ]
+
+
+def _restore_event(status: str, source: str = "arn:aws:rds:eu-west-1:111122223333:cluster:c") -> dict[str, Any]:
+    """A restore job state change as AWS Backup sends it (camel-cased job fields)."""
+    return {
+        "source": "aws.backup",
+        "detail-type": "Restore Job State Change",
+        "resources": [],
+        "detail": {"restoreJobId": "J1", "resourceType": "Aurora", "status": status, "sourceResourceArn": source, "statusMessage": "m"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (_restore_event("FAILED"), True),
+        (_restore_event("ABORTED"), True),
+        (_restore_event("COMPLETED"), False),
+        (_restore_event("RUNNING"), False),
+        (_restore_event("FAILED", source="arn:aws:rds:eu-west-1:111122223333:cluster:other"), False),
+    ],
+)
+def test_only_failed_restores_of_this_cluster_match(event: dict[str, Any], expected: bool) -> None:
+    assert matches(restore_test_failure_pattern("arn:aws:rds:eu-west-1:111122223333:cluster:c"), event) is expected
+
+
+# ---------------------------------------------------- dashboard: SLO row
+
+
+def _widget(synth: Synthesized, title_start: str) -> dict[str, Any]:
+    (found,) = [w for w in widgets(synth) if str(w["properties"].get("title", "")).startswith(title_start)]
+    return found
+
+
+def test_the_dashboard_shows_the_error_budget_left_over_the_slo_period(synth: Synthesized) -> None:
+    props = _widget(synth, "Error budget left")["properties"]
+    assert (props["view"], props["start"], props["setPeriodToTimeRange"]) == ("singleValue", "-P30D", True)
+    expressions = {m[0]["id"]: m[0]["expression"] for m in props["metrics"] if isinstance(m[0], dict)}
+    assert expressions == {
+        "budget_left": "100 * (1 - burn_total)",
+        "burn_total": "(FILL(elb_5xx_total, 0) + FILL(target_5xx_total, 0)) / FILL(requests_total, 1) / 0.001",
+    }
+    metrics = {m[-1]["id"]: m[1] for m in props["metrics"] if isinstance(m[0], str)}
+    assert metrics == {"requests_total": "RequestCount", "elb_5xx_total": "HTTPCode_ELB_5XX_Count", "target_5xx_total": "HTTPCode_Target_5XX_Count"}
+    # A period of their own would show its last value instead of the whole range's.
+    assert not [m for m in props["metrics"] if isinstance(m[0], str) and "period" in m[-1]]
+
+
+def test_the_dashboard_shows_the_burn_rate_against_the_page_factors(synth: Synthesized) -> None:
+    props = _widget(synth, "SLO burn rate")["properties"]
+    assert [a["value"] for a in props["annotations"]["horizontal"]] == [14.4, 6]
+    visible = [m[0]["id"] for m in props["metrics"] if isinstance(m[0], dict)]
+    assert visible == ["burn_5m", "burn_1h"]
+    periods = {m[-1]["id"]: m[-1]["period"] for m in props["metrics"] if isinstance(m[0], str)}
+    assert {k: v for k, v in periods.items() if k.endswith("_5m")} == dict.fromkeys(("requests_5m", "elb_5xx_5m", "target_5xx_5m"), 300)
+    assert {k: v for k, v in periods.items() if k.endswith("_1h")} == dict.fromkeys(("requests_1h", "elb_5xx_1h", "target_5xx_1h"), 3600)
+
+
+def test_the_dashboard_shows_the_counted_spot_events(synth: Synthesized) -> None:
+    props = _widget(synth, "Fargate Spot")["properties"]
+    assert props["metrics"] == [[EVENTS_NAMESPACE, m, "ClusterArn", CLUSTER_ARN] for m in ("SpotInterruptions", "SpotPlacementFailures")]
+    assert props["stat"] == "Sum"

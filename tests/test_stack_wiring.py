@@ -91,10 +91,11 @@ def test_rollback_alarms_are_alarms_of_the_same_stack(synth: Synthesized, stack:
     names = synth.resource(stack, "aws_ecs_service", "service/service")["alarms"]["alarm_names"]
     expected = [synth.ref(stack, ALARM, f"monitoring/{key.replace('-', '_')}", "alarm_name") for key in ROLLBACK_ALARM_KEYS]
     assert names == expected
-    # And those alarms notify the stack's own topic.
+    # And the page they belong to (the fast burn) notifies the stack's own topic.
     topic = synth.ref(stack, "aws_sns_topic", "monitoring/topic", "arn")
-    for key in ROLLBACK_ALARM_KEYS:
-        assert topic in synth.resource(stack, ALARM, f"monitoring/{key.replace('-', '_')}")["alarm_actions"]
+    page = synth.resource(stack, "aws_cloudwatch_composite_alarm", "monitoring/slo_burn")
+    assert topic in page["alarm_actions"]
+    assert synth.ref(stack, ALARM, "monitoring/slo_fast_5m", "alarm_name") in page["alarm_rule"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -233,3 +234,58 @@ def test_prod_alarm_threshold_is_its_own_minimum(synth: Synthesized) -> None:
 def test_dashboard_url_is_in_the_stack_region(synth: Synthesized) -> None:
     url = outputs(synth, "order-api-dev")["dashboard_url"]
     assert re.match(r"^https://us-east-1\.console\.aws\.amazon\.com/cloudwatch/home\?region=us-east-1#dashboards:name=order-api-dev-on-call$", url)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_slo_page_watches_this_alb_with_this_environments_budget(synth: Synthesized, stack: str) -> None:
+    config = CONFIGS[stack].monitoring
+    alb = synth.ref(stack, "aws_lb", "load_balancer/alb", "arn_suffix")
+    budget = f"{config.error_budget:f}"
+    assert {"dev": "0.01", "staging": "0.005", "prod": "0.001"}[CONFIGS[stack].name] == budget
+    for key in ("slo_fast_1h", "slo_fast_5m", "slo_slow_6h", "slo_slow_30m"):
+        queries = {q["id"]: q for q in synth.resource(stack, ALARM, f"monitoring/{key}")["metric_query"]}
+        assert queries["burn"]["expression"].endswith(f"/ FILL(requests, 1) / {budget}")
+        assert {q["metric"]["dimensions"]["LoadBalancer"] for q in queries.values() if "metric" in q} == {alb}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_spot_events_are_this_clusters_and_services(synth: Synthesized, stack: str) -> None:
+    cluster = synth.resource(stack, "aws_ecs_cluster", "service/cluster")["name"]
+    service = synth.resource(stack, "aws_ecs_service", "service/service")["name"]
+    arn = "arn:${data.aws_partition.partition.partition}:ecs:us-east-1:${data.aws_caller_identity.caller.account_id}"
+    interruptions = json.loads(synth.resource(stack, "aws_cloudwatch_event_rule", "monitoring/spot_interruptions_rule")["event_pattern"])
+    assert interruptions["detail"]["clusterArn"] == [f"{arn}:cluster/{cluster}"]
+    placement = json.loads(synth.resource(stack, "aws_cloudwatch_event_rule", "monitoring/spot_placement_failures_rule")["event_pattern"])
+    assert placement["resources"] == [f"{arn}:service/{cluster}/{service}"]
+    for key in ("spot_interruptions", "spot_placement_failed"):
+        assert synth.resource(stack, ALARM, f"monitoring/{key}")["dimensions"] == {"ClusterArn": f"{arn}:cluster/{cluster}"}
+    assert synth.resource(stack, "aws_cloudwatch_log_group", "monitoring/events_log_group")["kms_key_id"] == synth.ref(
+        stack, "aws_kms_key", "logs_key/key", "arn"
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_restore_tests_run_where_aws_backup_runs_and_their_failures_reach_the_topic(synth: Synthesized, stack: str) -> None:
+    tested = CONFIGS[stack].database.restore_testing
+    assert tested is (CONFIGS[stack].name == "prod")
+    rules = [r["name"] for r in synth.resources(stack, "aws_cloudwatch_event_rule").values()]
+    assert (f"{stack}-restore-test-failed" in rules) is tested
+    assert bool(synth.resources(stack, "aws_backup_restore_testing_selection")) is tested
+    if not tested:
+        return
+    selection = synth.resource(stack, "aws_backup_restore_testing_selection", "database/restore_testing_selection")
+    assert selection["protected_resource_arns"] == [synth.ref(stack, "aws_rds_cluster", "database/cluster", "arn")]
+    assert selection["restore_testing_plan_name"] == synth.ref(stack, "aws_backup_restore_testing_plan", "database/restore_testing_plan", "name")
+    assert selection["restore_metadata_overrides"] == {
+        "dbSubnetGroupName": synth.ref(stack, "aws_db_subnet_group", "database/subnet_group", "name"),
+        "vpcSecurityGroupIds": json.dumps([synth.ref(stack, "aws_security_group", "database/security_group", "id")]),
+    }
+    plan = synth.resource(stack, "aws_backup_restore_testing_plan", "database/restore_testing_plan")
+    assert plan["recovery_point_selection"][0]["include_vaults"] == [synth.ref(stack, "aws_backup_vault", "database/backup_vault", "arn")]
+    cluster = synth.resource(stack, "aws_rds_cluster", "database/cluster")["cluster_identifier"]
+    rule = synth.resource(stack, "aws_cloudwatch_event_rule", "monitoring/restore_test_failed_rule")
+    assert json.loads(rule["event_pattern"])["detail"]["sourceResourceArn"] == [
+        f"arn:${{data.aws_partition.partition.partition}}:rds:us-east-1:${{data.aws_caller_identity.caller.account_id}}:cluster:{cluster}"
+    ]
+    target = synth.resource(stack, "aws_cloudwatch_event_target", "monitoring/restore_test_failed_target")
+    assert target["arn"] == synth.ref(stack, "aws_sns_topic", "monitoring/topic", "arn")

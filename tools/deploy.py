@@ -110,7 +110,8 @@ def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
     resources = doc.get("resource", {})
     if resources.get("aws_sns_topic_subscription"):
         return True
-    actions = [a for alarm in resources.get("aws_cloudwatch_metric_alarm", {}).values() for a in alarm.get("alarm_actions", [])]
+    alarms = [alarm for kind in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm") for alarm in resources.get(kind, {}).values()]
+    actions = [a for alarm in alarms for a in alarm.get("alarm_actions", [])]
     return any(isinstance(a, str) and a.startswith("arn:") for a in actions)
 
 
@@ -172,13 +173,13 @@ def check_domain(doc: Mapping[str, Any], stack: str) -> None:
 
 def check_account_stack(stack: str, logs: Any) -> None:
     """The account stack's singletons must exist: without its log resource policy, WAF
-    logging of the environment is refused (or grows the account-wide one)."""
-    from stacks.account_stack import STACK_NAME, WAF_LOG_POLICY_NAME
+    and the ECS event rules of the environment cannot write their logs."""
+    from stacks.account_stack import LOG_DELIVERY_POLICY_NAME, STACK_NAME
 
     policies = {p["policyName"] for p in logs.describe_resource_policies()["resourcePolicies"]}
-    if WAF_LOG_POLICY_NAME not in policies:
+    if LOG_DELIVERY_POLICY_NAME not in policies:
         raise DeployError(
-            f"{stack}: the account-wide singletons are missing (log resource policy {WAF_LOG_POLICY_NAME}): run make deploy STACK={STACK_NAME} first"
+            f"{stack}: the account-wide singletons are missing (log resource policy {LOG_DELIVERY_POLICY_NAME}): run make deploy STACK={STACK_NAME} first"
         )
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from stacks.aws import (
     appautoscaling_policy,
     appautoscaling_target,
     backup_plan,
+    backup_restore_testing_plan,
+    backup_restore_testing_selection,
     backup_selection,
     backup_vault,
     cloudwatch_log_group,
     db_subnet_group,
+    iam_role,
     rds_cluster,
     rds_cluster_instance,
     rds_cluster_parameter_group,
@@ -43,6 +47,18 @@ CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 #: Daily AWS Backup job, 06:00 UTC: after the default automated backup window and
 #: the Sunday maintenance window (04:30-05:30), so the two never overlap.
 AWS_BACKUP_SCHEDULE = "cron(0 6 ? * * *)"
+#: Weekly restore test: Tuesdays 10:00 UTC, a working day's morning (a failure is handled
+#: the same day), from the newest recovery point of the last week (daily: yesterday's).
+RESTORE_TEST_SCHEDULE = "cron(0 10 ? * TUE *)"
+RESTORE_TEST_START_WINDOW_HOURS = 2
+RESTORE_TEST_SELECTION_DAYS = 7
+#: Hours AWS Backup keeps the restored cluster (for a validation hook) before it deletes it.
+RESTORE_TEST_VALIDATION_HOURS = 1
+
+
+def restore_testing_name(name_prefix: str, part: str) -> str:
+    """AWS Backup restore testing names allow letters, digits and '_' only (at most 50)."""
+    return f"{name_prefix}-{part}".replace("-", "_")
 
 
 class Database(Construct):
@@ -89,7 +105,8 @@ class Database(Construct):
       unless ``config.skip_final_snapshot`` (refused in prod) or ``disposable``
       (a suffixed copy, destroyed without one), automated backups kept after
       deletion in production, deletion protection from config, and optionally an
-      AWS Backup plan (daily, vault encrypted with the key).  The key of a
+      AWS Backup plan (daily, vault encrypted with the key) and then optionally
+      weekly restore tests (:meth:`_restore_testing`).  The key of a
       standing environment is retained (``prevent_destroy``): the final snapshot
       is unreadable without it.
     - **Logs**: audit, error, general and slow query logs go to log groups created
@@ -158,6 +175,7 @@ class Database(Construct):
             subnet_ids=list(subnet_ids),
         )
 
+        self._subnet_group_name = subnet_group.name
         log_groups = self._log_groups(log_retention_days, log_key_arn)
         self._cluster(name_prefix, subnet_group, self._parameter_group(name_prefix), log_groups, production=production, disposable=disposable)
         self._instances(name_prefix, aws, subnet_group, list(availability_zones))
@@ -402,17 +420,8 @@ class Database(Construct):
                 )
             ],
         )
-        role = service_role(
-            self,
-            "backup_role",
-            name=f"{name_prefix}-database-backup",
-            service="backup.amazonaws.com",
-            aws=aws,
-            description="AWS Backup of the Aurora cluster",
-            # AWS Backup documents its role trust without condition keys; a trust it
-            # cannot satisfy fails every backup job.
-            source_account_condition=False,
-            managed_policy="service-role/AWSBackupServiceRolePolicyForBackup",
+        role = self._backup_service_role(
+            "backup_role", f"{name_prefix}-database-backup", "AWS Backup of the Aurora cluster", "AWSBackupServiceRolePolicyForBackup", aws
         )
         backup_selection.BackupSelection(
             self,
@@ -421,6 +430,74 @@ class Database(Construct):
             plan_id=plan.id,
             iam_role_arn=role.arn,
             resources=[self.cluster.arn],
+        )
+        if config.restore_testing:
+            self._restore_testing(name_prefix, vault, aws)
+
+    def _backup_service_role(self, id_: str, name: str, description: str, policy: str, aws: AwsContext) -> iam_role.IamRole:
+        """A role AWS Backup assumes, with one AWS managed ``service-role/`` policy.  AWS
+        Backup documents its role trust without condition keys; a trust it cannot satisfy
+        fails every job."""
+        return service_role(
+            self,
+            id_,
+            name=name,
+            service="backup.amazonaws.com",
+            aws=aws,
+            description=description,
+            source_account_condition=False,
+            managed_policy=f"service-role/{policy}",
+        )
+
+    def _restore_testing(self, name_prefix: str, vault: backup_vault.BackupVault, aws: AwsContext) -> None:
+        """Weekly AWS Backup restore test of the newest recovery point in the vault: a new
+        cluster (random ``awsbackup-restore-test-...`` identifier, the recovery point's
+        engine and KMS key) in this database's subnet group and security group, deleted
+        after :data:`RESTORE_TEST_VALIDATION_HOURS`.  A failed test reaches the alarm topic
+        (rule ``<name_prefix>-restore-test-failed``, in the monitoring component).
+
+        The role restores and deletes only: its own, trusted by AWS Backup alone, with
+        AWS's restore policy (``AWSBackupServiceRolePolicyForRestores``, whose deletions
+        are limited to resources restore testing created), not the backup role."""
+        rt = backup_restore_testing_plan
+        plan = rt.BackupRestoreTestingPlan(
+            self,
+            "restore_testing_plan",
+            name=restore_testing_name(name_prefix, "database"),
+            schedule_expression=RESTORE_TEST_SCHEDULE,
+            schedule_expression_timezone="Etc/UTC",
+            start_window_hours=RESTORE_TEST_START_WINDOW_HOURS,
+            recovery_point_selection=[
+                rt.BackupRestoreTestingPlanRecoveryPointSelection(
+                    algorithm="LATEST_WITHIN_WINDOW",
+                    include_vaults=[vault.arn],
+                    recovery_point_types=["SNAPSHOT"],
+                    selection_window_days=RESTORE_TEST_SELECTION_DAYS,
+                )
+            ],
+        )
+        role = self._backup_service_role(
+            "restore_test_role",
+            f"{name_prefix}-database-restore-test",
+            "AWS Backup restore tests of the Aurora cluster: restore, then delete the restored cluster",
+            "AWSBackupServiceRolePolicyForRestores",
+            aws,
+        )
+        backup_restore_testing_selection.BackupRestoreTestingSelection(
+            self,
+            "restore_testing_selection",
+            name=restore_testing_name(name_prefix, "aurora"),
+            restore_testing_plan_name=plan.name,
+            protected_resource_type="Aurora",
+            protected_resource_arns=[self.cluster.arn],
+            iam_role_arn=role.arn,
+            # The isolated subnets and the database's security group (no egress, MySQL from
+            # the service only): the account may have no default VPC to infer.
+            restore_metadata_overrides={
+                "dbSubnetGroupName": self._subnet_group_name,
+                "vpcSecurityGroupIds": json.dumps([self.security_group.id]),
+            },
+            validation_window_hours=RESTORE_TEST_VALIDATION_HOURS,
         )
 
 

@@ -8,17 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stacks.aws import (
+    cloudwatch_composite_alarm,
     cloudwatch_dashboard,
     cloudwatch_event_rule,
     cloudwatch_event_target,
+    cloudwatch_log_metric_filter,
     cloudwatch_metric_alarm,
     sns_topic,
     sns_topic_policy,
     sns_topic_subscription,
 )
-from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, deny_insecure_transport, policy_document
+from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, deny_insecure_transport, log_group, policy_document
+from stacks.components.slo import BURN_METRICS, BURN_PAIRS, BURN_WINDOWS, SLO_PERIOD_DAYS, BurnWindow, burn_expression, burn_rule
 from stacks.config import ConfigError, MonitoringConfig
-from stacks.framework import Construct
+from stacks.framework import Construct, ITerraformDependable
 
 Alarm = cloudwatch_metric_alarm
 
@@ -39,10 +42,29 @@ ALARM_KEYS = (
     "pending-orders-backlog",
 )
 
-#: Alarms an ECS deployment rolls back on: the new revision is failing requests
-#: or health checks.  Both target groups count: blue and green swap roles at
-#: every deployment.
-ROLLBACK_ALARM_KEYS = ("alb-5xx-rate", "target-5xx", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+#: The burn-rate window alarms (:mod:`stacks.components.slo`), fast pair first, long before short.
+BURN_ALARM_KEYS = tuple(window.key for window in BURN_WINDOWS)
+#: The composite alarm that pages when the availability SLO's error budget burns.
+PAGE_KEY = "slo-burn"
+#: Fargate Spot made visible: interruptions above a rate, and Spot tasks ECS cannot place.
+SPOT_ALARM_KEYS = ("spot-interruptions", "spot-placement-failed")
+
+#: Alarms that notify the topic (on firing and on recovery); every other alarm shows on
+#: the dashboard only.  The page is the SLO burn; the others see what the availability
+#: SLO cannot: slow answers, accepted orders not processed, and Fargate Spot capacity.
+PAGING_ALARM_KEYS = (PAGE_KEY, "latency-p99", "pending-orders-backlog", *SPOT_ALARM_KEYS)
+
+#: Alarms an ECS deployment rolls back on: the fast burn's 5-minute window (the new
+#: revision fails requests) and unhealthy targets in either target group (blue and
+#: green swap roles at every deployment).  ECS takes metric alarms (it computes the bake
+#: time from their periods and polls them with DescribeAlarms), so the composite page
+#: is not one of them; the longer windows are not either: they stay in ALARM up to six
+#: hours after an incident, and ECS ignores the alarms of a deployment that starts
+#: while one of them is in ALARM.
+ROLLBACK_ALARM_KEYS = ("slo-fast-5m", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+
+#: Namespace of the metrics counted from the environment's ECS events (metric filters).
+EVENTS_NAMESPACE = "OrderApi/EcsEvents"
 
 ELB = "AWS/ApplicationELB"
 ECS = "AWS/ECS"
@@ -79,6 +101,55 @@ def deployment_event_pattern(service_arn: str) -> dict[str, Any]:
     }
 
 
+def spot_interruption_pattern(cluster_arn: str) -> dict[str, Any]:
+    """Tasks of the cluster stopped by a Fargate Spot interruption: the final ``STOPPED``
+    event only, so each interrupted task counts once (the two-minute warning and the
+    states in between carry the same stop code)."""
+    return {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {"clusterArn": [cluster_arn], "stopCode": ["SpotInterruption"], "lastStatus": ["STOPPED"]},
+    }
+
+
+def spot_placement_failure_pattern(service_arn: str) -> dict[str, Any]:
+    """The service could not place a task on Fargate Spot (no Spot capacity)."""
+    return {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Service Action"],
+        "resources": [service_arn],
+        "detail": {"eventName": ["SERVICE_TASK_PLACEMENT_FAILURE"], "capacityProviderArns": [{"wildcard": "*capacity-provider/FARGATE_SPOT"}]},
+    }
+
+
+def restore_test_failure_pattern(cluster_arn: str) -> dict[str, Any]:
+    """A restore job of the cluster's recovery points (the weekly restore test) that failed or was aborted."""
+    return {
+        "source": ["aws.backup"],
+        "detail-type": ["Restore Job State Change"],
+        "detail": {"status": ["FAILED", "ABORTED"], "sourceResourceArn": [cluster_arn]},
+    }
+
+
+#: What a failed restore test sends to the alarm topic (fields of :data:`RESTORE_TEST_EVENT_FIELDS`).
+RESTORE_TEST_MESSAGE = '"<cluster>: restore test <job> <status> at <time>: <reason>"'
+RESTORE_TEST_EVENT_FIELDS = {
+    "cluster": "$.detail.sourceResourceArn",
+    "job": "$.detail.restoreJobId",
+    "status": "$.detail.status",
+    "time": "$.time",
+    "reason": "$.detail.statusMessage",
+}
+
+#: The metric filters on the environment's ECS event log group: key (filter
+#: ``<name_prefix>-<key>``), metric name, and the pattern of the events it counts.  Each
+#: metric has the dimension ``ClusterArn`` (the event's ``$.detail.clusterArn``).
+EVENT_METRICS = (
+    ("spot-interruptions", "SpotInterruptions", '{ $.detail.stopCode = "SpotInterruption" }'),
+    ("spot-placement-failures", "SpotPlacementFailures", '{ $.detail.eventName = "SERVICE_TASK_PLACEMENT_FAILURE" }'),
+)
+
+
 def alarm_name(name_prefix: str, key: str) -> str:
     """Physical alarm name, ``<name_prefix>-<key>``."""
     return f"{name_prefix}-{key}"
@@ -105,6 +176,9 @@ class MonitoringTargets:
     pending_orders_metric: str = "PendingOrders"
     #: Dimensions of the backlog metric; default ``{"ServiceName": service_name}``.
     pending_orders_dimensions: Mapping[str, str] | None = field(default=None)
+    #: The database cluster has weekly AWS Backup restore tests whose failures reach the
+    #: topic (rule ``<name_prefix>-restore-test-failed``).  Default off.
+    database_restore_tests: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.min_tasks, bool) or not isinstance(self.min_tasks, int) or self.min_tasks < 1:
@@ -129,6 +203,21 @@ class _Spec:
     statistic: str | None = None
     extended_statistic: str | None = None
     metric_query: Sequence[Alarm.CloudwatchMetricAlarmMetricQuery] = ()
+    #: Seconds per period (single-metric alarms) and periods looked at; default the
+    #: configured ones.  Datapoints to alarm: the configured ones, at most the periods.
+    period: int | None = None
+    evaluation_periods: int | None = None
+
+
+@dataclass(frozen=True)
+class _TopicRule:
+    """An event rule whose events reach the topic as one line (input paths, template)."""
+
+    id: str
+    name: str
+    description: str
+    pattern: dict[str, Any]
+    message: tuple[Mapping[str, str], str]
 
 
 class Monitoring(Construct):
@@ -137,19 +226,26 @@ class Monitoring(Construct):
     The topic ``<name_prefix>-alarms`` is encrypted with its own customer-managed
     key, which CloudWatch and EventBridge (this account only) may use; the topic
     policy lets only this account's ``<name_prefix>-*`` alarms and the
-    environment's deployment rule publish, and only over TLS.  The rule
+    environment's event rules publish, and only over TLS.  The rule
     ``<name_prefix>-deployment-failed`` sends one line per failed or rolled-back
-    ECS deployment of the service (:func:`deployment_event_pattern`).  Subscriptions come from
+    ECS deployment of the service (:func:`deployment_event_pattern`), and with
+    ``targets.database_restore_tests`` the rule ``<name_prefix>-restore-test-failed``
+    one line per failed restore test.  Subscriptions come from
     ``config.alarm_emails`` and ``config.alarm_https_endpoints``; with
-    ``config.alarm_topic_arn`` every alarm also notifies that existing topic
+    ``config.alarm_topic_arn`` every paging alarm also notifies that existing topic
     (e.g. the organisation's paging topic).
 
-    Every alarm (names ``<name_prefix>-<key>``, keys in :data:`ALARM_KEYS`)
-    notifies the topic when it fires and when it recovers.
+    Alarms are named ``<name_prefix>-<key>``: the threshold alarms (:data:`ALARM_KEYS`),
+    the burn-rate windows (:data:`BURN_ALARM_KEYS`) and the composite page
+    (:data:`PAGE_KEY`) built from them, and the Fargate Spot alarms
+    (:data:`SPOT_ALARM_KEYS`) on metrics counted from the cluster's ECS events.  Those in
+    :data:`PAGING_ALARM_KEYS` notify the topic when they fire and when they recover;
+    the others show on the dashboard only.
 
     Attributes: ``topic_arn``, ``alarm_actions``, ``alarm_names``, ``alarms``
-    (key -> alarm), ``rollback_alarm_names`` (references), ``dashboard_name``,
-    ``dashboard_url``, ``key_arn``.
+    (key -> metric alarm), ``page`` (the composite alarm), ``rollback_alarm_names``
+    (references), ``dashboard_name``, ``dashboard_url``, ``key_arn``,
+    ``events_log_group_name``.
     """
 
     def __init__(
@@ -161,6 +257,8 @@ class Monitoring(Construct):
         config: MonitoringConfig,
         aws: AwsContext,
         targets: MonitoringTargets,
+        log_retention_days: int,
+        log_key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
         self._prefix = name_prefix
@@ -172,7 +270,11 @@ class Monitoring(Construct):
         specs = self._specs(config, targets)
         assert tuple(s.key for s in specs) == ALARM_KEYS
         self.alarms: dict[str, Alarm.CloudwatchMetricAlarm] = {spec.key: self._alarm(spec) for spec in specs}
-        self.alarm_names = [alarm_name(name_prefix, key) for key in ALARM_KEYS]
+        self.alarms.update({window.key: self._alarm(self._burn_spec(window)) for window in BURN_WINDOWS})
+        self.page = self._page()
+        self._ecs_events(log_retention_days, log_key_arn)
+        self.alarms.update({spec.key: self._alarm(spec) for spec in self._spot_specs()})
+        self.alarm_names = [alarm_name(name_prefix, key) for key in (PAGE_KEY, *BURN_ALARM_KEYS, *ALARM_KEYS, *SPOT_ALARM_KEYS)]
         #: References to the rollback alarms' names: the service that rolls back on them
         #: then depends on them, so they exist before its first deployment.
         self.rollback_alarm_names = [self.alarms[key].alarm_name for key in ROLLBACK_ALARM_KEYS]
@@ -190,8 +292,7 @@ class Monitoring(Construct):
 
     def _topic(self, name_prefix: str, config: MonitoringConfig, aws: AwsContext) -> None:
         topic_name = f"{name_prefix}-alarms"
-        deployment_rule_name = f"{name_prefix}-deployment-failed"
-        deployment_rule_arn = aws.arn("events", f"rule/{deployment_rule_name}")
+        rules = self._topic_rules()
         key = EncryptionKey(
             self,
             "topic_key",
@@ -227,42 +328,208 @@ class Monitoring(Construct):
                         ],
                     ),
                     Statement(
-                        sid="DeploymentFailuresOfThisService",
+                        sid="EventRulesOfThisEnvironment",
                         effect="Allow",
                         principals=[Principal(type="Service", identifiers=["events.amazonaws.com"])],
                         actions=["sns:Publish"],
                         resources=[topic.arn],
-                        condition=[Condition(test="ArnEquals", variable="aws:SourceArn", values=[deployment_rule_arn])],
+                        condition=[Condition(test="ArnEquals", variable="aws:SourceArn", values=[aws.arn("events", f"rule/{r.name}") for r in rules])],
                     ),
                     deny_insecure_transport(["sns:Publish"], [topic.arn]),
                 ],
             ),
         )
-        self._deployment_events(deployment_rule_name, topic.arn)
+        for r in rules:
+            self._event_rule(r.id, r.name, r.description, r.pattern, target_arn=topic.arn, message=r.message)
         for i, email in enumerate(config.alarm_emails):
             sns_topic_subscription.SnsTopicSubscription(self, f"email_subscription_{i}", topic_arn=topic.arn, protocol="email", endpoint=email)
         for i, url in enumerate(config.alarm_https_endpoints):
             sns_topic_subscription.SnsTopicSubscription(self, f"https_subscription_{i}", topic_arn=topic.arn, protocol="https", endpoint=url)
 
-    def _deployment_events(self, rule_name: str, topic_arn: str) -> None:
-        """Failed and rolled-back deployments of the service, as one readable line on the topic."""
-        t, aws = self._targets, self._aws
+    def _topic_rules(self) -> list[_TopicRule]:
+        """Events that reach the topic as one readable line each: failed and rolled-back
+        deployments of the service, and (with restore tests) failed restore tests of the
+        database cluster."""
+        t, prefix = self._targets, self._prefix
+        rules = [
+            _TopicRule(
+                "deployment_failed",
+                f"{prefix}-deployment-failed",
+                f"{t.service_name}: ECS deployment failed or rolling back",
+                deployment_event_pattern(self._service_arn),
+                (DEPLOYMENT_EVENT_FIELDS, DEPLOYMENT_MESSAGE),
+            )
+        ]
+        if t.database_restore_tests:
+            rules.append(
+                _TopicRule(
+                    "restore_test_failed",
+                    f"{prefix}-restore-test-failed",
+                    f"{t.db_cluster_identifier}: AWS Backup restore test failed",
+                    restore_test_failure_pattern(self._aws.arn("rds", f"cluster:{t.db_cluster_identifier}")),
+                    (RESTORE_TEST_EVENT_FIELDS, RESTORE_TEST_MESSAGE),
+                )
+            )
+        return rules
+
+    def _event_rule(
+        self,
+        id_: str,
+        name: str,
+        description: str,
+        pattern: dict[str, Any],
+        *,
+        target_arn: str,
+        message: tuple[Mapping[str, str], str] | None = None,
+        depends_on: Sequence[ITerraformDependable] = (),
+    ) -> None:
+        """A rule on the default bus and its one target (which waits for ``depends_on``);
+        with ``message`` (input paths, template) the target gets one readable line
+        instead of the event."""
         rule = cloudwatch_event_rule.CloudwatchEventRule(
-            self,
-            "deployment_failed_rule",
-            name=rule_name,
-            description=f"{t.service_name}: ECS deployment failed or rolling back",
-            event_pattern=json.dumps(deployment_event_pattern(aws.arn("ecs", f"service/{t.cluster_name}/{t.service_name}")), sort_keys=True),
+            self, f"{id_}_rule", name=name, description=description, event_pattern=json.dumps(pattern, sort_keys=True)
         )
+        transformer = None
+        if message is not None:
+            paths, template = message
+            transformer = cloudwatch_event_target.CloudwatchEventTargetInputTransformer(input_paths=dict(paths), input_template=template)
         cloudwatch_event_target.CloudwatchEventTarget(
             self,
-            "deployment_failed_target",
+            f"{id_}_target",
             rule=rule.name,
-            target_id="alarm-topic",
-            arn=topic_arn,
-            input_transformer=cloudwatch_event_target.CloudwatchEventTargetInputTransformer(
-                input_paths=dict(DEPLOYMENT_EVENT_FIELDS), input_template=DEPLOYMENT_MESSAGE
+            target_id="alarm-topic" if message is not None else "event-log",
+            arn=target_arn,
+            input_transformer=transformer,
+            depends_on=list(depends_on) or None,
+        )
+
+    @property
+    def _cluster_arn(self) -> str:
+        return self._aws.arn("ecs", f"cluster/{self._targets.cluster_name}")
+
+    @property
+    def _service_arn(self) -> str:
+        t = self._targets
+        return self._aws.arn("ecs", f"service/{t.cluster_name}/{t.service_name}")
+
+    # ------------------------------------------------------ ECS events (Spot)
+
+    def _ecs_events(self, retention_days: int, key_arn: str) -> None:
+        """Fargate Spot interruptions and Spot placement failures of the service, recorded
+        in the log group ``/aws/events/<name_prefix>-ecs`` (one entry per event, for the
+        runbook) and counted there by metric filters (:data:`EVENT_METRICS`)."""
+        prefix = self._prefix
+        group = log_group(self, "events_log_group", name=f"/aws/events/{prefix}-ecs", retention_days=retention_days, kms_key_arn=key_arn)
+        self.events_log_group_name = group.name
+        rules = {
+            "spot_interruptions": (f"{prefix}-spot-interruptions", "Fargate Spot interruptions", spot_interruption_pattern(self._cluster_arn)),
+            "spot_placement_failures": (
+                f"{prefix}-spot-placement-failures",
+                "Fargate Spot tasks ECS could not place",
+                spot_placement_failure_pattern(self._service_arn),
             ),
+        }
+        # EventBridge may write here by the account stack's one log resource policy for
+        # every environment's /aws/events/order-api-* group (stacks/account_stack.py).
+        for id_, (name, what, pattern) in rules.items():
+            self._event_rule(id_, name, f"{self._targets.service_name}: {what}", pattern, target_arn=group.arn)
+        for key, metric, filter_pattern in EVENT_METRICS:
+            cloudwatch_log_metric_filter.CloudwatchLogMetricFilter(
+                self,
+                f"{key.replace('-', '_')}_filter",
+                name=f"{prefix}-{key}",
+                log_group_name=group.name,
+                pattern=filter_pattern,
+                metric_transformation=cloudwatch_log_metric_filter.CloudwatchLogMetricFilterMetricTransformation(
+                    name=metric, namespace=EVENTS_NAMESPACE, value="1", dimensions={"ClusterArn": "$.detail.clusterArn"}, unit="Count"
+                ),
+            )
+
+    def _spot_specs(self) -> list[_Spec]:
+        """Alarms on the counted ECS events; no event is no interruption."""
+        c = self._config
+        cluster = {"ClusterArn": self._cluster_arn}
+        return [
+            _Spec(
+                "spot-interruptions",
+                f"{c.spot_interruptions_per_hour} or more Fargate Spot interruptions within an hour "
+                "(runbook: README, Monitoring; consider a larger on-demand share)",
+                "GreaterThanOrEqualToThreshold",
+                c.spot_interruptions_per_hour,
+                "notBreaching",
+                EVENTS_NAMESPACE,
+                "SpotInterruptions",
+                cluster,
+                "Sum",
+                period=3600,
+                evaluation_periods=1,
+            ),
+            _Spec(
+                "spot-placement-failed",
+                "ECS could not place a Fargate Spot task within the last 15 minutes: no Spot capacity (runbook: README, Monitoring)",
+                "GreaterThanOrEqualToThreshold",
+                1,
+                "notBreaching",
+                EVENTS_NAMESPACE,
+                "SpotPlacementFailures",
+                cluster,
+                "Sum",
+                period=900,
+                evaluation_periods=1,
+            ),
+        ]
+
+    # ----------------------------------------------------------- SLO burn rate
+
+    def _burn_spec(self, window: BurnWindow) -> _Spec:
+        """One window of the burn-rate page: the burn rate over the last ``window.minutes``
+        (one period of that length; CloudWatch's evaluation window slides) above the
+        pair's factor.  It only feeds the composite page and shows on the dashboard."""
+        slo = self._config.availability_slo_percent
+        return _Spec(
+            window.key,
+            f"Availability SLO {slo} %: error budget burning more than {window.factor}x over {window.label} (part of the {PAGE_KEY} page)",
+            "GreaterThanThreshold",
+            float(window.factor),
+            # No requests, no errors: nothing burns.
+            "notBreaching",
+            metric_query=self._burn_query(window),
+            evaluation_periods=1,
+        )
+
+    def _burn_query(self, window: BurnWindow) -> list[Alarm.CloudwatchMetricAlarmMetricQuery]:
+        lb = {"LoadBalancer": self._targets.alb_arn_suffix}
+        return [
+            Alarm.CloudwatchMetricAlarmMetricQuery(
+                id="burn", expression=burn_expression(self._config.error_budget), label=f"burn rate over {window.label}", return_data=True
+            ),
+            *(
+                Alarm.CloudwatchMetricAlarmMetricQuery(
+                    id=id_,
+                    return_data=False,
+                    metric=Alarm.CloudwatchMetricAlarmMetricQueryMetric(namespace=ELB, metric_name=name, dimensions=lb, period=window.seconds, stat="Sum"),
+                )
+                for id_, name in BURN_METRICS
+            ),
+        ]
+
+    def _page(self) -> cloudwatch_composite_alarm.CloudwatchCompositeAlarm:
+        """The page: either burn-rate pair with both windows in ALARM (by reference, so the
+        window alarms exist first)."""
+        slo = self._config.availability_slo_percent
+        name = alarm_name(self._prefix, PAGE_KEY)
+        pairs = "; ".join(f"{p.factor}x over {p.long.label} and {p.short.label}" for p in BURN_PAIRS)
+        return cloudwatch_composite_alarm.CloudwatchCompositeAlarm(
+            self,
+            PAGE_KEY.replace("-", "_"),
+            alarm_name=name,
+            alarm_description=(
+                f"{self._prefix}: availability SLO {slo} % over {SLO_PERIOD_DAYS} days: the error budget is burning ({pairs}). Runbook: README, Monitoring."
+            ),
+            alarm_rule=burn_rule({key: self.alarms[key].alarm_name for key in BURN_ALARM_KEYS}),
+            alarm_actions=self.alarm_actions,
+            ok_actions=self.alarm_actions,
+            tags={"Name": name},
         )
 
     # ----------------------------------------------------------------- alarms
@@ -420,24 +687,26 @@ class Monitoring(Construct):
                 "namespace": spec.namespace,
                 "metric_name": spec.metric,
                 "dimensions": dict(spec.dimensions),
-                "period": c.alarm_period_seconds,
+                "period": spec.period or c.alarm_period_seconds,
                 "statistic": spec.statistic,
                 "extended_statistic": spec.extended_statistic,
             }
+        evaluation_periods = spec.evaluation_periods or c.alarm_evaluation_periods
         rollback = " Rolls back an ECS deployment." if spec.key in ROLLBACK_ALARM_KEYS else ""
+        pages = spec.key in PAGING_ALARM_KEYS
         return Alarm.CloudwatchMetricAlarm(
             self,
             spec.key.replace("-", "_"),
             alarm_name=name,
-            alarm_description=f"{self._prefix}: {spec.description}.{rollback}",
+            alarm_description=f"{self._prefix}: {spec.description}.{rollback}{'' if pages else ' Dashboard only.'}",
             comparison_operator=spec.comparison,
             threshold=spec.threshold,
-            evaluation_periods=c.alarm_evaluation_periods,
-            datapoints_to_alarm=c.alarm_datapoints_to_alarm,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=min(c.alarm_datapoints_to_alarm, evaluation_periods),
             treat_missing_data=spec.treat_missing_data,
             metric_query=list(spec.metric_query) or None,
-            alarm_actions=self.alarm_actions,
-            ok_actions=self.alarm_actions,
+            alarm_actions=self.alarm_actions if pages else None,
+            ok_actions=self.alarm_actions if pages else None,
             tags={"Name": name},
             **single,
         )
@@ -472,7 +741,8 @@ class Monitoring(Construct):
                     "properties": {
                         "markdown": (
                             f"# {self._prefix}\n"
-                            "Alarms notify the environment's alarm topic. Rows: alarm states; traffic at the load balancer; "
+                            f"The page is `{alarm_name(self._prefix, PAGE_KEY)}` (availability SLO {c.availability_slo_percent} % over "
+                            f"{SLO_PERIOD_DAYS} days). Rows: alarm states; the SLO and Fargate Spot; traffic at the load balancer; "
                             "the ECS service; the Aurora cluster; WAF and the order backlog."
                         )
                     },
@@ -488,6 +758,7 @@ class Monitoring(Construct):
                     },
                 }
             ],
+            self._slo_row(),
             [
                 graph("ALB requests", [[ELB, "RequestCount", *lb]], stat="Sum"),
                 graph(
@@ -557,6 +828,53 @@ class Monitoring(Construct):
             ],
         ]
         return {"start": "-PT3H", "periodOverride": "inherit", "widgets": _layout(rows)}
+
+    def _slo_row(self) -> list[dict[str, Any]]:
+        """Error budget left over the SLO period, the burn rate against the page's factors,
+        and the counted Fargate Spot events."""
+        t, c, region = self._targets, self._config, self._aws.region
+        lb = ["LoadBalancer", t.alb_arn_suffix]
+
+        def burn(suffix: str, label: str, period: int | None, *, visible: bool = True) -> list[list[Any]]:
+            """The burn-rate expression ``burn<suffix>`` over metrics of ``period`` seconds
+            (``None``: the widget's, e.g. its whole time range)."""
+            options = {"stat": "Sum", "visible": False} | ({"period": period} if period else {})
+            return [
+                [{"expression": burn_expression(c.error_budget, suffix), "label": label, "id": f"burn{suffix}", "visible": visible}],
+                *([ELB, name, *lb, {"id": f"{id_}{suffix}", **options}] for id_, name in BURN_METRICS),
+            ]
+
+        budget_left = {
+            "title": f"Error budget left, last {SLO_PERIOD_DAYS} days (%)",
+            "view": "singleValue",
+            "region": region,
+            "start": f"-P{SLO_PERIOD_DAYS}D",
+            "setPeriodToTimeRange": True,
+            "metrics": [
+                [{"expression": "100 * (1 - burn_total)", "label": f"of the {c.error_budget:%} budget left", "id": "budget_left"}],
+                # One value over the whole 30 days: no period of their own.
+                *burn("_total", "burn rate", None, visible=False),
+            ],
+        }
+        burn_rate = {
+            "title": "SLO burn rate (1 = the budget lasts 30 days)",
+            "view": "timeSeries",
+            "stacked": False,
+            "region": region,
+            "period": 300,
+            "metrics": [*burn("_5m", "5-minute burn rate", 300), *burn("_1h", "1-hour burn rate", 3600)],
+            "annotations": {"horizontal": [{"label": f"{p.name} burn ({p.factor}x)", "value": float(p.factor)} for p in BURN_PAIRS]},
+        }
+        spot = {
+            "title": "Fargate Spot interruptions / placement failures",
+            "view": "timeSeries",
+            "stacked": False,
+            "region": region,
+            "period": 300,
+            "stat": "Sum",
+            "metrics": [[EVENTS_NAMESPACE, metric, "ClusterArn", self._cluster_arn] for _, metric, _ in EVENT_METRICS],
+        }
+        return [{"type": "metric", "properties": props} for props in (budget_left, burn_rate, spot)]
 
 
 def _layout(rows: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -35,6 +35,9 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             database=DatabaseConfig(data_api=data_api),
             # A short bake: dev is released many times a day.
             deployment=DeploymentConfig(bake_time_minutes=1),
+            # Sparse, synthetic traffic: at 99.9 % a handful of failed requests would page.
+            # At 99 % the page still fires when a broken release fails most requests.
+            monitoring=MonitoringConfig(availability_slo_percent=99.0),
         ),
         "staging": EnvironmentConfig(
             name="staging",
@@ -43,7 +46,8 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
             service=ServiceConfig(image_tag=RELEASED_IMAGE_TAG),
             load_balancer=LoadBalancerConfig(domain_name="api.staging.orders.example.com", hosted_zone_name="staging.orders.example.com"),
             database=DatabaseConfig(data_api=data_api),
-            monitoring=MonitoringConfig(log_retention_days=14),
+            # Production-like but for tests and load runs: half of prod's strictness.
+            monitoring=MonitoringConfig(log_retention_days=14, availability_slo_percent=99.5),
         ),
         "prod": EnvironmentConfig(
             name="prod",
@@ -73,8 +77,9 @@ def catalogue(region: str) -> dict[str, EnvironmentConfig]:
                 # A day of backtrack where the region offers it (see stacks/config/regions.py).
                 backtrack_window_hours=24 if REGIONS[region].backtrack else 0,
                 aws_backup=True,
+                restore_testing=True,
             ),
             edge=EdgeConfig(alb_deletion_protection=True),
-            monitoring=MonitoringConfig(log_retention_days=365),
+            monitoring=MonitoringConfig(log_retention_days=365, availability_slo_percent=99.9),
         ),
     }

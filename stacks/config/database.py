@@ -154,6 +154,10 @@ class DatabaseConfig:
     aws_backup: bool = False
     #: Days AWS Backup keeps each daily recovery point (1-3650).  Default 35.
     aws_backup_retention_days: int = 35
+    #: Weekly AWS Backup restore tests of the newest recovery point (needs ``aws_backup``):
+    #: the restored cluster is deleted after the validation window, and a failed test
+    #: reaches the alarm topic.  Default off (prod: on).
+    restore_testing: bool = False
 
     def __post_init__(self) -> None:
         version = _ENGINE_VERSION_RE.match(self.engine_version or "")
@@ -256,3 +260,9 @@ class DatabaseConfig:
             f"at least {ADVANCED_INSIGHTS_RETENTION_DAYS} with advanced Database Insights (AWS requires 15 months of data)",
         )
         _int_in("database.aws_backup_retention_days", self.aws_backup_retention_days, 1, 3650)
+        _require(
+            isinstance(self.restore_testing, bool) and (self.aws_backup or not self.restore_testing),
+            "database.restore_testing",
+            self.restore_testing,
+            "true only with aws_backup (restore tests restore the AWS Backup plan's recovery points)",
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from stacks.config.validate import DNS_LABEL, DNS_NAME, DNS_NAME_LIMIT, _int_in, _one_of, _require, valid_port
 
@@ -72,6 +73,17 @@ class MonitoringConfig:
     replica_lag_ms: int = 1000
     #: Pending orders (the application's backlog metric).  Default 1000.
     pending_orders: int = 1000
+    #: Availability SLO, percent of load balancer requests answered without a 5xx over
+    #: 30 days (90-99.99, at most two decimals).  The burn-rate page derives from it.
+    #: Default 99.9 (the catalogue: dev 99, staging 99.5, prod 99.9).
+    availability_slo_percent: float = 99.9
+    #: Fargate Spot interruptions within one hour that fire ``spot-interruptions`` (1-1000).  Default 3.
+    spot_interruptions_per_hour: int = 3
+
+    @property
+    def error_budget(self) -> Decimal:
+        """The share of requests the SLO allows to fail, e.g. ``Decimal("0.001")`` for 99.9 %."""
+        return ((Decimal(100) - Decimal(str(self.availability_slo_percent))) / 100).normalize()
 
     @property
     def has_destination(self) -> bool:
@@ -117,3 +129,11 @@ class MonitoringConfig:
         _int_in("monitoring.db_connections", self.db_connections, 1, 16_000)
         _int_in("monitoring.replica_lag_ms", self.replica_lag_ms, 1, 600_000)
         _int_in("monitoring.pending_orders", self.pending_orders, 1, 100_000_000)
+        slo = self.availability_slo_percent
+        _require(
+            isinstance(slo, int | float) and not isinstance(slo, bool) and 90 <= slo <= 99.99 and int(Decimal(str(slo)).as_tuple().exponent) >= -2,
+            "monitoring.availability_slo_percent",
+            slo,
+            "a percentage from 90 to 99.99 with at most two decimals, e.g. 99.9",
+        )
+        _int_in("monitoring.spot_interruptions_per_hour", self.spot_interruptions_per_hour, 1, 1000)

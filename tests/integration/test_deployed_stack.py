@@ -153,6 +153,17 @@ def test_alarms_notify_the_alarm_topic(session: Any, outputs: dict[str, Any]) ->
     assert alarms, f"no alarm notifies {topic}"
 
 
+def test_the_slo_page_notifies_the_topic_and_combines_its_four_windows(session: Any, outputs: dict[str, Any]) -> None:
+    topic = outputs["alarm_topic_arn"]
+    prefix = topic.rsplit(":", 1)[1].removesuffix("-alarms")  # the topic is <prefix>-alarms, the page <prefix>-slo-burn
+    cloudwatch = session.client("cloudwatch")
+    (page,) = cloudwatch.describe_alarms(AlarmNames=[f"{prefix}-slo-burn"], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert topic in page["AlarmActions"]
+    windows = re.findall(r'ALARM\("([^"]+)"\)', page["AlarmRule"])
+    assert windows == [f"{prefix}-slo-{w}" for w in ("fast-1h", "fast-5m", "slow-6h", "slow-30m")]
+    assert sorted(a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNames=windows)["MetricAlarms"]) == sorted(windows)
+
+
 def test_ecr_repository_scans_on_push(session: Any, outputs: dict[str, Any]) -> None:
     name = outputs["ecr_repository_url"].split("/", 1)[1]
     (repo,) = session.client("ecr").describe_repositories(repositoryNames=[name])["repositories"]

@@ -133,9 +133,13 @@ def _load_balancing(client: Clients, prefix: str, _environment: str) -> Iterator
 
 
 def _logs(client: Clients, prefix: str, _environment: str) -> Iterator[str]:
-    for group in client("logs").describe_log_groups()["logGroups"]:
+    logs = client("logs")
+    for group in logs.describe_log_groups()["logGroups"]:
         if prefix in group["logGroupName"]:
             yield f"log group {group['logGroupName']}"
+    for policy in logs.describe_resource_policies()["resourcePolicies"]:
+        if policy["policyName"].startswith(prefix):
+            yield f"log resource policy {policy['policyName']}"
 
 
 def _iam(client: Clients, prefix: str, _environment: str) -> Iterator[str]:
@@ -163,7 +167,8 @@ def _ssm(client: Clients, _prefix: str, environment: str) -> Iterator[str]:
 
 def _monitoring(client: Clients, prefix: str, _environment: str) -> Iterator[str]:
     cloudwatch = client("cloudwatch")
-    for alarm in cloudwatch.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]:
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    for alarm in [*alarms["MetricAlarms"], *alarms["CompositeAlarms"]]:
         yield f"alarm {alarm['AlarmName']}"
     for dashboard in cloudwatch.list_dashboards(DashboardNamePrefix=prefix)["DashboardEntries"]:
         yield f"dashboard {dashboard['DashboardName']}"

@@ -323,6 +323,17 @@ def _install_service_deployments(saved: list[tuple[Any, str, Any]]) -> None:
     _replace(saved, Response, "describe_service_revisions", describe_service_revisions)
 
 
+# --- CloudWatch PutCompositeAlarm -------------------------------------------------------------------
+# moto 5.2 answers PutCompositeAlarm with "not implemented", although its PutMetricAlarm
+# handler already reads AlarmRule "to re-use this method for composite alarms" and
+# DescribeAlarms lists alarms with a rule as CompositeAlarms.  The patch routes the
+# action to that handler; the alarm is stored, described, tagged and deleted as moto does.
+def _install_composite_alarms(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    _replace(saved, CloudWatchResponse, "put_composite_alarm", CloudWatchResponse.put_metric_alarm)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch(
         "Application Auto Scaling ListTagsForResource / TagResource / UntagResource",
@@ -368,6 +379,11 @@ PATCHES: tuple[Patch, ...] = (
         "RDS DeleteDBCluster (DeleteAutomatedBackups)",
         "moto keeps a deleted cluster's automated snapshot; AWS removes it by default",
         _install_delete_automated_backups,
+    ),
+    Patch(
+        "CloudWatch PutCompositeAlarm",
+        "missing in moto (not implemented), though its PutMetricAlarm handler already stores an AlarmRule; the SLO page is a composite alarm",
+        _install_composite_alarms,
     ),
 )
 
