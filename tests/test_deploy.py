@@ -76,7 +76,7 @@ class _Logs:
         return {"resourcePolicies": [{"policyName": name, "policyDocument": "{}"} for name in self.names]}
 
 
-ACCOUNT_READY = _Logs("order-api-waf-log-delivery", "AWSWAF-LOGS")
+ACCOUNT_READY = _Logs("order-api-log-delivery", "AWSWAF-LOGS")
 
 
 def test_fails_when_the_account_stack_was_never_deployed(synth: Synthesized) -> None:
@@ -85,7 +85,7 @@ def test_fails_when_the_account_stack_was_never_deployed(synth: Synthesized) -> 
             synth.doc("order-api-dev"), "order-api-dev", ecr_client=lambda r, e: pytest.fail("ECR asked first"), logs_client=lambda r, e: _Logs("AWSWAF-LOGS")
         )
     assert str(excinfo.value) == (
-        "order-api-dev: the account-wide singletons are missing (log resource policy order-api-waf-log-delivery): run make deploy STACK=order-api-account first"
+        "order-api-dev: the account-wide singletons are missing (log resource policy order-api-log-delivery): run make deploy STACK=order-api-account first"
     )
 
 

@@ -211,22 +211,31 @@ def test_no_environment_makes_its_own_log_resource_policy(waf: Synthesized, synt
         assert (stack, len(policies)) == (stack, 1 if stack == "order-api-account" else 0)
 
 
-def test_the_account_policy_covers_every_environments_waf_log_group_only(synth: Synthesized) -> None:
+def test_the_account_policy_covers_every_environments_waf_and_event_logs_only(synth: Synthesized) -> None:
     (policy,) = synth.resources("order-api-account", cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy.TF_RESOURCE_TYPE).values()
-    assert policy["policy_name"] == "order-api-waf-log-delivery"
-    documents = synth.doc("order-api-account")["data"]["aws_iam_policy_document"]
-    (document,) = documents.values()
-    (statement,) = document["statement"]
-    assert statement["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
-    assert statement["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert policy["policy_name"] == "order-api-log-delivery"
+    (document,) = synth.doc("order-api-account")["data"]["aws_iam_policy_document"].values()
+    waf_statement, streams, writes = document["statement"]
     account = "${data.aws_caller_identity.caller.account_id}"
-    assert statement["resources"] == [f"arn:${{data.aws_partition.partition.partition}}:logs:us-east-1:{account}:log-group:aws-waf-logs-order-api-*:*"]
-    conditions = {c["variable"]: (c["test"], c["values"]) for c in statement["condition"]}
+    logs = f"arn:${{data.aws_partition.partition.partition}}:logs:us-east-1:{account}:log-group"
+    assert waf_statement["principals"] == [{"type": "Service", "identifiers": ["delivery.logs.amazonaws.com"]}]
+    assert waf_statement["actions"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert waf_statement["resources"] == [f"{logs}:aws-waf-logs-order-api-*:*"]
+    conditions = {c["variable"]: (c["test"], c["values"]) for c in waf_statement["condition"]}
     assert conditions["aws:SourceAccount"] == ("StringEquals", [account])
     assert conditions["aws:SourceArn"][0] == "ArnLike"
+    events = [{"type": "Service", "identifiers": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]}]
+    assert (streams["actions"], streams["resources"], streams["principals"]) == (["logs:CreateLogStream"], [f"{logs}:/aws/events/order-api-*:*"], events)
+    assert (writes["actions"], writes["resources"], writes["principals"]) == (["logs:PutLogEvents"], [f"{logs}:/aws/events/order-api-*:*"], events)
+    rules = f"arn:${{data.aws_partition.partition.partition}}:events:us-east-1:{account}:rule/order-api-*"
+    assert writes["condition"] == [{"test": "ArnLike", "variable": "aws:SourceArn", "values": [rules]}]
     for stack in ("order-api-dev", "order-api-prod", "order-api-dev-pr42"):
-        (group,) = [g["name"] for g in synth.resources(stack, "aws_cloudwatch_log_group").values() if g["name"].startswith("aws-waf-logs-")]
-        assert fnmatch.fnmatchcase(group, "aws-waf-logs-order-api-*")
+        names = [g["name"] for g in synth.resources(stack, "aws_cloudwatch_log_group").values()]
+        (waf_group,) = [n for n in names if n.startswith("aws-waf-logs-")]
+        (event_group,) = [n for n in names if n.startswith("/aws/events/")]
+        assert fnmatch.fnmatchcase(waf_group, "aws-waf-logs-order-api-*") and fnmatch.fnmatchcase(event_group, "/aws/events/order-api-*")
+        rule_names = [r["name"] for r in synth.resources(stack, "aws_cloudwatch_event_rule").values()]
+        assert rule_names and all(fnmatch.fnmatchcase(r, "order-api-*") for r in rule_names)
 
 
 def test_resources_pass_every_guardrail_rule(waf: Synthesized) -> None:
