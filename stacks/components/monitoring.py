@@ -535,10 +535,13 @@ class Monitoring(Construct):
     # ----------------------------------------------------------------- alarms
 
     def _specs(self, c: MonitoringConfig, t: MonitoringTargets) -> list[_Spec]:
+        """The threshold alarms, in :data:`ALARM_KEYS` order: traffic, service, database, backlog."""
+        return [*self._traffic_specs(c, t), *self._service_specs(c, t), *self._database_specs(c, t), *self._backlog_specs(c, t)]
+
+    def _traffic_specs(self, c: MonitoringConfig, t: MonitoringTargets) -> list[_Spec]:
+        """At the load balancer: errors, unhealthy targets of either colour, latency."""
         lb = {"LoadBalancer": t.alb_arn_suffix}
-        svc = {"ClusterName": t.cluster_name, "ServiceName": t.service_name}
-        db = {"DBClusterIdentifier": t.db_cluster_identifier}
-        gt, ge, lt = "GreaterThanThreshold", "GreaterThanOrEqualToThreshold", "LessThanThreshold"
+        gt, ge = "GreaterThanThreshold", "GreaterThanOrEqualToThreshold"
         return [
             # No traffic is not an error; FILL already covers quiet minutes.
             _Spec(
@@ -588,6 +591,13 @@ class Monitoring(Construct):
                 lb,
                 extended_statistic="p99",
             ),
+        ]
+
+    def _service_specs(self, c: MonitoringConfig, t: MonitoringTargets) -> list[_Spec]:
+        """The ECS service: running tasks, CPU, memory."""
+        svc = {"ClusterName": t.cluster_name, "ServiceName": t.service_name}
+        gt, lt = "GreaterThanThreshold", "LessThanThreshold"
+        return [
             # Silence means no task is reporting: that is the outage this alarm exists for.
             _Spec("running-tasks-low", f"Fewer than {t.min_tasks} tasks running", lt, t.min_tasks, "breaching", INSIGHTS, "RunningTaskCount", svc, "Average"),
             # Missing utilisation means no tasks, which running-tasks-low already reports.
@@ -603,6 +613,13 @@ class Monitoring(Construct):
                 svc,
                 "Average",
             ),
+        ]
+
+    def _database_specs(self, c: MonitoringConfig, t: MonitoringTargets) -> list[_Spec]:
+        """The Aurora cluster: CPU, connections (too many, none), replica lag."""
+        db = {"DBClusterIdentifier": t.db_cluster_identifier}
+        gt, lt = "GreaterThanThreshold", "LessThanThreshold"
+        return [
             # A database that stops reporting is caught by db-connections-zero.
             _Spec(
                 "db-cpu-high",
@@ -642,6 +659,12 @@ class Monitoring(Construct):
                 {**db, "Role": "READER"},
                 "Maximum",
             ),
+        ]
+
+    def _backlog_specs(self, c: MonitoringConfig, t: MonitoringTargets) -> list[_Spec]:
+        """The application's order backlog."""
+        gt = "GreaterThanThreshold"
+        return [
             # The application publishes the backlog while it runs; a stopped service is running-tasks-low.
             _Spec(
                 "pending-orders-backlog",
@@ -714,120 +737,117 @@ class Monitoring(Construct):
     # -------------------------------------------------------------- dashboard
 
     def _dashboard_body(self) -> dict[str, Any]:
-        t, c, region = self._targets, self._config, self._aws.region
+        """The on-call dashboard, one row per concern (see :meth:`_header_rows`)."""
+        rows = [*self._header_rows(), self._slo_row(), self._traffic_row(), self._service_row(), self._database_row(), self._edge_row()]
+        return {"start": "-PT3H", "periodOverride": "inherit", "widgets": _layout(rows)}
+
+    def _graph(self, title: str, metrics: list[list[Any]], *, stat: str = "Average", threshold: float | None = None, label: str = "alarm") -> dict[str, Any]:
+        """A time series widget at the alarm period, with the alarm threshold drawn in."""
+        props: dict[str, Any] = {
+            "title": title,
+            "view": "timeSeries",
+            "stacked": False,
+            "region": self._aws.region,
+            "period": self._config.alarm_period_seconds,
+            "stat": stat,
+            "metrics": metrics,
+        }
+        if threshold is not None:
+            props["annotations"] = {"horizontal": [{"label": label, "value": threshold}]}
+        return {"type": "metric", "properties": props}
+
+    def _header_rows(self) -> list[list[dict[str, Any]]]:
+        """What the dashboard shows and which alarm pages, then every alarm's state."""
+        c = self._config
+        text = (
+            f"# {self._prefix}\n"
+            f"The page is `{alarm_name(self._prefix, PAGE_KEY)}` (availability SLO {c.availability_slo_percent} % over "
+            f"{SLO_PERIOD_DAYS} days). Rows: alarm states; the SLO and Fargate Spot; traffic at the load balancer; "
+            "the ECS service; the Aurora cluster; WAF and the order backlog."
+        )
+        alarms = [self._aws.arn("cloudwatch", f"alarm:{n}") for n in self.alarm_names]
+        return [
+            [{"type": "text", "properties": {"markdown": text}}],
+            [{"type": "alarm", "properties": {"title": "Alarms", "alarms": alarms, "sortBy": "stateUpdatedTimestamp"}}],
+        ]
+
+    def _traffic_row(self) -> list[dict[str, Any]]:
+        t, c = self._targets, self._config
+        lb = ["LoadBalancer", t.alb_arn_suffix]
+        return [
+            self._graph("ALB requests", [[ELB, "RequestCount", *lb]], stat="Sum"),
+            self._graph(
+                "ALB 4xx / 5xx",
+                [
+                    [ELB, metric, *lb]
+                    for metric in ("HTTPCode_ELB_4XX_Count", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count")
+                ],
+                stat="Sum",
+            ),
+            self._graph(
+                "Target response time p50 / p99 (s)",
+                [[ELB, "TargetResponseTime", *lb, {"stat": "p50", "label": "p50"}], [ELB, "TargetResponseTime", *lb, {"stat": "p99", "label": "p99"}]],
+                threshold=c.latency_p99_ms / 1000,
+                label="p99 alarm",
+            ),
+        ]
+
+    def _service_row(self) -> list[dict[str, Any]]:
+        t, c = self._targets, self._config
         lb = ["LoadBalancer", t.alb_arn_suffix]
         svc = ["ClusterName", t.cluster_name, "ServiceName", t.service_name]
-        db = ["DBClusterIdentifier", t.db_cluster_identifier]
-        period = c.alarm_period_seconds
-
-        def graph(title: str, metrics: list[list[Any]], *, stat: str = "Average", threshold: float | None = None, label: str = "alarm") -> dict[str, Any]:
-            props: dict[str, Any] = {
-                "title": title,
-                "view": "timeSeries",
-                "stacked": False,
-                "region": region,
-                "period": period,
-                "stat": stat,
-                "metrics": metrics,
-            }
-            if threshold is not None:
-                props["annotations"] = {"horizontal": [{"label": label, "value": threshold}]}
-            return {"type": "metric", "properties": props}
-
-        rows: list[list[dict[str, Any]]] = [
-            [
-                {
-                    "type": "text",
-                    "properties": {
-                        "markdown": (
-                            f"# {self._prefix}\n"
-                            f"The page is `{alarm_name(self._prefix, PAGE_KEY)}` (availability SLO {c.availability_slo_percent} % over "
-                            f"{SLO_PERIOD_DAYS} days). Rows: alarm states; the SLO and Fargate Spot; traffic at the load balancer; "
-                            "the ECS service; the Aurora cluster; WAF and the order backlog."
-                        )
-                    },
-                }
-            ],
-            [
-                {
-                    "type": "alarm",
-                    "properties": {
-                        "title": "Alarms",
-                        "alarms": [self._aws.arn("cloudwatch", f"alarm:{n}") for n in self.alarm_names],
-                        "sortBy": "stateUpdatedTimestamp",
-                    },
-                }
-            ],
-            self._slo_row(),
-            [
-                graph("ALB requests", [[ELB, "RequestCount", *lb]], stat="Sum"),
-                graph(
-                    "ALB 4xx / 5xx",
-                    [
-                        [ELB, "HTTPCode_ELB_4XX_Count", *lb],
-                        [ELB, "HTTPCode_ELB_5XX_Count", *lb],
-                        [ELB, "HTTPCode_Target_4XX_Count", *lb],
-                        [ELB, "HTTPCode_Target_5XX_Count", *lb],
-                    ],
-                    stat="Sum",
-                ),
-                graph(
-                    "Target response time p50 / p99 (s)",
-                    [[ELB, "TargetResponseTime", *lb, {"stat": "p50", "label": "p50"}], [ELB, "TargetResponseTime", *lb, {"stat": "p99", "label": "p99"}]],
-                    threshold=c.latency_p99_ms / 1000,
-                    label="p99 alarm",
-                ),
-            ],
-            [
-                graph(
-                    "Healthy / unhealthy hosts",
-                    [
-                        [ELB, metric, "TargetGroup", suffix, *lb, {"label": f"{colour} {metric}"}]
-                        for colour, suffix in (("blue", t.blue_target_group_arn_suffix), ("green", t.green_target_group_arn_suffix))
-                        for metric in ("HealthyHostCount", "UnHealthyHostCount")
-                    ],
-                    stat="Maximum",
-                ),
-                graph(
-                    "ECS CPU / memory % (Container Insights)",
-                    [
-                        [{"expression": "100 * cpu_used / cpu_reserved", "label": "CPU %", "id": "cpu"}],
-                        [{"expression": "100 * mem_used / mem_reserved", "label": "Memory %", "id": "mem"}],
-                        [INSIGHTS, "CpuUtilized", *svc, {"id": "cpu_used", "visible": False}],
-                        [INSIGHTS, "CpuReserved", *svc, {"id": "cpu_reserved", "visible": False}],
-                        [INSIGHTS, "MemoryUtilized", *svc, {"id": "mem_used", "visible": False}],
-                        [INSIGHTS, "MemoryReserved", *svc, {"id": "mem_reserved", "visible": False}],
-                    ],
-                    threshold=min(c.ecs_cpu_percent, c.ecs_memory_percent),
-                ),
-                graph(
-                    "Running vs desired tasks",
-                    [[INSIGHTS, "RunningTaskCount", *svc], [INSIGHTS, "DesiredTaskCount", *svc]],
-                    threshold=t.min_tasks,
-                    label="minimum",
-                ),
-            ],
-            [
-                graph("Aurora CPU %", [[RDS, "CPUUtilization", *db]], stat="Maximum", threshold=c.db_cpu_percent),
-                graph("Aurora connections", [[RDS, "DatabaseConnections", *db]], stat="Maximum", threshold=c.db_connections),
-                graph("Aurora replica lag (ms)", [[RDS, "AuroraReplicaLag", *db, "Role", "READER"]], stat="Maximum", threshold=c.replica_lag_ms),
-                graph("Aurora freeable memory (bytes)", [[RDS, "FreeableMemory", *db]], stat="Minimum"),
-            ],
-            [
-                graph(
-                    "WAF allowed vs blocked requests",
-                    [[WAF, metric, "WebACL", t.web_acl_name, "Region", region, "Rule", "ALL"] for metric in ("AllowedRequests", "BlockedRequests")],
-                    stat="Sum",
-                ),
-                graph(
-                    f"{t.pending_orders_metric} (order backlog)",
-                    [[t.pending_orders_namespace, t.pending_orders_metric, *[v for kv in t.backlog_dimensions.items() for v in kv]]],
-                    stat="Maximum",
-                    threshold=c.pending_orders,
-                ),
-            ],
+        return [
+            self._graph(
+                "Healthy / unhealthy hosts",
+                [
+                    [ELB, metric, "TargetGroup", suffix, *lb, {"label": f"{colour} {metric}"}]
+                    for colour, suffix in (("blue", t.blue_target_group_arn_suffix), ("green", t.green_target_group_arn_suffix))
+                    for metric in ("HealthyHostCount", "UnHealthyHostCount")
+                ],
+                stat="Maximum",
+            ),
+            self._graph(
+                "ECS CPU / memory % (Container Insights)",
+                [
+                    [{"expression": "100 * cpu_used / cpu_reserved", "label": "CPU %", "id": "cpu"}],
+                    [{"expression": "100 * mem_used / mem_reserved", "label": "Memory %", "id": "mem"}],
+                    [INSIGHTS, "CpuUtilized", *svc, {"id": "cpu_used", "visible": False}],
+                    [INSIGHTS, "CpuReserved", *svc, {"id": "cpu_reserved", "visible": False}],
+                    [INSIGHTS, "MemoryUtilized", *svc, {"id": "mem_used", "visible": False}],
+                    [INSIGHTS, "MemoryReserved", *svc, {"id": "mem_reserved", "visible": False}],
+                ],
+                threshold=min(c.ecs_cpu_percent, c.ecs_memory_percent),
+            ),
+            self._graph(
+                "Running vs desired tasks", [[INSIGHTS, "RunningTaskCount", *svc], [INSIGHTS, "DesiredTaskCount", *svc]], threshold=t.min_tasks, label="minimum"
+            ),
         ]
-        return {"start": "-PT3H", "periodOverride": "inherit", "widgets": _layout(rows)}
+
+    def _database_row(self) -> list[dict[str, Any]]:
+        t, c = self._targets, self._config
+        db = ["DBClusterIdentifier", t.db_cluster_identifier]
+        return [
+            self._graph("Aurora CPU %", [[RDS, "CPUUtilization", *db]], stat="Maximum", threshold=c.db_cpu_percent),
+            self._graph("Aurora connections", [[RDS, "DatabaseConnections", *db]], stat="Maximum", threshold=c.db_connections),
+            self._graph("Aurora replica lag (ms)", [[RDS, "AuroraReplicaLag", *db, "Role", "READER"]], stat="Maximum", threshold=c.replica_lag_ms),
+            self._graph("Aurora freeable memory (bytes)", [[RDS, "FreeableMemory", *db]], stat="Minimum"),
+        ]
+
+    def _edge_row(self) -> list[dict[str, Any]]:
+        t, c = self._targets, self._config
+        return [
+            self._graph(
+                "WAF allowed vs blocked requests",
+                [[WAF, metric, "WebACL", t.web_acl_name, "Region", self._aws.region, "Rule", "ALL"] for metric in ("AllowedRequests", "BlockedRequests")],
+                stat="Sum",
+            ),
+            self._graph(
+                f"{t.pending_orders_metric} (order backlog)",
+                [[t.pending_orders_namespace, t.pending_orders_metric, *[v for kv in t.backlog_dimensions.items() for v in kv]]],
+                stat="Maximum",
+                threshold=c.pending_orders,
+            ),
+        ]
 
     def _slo_row(self) -> list[dict[str, Any]]:
         """Error budget left over the SLO period, the burn rate against the page's factors,
