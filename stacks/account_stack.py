@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from stacks.aws import cloudwatch_log_resource_policy
-from stacks.backend import configure_backend
-from stacks.components.common import Condition, Principal, Statement, account_context, policy_document
+from stacks.components.common import Condition, Principal, Statement, policy_document
 from stacks.config import PROJECT, StateConfig
 from stacks.framework import Construct, TerraformOutput, TerraformStack
-from stacks.provider import aws_provider
+from stacks.provider import remote_stack
 
 STACK_NAME = f"{PROJECT}-account"
 #: Every environment's WAF log group is named ``aws-waf-logs-<name prefix>`` (WAF requires the prefix).
@@ -43,9 +42,7 @@ class AccountStack(TerraformStack):
         endpoint_url: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
-        configure_backend(self, state=state, stack_name=STACK_NAME, region=state_region, endpoint_url=endpoint_url)
-        aws = account_context(self, region)
+        aws = remote_stack(self, stack_name=STACK_NAME, region=region, tags=tags, state=state, state_region=state_region, endpoint_url=endpoint_url)
         waf_groups = aws.arn("logs", f"log-group:{WAF_LOG_GROUPS}")
         event_groups = aws.arn("logs", f"log-group:{EVENT_LOG_GROUPS}")
         event_writers = [Principal(type="Service", identifiers=["events.amazonaws.com", "delivery.logs.amazonaws.com"])]

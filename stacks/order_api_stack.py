@@ -6,8 +6,7 @@ import json
 
 from stacks.aspects import ComponentTags, Guardrails
 from stacks.aws import data_aws_ecr_repository
-from stacks.backend import configure_backend
-from stacks.components.common import AwsContext, EncryptionKey, account_context
+from stacks.components.common import AwsContext, EncryptionKey
 from stacks.components.database import Database
 from stacks.components.load_balancer import LoadBalancer
 from stacks.components.monitoring import Monitoring, MonitoringTargets
@@ -17,7 +16,7 @@ from stacks.components.smoke_test import HOOK_STAGE, SmokeTest
 from stacks.components.waf import Waf
 from stacks.config import EnvironmentConfig, RegistryConfig, StateConfig
 from stacks.framework import Aspects, Construct, TerraformOutput, TerraformStack
-from stacks.provider import aws_provider
+from stacks.provider import remote_stack
 
 #: Addresses that moved to another stack: forgotten here, never destroyed.  Each
 #: environment once had its own repository (named like the stack) and its lifecycle
@@ -45,10 +44,9 @@ class OrderApiStack(TerraformStack):
     ) -> None:
         super().__init__(scope, id_)
         self.config = config
-        aws_provider(self, region=config.region, tags=config.tags, endpoint_url=endpoint_url)
-        configure_backend(self, state=state, stack_name=config.stack_name, region=state_region, endpoint_url=endpoint_url)
-
-        aws = account_context(self, config.region)
+        aws = remote_stack(
+            self, stack_name=config.stack_name, region=config.region, tags=config.tags, state=state, state_region=state_region, endpoint_url=endpoint_url
+        )
         prefix = config.name_prefix
         retention = config.monitoring.log_retention_days
 

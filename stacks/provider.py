@@ -14,6 +14,9 @@ import keyword
 from collections.abc import Mapping
 
 from stacks.aws import provider
+from stacks.backend import configure_backend
+from stacks.components.common import AwsContext, account_context
+from stacks.config import StateConfig
 from stacks.framework import Construct, TerraformStack
 from stacks.requirements import declare_requirements
 
@@ -72,3 +75,20 @@ def aws_provider(scope: Construct, *, region: str, tags: Mapping[str, str], endp
         default_tags=[provider.AwsProviderDefaultTags(tags=dict(tags))],
         **emulator,  # type: ignore[arg-type]
     )
+
+
+def remote_stack(
+    stack: TerraformStack,
+    *,
+    stack_name: str,
+    region: str,
+    tags: Mapping[str, str],
+    state: StateConfig,
+    state_region: str,
+    endpoint_url: str | None,
+) -> AwsContext:
+    """What every stack on remote state starts with: its provider (default ``tags``), its
+    backend (key ``<stack_name>/...`` in ``state_region``) and the account it deploys to."""
+    aws_provider(stack, region=region, tags=tags, endpoint_url=endpoint_url)
+    configure_backend(stack, state=state, stack_name=stack_name, region=state_region, endpoint_url=endpoint_url)
+    return account_context(stack, region)

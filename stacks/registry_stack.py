@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from stacks.backend import configure_backend
-from stacks.components.common import EncryptionKey, account_context
+from stacks.components.common import EncryptionKey
 from stacks.components.registry import Registry
 from stacks.config import PROJECT, STANDING_ENVIRONMENTS, RegistryConfig, StateConfig
 from stacks.framework import Construct, TerraformOutput, TerraformStack
-from stacks.provider import aws_provider
+from stacks.provider import remote_stack
 
 STACK_NAME = f"{PROJECT}-registry"
 
@@ -31,9 +30,7 @@ class RegistryStack(TerraformStack):
         endpoint_url: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        aws_provider(self, region=region, tags=tags, endpoint_url=endpoint_url)
-        configure_backend(self, state=state, stack_name=STACK_NAME, region=state_region, endpoint_url=endpoint_url)
-        aws = account_context(self, region)
+        aws = remote_stack(self, stack_name=STACK_NAME, region=region, tags=tags, state=state, state_region=state_region, endpoint_url=endpoint_url)
         key = EncryptionKey(self, "registry_key", alias=f"{PROJECT}-registry", description=f"{PROJECT}: container images", aws=aws)
         registry = Registry(
             self,

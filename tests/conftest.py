@@ -179,3 +179,11 @@ def guardrail_violations(doc: dict[str, Any]) -> list[str]:
         for rule in RULES
         for message in rule(rtype, body)
     ]
+
+
+def emulator_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and no profile or endpoint of the caller's: for moto in-process."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -13,6 +13,7 @@ boto3 = pytest.importorskip("boto3")
 
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]  # noqa: E402
 
+from tests.conftest import emulator_credentials  # noqa: E402
 from tools.e2e import moto_patches  # noqa: E402
 from tools.e2e.moto_patches import AWS_DEFAULT_RDS_CA, PATCHES, patched  # noqa: E402
 
@@ -22,10 +23,7 @@ REGION = "us-east-1"
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """moto with the patches, for one test; ``aws(service)`` is a client."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    emulator_credentials(monkeypatch)
     with moto.mock_aws(), patched():
         yield lambda service: boto3.client(service, region_name=REGION)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Synthesized
+from tests.conftest import Synthesized, emulator_credentials
 from tools import teardown
 from tools.teardown import Plan, TeardownError, check_request, plan_of
 
@@ -74,10 +74,7 @@ def test_prod_goes_with_both_confirmations() -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    emulator_credentials(monkeypatch)
     with moto.mock_aws():
         yield lambda service: boto3.client(service, region_name="us-east-1")
 
