@@ -86,5 +86,8 @@ class AccountStack(TerraformStack):
             ),
         )
         TerraformOutput(
-            self, "waf_log_delivery_policy_name", value=policy.policy_name, description="CloudWatch Logs resource policy for every environment's WAF logs"
+            self,
+            "log_delivery_policy_name",
+            value=policy.policy_name,
+            description="CloudWatch Logs resource policy for every environment's WAF and ECS event logs",
         )

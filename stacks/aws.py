@@ -1,6 +1,6 @@
 """The prebuilt AWS provider bindings, loaded without their 13-second root import.
 
-``cdktf_cdktf_provider_aws/__init__.py`` imports all 2,214 submodules of the
+``cdktf_cdktf_provider_aws/__init__.py`` imports all 2,212 submodules of the
 package (about 13 s and 600 MB per process on 2 cores).  Each submodule only
 needs the package's ``_jsii`` module, which loads the jsii assembly.  So we
 register an empty package module in ``sys.modules`` (created from the real

@@ -36,6 +36,10 @@ def uses(job: dict[str, Any]) -> list[str]:
     return [step["uses"] for step in job["steps"] if "uses" in step]
 
 
+#: The domain variables of one environment, without its prefix (STAGING_, PROD_).
+DOMAIN_SETTINGS = ("DOMAIN_NAME", "HOSTED_ZONE", "CERTIFICATE_ARN")
+
+
 @pytest.fixture(scope="module")
 def pr() -> dict[str, Any]:
     return load("pull-request.yml")
@@ -136,9 +140,11 @@ def test_main_workflow_deploys_staging_then_production(main_wf: dict[str, Any]) 
     commands = run_commands(staging)
     order = [commands.index(f"make deploy STACK=order-api-{stack}") for stack in ("account", "registry", "staging")]
     assert order == sorted(order)
-    for job in (staging, prod):
+    for job, env in ((staging, "STAGING"), (prod, "PROD")):
         deploy = next(s for s in job["steps"] if s.get("run", "") in ("make deploy STACK=order-api-staging", "make deploy STACK=order-api-prod"))
-        assert set(deploy["env"]) == {"IMAGE_TAG", "ALARM_EMAILS", "ALARM_HTTPS_ENDPOINTS", "ALARM_TOPIC_ARN"}
+        assert set(deploy["env"]) == {"IMAGE_TAG", "ALARM_EMAILS", "ALARM_HTTPS_ENDPOINTS", "ALARM_TOPIC_ARN", *(f"{env}_{name}" for name in DOMAIN_SETTINGS)}
+        # The GitHub environment's own domain settings reach the stack of that environment.
+        assert [deploy["env"][f"{env}_{name}"] for name in DOMAIN_SETTINGS] == [f"${{{{ vars.{name} }}}}" for name in DOMAIN_SETTINGS]
     assert prod["needs"] == "deploy-staging"
     assert prod["environment"] == "production"
     assert "make deploy STACK=order-api-prod" in run_commands(prod)
