@@ -13,7 +13,7 @@ JSON of the same run, and ``make hcl-check`` proves the result equivalent:
 1. **strings**: a string with a ``${...}`` is written between quotes as it is, so
    quotes and backslashes in its literal text are not escaped (the dashboard body and
    the container definitions, JSON documents with references in them, come out as
-   invalid HCL); a string without one has its quotes escaped but not its backslashes;
+   invalid HCL, and cdktf's formatter then re-spaces them); a string without one has its quotes escaped but not its backslashes;
    a multi-line string becomes a heredoc, which adds a final newline.  Such strings
    are rewritten as HCL quoted templates with their literal text escaped
    (:func:`hcl_string`).
@@ -240,17 +240,20 @@ def _closing(text: str, index: int) -> int:
 def _replace_string(hcl: str, path: str, wrong: str, right: str) -> str:
     """Put ``right`` where cdktf wrote ``wrong`` for the string at ``path``.
 
-    cdktf formats its output, which re-spaces an invalid string (``"{" key ":"``), so a
-    top-level attribute of a resource or data source is found by its place; any other
-    string must appear exactly as cdktf renders it."""
+    cdktf formats its output, which re-spaces an invalid string (``"{" key ":"``), so an
+    attribute of a resource or data source, or a key of a map attribute
+    (``restore_metadata_overrides.vpcSecurityGroupIds``), is found by its place; any
+    other string must appear exactly as cdktf renders it."""
     parts = path.split(".")
-    if len(parts) == 4 and parts[0] in ("resource", "data") and "[" not in path:
-        span = _value_span(hcl, *_block(hcl, f'{parts[0]} "{parts[1]}" "{parts[2]}"'), parts[3])
+    if len(parts) >= 4 and parts[0] in ("resource", "data") and "[" not in path:
+        span: tuple[int, int] | None = _block(hcl, f'{parts[0]} "{parts[1]}" "{parts[2]}"')
+        for depth, name in enumerate(parts[3:], start=1):
+            span = _value_span(hcl, span[0], span[1], name, "  " * depth) if span is not None else None
         if span is not None:
             return hcl[: span[0]] + right + hcl[span[1] :]
-    elif wrong in hcl:
+    if wrong in hcl:
         return hcl.replace(wrong, right)
-    elif right in hcl:  # an identical string, repaired before
+    if right in hcl:  # an identical string, repaired before
         return hcl
     raise ExportError(f"{path}: cdktf's rendering of this string was not found in its HCL; the repair needs updating")
 
