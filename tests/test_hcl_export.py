@@ -120,10 +120,7 @@ def test_a_map_attribute_value_respaced_by_cdktf_is_found_by_its_key() -> None:
     """cdktf's formatter re-spaces a JSON list inside a map value (``"[" $ { x } "]"``)."""
     value = '["${aws_security_group.s.id}"]'
     doc = {"resource": {"aws_x": {"x": {"overrides": {"subnets": "${aws_y.y.name}", "groups": value}}}}}
-    text = (
-        'resource "aws_x" "x" {\n  overrides = {\n    subnets = "${aws_y.y.name}"\n'
-        '    groups  = "[" $ { aws_security_group.s.id } "]"\n  }\n}\n'
-    )
+    text = 'resource "aws_x" "x" {\n  overrides = {\n    subnets = "${aws_y.y.name}"\n    groups  = "[" $ { aws_security_group.s.id } "]"\n  }\n}\n'
     hcl, done = repair(text, doc)
     assert f"    groups  = {hcl_string(value)}\n" in hcl and "$ {" not in hcl
     assert '    subnets = "${aws_y.y.name}"\n' in hcl
