@@ -25,6 +25,9 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("STAGING_DOMAIN_NAME", "API.Acme.com", True),
     ("STAGING_DOMAIN_NAME", "api.acme.com/x", True),
     ("PROD_HOSTED_ZONE", "other.com", True),
+    ("PROD_HOSTED_ZONE", "pi.acme-orders.com", True),  # a suffix of the domain, not a parent zone
+    ("PROD_HOSTED_ZONE", "api.acme-orders.com", False),  # the apex of its own zone
+    ("PROD_HOSTED_ZONE", "acme-orders.com", False),
     ("PROD_CERTIFICATE_ARN", "arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab", True),
     ("PROD_CERTIFICATE_ARN", "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab", False),
     # ENVIRONMENT_SUFFIX
@@ -209,6 +212,7 @@ HOSTILE: list[tuple[str, str, bool]] = [
 #: Values that only make sense together with others.
 CONTEXT = {
     "VPC_CIDR": {"ENVIRONMENT_SUFFIX": "pr1"},
+    "PROD_HOSTED_ZONE": {"PROD_DOMAIN_NAME": "api.acme-orders.com"},
     "TF_CLOUD_PROJECT": {"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme"},
     "TF_CLOUD_ORGANIZATION": {"STATE_BACKEND": "cloud"},
     "TF_CLOUD_HOSTNAME": {"STATE_BACKEND": "cloud", "TF_CLOUD_ORGANIZATION": "acme"},

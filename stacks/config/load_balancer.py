@@ -19,7 +19,8 @@ class LoadBalancerConfig:
 
     HTTPS needs either ``certificate_arn`` (an existing ACM certificate) or
     ``domain_name`` + ``hosted_zone_name`` (a certificate is created and
-    DNS-validated in that public zone, and an alias record points at the ALB).
+    DNS-validated in that public zone, and an alias record points at the ALB; the
+    domain may be the zone's apex).
     Without either the ALB serves plain HTTP, which only dev may do.
     """
 
@@ -48,7 +49,7 @@ class LoadBalancerConfig:
         if self.domain_name is not None:
             _require(bool(_DOMAIN_RE.match(self.domain_name)), "load_balancer.domain_name", self.domain_name, "a lowercase DNS name")
             _require(
-                self.hosted_zone_name is not None and self.domain_name.endswith("." + self.hosted_zone_name),
+                self.hosted_zone_name is not None and (self.domain_name == self.hosted_zone_name or self.domain_name.endswith("." + self.hosted_zone_name)),
                 "load_balancer.hosted_zone_name",
                 self.hosted_zone_name,
                 f"the public zone that contains {self.domain_name}",
