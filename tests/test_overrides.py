@@ -28,6 +28,7 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("PROD_HOSTED_ZONE", "pi.acme-orders.com", True),  # a suffix of the domain, not a parent zone
     ("PROD_HOSTED_ZONE", "api.acme-orders.com", False),  # the apex of its own zone
     ("PROD_HOSTED_ZONE", "acme-orders.com", False),
+    ("DEV_HOSTED_ZONE", "dev.acme-orders.com", True),  # a zone without DEV_DOMAIN_NAME would be ignored
     ("PROD_CERTIFICATE_ARN", "arn:aws:acm:eu-west-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab", True),
     ("PROD_CERTIFICATE_ARN", "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-0123-4567-89ab-0123456789ab", False),
     # ENVIRONMENT_SUFFIX

@@ -517,6 +517,33 @@ def test_main_needs_an_image_or_a_source(capsys: pytest.CaptureFixture[str]) -> 
     assert "exactly one of IMAGE" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "environ", "message"),
+    [
+        (["order-api-dev", "${aws_s3_bucket.x.id}"], {}, "error: IMAGE='${aws_s3_bucket.x.id}' is invalid: a tag"),
+        (["order-api-dev", "v1 v2"], {}, "error: IMAGE='v1 v2' is invalid"),
+        (["--", "order-api-dev", "-v1"], {}, "error: IMAGE='-v1' is invalid"),  # as make release passes it
+        (["order-api-dev", "sha256:" + "a" * 63], {}, "error: IMAGE='sha256:aaa"),
+        (["order-api-dev", "v" * 129], {}, "is invalid: a tag"),
+        (["order-api-staging", "--from", "order-api-dev", "--expect", "latest"], {}, "error: EXPECT='latest' is invalid: the digest"),
+        (["order-api-dev", "v1"], {"ALLOW_CRITICAL": "yes"}, "error: ALLOW_CRITICAL='yes' is invalid: 1"),
+    ],
+)
+def test_fails_invalid_inputs_before_reading_anything(argv: list[str], environ: dict[str, str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    def no_clients(target: Target) -> tuple[Any, Any]:
+        raise AssertionError("no AWS client may be made for an invalid input")
+
+    assert release.main(["--skip-synth", "--outdir", "/nonexistent", *argv], environ=environ, clients=no_clients) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("image", ["v1.2.3", "release_7", "2026.11.30-abc", "sha256:" + "0" * 64])
+def test_valid_images_pass_the_input_check(image: str) -> None:
+    assert release.input_problem(image, None, "") is None
+    assert release.input_problem(None, "sha256:" + "f" * 64, "1") is None
+
+
 def test_main_promotes_the_digest_the_source_runs(synth: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr(release, "live_digest", lambda ecs, service: seen.setdefault("from", service.name) and NEW)

@@ -22,7 +22,6 @@ is one line, a non-zero exit, and ``settings.env`` byte for byte as it was.
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import json
 import os
@@ -33,6 +32,7 @@ from pathlib import Path
 import main as synth_entry
 from stacks.backend import local_state_file
 from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edit_settings, parse_settings
+from tools import cli
 from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.deploy import ROOT, DeployError, SynthesisFailed, deploy, load, provider_target, synthesize
 from tools.flatten_outputs import write_atomically
@@ -140,7 +140,7 @@ def save(settings_file: Path, updates: Mapping[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.bootstrap", description="Deploy the state bucket, then save the state settings.")
+    parser = cli.parser("tools.bootstrap", "Deploy the state bucket, then save the state settings.")
     parser.add_argument("--repoint-state", action="store_true", help="allow pointing every stack at another state bucket or region")
     args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ

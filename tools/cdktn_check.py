@@ -20,7 +20,6 @@ Usage: ``python -m tools.cdktn_check --python envs/cdktn/.venv/bin/python``
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.config import OVERRIDE_VARIABLES
+from tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".cdktn-check"
@@ -131,7 +131,7 @@ def check(cdktf_out: Path, cdktn_out: Path) -> tuple[list[str], bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.cdktn_check", description="Synthesize with CDK Terrain and compare with cdktf.")
+    parser = cli.parser("tools.cdktn_check", "Synthesize with CDK Terrain and compare with cdktf.")
     parser.add_argument("--python", required=True, help="the Python of the CDK Terrain environment (envs/cdktn)")
     parser.add_argument("--work", type=Path, default=WORK)
     args = parser.parse_args(argv)

@@ -28,7 +28,6 @@ cluster, ``secretsmanager:GetSecretValue`` on the master secret and
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -37,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tools import cli
 from tools.aws_errors import AwsError, aws_errors
 
 MARKER_ATTRIBUTE = "managed-by"
@@ -207,7 +207,7 @@ def _boto3_clients(target: Target) -> tuple[Any, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.db_users", description="Provision the IAM-authenticated database users of a deployed stack.")
+    parser = cli.parser("tools.db_users", "Provision the IAM-authenticated database users of a deployed stack.")
     parser.add_argument("stack")
     parser.add_argument("--synth-dir", type=Path, default=Path("cdktf.out/stacks"))
     args = parser.parse_args(argv)

@@ -33,7 +33,6 @@ Usage: ``python -m tools.deploy STACK [--destroy] [--engine cdktf|terraform] [--
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -45,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tools import db_users, engine
+from tools import cli, db_users, engine
 from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 
@@ -336,7 +335,7 @@ def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_fil
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.deploy", description="Deploy or destroy one stack with the cdktf CLI or plain Terraform.")
+    parser = cli.parser("tools.deploy", "Deploy or destroy one stack with the cdktf CLI or plain Terraform.")
     parser.add_argument("stack")
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
     parser.add_argument("--outputs-only", action="store_true", help="only write the outputs files of the deployed stack (cdktf output)")

@@ -17,7 +17,6 @@ Usage: ``python -m tools.flatten_outputs OUTPUTS_FILE STACK [-o FLAT_FILE] [--sy
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -25,6 +24,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from tools import cli
 
 
 class OutputsError(ValueError):
@@ -77,7 +78,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.flatten_outputs", description="Flatten the cdktf outputs file for one stack.")
+    parser = cli.parser("tools.flatten_outputs", "Flatten the cdktf outputs file for one stack.")
     parser.add_argument("outputs_file", type=Path)
     parser.add_argument("stack")
     parser.add_argument("-o", "--output", type=Path, help="write here (atomically) instead of standard output")

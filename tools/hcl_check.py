@@ -23,7 +23,6 @@ Usage: ``python -m tools.hcl_check [--out hcl.out]``
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -34,6 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tools import cli
 from tools.e2e.discovery import Skip, Tools, cli_config, discover
 from tools.e2e.version_gap import SIX_ONLY, TARGET_MAJOR, Gap, major
 from tools.hcl_export import template_segments
@@ -299,7 +299,7 @@ def check_validity(out: Path, tools: Tools, work: Path) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.hcl_check", description="The HCL export: equivalent to the JSON, valid for Terraform.")
+    parser = cli.parser("tools.hcl_check", "The HCL export: equivalent to the JSON, valid for Terraform.")
     parser.add_argument("--out", type=Path, default=ROOT / "hcl.out")
     args = parser.parse_args(argv)
     if not (args.out / "stacks").is_dir():

@@ -34,7 +34,6 @@ the environment and ``settings.env``, as for ``make synth``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -46,6 +45,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Top-level blocks cdktf's HCL renderer writes (anything else in the JSON is dropped).
@@ -372,7 +373,7 @@ def export(out: Path) -> dict[str, Repairs]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.hcl_export", description="Every stack as HCL (cdktf synth --hcl, repaired).")
+    parser = cli.parser("tools.hcl_export", "Every stack as HCL (cdktf synth --hcl, repaired).")
     parser.add_argument("--out", type=Path, default=ROOT / "hcl.out")
     args = parser.parse_args(argv)
     try:

@@ -30,7 +30,6 @@ emulator endpoint, cluster, service, registry, environment and strategy.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -43,11 +42,14 @@ from typing import Any
 
 from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.config.registry import RELEASE_TAG_PREFIX
+from tools import cli
 from tools.aws_errors import AwsError, aws_errors
 from tools.deploy import ROOT, DeployError, SynthesisFailed, is_environment_stack, load, provider_target, synthesize
 from tools.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+#: An image tag as Docker and ECR accept it (ASCII; no ``$``, ``{`` or spaces).
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 #: Environments that never run a mutable tag.
 PINNED_ENVIRONMENTS = ("staging", "prod")
 #: Minutes added to the strategy's expected duration before the watch gives up.
@@ -413,9 +415,20 @@ def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any
     return releaser_from(load(outdir, stack), stack, clients)
 
 
+def input_problem(image: str | None, expect: str | None, allow_critical: str) -> str | None:
+    """What is wrong with the release's inputs (checked before anything is read or changed)."""
+    if image is not None and not (DIGEST_RE.match(image) or TAG_RE.match(image)):
+        return f"IMAGE={image[:80]!r} is invalid: a tag (letters, digits, _ . -, at most 128, not starting with . or -) or sha256:<64 hex digits>"
+    if expect is not None and not DIGEST_RE.match(expect):
+        return f"EXPECT={expect[:80]!r} is invalid: the digest the source must run, sha256:<64 hex digits>"
+    if allow_critical not in ("", "1"):
+        return f"ALLOW_CRITICAL={allow_critical[:80]!r} is invalid: 1 (release despite CRITICAL findings) or unset"
+    return None
+
+
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> int:
     environ = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(prog="python -m tools.release", description="Release an image to an environment, or promote one.")
+    parser = cli.parser("tools.release", "Release an image to an environment, or promote one.")
     parser.add_argument("stack", help="the environment stack to release to (TO for a promotion)")
     parser.add_argument("image", nargs="?", help="a tag or sha256:<digest> of the shared registry")
     parser.add_argument("--from", dest="source", help="promote: release the digest this stack runs")
@@ -426,6 +439,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     args = parser.parse_args(argv)
     if (args.image is None) == (args.source is None):
         print("error: give exactly one of IMAGE (make release) and FROM (make promote)", file=sys.stderr)
+        return 2
+    problem = input_problem(args.image, args.expect, environ.get("ALLOW_CRITICAL", ""))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     allow_critical = environ.get("ALLOW_CRITICAL", "") == "1"
     releaser: Releaser | None = None

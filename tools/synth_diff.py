@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stacks.config import OVERRIDE_VARIABLES, ConfigError
+from tools import cli
 from tools.stateful import REPLACE_FORCING, VERSIONED_TYPES, forces_replacement, is_downgrade, is_stateful
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -403,7 +404,7 @@ def load_stacks(stacks_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.synth_diff", description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = cli.parser("tools.synth_diff", __doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--base", help="git revision to compare with (default: merge base of HEAD and main)")
     parser.add_argument("--base-dir", type=Path, help="an already synthesized stacks folder instead of --base")
     parser.add_argument("--head-dir", type=Path, help="an already synthesized stacks folder instead of the working tree")

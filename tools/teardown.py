@@ -27,7 +27,6 @@ are one line.  Usage:
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -37,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import deploy
+from tools import cli, deploy
 from tools.aws_errors import AwsError, aws_errors
 from tools.deploy import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
 
@@ -282,7 +281,7 @@ def _remove_deletion_protection(
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(prog="python -m tools.teardown", description="Tear a standing environment down deliberately.")
+    parser = cli.parser("tools.teardown", "Tear a standing environment down deliberately.")
     parser.add_argument("stack")
     parser.add_argument("--confirm", default=environ.get("CONFIRM") or None)
     parser.add_argument("--allow-prod", action="store_true", default=environ.get("ALLOW_PROD", "") == "1")

@@ -54,6 +54,13 @@ class LoadBalancerConfig:
                 self.hosted_zone_name,
                 f"the public zone that contains {self.domain_name}",
             )
+        else:
+            _require(
+                self.hosted_zone_name is None,
+                "load_balancer.hosted_zone_name",
+                self.hosted_zone_name,
+                "set only with a domain name in it (load_balancer.domain_name, <ENV>_DOMAIN_NAME)",
+            )
         _require(
             self.ssl_policy.startswith("ELBSecurityPolicy-TLS13-"), "load_balancer.ssl_policy", self.ssl_policy, "a TLS 1.3 policy (ELBSecurityPolicy-TLS13-*)"
         )
