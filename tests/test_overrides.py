@@ -24,6 +24,9 @@ HOSTILE: list[tuple[str, str, bool]] = [
     # <ENV>_DOMAIN_NAME, _HOSTED_ZONE, _CERTIFICATE_ARN
     ("STAGING_DOMAIN_NAME", "API.Acme.com", True),
     ("STAGING_DOMAIN_NAME", "api.acme.com/x", True),
+    ("STAGING_DOMAIN_NAME", "abcdefghi." * 26 + "staging.orders.example.com", True),  # 286 characters: DNS allows 253
+    ("STAGING_DOMAIN_NAME", "abcdefghi." * 22 + "staging.orders.example.com", False),  # 246
+    ("PROD_DOMAIN_NAME", "xn--80ak6aa92e.orders.example.com", False),  # punycode label
     ("PROD_HOSTED_ZONE", "other.com", True),
     ("PROD_HOSTED_ZONE", "pi.acme-orders.com", True),  # a suffix of the domain, not a parent zone
     ("PROD_HOSTED_ZONE", "api.acme-orders.com", False),  # the apex of its own zone
@@ -540,6 +543,11 @@ def test_us_west_1_warns_that_most_accounts_have_two_zones_until_the_letters_are
     assert quiet.environments[0].network.availability_zones("us-west-1") == ("us-west-1b", "us-west-1c")
     assert quiet.environments[0].network.az_count == 2
     assert build_app_config({"AWS_REGION": "eu-west-1", "ENVIRONMENTS": "dev"}).warnings == []
+
+
+def test_a_domain_under_a_punycode_top_level_domain_is_accepted() -> None:
+    config = build_app_config({"PROD_DOMAIN_NAME": "api.acme.xn--p1ai", "PROD_HOSTED_ZONE": "acme.xn--p1ai", "ENVIRONMENTS": "prod"})
+    assert config.environments[0].load_balancer.domain_name == "api.acme.xn--p1ai"
 
 
 def test_each_standing_environment_takes_its_domain_from_configuration() -> None:

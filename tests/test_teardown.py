@@ -186,6 +186,7 @@ def _run(synth: Synthesized, stack: str, fake: FakeAws, **kwargs: Any) -> tuple[
         terraform=terraform,  # type: ignore[arg-type]
         destroy=lambda s, outdir: destroyed.append(s),
         emit=lambda line: None,
+        credentials=lambda region, endpoint: "arn:aws:iam::123456789012:role/platform",
         **kwargs,
     )
     return kept, terraform, destroyed
@@ -240,6 +241,22 @@ def test_main_refuses_a_bad_log_bucket_choice_and_an_unconfirmed_stack(synth: Sy
     assert teardown.main(args, environ={}) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "CONFIRM=order-api-staging" in err
+
+
+def test_fails_without_credentials_in_one_line_before_terraform_runs(
+    synth: Synthesized, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+    monkeypatch.setattr(teardown.Terraform, "init", lambda self: pytest.fail("terraform init ran without credentials"))
+    args = ["order-api-staging", "--skip-synth", "--outdir", str(synth.outdir)]
+    assert teardown.main(args, environ={"CONFIRM": "order-api-staging"}) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no AWS credentials found") and err.count("\n") == 1
 
 
 class FakeRun:

@@ -7,7 +7,8 @@ readers that Aurora auto scaling added are not Terraform's.  This tool does, in 
 
 1. refuses unless ``CONFIRM`` repeats the stack's name, and refuses prod unless
    ``ALLOW_PROD=1`` is set as well (suffixed copies: ``make destroy``);
-2. ``terraform init`` in the synthesized stack (state operations need it);
+2. asks STS who the caller is (one line without credentials), then ``terraform init``
+   in the synthesized stack (state operations need it);
 3. keeps out of state, so the destroy leaves them in the account: the database KMS key
    and its alias (the final snapshot is unreadable without them), prod's AWS Backup
    vault and its recovery points, the environment's service key when a repository of
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tools import cli, deploy
-from tools.aws_errors import AwsError, aws_errors
+from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.deploy import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
 
 AUTOSCALED_READER_PREFIX = "application-autoscaling-"
@@ -208,11 +209,13 @@ def teardown(
     destroy: Callable[[str, Path], None] | None = None,
     emit: Callable[[str], None] = print,
     engine_name: str = "cdktf",
+    credentials: Callable[[str, str | None], object] = check_credentials,
 ) -> Kept:
     """Tear ``stack`` down (see the module docstring); returns what was kept."""
     doc = load(outdir, stack)
     plan = plan_of(doc, stack)
     check_request(plan, confirm, allow_prod)
+    credentials(*provider_target(doc, "sts"))  # one line without them, before terraform init reads the state
     region, endpoint = provider_target(doc)
     client = clients(region, endpoint)
     terraform = terraform or Terraform(outdir / "stacks" / stack)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from stacks.config.validate import _int_in, _network, _require
 
-_DOMAIN_RE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+#: A lowercase DNS name of at most 253 characters; the top-level label letters or punycode (``xn--p1ai``).
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 _CERT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$")
 _MATCHER_RE = re.compile(r"^[2-4][0-9][0-9](-[2-4][0-9][0-9])?(,[2-4][0-9][0-9](-[2-4][0-9][0-9])?)*$")
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -47,7 +48,7 @@ class LoadBalancerConfig:
         if self.certificate_arn is not None:
             _require(bool(_CERT_ARN_RE.match(self.certificate_arn)), "load_balancer.certificate_arn", self.certificate_arn, "an ACM certificate ARN")
         if self.domain_name is not None:
-            _require(bool(_DOMAIN_RE.match(self.domain_name)), "load_balancer.domain_name", self.domain_name, "a lowercase DNS name")
+            _require(bool(_DOMAIN_RE.match(self.domain_name)), "load_balancer.domain_name", self.domain_name, "a lowercase DNS name of at most 253 characters")
             _require(
                 self.hosted_zone_name is not None and (self.domain_name == self.hosted_zone_name or self.domain_name.endswith("." + self.hosted_zone_name)),
                 "load_balancer.hosted_zone_name",
