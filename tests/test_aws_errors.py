@@ -5,10 +5,8 @@ answers, real botocore without credentials and a closed loopback port for the re
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -21,28 +19,6 @@ from botocore.stub import Stubber  # type: ignore[import-untyped]
 from tests.conftest import ROOT, Synthesized
 from tools import db_users, deploy
 from tools.aws_errors import THROTTLING_CODES, AwsError, aws_errors, check_credentials, describe
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """No credentials anywhere botocore looks, and every AWS endpoint on a closed loopback port."""
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    endpoint = f"http://127.0.0.1:{closed_port()}"
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    return endpoint
 
 
 def sts(*errors: tuple[str, int]) -> Any:

@@ -244,14 +244,8 @@ def test_main_refuses_a_bad_log_bucket_choice_and_an_unconfirmed_stack(synth: Sy
 
 
 def test_fails_without_credentials_in_one_line_before_terraform_runs(
-    synth: Synthesized, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    synth: Synthesized, no_credentials: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
     monkeypatch.setattr(teardown.Terraform, "init", lambda self: pytest.fail("terraform init ran without credentials"))
     args = ["order-api-staging", "--skip-synth", "--outdir", str(synth.outdir)]
     assert teardown.main(args, environ={"CONFIRM": "order-api-staging"}) == 1
