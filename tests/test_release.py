@@ -389,6 +389,21 @@ def test_release_tags_are_pruned_per_environment_to_the_newest() -> None:
     assert release.release_tag("dev-pr42", NOW) == "release.dev-pr42.20261130T120000Z"
 
 
+@pytest.mark.parametrize(
+    ("newest", "expected"),
+    [
+        ("release.dev.20261130T120000Z", "release.dev.20261130T120001Z"),  # recorded in the same second
+        ("release.dev.20261130T120005Z", "release.dev.20261130T120006Z"),  # by a clock ahead of ours
+        ("release.dev.20261130T115959Z", "release.dev.20261130T120000Z"),  # the usual case: now
+    ],
+)
+def test_a_new_release_tag_is_unique_and_the_newest_of_its_environment(newest: str, expected: str) -> None:
+    tags = {newest: OLD, "release.dev.20261129T000000Z": OLD, "release.prod.20261130T120000Z": OLD}
+    tag, stale = release.record_plan(tags, "dev", NEW, NOW, 10)
+    assert tag == expected and tag not in tags and stale == []
+    assert release.tags_to_prune({**tags, tag: NEW}, "dev", 0)[0] == tag
+
+
 def test_a_rollback_to_an_earlier_release_gets_a_tag_of_its_own(stubs: Any) -> None:
     _, _, _, ecr_stub = stubs
     lines: list[str] = []

@@ -387,6 +387,12 @@ def record_plan(release_tags: Mapping[str, str], environment: str, digest: str, 
     of an environment is always on its live image, the one before on the previous one."""
     newest = tags_to_prune(release_tags, environment, 0)[:1]
     tag = None if newest and release_tags[newest[0]] == digest else release_tag(environment, at)
+    if tag is not None and newest and tag <= newest[0]:
+        # The newest tag is from this very second (make deploy recorded the running image,
+        # then a release finished at once) or from a clock ahead of ours: one second after it,
+        # so the tag is new and the newest tag stays on the live image.
+        stamp = datetime.strptime(newest[0].rsplit(".", 1)[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        tag = release_tag(environment, stamp + timedelta(seconds=1))
     after = {**release_tags, **({tag: digest} if tag else {})}
     return tag, tags_to_prune(after, environment, keep)
 
