@@ -36,22 +36,27 @@ FUZZ_SEED ?= 20261126
 FUZZ_EXAMPLES ?= 25
 export FUZZ_SEED FUZZ_EXAMPLES
 
-# What a user gives on make's command line (make synth AWS_REGION=...) reaches the tools
-# exactly as typed: make would otherwise expand $(...) and ${...} in it when it exports it
-# (and run a $(shell ...)).  The override variables (stacks/config/overrides.py, kept in step
-# by a test) and the inputs of the targets.
+# What a user gives, on make's command line or in the environment (make synth AWS_REGION=...,
+# or AWS_REGION=... make synth), reaches the tools exactly as given: make would otherwise
+# expand $(...) and ${...} in it wherever the Makefile reads it or exports it (and run a
+# $(shell ...)).  Every variable a recipe or a tool reads: the override variables
+# (stacks/config/overrides.py), the inputs of the targets, and what the tools read from the
+# environment; tests/test_makefile.py derives that list from the code and keeps this in step.
+# Recipes read them only as quoted shell variables ("$$STACK"), so a value is only ever an argument.
 INPUTS := ENVIRONMENT_SUFFIX ENVIRONMENTS AWS_REGION AVAILABILITY_ZONE_LETTERS VPC_CIDR IMAGE_TAG AWS_ENDPOINT_URL \
 	ALARM_EMAILS ALARM_HTTPS_ENDPOINTS ALARM_TOPIC_ARN STATE_BACKEND TF_STATE_BUCKET TF_STATE_REGION TF_STATE_KMS_KEY_ID \
 	TF_STATE_BOOTSTRAP_BACKEND TF_CLOUD_ORGANIZATION TF_CLOUD_PROJECT TF_CLOUD_HOSTNAME TF_WORKSPACE_PREFIX \
 	DEV_DOMAIN_NAME DEV_HOSTED_ZONE DEV_CERTIFICATE_ARN STAGING_DOMAIN_NAME STAGING_HOSTED_ZONE STAGING_CERTIFICATE_ARN \
 	PROD_DOMAIN_NAME PROD_HOSTED_ZONE PROD_CERTIFICATE_ARN \
-	STACK BASE REPOINT_STATE FUZZ_SEED FUZZ_EXAMPLES CDKTF_OUTDIR ENGINE IMAGE FROM TO EXPECT ALLOW_CRITICAL CONFIRM ALLOW_PROD LOG_BUCKET
-$(foreach v,$(INPUTS),$(if $(filter command line,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
+	STACK BASE REPOINT_STATE FUZZ_SEED FUZZ_EXAMPLES CDKTF_OUTDIR ENGINE IMAGE FROM TO EXPECT ALLOW_CRITICAL CONFIRM ALLOW_PROD LOG_BUCKET \
+	PYTHON TF_CLI_CONFIG_FILE TF_PLUGIN_CACHE_DIR
+$(foreach v,$(INPUTS),$(if $(filter command line environment environment%,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
+export PYTHON
 
 .PHONY: setup synth test lint policy bench snapshot diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
 
 $(PIPENV):
-	$(PYTHON) -m venv $(TOOLS)
+	"$$PYTHON" -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
 
 $(SYNCED): $(PIPENV) Pipfile.lock
@@ -111,12 +116,12 @@ snapshot: $(SYNCED)
 
 ## Offline synth diff against BASE (default: merge base with main)
 diff: $(SYNCED)
-	$(PY) -m tools.synth_diff $(if $(BASE),"--base=$$BASE",)
+	$(PY) -m tools.synth_diff $${BASE:+"--base=$$BASE"}
 
 ## Deploy the state bucket, then save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...);
 ## REPOINT_STATE=1 allows pointing every stack at another state bucket or region
 bootstrap: setup
-	$(PY) -m tools.bootstrap $(if $(filter 1 yes true,$(REPOINT_STATE)),--repoint-state,)
+	case "$$REPOINT_STATE" in 1|yes|true) set -- --repoint-state;; *) set --;; esac; $(PY) -m tools.bootstrap "$$@"
 
 ## Deploy one stack: checks, cdktf deploy (or plain terraform: ENGINE=terraform), cfn-outputs/flat-outputs.json, database users
 deploy: setup
@@ -161,7 +166,7 @@ fuzz: $(SYNCED)
 
 ## The quick start in a fresh clone, then `npx cdktf synth` with nothing extra on PATH
 cli-check:
-	$(PYTHON) -m tools.cli_check
+	"$$PYTHON" -m tools.cli_check
 
 ## Whole lifecycle of a suffixed copy, twice, against a local emulator (moto): deploy,
 ## outputs, integration tests, destroy, leftover check.  Offline; SKIPPED without
@@ -181,5 +186,6 @@ hcl-check: hcl $(HCL_SYNCED)
 cdktn-check: setup $(CDKTN_SYNCED)
 	$(PY) -m tools.cdktn_check --python envs/cdktn/.venv/bin/python
 
+## Remove build output and caches: cdktf.out (or CDKTF_OUTDIR) and hcl.out only when the project wrote them; never terraform-state/ or settings.env
 clean:
-	rm -rf cdktf.out .cdktf.out.* .pytest_cache .mypy_cache .ruff_cache .coverage hcl.out .hcl.out.* .cdktn-check
+	"$$PYTHON" -m tools.clean

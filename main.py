@@ -8,7 +8,10 @@ prints one line to stderr and exits with status 2 before anything is written.
 Stacks are synthesized into a scratch directory next to the output and
 published only when all of them succeeded, by an atomic swap under a lock, so
 a failed, interrupted or concurrent run never leaves a mix, a half-written
-tree, or a moment without output.  SIGINT and SIGTERM end the run with one
+tree, or a moment without output.  Only an absent or empty directory, or an
+earlier output of the project (it carries a stamp file), is ever replaced:
+anything else that ``CDKTF_OUTDIR`` names is refused in one line
+(:mod:`stacks.output_dir`).  SIGINT and SIGTERM end the run with one
 line, status 130 or 143, and nothing left behind (scratch directory, the jsii
 runtime's temporary files, its ``node`` process).
 """
@@ -25,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from stacks import output_dir
 from stacks.config import OVERRIDE_VARIABLES, AppConfig, ConfigError, build_app_config, decode_settings, misspelt, parse_settings
 
 EXIT_CONFIG_ERROR = 2
@@ -103,12 +107,17 @@ def publish(scratch: Path, outdir: Path) -> None:
     Under a lock, so concurrent synths publish one after the other; by an atomic
     exchange where the platform has one (then ``outdir`` always exists), else by
     two renames.  ``scratch`` holds the previous output afterwards and is removed.
+    Only an absent or empty ``outdir`` or an output of the project is replaced
+    (:mod:`stacks.output_dir`, checked again under the lock); else
+    :class:`~stacks.output_dir.NotOurs`.
     """
     global _published
     blocked = {signal.SIGINT, signal.SIGTERM}
     signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
         with _locked(outdir):
+            output_dir.check_replaceable(outdir, "CDKTF_OUTDIR")
+            output_dir.stamp(scratch)
             if not outdir.exists():
                 scratch.rename(outdir)
             elif not _exchange(scratch, outdir):
@@ -166,17 +175,22 @@ def synthesize(config: AppConfig, outdir: Path) -> int:
 
 
 def main() -> int:
+    # Absolute, but a symbolic link stays one (it is refused, never followed).
+    outdir = Path(os.path.abspath(os.environ.get("CDKTF_OUTDIR") or "cdktf.out"))
     try:
         overrides = read_overrides(os.environ)
         config = build_app_config(overrides)
-    except ConfigError as error:
+        output_dir.check_replaceable(outdir, "CDKTF_OUTDIR")
+    except (ConfigError, output_dir.NotOurs) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     for warning in misspelt(os.environ) + [f"warning: {w}" for w in config.warnings]:
         print(warning, file=sys.stderr)
-    outdir = Path(os.environ.get("CDKTF_OUTDIR") or "cdktf.out").resolve()
     try:
         return synthesize(config, outdir)
+    except output_dir.NotOurs as error:  # it changed while the stacks were synthesized
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     except OSError as error:
         print(f"error: cannot write the synthesis to {outdir} ({error.strerror or error}): check CDKTF_OUTDIR", file=sys.stderr)
         return EXIT_SYNTH_ERROR

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stacks import output_dir
 from tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -350,7 +351,12 @@ def synthesize(outdir: Path, *, hcl: bool) -> None:
 
 
 def export(out: Path) -> dict[str, Repairs]:
-    """Write ``out/stacks/<stack>/cdk.tf`` (repaired HCL) and ``out/json/<stack>/cdk.tf.json``."""
+    """Write ``out/stacks/<stack>/cdk.tf`` (repaired HCL) and ``out/json/<stack>/cdk.tf.json``.
+    ``out`` is replaced only when it is absent, empty or an earlier output (:mod:`stacks.output_dir`)."""
+    try:
+        output_dir.check_replaceable(out, "--out")
+    except output_dir.NotOurs as error:
+        raise ExportError(str(error)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
         scratch = Path(tmp)
@@ -367,7 +373,8 @@ def export(out: Path) -> dict[str, Repairs]:
             shutil.copy2(stack_dir / "metadata.json", result / "stacks" / stack / "metadata.json")
             (result / "json" / stack).mkdir(parents=True)
             shutil.copy2(scratch / "json-synth" / "stacks" / stack / "cdk.tf.json", result / "json" / stack / "cdk.tf.json")
-        shutil.rmtree(out, ignore_errors=True)
+        output_dir.stamp(result)
+        output_dir.remove(out, "--out")
         result.rename(out)
     return repairs
 
