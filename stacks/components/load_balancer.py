@@ -42,6 +42,10 @@ class LoadBalancer(Construct):
     - Drops invalid header fields, strictest desync mitigation, access logs to a
       private, encrypted bucket with expiry, deletion protection from config.
 
+    Built in named steps: :meth:`_security_group`, :meth:`_alb` (with
+    :meth:`_access_log_bucket`), the blue and green :meth:`_target_group`,
+    :meth:`_listeners` (with :meth:`_certificate`), and the alias record of the domain.
+
     Attributes: ``arn``, ``arn_suffix``, ``dns_name``, ``url``, ``security_group_id``,
     ``blue_target_group``, ``green_target_group``, ``production_listener_arn``,
     ``test_listener_arn``, ``production_rule_arn``, ``test_rule_arn``,
@@ -66,6 +70,23 @@ class LoadBalancer(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self._prefix = name_prefix
+        self._security_group(name_prefix, config, vpc_id)
+        self._alb(name_prefix, config, aws, public_subnet_ids, deletion_protection=deletion_protection, disposable=disposable)
+        self.blue_target_group = self._target_group("blue", name_prefix, config, vpc_id, target_port, health_check_path, deregistration_delay_seconds)
+        self.green_target_group = self._target_group("green", name_prefix, config, vpc_id, target_port, health_check_path, deregistration_delay_seconds)
+        self._listeners(config)
+        if config.domain_name and config.hosted_zone_name:
+            route53_record.Route53Record(
+                self,
+                "alias",
+                zone_id=self._zone_id,
+                name=config.domain_name,
+                type="A",
+                alias=route53_record.Route53RecordAlias(name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True),
+            )
+
+    def _security_group(self, name_prefix: str, config: LoadBalancerConfig, vpc_id: str) -> None:
+        """HTTP (and HTTPS) from the internet, the test port from the allowed networks."""
         self.security_group = named_security_group(
             self,
             "security_group",
@@ -79,6 +100,10 @@ class LoadBalancer(Construct):
         for i, cidr in enumerate(config.test_listener_cidrs):
             self._ingress(f"ingress_test_{i}", config.test_listener_port, cidr, "test listener from an allowed network")
 
+    def _alb(
+        self, name_prefix: str, config: LoadBalancerConfig, aws: AwsContext, public_subnet_ids: Sequence[str], *, deletion_protection: bool, disposable: bool
+    ) -> None:
+        """The load balancer in the public subnets, logging to its access log bucket (created first)."""
         logs_bucket = self._access_log_bucket(name_prefix, config, aws, disposable)
         self.alb = lb.Lb(
             self,
@@ -99,9 +124,9 @@ class LoadBalancer(Construct):
         self.arn_suffix = self.alb.arn_suffix
         self.dns_name = self.alb.dns_name
 
-        self.blue_target_group = self._target_group("blue", name_prefix, config, vpc_id, target_port, health_check_path, deregistration_delay_seconds)
-        self.green_target_group = self._target_group("green", name_prefix, config, vpc_id, target_port, health_check_path, deregistration_delay_seconds)
-
+    def _listeners(self, config: LoadBalancerConfig) -> None:
+        """HTTPS with an HTTP redirect when there is a certificate (else HTTP), the production
+        and test listeners and their rules, and the URLs they serve."""
         certificate_arn = self._certificate(config)
         protocol = "HTTPS" if certificate_arn else "HTTP"
         if certificate_arn:
@@ -127,16 +152,6 @@ class LoadBalancer(Construct):
         self.url = f"{protocol.lower()}://{config.domain_name or self.alb.dns_name}"
         self.test_listener_url = f"{self.url}:{config.test_listener_port}"
         self._test_port = config.test_listener_port
-
-        if config.domain_name and config.hosted_zone_name:
-            route53_record.Route53Record(
-                self,
-                "alias",
-                zone_id=self._zone_id,
-                name=config.domain_name,
-                type="A",
-                alias=route53_record.Route53RecordAlias(name=self.alb.dns_name, zone_id=self.alb.zone_id, evaluate_target_health=True),
-            )
 
     def allow_to_targets(self, security_group_id: str, port: int) -> None:
         """Let the ALB reach the targets' security group on ``port`` (its only egress)."""

@@ -34,6 +34,9 @@ class Network(Construct):
     its AZ.  The default security group is emptied.  Flow logs go to a
     KMS-encrypted log group.
 
+    Built in named steps: :meth:`_vpc`, :meth:`_subnets`, :meth:`_nat_gateways`, the
+    S3 gateway endpoint, the optional :meth:`_interface_endpoints`, :meth:`_flow_logs`.
+
     Attributes: ``vpc_id``, ``vpc_cidr``, ``public_subnet_ids``,
     ``private_subnet_ids``, ``isolated_subnet_ids``, ``availability_zones``,
     ``nat_public_ips``.
@@ -51,72 +54,12 @@ class Network(Construct):
         log_key_arn: str,
     ) -> None:
         super().__init__(scope, id_)
-        plan = config.subnet_plan
         self.availability_zones = list(config.availability_zones(aws.region))
-
-        self.vpc = vpc.Vpc(
-            self,
-            "vpc",
-            cidr_block=config.vpc_cidr,
-            enable_dns_hostnames=True,
-            enable_dns_support=True,
-            tags={"Name": f"{name_prefix}-vpc"},
-        )
-        self.vpc_id = self.vpc.id
-        self.vpc_cidr = config.vpc_cidr
-
-        # No rules: nothing may use the default security group.
-        default_security_group.DefaultSecurityGroup(self, "default_security_group", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-default-closed"})
-
-        igw = internet_gateway.InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-igw"})
-
-        subnets: dict[str, list[subnet.Subnet]] = {tier: [] for tier in TIERS}
-        tables: dict[str, list[route_table.RouteTable]] = {tier: [] for tier in TIERS}
-        for tier in TIERS:
-            for i, cidr in enumerate(plan[tier]):
-                sn = subnet.Subnet(
-                    self,
-                    f"{tier}_subnet_{i}",
-                    vpc_id=self.vpc.id,
-                    cidr_block=cidr,
-                    availability_zone=self.availability_zones[i],
-                    map_public_ip_on_launch=False,
-                    tags={"Name": f"{name_prefix}-{tier}-{i}", "tier": tier},
-                )
-                rt = route_table.RouteTable(self, f"{tier}_route_table_{i}", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-{tier}-{i}"})
-                route_table_association.RouteTableAssociation(self, f"{tier}_route_table_association_{i}", subnet_id=sn.id, route_table_id=rt.id)
-                subnets[tier].append(sn)
-                tables[tier].append(rt)
-
+        igw = self._vpc(name_prefix, config)
+        subnets, tables = self._subnets(name_prefix, config.subnet_plan)
         for i, rt in enumerate(tables["public"]):
             route.Route(self, f"public_internet_route_{i}", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
-
-        nat_count = config.az_count if config.nat_gateways == "per_az" else 1
-        nats = []
-        #: Public addresses of the NAT gateways: where the private subnets' requests to
-        #: internet addresses (the load balancer's included) come from.
-        self.nat_public_ips: list[str] = []
-        for i in range(nat_count):
-            ip = eip.Eip(self, f"nat_eip_{i}", domain="vpc", tags={"Name": f"{name_prefix}-nat-{i}"})
-            self.nat_public_ips.append(ip.public_ip)
-            nats.append(
-                nat_gateway.NatGateway(
-                    self,
-                    f"nat_gateway_{i}",
-                    allocation_id=ip.allocation_id,
-                    subnet_id=subnets["public"][i].id,
-                    tags={"Name": f"{name_prefix}-nat-{i}"},
-                    depends_on=[igw],
-                )
-            )
-        for i, rt in enumerate(tables["private"]):
-            route.Route(
-                self,
-                f"private_nat_route_{i}",
-                route_table_id=rt.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nats[i % nat_count].id,
-            )
+        self._nat_gateways(name_prefix, config, igw, subnets["public"], tables["private"])
 
         self.public_subnet_ids = [s.id for s in subnets["public"]]
         self.private_subnet_ids = [s.id for s in subnets["private"]]
@@ -138,7 +81,83 @@ class Network(Construct):
 
         self._flow_logs(name_prefix, config, aws, log_retention_days, log_key_arn)
 
+    def _vpc(self, name_prefix: str, config: NetworkConfig) -> internet_gateway.InternetGateway:
+        """The VPC, its default security group emptied, and its internet gateway (returned)."""
+        self.vpc = vpc.Vpc(
+            self,
+            "vpc",
+            cidr_block=config.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{name_prefix}-vpc"},
+        )
+        self.vpc_id = self.vpc.id
+        self.vpc_cidr = config.vpc_cidr
+
+        # No rules: nothing may use the default security group.
+        default_security_group.DefaultSecurityGroup(self, "default_security_group", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-default-closed"})
+
+        return internet_gateway.InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-igw"})
+
+    def _subnets(self, name_prefix: str, plan: dict[str, tuple[str, ...]]) -> tuple[dict[str, list[subnet.Subnet]], dict[str, list[route_table.RouteTable]]]:
+        """Per tier and AZ, a subnet of the plan and a route table of its own; both by tier."""
+        subnets: dict[str, list[subnet.Subnet]] = {tier: [] for tier in TIERS}
+        tables: dict[str, list[route_table.RouteTable]] = {tier: [] for tier in TIERS}
+        for tier in TIERS:
+            for i, cidr in enumerate(plan[tier]):
+                sn = subnet.Subnet(
+                    self,
+                    f"{tier}_subnet_{i}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=self.availability_zones[i],
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name_prefix}-{tier}-{i}", "tier": tier},
+                )
+                rt = route_table.RouteTable(self, f"{tier}_route_table_{i}", vpc_id=self.vpc.id, tags={"Name": f"{name_prefix}-{tier}-{i}"})
+                route_table_association.RouteTableAssociation(self, f"{tier}_route_table_association_{i}", subnet_id=sn.id, route_table_id=rt.id)
+                subnets[tier].append(sn)
+                tables[tier].append(rt)
+        return subnets, tables
+
+    def _nat_gateways(
+        self,
+        name_prefix: str,
+        config: NetworkConfig,
+        igw: internet_gateway.InternetGateway,
+        public_subnets: list[subnet.Subnet],
+        private_tables: list[route_table.RouteTable],
+    ) -> None:
+        """One NAT gateway per AZ (or one in all), and each private route table's default route through one."""
+        nat_count = config.az_count if config.nat_gateways == "per_az" else 1
+        nats = []
+        #: Public addresses of the NAT gateways: where the private subnets' requests to
+        #: internet addresses (the load balancer's included) come from.
+        self.nat_public_ips: list[str] = []
+        for i in range(nat_count):
+            ip = eip.Eip(self, f"nat_eip_{i}", domain="vpc", tags={"Name": f"{name_prefix}-nat-{i}"})
+            self.nat_public_ips.append(ip.public_ip)
+            nats.append(
+                nat_gateway.NatGateway(
+                    self,
+                    f"nat_gateway_{i}",
+                    allocation_id=ip.allocation_id,
+                    subnet_id=public_subnets[i].id,
+                    tags={"Name": f"{name_prefix}-nat-{i}"},
+                    depends_on=[igw],
+                )
+            )
+        for i, rt in enumerate(private_tables):
+            route.Route(
+                self,
+                f"private_nat_route_{i}",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[i % nat_count].id,
+            )
+
     def _interface_endpoints(self, name_prefix: str, aws: AwsContext) -> None:
+        """Interface endpoints of :data:`INTERFACE_ENDPOINT_SERVICES` in the private subnets, HTTPS from the VPC only."""
         sg = named_security_group(
             self,
             "endpoints_security_group",
@@ -170,6 +189,7 @@ class Network(Construct):
             )
 
     def _flow_logs(self, name_prefix: str, config: NetworkConfig, aws: AwsContext, retention_days: int, key_arn: str) -> None:
+        """Flow logs of the VPC to an encrypted log group, delivered with a role of their own."""
         group = log_group(
             self,
             "flow_log_group",

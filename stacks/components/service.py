@@ -139,7 +139,8 @@ class Service(Construct):
       circuit breaker and rollback on the alarms passed by reference (so Terraform
       creates them first).
     - :meth:`_autoscaling`: CPU target tracking, backlog per task (``PendingOrders`` /
-      running tasks), optional ALB requests per task.
+      running tasks), optional ALB requests per task (:meth:`_scaling_policy`,
+      :meth:`_per_task_policy`).
 
     Terraform creates the service with the first task definition and then ignores the
     service's ``task_definition``: images move only by release (``make release``,
@@ -509,70 +510,74 @@ class Service(Construct):
             min_capacity=config.min_tasks,
             max_capacity=config.max_tasks,
         )
-
-        def policy(id_: str, name: str, tracking: TargetTracking) -> None:
-            aas.AppautoscalingPolicy(
-                self,
-                id_,
-                name=f"{self.service_name}-{name}",
-                policy_type="TargetTrackingScaling",
-                service_namespace=target.service_namespace,
-                resource_id=target.resource_id,
-                scalable_dimension=target.scalable_dimension,
-                target_tracking_scaling_policy_configuration=tracking,
-            )
-
-        scale_in, scale_out = config.scale_in_cooldown_seconds, config.scale_out_cooldown_seconds
         predefined = aas.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
-        policy(
+        self._scaling_policy(
+            target,
             "cpu_scaling",
             "cpu",
             TargetTracking(
                 target_value=config.cpu_target_percent,
                 predefined_metric_specification=predefined(predefined_metric_type="ECSServiceAverageCPUUtilization"),
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
+                scale_in_cooldown=config.scale_in_cooldown_seconds,
+                scale_out_cooldown=config.scale_out_cooldown_seconds,
             ),
         )
-        policy(
+        self._per_task_policy(
+            target,
             "pending_orders_scaling",
             "pending-orders",
-            TargetTracking(
-                target_value=config.pending_orders_per_task,
-                customized_metric_specification=self._per_task(
-                    "Pending orders per task",
-                    "Average",
-                    Metric(
-                        namespace=config.pending_orders_namespace,
-                        metric_name=config.pending_orders_metric,
-                        dimensions=[Dimension(name="ServiceName", value=self.service_name)],
-                    ),
-                ),
-                disable_scale_in=True,
-                scale_in_cooldown=scale_in,
-                scale_out_cooldown=scale_out,
+            config.pending_orders_per_task,
+            "Pending orders per task",
+            "Average",
+            Metric(
+                namespace=config.pending_orders_namespace,
+                metric_name=config.pending_orders_metric,
+                dimensions=[Dimension(name="ServiceName", value=self.service_name)],
             ),
         )
         if config.requests_per_target is not None:
             # Not ALBRequestCountPerTarget: that metric is bound to one target group,
             # and blue/green deployments swap the live one.
-            policy(
+            self._per_task_policy(
+                target,
                 "requests_scaling",
                 "requests",
-                TargetTracking(
-                    target_value=config.requests_per_target,
-                    customized_metric_specification=self._per_task(
-                        "ALB requests per task (per minute)",
-                        "Sum",
-                        Metric(
-                            namespace="AWS/ApplicationELB", metric_name="RequestCount", dimensions=[Dimension(name="LoadBalancer", value=lb.alb_arn_suffix)]
-                        ),
-                    ),
-                    disable_scale_in=True,
-                    scale_in_cooldown=scale_in,
-                    scale_out_cooldown=scale_out,
-                ),
+                config.requests_per_target,
+                "ALB requests per task (per minute)",
+                "Sum",
+                Metric(namespace="AWS/ApplicationELB", metric_name="RequestCount", dimensions=[Dimension(name="LoadBalancer", value=lb.alb_arn_suffix)]),
             )
+
+    def _scaling_policy(self, target: appautoscaling_target.AppautoscalingTarget, id_: str, name: str, tracking: TargetTracking) -> None:
+        """A target tracking policy ``<service>-<name>`` on the service's scalable target."""
+        aas.AppautoscalingPolicy(
+            self,
+            id_,
+            name=f"{self.service_name}-{name}",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            resource_id=target.resource_id,
+            scalable_dimension=target.scalable_dimension,
+            target_tracking_scaling_policy_configuration=tracking,
+        )
+
+    def _per_task_policy(
+        self, target: appautoscaling_target.AppautoscalingTarget, id_: str, name: str, target_value: int, label: str, stat: str, metric: Metric
+    ) -> None:
+        """A scale-out-only policy that keeps ``metric`` per running task (:meth:`_per_task`) at ``target_value``."""
+        config = self._config
+        self._scaling_policy(
+            target,
+            id_,
+            name,
+            TargetTracking(
+                target_value=target_value,
+                customized_metric_specification=self._per_task(label, stat, metric),
+                disable_scale_in=True,
+                scale_in_cooldown=config.scale_in_cooldown_seconds,
+                scale_out_cooldown=config.scale_out_cooldown_seconds,
+            ),
+        )
 
     def _per_task(self, label: str, stat: str, metric: Metric) -> Custom:
         """``metric`` divided by the running tasks: a load figure per task that does not

@@ -10,7 +10,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from stacks.aws import lambda_function
+from stacks.aws import cloudwatch_log_group, iam_role, iam_role_policy, lambda_function
 from stacks.components.common import AwsContext, allow, inline_policy, log_group, named_security_group, service_role, tcp_rule
 from stacks.config import DeploymentConfig
 from stacks.framework import AssetType, Construct, TerraformAsset
@@ -70,6 +70,9 @@ class SmokeTest(Construct):
     listener from their addresses, which the stack lets in on the test port (and
     nothing else).  Its security group lets out only the test port.
 
+    Built in named steps: :meth:`_security_group`, :meth:`_role`, :meth:`_function`,
+    :meth:`_hook_role`.
+
     Attributes: ``function_arn``, ``function_name``, ``hook_role_arn``,
     ``hook_role_policy`` (the service waits for it), ``security_group_id``,
     ``log_group_name``.
@@ -96,13 +99,33 @@ class SmokeTest(Construct):
         self.function_name = f"{name_prefix}-smoke-test"
         logs = log_group(self, "log_group", name=f"/aws/lambda/{self.function_name}", retention_days=log_retention_days, kms_key_arn=log_key_arn)
         self.log_group_name = logs.name
+        group_id = self._security_group(vpc_id, test_port)
+        role, role_policy = self._role(aws, logs.arn, kms_key_arn)
+        function = self._function(
+            config,
+            role,
+            role_policy,
+            logs,
+            group_id=group_id,
+            subnet_ids=subnet_ids,
+            base_url=base_url,
+            health_check_path=health_check_path,
+            kms_key_arn=kms_key_arn,
+        )
+        self._hook_role(name_prefix, aws, function.arn)
+
+    def _security_group(self, vpc_id: str, test_port: int) -> str:
+        """The function's security group: out to the test listener's port only; returns its id."""
         group = named_security_group(
             self, "security_group", name=self.function_name, description="Smoke test: out to the load balancer's test listener only", vpc_id=vpc_id
         )
         self.security_group_id = group.id
         # The load balancer's public addresses are not known in advance (and change).
         tcp_rule(self, "egress_test_listener", security_group_id=group.id, port=test_port, description="to the test listener", cidr="0.0.0.0/0", egress=True)
+        return group.id
 
+    def _role(self, aws: AwsContext, log_group_arn: str, kms_key_arn: str) -> tuple[iam_role.IamRole, iam_role_policy.IamRolePolicy]:
+        """The function's role and its policy: logs, its VPC network interfaces, tracing, decryption."""
         role = service_role(
             self,
             "role",
@@ -117,7 +140,7 @@ class SmokeTest(Construct):
             role=role,
             name="logs-network-interfaces",
             statements=[
-                allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{logs.arn}:*"], sid="WriteLogs"),
+                allow(["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"], sid="WriteLogs"),
                 # Lambda manages the function's network interfaces with the role: in this
                 # account and region only.  EC2's Describe actions take no resource.
                 allow(
@@ -131,7 +154,23 @@ class SmokeTest(Construct):
                 allow(["kms:Decrypt"], [kms_key_arn], sid="DecryptEnvironment"),
             ],
         )
+        return role, role_policy
 
+    def _function(
+        self,
+        config: DeploymentConfig,
+        role: iam_role.IamRole,
+        role_policy: iam_role_policy.IamRolePolicy,
+        logs: cloudwatch_log_group.CloudwatchLogGroup,
+        *,
+        group_id: str,
+        subnet_ids: Sequence[str],
+        base_url: str,
+        health_check_path: str,
+        kms_key_arn: str,
+    ) -> lambda_function.LambdaFunction:
+        """The function from its reproducible package, told the base URL, the paths and the
+        timeout; it waits for its role's policy and its log group."""
         source = Path(handler_module.__file__)
         archive = package(source)
         asset = TerraformAsset(self, "package", path=str(archive), type=AssetType.FILE)
@@ -157,13 +196,16 @@ class SmokeTest(Construct):
                     "SMOKE_TIMEOUT_SECONDS": str(config.smoke_timeout_seconds),
                 }
             ),
-            vpc_config=lambda_function.LambdaFunctionVpcConfig(subnet_ids=list(subnet_ids), security_group_ids=[group.id]),
+            vpc_config=lambda_function.LambdaFunctionVpcConfig(subnet_ids=list(subnet_ids), security_group_ids=[group_id]),
             logging_config=lambda_function.LambdaFunctionLoggingConfig(log_format="Text", log_group=logs.name),
             tracing_config=lambda_function.LambdaFunctionTracingConfig(mode="Active"),
             depends_on=[role_policy, logs],
         )
         self.function_arn = function.arn
+        return function
 
+    def _hook_role(self, name_prefix: str, aws: AwsContext, function_arn: str) -> None:
+        """The role ECS invokes the function with during deployments, and its policy."""
         hook_role = service_role(
             self,
             "hook_role",
@@ -180,5 +222,5 @@ class SmokeTest(Construct):
             "hook_role_policy",
             role=hook_role,
             name="invoke-smoke-test",
-            statements=[allow(["lambda:InvokeFunction"], [function.arn], sid="InvokeSmokeTest")],
+            statements=[allow(["lambda:InvokeFunction"], [function_arn], sid="InvokeSmokeTest")],
         )

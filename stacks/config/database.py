@@ -160,6 +160,23 @@ class DatabaseConfig:
     restore_testing: bool = False
 
     def __post_init__(self) -> None:
+        self._check_engine_and_capacity()
+        _int_in("database.reader_count", self.reader_count, 1, 14)
+        _int_in("database.max_readers", self.max_readers, self.reader_count, 15)
+        _int_in("database.reader_cpu_target_percent", self.reader_cpu_target_percent, 20, 90)
+        self._check_schema_and_users()
+        self._check_backups_and_windows()
+        self._check_insights()
+        _int_in("database.aws_backup_retention_days", self.aws_backup_retention_days, 1, 3650)
+        _require(
+            isinstance(self.restore_testing, bool) and (self.aws_backup or not self.restore_testing),
+            "database.restore_testing",
+            self.restore_testing,
+            "true only with aws_backup (restore tests restore the AWS Backup plan's recovery points)",
+        )
+
+    def _check_engine_and_capacity(self) -> None:
+        """Engine version (the Data API's minimum), instance class, Serverless v2 capacity range."""
         version = _ENGINE_VERSION_RE.match(self.engine_version or "")
         _require(version is not None, "database.engine_version", self.engine_version, "8.0, or a full Aurora MySQL 3 version such as 8.0.mysql_aurora.3.08.2")
         assert version is not None
@@ -196,9 +213,9 @@ class DatabaseConfig:
             self.serverless_max_capacity,
             f"more than 0 and at least serverless_min_capacity ({self.serverless_min_capacity})",
         )
-        _int_in("database.reader_count", self.reader_count, 1, 14)
-        _int_in("database.max_readers", self.max_readers, self.reader_count, 15)
-        _int_in("database.reader_cpu_target_percent", self.reader_cpu_target_percent, 20, 90)
+
+    def _check_schema_and_users(self) -> None:
+        """Schema and master user names, the IAM-authenticated users (distinct), the application's privileges."""
         _require(
             bool(_MYSQL_IDENTIFIER_RE.match(self.database_name or "")) and len(self.database_name) <= 64,
             "database.database_name",
@@ -234,6 +251,9 @@ class DatabaseConfig:
             self.app_privileges,
             "distinct privileges from " + ", ".join(APP_PRIVILEGES) + " (never ALL or GRANT OPTION)",
         )
+
+    def _check_backups_and_windows(self) -> None:
+        """Secret rotation, backup retention, the backup and maintenance windows (apart), backtrack."""
         _int_in("database.secret_rotation_days", self.secret_rotation_days, 1, 365)
         _int_in("database.backup_retention_days", self.backup_retention_days, 1, 35)
         backup = _daily_window("database.backup_window", self.backup_window)
@@ -245,6 +265,9 @@ class DatabaseConfig:
             f"a window that does not overlap the daily backup window {self.backup_window}",
         )
         _int_in("database.backtrack_window_hours", self.backtrack_window_hours, 0, 72)
+
+    def _check_insights(self) -> None:
+        """Enhanced monitoring interval, Performance Insights retention, Database Insights mode."""
         _one_of("database.monitoring_interval_seconds", self.monitoring_interval_seconds, MONITORING_INTERVALS)
         _require(
             self.performance_insights_retention_days in PERFORMANCE_INSIGHTS_RETENTION_DAYS,
@@ -258,11 +281,4 @@ class DatabaseConfig:
             "database.performance_insights_retention_days",
             self.performance_insights_retention_days,
             f"at least {ADVANCED_INSIGHTS_RETENTION_DAYS} with advanced Database Insights (AWS requires 15 months of data)",
-        )
-        _int_in("database.aws_backup_retention_days", self.aws_backup_retention_days, 1, 3650)
-        _require(
-            isinstance(self.restore_testing, bool) and (self.aws_backup or not self.restore_testing),
-            "database.restore_testing",
-            self.restore_testing,
-            "true only with aws_backup (restore tests restore the AWS Backup plan's recovery points)",
         )

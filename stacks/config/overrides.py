@@ -64,6 +64,8 @@ DOMAIN_FIELDS = (("DOMAIN_NAME", "domain_name"), ("HOSTED_ZONE", "hosted_zone_na
 #: Variables of other tools that look like ours but are not misspellings of them.
 _NOT_MISSPELT = re.compile(r"^(AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_DEFAULT_REGION|TF_WORKSPACE|TF_CLI_CONFIG_FILE)$")
 _CUTOFF = 0.85
+#: Environments by name, as the catalogue gives them.
+Environments = dict[str, EnvironmentConfig]
 
 
 def misspelt(names: Iterable[str]) -> list[str]:
@@ -194,49 +196,79 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
     refuse_templates(overrides)
     region_name = _get(overrides, "AWS_REGION") or "us-east-1"
     region("AWS_REGION", region_name)
-    envs = catalogue(region_name)
-
     selected = _get(overrides, "ENVIRONMENTS")
-    if selected is not None:
-        names = _list(selected)
+    envs = _selected(catalogue(region_name), selected, overrides)
+    envs, notices = _zones(envs, overrides, region_name)
+    envs = _image_and_alarms(envs, overrides)
+    environments = _environments(envs, selected, overrides, region_name)
+    state = _state(overrides)
+    endpoint_url = _get(overrides, "AWS_ENDPOINT_URL")
+    if endpoint_url is not None:
         _require(
-            all(n in STANDING_ENVIRONMENTS for n in names) and len(set(names)) == len(names),
-            "ENVIRONMENTS",
-            selected,
-            "comma-separated distinct names from " + ",".join(STANDING_ENVIRONMENTS),
+            state.backend != "cloud",
+            "AWS_ENDPOINT_URL",
+            endpoint_url,
+            "not with STATE_BACKEND=cloud (an emulator's resources cannot live in Terraform Cloud state)",
         )
-        envs = {name: env for name, env in envs.items() if name in names or (name == "dev" and _get(overrides, "ENVIRONMENT_SUFFIX"))}
+    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url, notices=tuple(notices))
 
-    def each(variable: str, change: dict[str, object]) -> None:
-        """Apply ``change`` (``concern -> {field: value}``) to every environment, blaming ``variable``."""
-        nonlocal envs
-        raw = overrides.get(variable) or ""
-        with as_variable(variable, raw.strip()):
-            envs = {name: replace(env, **{c: replace(getattr(env, c), **fields) for c, fields in change.items()}) for name, env in envs.items()}  # type: ignore[arg-type]
 
+def _selected(envs: Environments, selected: str | None, overrides: Mapping[str, str | None]) -> Environments:
+    """The environments ``ENVIRONMENTS`` names (all when not set), and dev whenever ``ENVIRONMENT_SUFFIX`` copies it."""
+    if selected is None:
+        return envs
+    names = _list(selected)
+    _require(
+        all(n in STANDING_ENVIRONMENTS for n in names) and len(set(names)) == len(names),
+        "ENVIRONMENTS",
+        selected,
+        "comma-separated distinct names from " + ",".join(STANDING_ENVIRONMENTS),
+    )
+    return {name: env for name, env in envs.items() if name in names or (name == "dev" and _get(overrides, "ENVIRONMENT_SUFFIX"))}
+
+
+def _changed(envs: Environments, overrides: Mapping[str, str | None], variable: str, change: dict[str, object]) -> Environments:
+    """``envs`` with ``change`` (``concern -> {field: value}``) applied to each, blaming ``variable``."""
+    raw = overrides.get(variable) or ""
+    with as_variable(variable, raw.strip()):
+        return {name: replace(env, **{c: replace(getattr(env, c), **fields) for c, fields in change.items()}) for name, env in envs.items()}  # type: ignore[arg-type]
+
+
+def _zones(envs: Environments, overrides: Mapping[str, str | None], region_name: str) -> tuple[Environments, list[str]]:
+    """``AVAILABILITY_ZONE_LETTERS`` applied, or else a notice where the region's default letters may not all exist."""
     letters = _get(overrides, "AVAILABILITY_ZONE_LETTERS")
     notices = []
     if letters is not None:
         zones = _list(letters)
         _require(len(zones) in (2, 3), "AVAILABILITY_ZONE_LETTERS", letters, "2 or 3 distinct single lowercase letters (one per AZ), e.g. a,b,c")
-        each("AVAILABILITY_ZONE_LETTERS", {"network": {"az_letters": zones, "az_count": len(zones)}})
+        envs = _changed(envs, overrides, "AVAILABILITY_ZONE_LETTERS", {"network": {"az_letters": zones, "az_count": len(zones)}})
     elif (usable := REGIONS[region_name].usable_zones) is not None:
         default = REGIONS[region_name].default_az_letters()
         notices.append(
             f"{region_name} offers most accounts only {usable} availability zones (which ones differs per account), and the stacks use "
             f"{len(default)} ({','.join(default)}): set AVAILABILITY_ZONE_LETTERS to the {usable} your account has (aws ec2 describe-availability-zones)"
         )
+    return envs, notices
+
+
+def _image_and_alarms(envs: Environments, overrides: Mapping[str, str | None]) -> Environments:
+    """``IMAGE_TAG`` and the alarm destinations (``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS``, ``ALARM_TOPIC_ARN``) applied."""
     image_tag = _get(overrides, "IMAGE_TAG")
     if image_tag is not None:
-        each("IMAGE_TAG", {"service": {"image_tag": image_tag}})
+        envs = _changed(envs, overrides, "IMAGE_TAG", {"service": {"image_tag": image_tag}})
     for variable, field_name in (("ALARM_EMAILS", "alarm_emails"), ("ALARM_HTTPS_ENDPOINTS", "alarm_https_endpoints")):
         value = _get(overrides, variable)
         if value is not None:
-            each(variable, {"monitoring": {field_name: _list(value)}})
+            envs = _changed(envs, overrides, variable, {"monitoring": {field_name: _list(value)}})
     topic = _get(overrides, "ALARM_TOPIC_ARN")
     if topic is not None:
-        each("ALARM_TOPIC_ARN", {"monitoring": {"alarm_topic_arn": topic}})
+        envs = _changed(envs, overrides, "ALARM_TOPIC_ARN", {"monitoring": {"alarm_topic_arn": topic}})
+    return envs
 
+
+def _environments(envs: Environments, selected: str | None, overrides: Mapping[str, str | None], region_name: str) -> list[EnvironmentConfig]:
+    """The selected standing environments with their domains, and the suffixed copy of dev
+    (``ENVIRONMENT_SUFFIX``, on ``VPC_CIDR`` or the ephemeral default) if any."""
     suffix = _get(overrides, "ENVIRONMENT_SUFFIX")
     vpc_cidr = _get(overrides, "VPC_CIDR")
     if vpc_cidr is not None and suffix is None:
@@ -250,11 +282,14 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
             environments.append(replace(envs["dev"], suffix=suffix, network=network))
 
     # Domains belong to the standing environments: a suffixed copy never takes dev's.
-    environments = [_with_domain(env, overrides) if env.suffix is None else env for env in environments]
+    return [_with_domain(env, overrides) if env.suffix is None else env for env in environments]
 
+
+def _state(overrides: Mapping[str, str | None]) -> StateConfig:
+    """Where the stacks keep their state (``STATE_BACKEND``, ``TF_STATE_*``, ``TF_CLOUD_*``, ``TF_WORKSPACE_PREFIX``)."""
     backend = _get(overrides, "STATE_BACKEND") or "s3"
     _one_of("STATE_BACKEND", backend, STATE_BACKENDS)
-    state = StateConfig(
+    return StateConfig(
         backend=backend,  # type: ignore[arg-type]
         bucket=_get(overrides, "TF_STATE_BUCKET") or StateConfig.bucket,
         region=_get(overrides, "TF_STATE_REGION"),
@@ -265,12 +300,6 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
         workspace_prefix=_get(overrides, "TF_WORKSPACE_PREFIX") or "",
         bootstrap_backend=_get(overrides, "TF_STATE_BOOTSTRAP_BACKEND") or "local",  # type: ignore[arg-type]
     )
-    endpoint_url = _get(overrides, "AWS_ENDPOINT_URL")
-    if endpoint_url is not None:
-        _require(
-            backend != "cloud", "AWS_ENDPOINT_URL", endpoint_url, "not with STATE_BACKEND=cloud (an emulator's resources cannot live in Terraform Cloud state)"
-        )
-    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url, notices=tuple(notices))
 
 
 def _with_domain(env: EnvironmentConfig, overrides: Mapping[str, str | None]) -> EnvironmentConfig:

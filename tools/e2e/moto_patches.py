@@ -240,87 +240,101 @@ _DEPLOYMENTS: dict[str, list[dict[str, Any]]] = {}
 _REVISIONS: dict[str, dict[str, Any]] = {}
 
 
-def _install_service_deployments(saved: list[tuple[Any, str, Any]]) -> None:
-    from moto.core.utils import unix_time
+def _image_digest(response: Any, image: str) -> str | None:
+    """The digest ``image`` names, or the one moto's registry holds under its tag (none if no image has it)."""
     from moto.ecr.models import ecr_backends
+
+    if "@" in image:
+        return image.rsplit("@", 1)[1]
+    repository_part, _, tag = image.rpartition(":")
+    repository = ecr_backends[response.current_account][response.region].repositories.get(repository_part.split("/", 1)[-1])
+    found = [i for i in (repository.images if repository else []) if tag in (i.image_tags or [i.image_tag])]
+    return str(found[0].get_image_digest()) if found else None
+
+
+def _record_deployment(response: Any, cluster_name: str, service_name: str) -> None:
+    """One SUCCESSFUL deployment of the task definition the service now runs, and its revision."""
+    from moto.core.utils import unix_time
+
+    service = response.ecs_backend._get_service(cluster_name, service_name)
+    definition = response.ecs_backend.describe_task_definition(str(service.task_definition))
+    number = len(_DEPLOYMENTS.setdefault(service.arn, [])) + 1
+    revision_arn = service.arn.replace(":service/", ":service-revision/") + f"/{number}"
+    images = [
+        {"containerName": c["name"], "image": c["image"], "imageDigest": _image_digest(response, str(c["image"]))} for c in definition.container_definitions
+    ]
+    _REVISIONS[revision_arn] = {
+        "serviceRevisionArn": revision_arn,
+        "serviceArn": service.arn,
+        "clusterArn": service.cluster_arn,
+        "taskDefinition": definition.arn,
+        "containerImages": [{k: v for k, v in image.items() if v} for image in images],
+    }
+    now = unix_time()
+    _DEPLOYMENTS[service.arn].append(
+        {
+            "serviceDeploymentArn": service.arn.replace(":service/", ":service-deployment/") + f"/{number}",
+            "serviceArn": service.arn,
+            "clusterArn": service.cluster_arn,
+            "createdAt": now,
+            "startedAt": now,
+            "finishedAt": now,
+            "targetServiceRevisionArn": revision_arn,
+            "status": "SUCCESSFUL",
+            "statusReason": "moto puts the task definition in service at once",
+        }
+    )
+
+
+def _list_service_deployments(self: Any) -> str:
+    """ListServiceDeployments: the service's deployments created from ``createdAt.after`` on, newest first."""
+    service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("service"))
+    after: Any = (self._get_param("createdAt") or {}).get("after")
+    after = after.timestamp() if hasattr(after, "timestamp") else after  # a datetime in-process, a number over HTTP
+    found = [d for d in _DEPLOYMENTS.get(service.arn, []) if after is None or d["createdAt"] >= float(after)]
+    keys = ("serviceDeploymentArn", "serviceArn", "clusterArn", "createdAt", "startedAt", "finishedAt", "targetServiceRevisionArn", "status")
+    return json.dumps({"serviceDeployments": [{k: d[k] for k in keys} for d in reversed(found)]})
+
+
+def _describe_service_deployments(self: Any) -> str:
+    """DescribeServiceDeployments: the deployments asked for, each with its target revision."""
+    wanted = set(self._get_param("serviceDeploymentArns"))
+    found = [
+        {**{k: v for k, v in d.items() if k != "targetServiceRevisionArn"}, "targetServiceRevision": {"arn": d["targetServiceRevisionArn"]}}
+        for deployments in _DEPLOYMENTS.values()
+        for d in deployments
+        if d["serviceDeploymentArn"] in wanted
+    ]
+    return json.dumps({"serviceDeployments": found, "failures": []})
+
+
+def _describe_service_revisions(self: Any) -> str:
+    """DescribeServiceRevisions: the revisions asked for that exist."""
+    wanted = self._get_param("serviceRevisionArns")
+    return json.dumps({"serviceRevisions": [_REVISIONS[arn] for arn in wanted if arn in _REVISIONS], "failures": []})
+
+
+def _install_service_deployments(saved: list[tuple[Any, str, Any]]) -> None:
     from moto.ecs.responses import EC2ContainerServiceResponse as Response
 
     create, update = Response.create_service, Response.update_service
 
-    def digest_of(self: Response, image: str) -> str | None:
-        if "@" in image:
-            return image.rsplit("@", 1)[1]
-        repository_part, _, tag = image.rpartition(":")
-        repository = ecr_backends[self.current_account][self.region].repositories.get(repository_part.split("/", 1)[-1])
-        found = [i for i in (repository.images if repository else []) if tag in (i.image_tags or [i.image_tag])]
-        return str(found[0].get_image_digest()) if found else None
-
-    def record(self: Response, cluster_name: str, service_name: str) -> None:
-        service = self.ecs_backend._get_service(cluster_name, service_name)
-        definition = self.ecs_backend.describe_task_definition(str(service.task_definition))
-        number = len(_DEPLOYMENTS.setdefault(service.arn, [])) + 1
-        revision_arn = service.arn.replace(":service/", ":service-revision/") + f"/{number}"
-        images = [{"containerName": c["name"], "image": c["image"], "imageDigest": digest_of(self, str(c["image"]))} for c in definition.container_definitions]
-        _REVISIONS[revision_arn] = {
-            "serviceRevisionArn": revision_arn,
-            "serviceArn": service.arn,
-            "clusterArn": service.cluster_arn,
-            "taskDefinition": definition.arn,
-            "containerImages": [{k: v for k, v in image.items() if v} for image in images],
-        }
-        now = unix_time()
-        _DEPLOYMENTS[service.arn].append(
-            {
-                "serviceDeploymentArn": service.arn.replace(":service/", ":service-deployment/") + f"/{number}",
-                "serviceArn": service.arn,
-                "clusterArn": service.cluster_arn,
-                "createdAt": now,
-                "startedAt": now,
-                "finishedAt": now,
-                "targetServiceRevisionArn": revision_arn,
-                "status": "SUCCESSFUL",
-                "statusReason": "moto puts the task definition in service at once",
-            }
-        )
-
     def create_service(self: Response) -> Any:
         result = create(self)
-        record(self, self._get_param("cluster", "default"), self._get_param("serviceName"))
+        _record_deployment(self, self._get_param("cluster", "default"), self._get_param("serviceName"))
         return result
 
     def update_service(self: Response) -> Any:
         result = update(self)
         if self._get_param("taskDefinition") or self._get_param("forceNewDeployment"):
-            record(self, self._get_param("cluster", "default"), self._get_param("service"))
+            _record_deployment(self, self._get_param("cluster", "default"), self._get_param("service"))
         return result
-
-    def list_service_deployments(self: Response) -> str:
-        service = self.ecs_backend._get_service(self._get_param("cluster", "default"), self._get_param("service"))
-        after: Any = (self._get_param("createdAt") or {}).get("after")
-        after = after.timestamp() if hasattr(after, "timestamp") else after  # a datetime in-process, a number over HTTP
-        found = [d for d in _DEPLOYMENTS.get(service.arn, []) if after is None or d["createdAt"] >= float(after)]
-        keys = ("serviceDeploymentArn", "serviceArn", "clusterArn", "createdAt", "startedAt", "finishedAt", "targetServiceRevisionArn", "status")
-        return json.dumps({"serviceDeployments": [{k: d[k] for k in keys} for d in reversed(found)]})
-
-    def describe_service_deployments(self: Response) -> str:
-        wanted = set(self._get_param("serviceDeploymentArns"))
-        found = [
-            {**{k: v for k, v in d.items() if k != "targetServiceRevisionArn"}, "targetServiceRevision": {"arn": d["targetServiceRevisionArn"]}}
-            for deployments in _DEPLOYMENTS.values()
-            for d in deployments
-            if d["serviceDeploymentArn"] in wanted
-        ]
-        return json.dumps({"serviceDeployments": found, "failures": []})
-
-    def describe_service_revisions(self: Response) -> str:
-        wanted = self._get_param("serviceRevisionArns")
-        return json.dumps({"serviceRevisions": [_REVISIONS[arn] for arn in wanted if arn in _REVISIONS], "failures": []})
 
     _replace(saved, Response, "create_service", create_service)
     _replace(saved, Response, "update_service", update_service)
-    _replace(saved, Response, "list_service_deployments", list_service_deployments)
-    _replace(saved, Response, "describe_service_deployments", describe_service_deployments)
-    _replace(saved, Response, "describe_service_revisions", describe_service_revisions)
+    _replace(saved, Response, "list_service_deployments", _list_service_deployments)
+    _replace(saved, Response, "describe_service_deployments", _describe_service_deployments)
+    _replace(saved, Response, "describe_service_revisions", _describe_service_revisions)
 
 
 # --- CloudWatch PutCompositeAlarm -------------------------------------------------------------------
