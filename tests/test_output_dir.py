@@ -65,36 +65,34 @@ def test_the_real_checkout_is_never_replaceable() -> None:
     assert output_dir.why_not_ours(ROOT / "README.md") == "is a file, not an output directory"
 
 
-@pytest.mark.parametrize(
-    ("make", "expected"),
-    [
-        (lambda p: None, None),
-        (lambda p: p.mkdir(), None),
-        (lambda p: (p.mkdir(), output_dir.stamp(p)), None),
-        (lambda p: (p.mkdir(), (p / "manifest.json").write_text(json.dumps({"stacks": {}})), (p / "stacks").mkdir()), None),
-        (lambda p: (p.mkdir(), (p / "manifest.json").write_text("{}"), (p / "stacks").mkdir()), "holds files the project did not write"),
-        (lambda p: (p.mkdir(), (p / "manifest.json").write_text("not json"), (p / "stacks").mkdir()), "holds files the project did not write"),
-        (lambda p: (p.mkdir(), (p / "manifest.json").write_text("{}"), (p / "stacks").write_text("")), "holds files the project did not write"),
-        (lambda p: (p.mkdir(), (p / "manifest.json").write_text('{"stacks": {}}'), (p / "stacks").mkdir(), (p / "x").write_text("")), "holds files"),
-        (lambda p: (p.mkdir(), (p / output_dir.STAMP).mkdir()), "holds files the project did not write"),
-    ],
-    ids=[
-        "absent",
-        "empty",
-        "stamped",
-        "cdktf output before the stamp",
-        "manifest without stacks",
-        "manifest not json",
-        "stacks a file",
-        "extra file",
-        "stamp a dir",
-    ],
-)
-def test_what_counts_as_an_output_of_the_project(tmp_path: Path, make, expected: str | None) -> None:
+def _files(path: Path, files: dict[str, str | None]) -> None:
+    """``path`` as a directory holding ``files`` (None: a directory)."""
+    path.mkdir()
+    for name, text in files.items():
+        (path / name).mkdir() if text is None else (path / name).write_text(text)
+
+
+LAYOUTS: dict[str, tuple[dict[str, str | None] | None, str | None]] = {
+    "absent": (None, None),
+    "empty": ({}, None),
+    "stamped": ({output_dir.STAMP: output_dir.STAMP_TEXT, "stacks": None}, None),
+    "cdktf output before the stamp": ({"manifest.json": json.dumps({"stacks": {}}), "stacks": None}, None),
+    "manifest without stacks": ({"manifest.json": "{}", "stacks": None}, "holds files the project did not write"),
+    "manifest not json": ({"manifest.json": "not json", "stacks": None}, "holds files the project did not write"),
+    "stacks a file": ({"manifest.json": '{"stacks": {}}', "stacks": ""}, "holds files the project did not write"),
+    "extra file": ({"manifest.json": '{"stacks": {}}', "stacks": None, "x": ""}, "holds files the project did not write"),
+    "stamp a directory": ({output_dir.STAMP: None}, "holds files the project did not write"),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_what_counts_as_an_output_of_the_project(tmp_path: Path, layout: str) -> None:
+    files, expected = LAYOUTS[layout]
     path = tmp_path / "out"
-    make(path)
+    if files is not None:
+        _files(path, files)
     reason = output_dir.why_not_ours(path)
-    assert reason == expected if expected is None else expected in (reason or "")
+    assert reason is None if expected is None else expected in (reason or "")
 
 
 def test_fails_a_symlinked_stamp(tmp_path: Path) -> None:
