@@ -56,9 +56,13 @@ def _on_signal(signum: int, _frame: FrameType | None) -> None:
 
 def settings_text(settings_file: Path) -> str | None:
     """The settings file's text (UTF-8; a byte order mark dropped), or None without one.
-    Raises :class:`ConfigError` (one line naming the file) when it cannot be read."""
-    if not settings_file.is_file():
+    Raises :class:`ConfigError` (one line naming the file) when it is not a regular file
+    (a directory, a device, a pipe) or cannot be read."""
+    if not settings_file.exists() and not settings_file.is_symlink():
         return None
+    if not settings_file.is_file():
+        kind = "a directory" if settings_file.is_dir() else "a broken link" if not settings_file.exists() else "not a regular file"
+        raise ConfigError(settings_file.name, kind, "a regular file of NAME=value lines, or none")
     try:
         data = settings_file.read_bytes()
     except OSError as error:

@@ -25,7 +25,9 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("STAGING_DOMAIN_NAME", "API.Acme.com", True),
     ("STAGING_DOMAIN_NAME", "api.acme.com/x", True),
     ("STAGING_DOMAIN_NAME", "abcdefghi." * 26 + "staging.orders.example.com", True),  # 286 characters: DNS allows 253
-    ("STAGING_DOMAIN_NAME", "abcdefghi." * 22 + "staging.orders.example.com", False),  # 246
+    ("STAGING_DOMAIN_NAME", "a" * 37 + ".staging.orders.example.com", False),  # 64: ACM's limit for a created certificate
+    ("STAGING_DOMAIN_NAME", "a" * 38 + ".staging.orders.example.com", True),  # 65
+    ("STAGING_DOMAIN_NAME", "orders-api.staging.orders.example.com.", False),  # fully qualified: the root's dot is dropped
     ("PROD_DOMAIN_NAME", "xn--80ak6aa92e.orders.example.com", False),  # punycode label
     ("PROD_HOSTED_ZONE", "other.com", True),
     ("PROD_HOSTED_ZONE", "pi.acme-orders.com", True),  # a suffix of the domain, not a parent zone

@@ -44,8 +44,8 @@ MARKER_VALUE = "order-api"
 #: The user attribute (a constant, inlined) that marks the users this step manages.
 MARKER = json.dumps({MARKER_ATTRIBUTE: MARKER_VALUE})
 _IAM_TLS = "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL"
-_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-_PRIVILEGE_RE = re.compile(r"^[A-Z]+( [A-Z]+)*$")
+_IDENTIFIER_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_PRIVILEGE_RE = re.compile(r"[A-Z]+( [A-Z]+)*")
 
 
 class ProvisioningError(RuntimeError):
@@ -55,14 +55,14 @@ class ProvisioningError(RuntimeError):
 def quote(identifier: str) -> str:
     """A MySQL identifier in backticks.  Only plain identifiers are accepted, so the
     quoted text can never end the quote or start another statement."""
-    if not _IDENTIFIER_RE.match(identifier):
+    if not _IDENTIFIER_RE.fullmatch(identifier):
         raise ProvisioningError(f"refusing identifier {identifier!r}: letters, digits and '_' only")
     return f"`{identifier}`"
 
 
 def _privileges(privileges: Sequence[str]) -> str:
     for privilege in privileges:
-        if not _PRIVILEGE_RE.match(privilege) or privilege in ("ALL", "ALL PRIVILEGES", "GRANT OPTION"):
+        if not _PRIVILEGE_RE.fullmatch(privilege) or privilege in ("ALL", "ALL PRIVILEGES", "GRANT OPTION"):
             raise ProvisioningError(f"refusing privilege {privilege!r}")
     return ", ".join(privileges)
 

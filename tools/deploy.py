@@ -49,7 +49,7 @@ from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
-_IMAGE_RE = re.compile(r"^\$\{data\.aws_ecr_repository\.(?P<data>[A-Za-z0-9_-]+)\.repository_url\}(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))$")
+_IMAGE_RE = re.compile(r"\$\{data\.aws_ecr_repository\.(?P<data>[A-Za-z0-9_-]+)\.repository_url\}(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))")
 
 
 class DeployError(RuntimeError):
@@ -85,7 +85,7 @@ def stack_image(doc: Mapping[str, Any]) -> Image:
     """The container image of an environment stack's task definition."""
     (task,) = doc["resource"]["aws_ecs_task_definition"].values()
     (container,) = json.loads(task["container_definitions"])
-    match = _IMAGE_RE.match(container["image"])
+    match = _IMAGE_RE.fullmatch(container["image"])
     if match is None:
         raise DeployError(f"unexpected image reference {container['image']!r}")
     repository = doc["data"]["aws_ecr_repository"][match["data"]]["name"]

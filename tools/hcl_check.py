@@ -232,7 +232,7 @@ def adapt(text: str, provider_version: str) -> tuple[str, list[str]]:
         text = pattern.sub(rf"{gap.resource_type}.\1.{gap.replacement}", text)
     lines: list[str | None] = list(text.split("\n"))
     for gap in (g for g in SIX_ONLY if not g.reference):
-        header = re.compile(rf'^resource "{re.escape(gap.resource_type)}" "([^"]+)" {{$')
+        header = re.compile(rf'^resource "{re.escape(gap.resource_type)}" "([^"]+)" {{\Z')
         for index, line in enumerate(lines):
             match = header.match(line or "")
             if match and _take_out(lines, index + 1, _closing_line(lines, index, ""), gap.path, "  ", gap):

@@ -47,9 +47,9 @@ from tools.aws_errors import AwsError, aws_errors
 from tools.deploy import ROOT, DeployError, SynthesisFailed, is_environment_stack, load, provider_target, synthesize
 from tools.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
 
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 #: An image tag as Docker and ECR accept it (ASCII; no ``$``, ``{`` or spaces).
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 #: Environments that never run a mutable tag.
 PINNED_ENVIRONMENTS = ("staging", "prod")
 #: Minutes added to the strategy's expected duration before the watch gives up.
@@ -171,7 +171,7 @@ def _code(error: Exception) -> str:
 
 def resolve(ecr: Any, target: Target, ref: str, registry: RegistryConfig) -> Image:
     """The image ``ref`` (a tag or ``sha256:<digest>``) names in the target's registry."""
-    is_digest = bool(DIGEST_RE.match(ref))
+    is_digest = bool(DIGEST_RE.fullmatch(ref))
     if not is_digest and target.pinned and ref in registry.mutable_tags:
         raise ReleaseError(f"{target.stack}: {ref!r} is a mutable tag, refused for {target.environment}; release the digest it names (sha256:...)")
     try:
@@ -423,9 +423,9 @@ def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any
 
 def input_problem(image: str | None, expect: str | None, allow_critical: str) -> str | None:
     """What is wrong with the release's inputs (checked before anything is read or changed)."""
-    if image is not None and not (DIGEST_RE.match(image) or TAG_RE.match(image)):
+    if image is not None and not (DIGEST_RE.fullmatch(image) or TAG_RE.fullmatch(image)):
         return f"IMAGE={image[:80]!r} is invalid: a tag (letters, digits, _ . -, at most 128, not starting with . or -) or sha256:<64 hex digits>"
-    if expect is not None and not DIGEST_RE.match(expect):
+    if expect is not None and not DIGEST_RE.fullmatch(expect):
         return f"EXPECT={expect[:80]!r} is invalid: the digest the source must run, sha256:<64 hex digits>"
     if allow_critical not in ("", "1"):
         return f"ALLOW_CRITICAL={allow_critical[:80]!r} is invalid: 1 (release despite CRITICAL findings) or unset"

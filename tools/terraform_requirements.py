@@ -222,7 +222,7 @@ FLOOR_FUNCTIONS = frozenset(
 )
 #: Write-only arguments (``*_wo``, ``*_wo_version``) need 1.11.
 WRITE_ONLY = "1.11.0"
-_WRITE_ONLY_RE = re.compile(r"_wo(_version)?$")
+_WRITE_ONLY_RE = re.compile(r"_wo(_version)?\Z")
 _FUNCTION_RE = re.compile(r"(?<![\w.])((?:provider::[\w-]+::)?[a-z_][a-z0-9_]*)\(", re.ASCII)
 
 

@@ -10,10 +10,10 @@ from stacks.config.validate import _int_in, _one_of, _require
 
 #: ``8.0`` (the major version: AWS picks its default minor, and auto minor upgrades move
 #: it on without a plan ever asking to go back) or a full ``8.0.mysql_aurora.3.NN.N``.
-_ENGINE_VERSION_RE = re.compile(r"^8\.0(\.mysql_aurora\.3\.([0-9]{2})\.[0-9]+)?$")
+_ENGINE_VERSION_RE = re.compile(r"8\.0(\.mysql_aurora\.3\.([0-9]{2})\.[0-9]+)?")
 #: Aurora MySQL classes that support Performance Insights (always on here): Serverless v2
 #: (``db.serverless``), no db.t3, db.t4g only from medium up.
-_INSTANCE_CLASS_RE = re.compile(r"^db\.(serverless|t4g\.(medium|large)|(r5|r6g|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.[a-z0-9]+)$")
+_INSTANCE_CLASS_RE = re.compile(r"db\.(serverless|t4g\.(medium|large)|(r5|r6g|r6gd|r6i|r6id|r7g|r7i|r8g|x2g|x2iedn)\.[a-z0-9]+)")
 #: The RDS Data API runs on Aurora MySQL 3.07 and later, and not on T instance classes.
 DATA_API_MIN_MINOR = 7
 #: Privileges the application user may hold on its schema (never ALL or GRANT OPTION,
@@ -21,9 +21,9 @@ DATA_API_MIN_MINOR = 7
 APP_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "EXECUTE", "CREATE TEMPORARY TABLES", "LOCK TABLES", "SHOW VIEW")
 #: What the optional migration user holds on the schema: DDL and DML, nothing global.
 MIGRATION_PRIVILEGES = ("ALTER", "CREATE", "CREATE VIEW", "DELETE", "DROP", "INDEX", "INSERT", "REFERENCES", "SELECT", "SHOW VIEW", "TRIGGER", "UPDATE")
-_MYSQL_IDENTIFIER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_DAILY_WINDOW_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
-_WEEKLY_WINDOW_RE = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])$")
+_MYSQL_IDENTIFIER_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_DAILY_WINDOW_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
+_WEEKLY_WINDOW_RE = re.compile(r"(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):([0-5][0-9])")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_MINUTES = 24 * 60
 _WEEK_MINUTES = 7 * _DAY_MINUTES
@@ -40,7 +40,7 @@ _RESERVED_DB_USERS = ("rdsadmin", "rdsrepladmin", "rdsproxyadmin", "mysql.sys", 
 
 def _daily_window(field_name: str, value: str) -> tuple[int, int]:
     """``hh24:mi-hh24:mi`` (UTC), at least 30 minutes; returns (start, end) minutes of the day."""
-    m = _DAILY_WINDOW_RE.match(value or "")
+    m = _DAILY_WINDOW_RE.fullmatch(value or "")
     _require(m is not None, field_name, value, "hh24:mi-hh24:mi in UTC, e.g. 03:00-04:00")
     assert m is not None
     start, end = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
@@ -50,7 +50,7 @@ def _daily_window(field_name: str, value: str) -> tuple[int, int]:
 
 def _weekly_window(field_name: str, value: str) -> tuple[int, int]:
     """``ddd:hh24:mi-ddd:hh24:mi`` (UTC), at least 30 minutes; returns (start, end) minutes of the week."""
-    m = _WEEKLY_WINDOW_RE.match(value or "")
+    m = _WEEKLY_WINDOW_RE.fullmatch(value or "")
     _require(m is not None, field_name, value, "ddd:hh24:mi-ddd:hh24:mi in UTC with ddd one of mon..sun, e.g. sun:04:30-sun:05:30")
     assert m is not None
     start = _WEEKDAYS.index(m[1]) * _DAY_MINUTES + int(m[2]) * 60 + int(m[3])
@@ -177,7 +177,7 @@ class DatabaseConfig:
 
     def _check_engine_and_capacity(self) -> None:
         """Engine version (the Data API's minimum), instance class, Serverless v2 capacity range."""
-        version = _ENGINE_VERSION_RE.match(self.engine_version or "")
+        version = _ENGINE_VERSION_RE.fullmatch(self.engine_version or "")
         _require(version is not None, "database.engine_version", self.engine_version, "8.0, or a full Aurora MySQL 3 version such as 8.0.mysql_aurora.3.08.2")
         assert version is not None
         if self.data_api and version.group(2) is not None:
@@ -188,7 +188,7 @@ class DatabaseConfig:
                 f"Aurora MySQL 3.{DATA_API_MIN_MINOR:02d} or later (the Data API needs it), or 8.0",
             )
         _require(
-            bool(_INSTANCE_CLASS_RE.match(self.instance_class or "")),
+            bool(_INSTANCE_CLASS_RE.fullmatch(self.instance_class or "")),
             "database.instance_class",
             self.instance_class,
             "db.serverless, or a provisioned Aurora MySQL class that supports Performance Insights (db.t4g.medium/large, db.r5/r6g/r7g/... sizes)",
@@ -217,13 +217,13 @@ class DatabaseConfig:
     def _check_schema_and_users(self) -> None:
         """Schema and master user names, the IAM-authenticated users (distinct), the application's privileges."""
         _require(
-            bool(_MYSQL_IDENTIFIER_RE.match(self.database_name or "")) and len(self.database_name) <= 64,
+            bool(_MYSQL_IDENTIFIER_RE.fullmatch(self.database_name or "")) and len(self.database_name) <= 64,
             "database.database_name",
             self.database_name,
             "1-64 letters, digits or '_', starting with a letter",
         )
         _require(
-            bool(_MYSQL_IDENTIFIER_RE.match(self.master_username or ""))
+            bool(_MYSQL_IDENTIFIER_RE.fullmatch(self.master_username or ""))
             and len(self.master_username) <= 16
             and self.master_username.lower() not in _RESERVED_DB_USERS,
             "database.master_username",
@@ -235,7 +235,7 @@ class DatabaseConfig:
             users.append(("database.migration_username", self.migration_username))
         for user_field, user in users:
             _require(
-                bool(_MYSQL_IDENTIFIER_RE.match(user or "")) and len(user) <= 32 and user.lower() not in _RESERVED_DB_USERS,
+                bool(_MYSQL_IDENTIFIER_RE.fullmatch(user or "")) and len(user) <= 32 and user.lower() not in _RESERVED_DB_USERS,
                 user_field,
                 user,
                 "1-32 letters, digits or '_', starting with a letter, not one of " + ", ".join(_RESERVED_DB_USERS),

@@ -12,7 +12,7 @@ from stacks.config.validate import _int_in, _one_of, _require
 #: ECS-native deployment strategies that shift ALB traffic between blue and green.
 STRATEGIES = ("BLUE_GREEN", "CANARY", "LINEAR")
 #: A smoke path: an absolute URL path (with an optional query), no spaces, no fragment.
-_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,255}$")
+_PATH_RE = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{0,255}")
 #: Minutes ECS spends before any traffic shifts (scale-up, health checks, the smoke test),
 #: added to the strategy's own waits for :attr:`DeploymentConfig.expected_minutes`.
 _START_MINUTES = 15
@@ -66,7 +66,7 @@ class DeploymentConfig:
         _require(isinstance(self.smoke_test, bool), "deployment.smoke_test", self.smoke_test, "true or false")
         _require(len(self.smoke_paths) <= 10, "deployment.smoke_paths", self.smoke_paths, "at most 10 paths (the smoke test runs within a minute)")
         for path in self.smoke_paths:
-            _require(bool(_PATH_RE.match(path)), "deployment.smoke_paths", path, "URL paths starting with / (no spaces, no #, at most 256 characters)")
+            _require(bool(_PATH_RE.fullmatch(path)), "deployment.smoke_paths", path, "URL paths starting with / (no spaces, no #, at most 256 characters)")
         _int_in("deployment.smoke_timeout_seconds", self.smoke_timeout_seconds, 1, 30)
 
     @property

@@ -20,10 +20,10 @@ from stacks.config.state import StateConfig
 from stacks.config.validate import DNS_NAME, DNS_NAME_LIMIT, _one_of, _require, valid_port
 
 #: URL of a local AWS emulator (moto, LocalStack): http(s), a host, an optional port.
-_ENDPOINT_URL_RE = re.compile(rf"^https?://((?P<name>{DNS_NAME})|\[(?P<ipv6>[0-9A-Fa-f:.]{{2,45}})\])(:(?P<port>[0-9]{{1,5}}))?/?$")
+_ENDPOINT_URL_RE = re.compile(rf"https?://((?P<name>{DNS_NAME})\.?|\[(?P<ipv6>[0-9A-Fa-f:.]{{2,45}})\])(:(?P<port>[0-9]{{1,5}}))?/?")
 
-_SUFFIX_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-_TAG_VALUE_RE = re.compile(r"^[A-Za-z0-9_ .:/=+@-]{1,256}$")
+_SUFFIX_RE = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+_TAG_VALUE_RE = re.compile(r"[A-Za-z0-9_ .:/=+@-]{1,256}")
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class EnvironmentConfig:
         )
         for tag_field in ("owner", "cost_center"):
             value = getattr(self, tag_field)
-            _require(bool(_TAG_VALUE_RE.match(value)), tag_field, value, "1-256 letters, digits, spaces or . : / = + - @ _")
+            _require(bool(_TAG_VALUE_RE.fullmatch(value)), tag_field, value, "1-256 letters, digits, spaces or . : / = + - @ _")
         if self.name != "dev":
             _require(
                 self.service.image_tag != "latest",
@@ -141,7 +141,7 @@ class EnvironmentConfig:
 def valid_endpoint_url(url: str) -> bool:
     """An http(s) URL with a host name or a bracketed IPv6 address (``http://[::1]:4566``),
     an optional port (1-65535), no path, query or credentials."""
-    match = _ENDPOINT_URL_RE.match(url)
+    match = _ENDPOINT_URL_RE.fullmatch(url)
     if match is None or not valid_port(match["port"]):
         return False
     if match["name"] is not None:
@@ -158,7 +158,7 @@ def validate_suffix(suffix: str, environment: str = "dev") -> None:
     base = f"{PROJECT}-{environment}-"
     max_len = NAME_LIMIT_32 - len(base) - len(LONGEST_32_CHAR_PART) - 1
     _require(
-        bool(_SUFFIX_RE.match(suffix or "")) and len(suffix) <= max_len,
+        bool(_SUFFIX_RE.fullmatch(suffix or "")) and len(suffix) <= max_len,
         "ENVIRONMENT_SUFFIX",
         suffix,
         f"1-{max_len} lowercase letters, digits and single inner hyphens "

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from stacks.config.validate import _int_in, _network, _require
 
 #: A lowercase DNS name of at most 253 characters; the top-level label letters or punycode (``xn--p1ai``).
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
-_CERT_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$")
-_MATCHER_RE = re.compile(r"^[2-4][0-9][0-9](-[2-4][0-9][0-9])?(,[2-4][0-9][0-9](-[2-4][0-9][0-9])?)*$")
+_DOMAIN_RE = re.compile(r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59})")
+#: An ACM certificate ARN; its id is a UUID (ACM's "certificate/12345678-1234-1234-1234-123456789012").
+_CERT_ARN_RE = re.compile(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_MATCHER_RE = re.compile(r"[2-4][0-9][0-9](-[2-4][0-9][0-9])?(,[2-4][0-9][0-9](-[2-4][0-9][0-9])?)*")
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+#: Longest first domain name of an ACM certificate (octets, periods included).
+ACM_FIRST_NAME_LIMIT = 64
+_TLS13_POLICY_RE = re.compile(r"ELBSecurityPolicy-TLS13-[A-Za-z0-9-]{1,100}")
 
 
 @dataclass(frozen=True)
@@ -46,14 +50,25 @@ class LoadBalancerConfig:
 
     def __post_init__(self) -> None:
         if self.certificate_arn is not None:
-            _require(bool(_CERT_ARN_RE.match(self.certificate_arn)), "load_balancer.certificate_arn", self.certificate_arn, "an ACM certificate ARN")
+            _require(bool(_CERT_ARN_RE.fullmatch(self.certificate_arn)), "load_balancer.certificate_arn", self.certificate_arn, "an ACM certificate ARN")
         if self.domain_name is not None:
-            _require(bool(_DOMAIN_RE.match(self.domain_name)), "load_balancer.domain_name", self.domain_name, "a lowercase DNS name of at most 253 characters")
+            _require(
+                bool(_DOMAIN_RE.fullmatch(self.domain_name)), "load_balancer.domain_name", self.domain_name, "a lowercase DNS name of at most 253 characters"
+            )
             _require(
                 self.hosted_zone_name is not None and (self.domain_name == self.hosted_zone_name or self.domain_name.endswith("." + self.hosted_zone_name)),
                 "load_balancer.hosted_zone_name",
                 self.hosted_zone_name,
                 f"the public zone that contains {self.domain_name}",
+            )
+            # ACM RequestCertificate: "The first domain name you enter cannot exceed 64 octets,
+            # including periods" (it becomes the certificate's common name; SANs may be longer).
+            _require(
+                self.certificate_arn is not None or len(self.domain_name) <= ACM_FIRST_NAME_LIMIT,
+                "load_balancer.domain_name",
+                self.domain_name,
+                f"at most {ACM_FIRST_NAME_LIMIT} characters when a certificate is created for it (ACM's limit for a certificate's "
+                "first name), or an existing certificate (certificate_arn)",
             )
         else:
             _require(
@@ -62,9 +77,7 @@ class LoadBalancerConfig:
                 self.hosted_zone_name,
                 "set only with a domain name in it (load_balancer.domain_name, <ENV>_DOMAIN_NAME)",
             )
-        _require(
-            self.ssl_policy.startswith("ELBSecurityPolicy-TLS13-"), "load_balancer.ssl_policy", self.ssl_policy, "a TLS 1.3 policy (ELBSecurityPolicy-TLS13-*)"
-        )
+        _require(bool(_TLS13_POLICY_RE.fullmatch(self.ssl_policy)), "load_balancer.ssl_policy", self.ssl_policy, "a TLS 1.3 policy (ELBSecurityPolicy-TLS13-*)")
         _int_in("load_balancer.test_listener_port", self.test_listener_port, 1024, 65535)
         for cidr in self.test_listener_cidrs:
             net = _network("load_balancer.test_listener_cidrs", cidr)
@@ -76,7 +89,7 @@ class LoadBalancerConfig:
         _int_in("load_balancer.healthy_threshold", self.healthy_threshold, 2, 10)
         _int_in("load_balancer.unhealthy_threshold", self.unhealthy_threshold, 2, 10)
         _require(
-            bool(_MATCHER_RE.match(self.health_check_matcher)),
+            bool(_MATCHER_RE.fullmatch(self.health_check_matcher)),
             "load_balancer.health_check_matcher",
             self.health_check_matcher,
             "HTTP codes like 200 or 200-299",

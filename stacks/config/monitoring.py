@@ -14,11 +14,11 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 #: RFC 5322 dot-atom local part (atext without ``{`` and ``}``), at most 64 characters; a DNS
 #: domain whose top level is letters or punycode; at most 254 characters in all.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`|~-]+"
-_EMAIL_RE = re.compile(rf"^(?=.{{1,254}}$)(?=.{{1,64}}@){_ATOM}(\.{_ATOM})*@({DNS_LABEL}\.)+([A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})$")
+_EMAIL_RE = re.compile(rf"(?=.{{1,254}}\Z)(?=.{{1,64}}@){_ATOM}(\.{_ATOM})*@({DNS_LABEL}\.)+([A-Za-z]{{2,63}}|xn--[A-Za-z0-9-]{{1,59}})")
 #: RFC 3986 path characters (unreserved, percent-encoded, sub-delims, ':' '@') and '/';
 #: the query and the fragment may also hold '?'.
 _PATH_CHAR = r"([A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
-_HTTPS_URL_RE = re.compile(rf"^https://(?P<host>{DNS_NAME})(:(?P<port>[0-9]{{1,5}}))?(/{_PATH_CHAR}*)?(\?({_PATH_CHAR}|\?)*)?(#({_PATH_CHAR}|\?)*)?$")
+_HTTPS_URL_RE = re.compile(rf"https://(?P<host>{DNS_NAME})\.?(:(?P<port>[0-9]{{1,5}}))?(/{_PATH_CHAR}*)?(\?({_PATH_CHAR}|\?)*)?(#({_PATH_CHAR}|\?)*)?")
 _EMAIL_ALLOWED = (
     "e-mail addresses such as oncall@example.com: before the @ dot-separated runs of letters, digits and ! # $ % & ' * + - / = ? ^ _ ` | ~ "
     "(at most 64), after it a DNS domain; at most 254 characters"
@@ -27,7 +27,11 @@ _HTTPS_ALLOWED = (
     "https://host[:port][/path][?query] URLs: a DNS host name, no user:password@, "
     "only RFC 3986 characters (others percent-encoded, a comma as %2C); plain http is refused"
 )
-_SNS_TOPIC_ARN_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+#: An SNS topic ARN.  A topic name is 1-256 letters, digits, ``-`` or ``_``; a FIFO topic's ends in
+#: ``.fifo``, within the same 256 characters (SNS CreateTopic, "Name": "Topic names must be made up of
+#: only uppercase and lowercase ASCII letters, numbers, underscores, and hyphens, and must be between 1
+#: and 256 characters long.  For a FIFO topic, the name must end with the .fifo suffix.").
+_SNS_TOPIC_ARN_RE = re.compile(r"arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)")
 
 
 @dataclass(frozen=True)
@@ -100,13 +104,13 @@ class MonitoringConfig:
             # SNS sets no limit that matters here (12,500,000 subscriptions per topic).
             _require(isinstance(values, tuple), f"monitoring.{list_field}", values, f"a tuple of {allowed}")
             for value in values:
-                match = pattern.match(value) if isinstance(value, str) else None
+                match = pattern.fullmatch(value) if isinstance(value, str) else None
                 ok = match is not None and valid_port(match.groupdict().get("port")) and len(match.groupdict().get("host") or "") <= DNS_NAME_LIMIT
                 _require(ok, f"monitoring.{list_field}", value, allowed)
             _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
         if self.alarm_topic_arn is not None:
             _require(
-                bool(_SNS_TOPIC_ARN_RE.match(self.alarm_topic_arn)),
+                bool(_SNS_TOPIC_ARN_RE.fullmatch(self.alarm_topic_arn)),
                 "monitoring.alarm_topic_arn",
                 self.alarm_topic_arn,
                 "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:paging",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -62,7 +63,7 @@ OVERRIDE_VARIABLES = (
 DOMAIN_FIELDS = (("DOMAIN_NAME", "domain_name"), ("HOSTED_ZONE", "hosted_zone_name"), ("CERTIFICATE_ARN", "certificate_arn"))
 
 #: Variables of other tools that look like ours but are not misspellings of them.
-_NOT_MISSPELT = re.compile(r"^(AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_DEFAULT_REGION|TF_WORKSPACE|TF_CLI_CONFIG_FILE)$")
+_NOT_MISSPELT = re.compile(r"(AWS_ENDPOINT_URL_[A-Z0-9_]+|AWS_DEFAULT_REGION|TF_WORKSPACE|TF_CLI_CONFIG_FILE)")
 _CUTOFF = 0.85
 #: Environments by name, as the catalogue gives them.
 Environments = dict[str, EnvironmentConfig]
@@ -74,7 +75,7 @@ def misspelt(names: Iterable[str]) -> list[str]:
     known = {v.upper(): v for v in OVERRIDE_VARIABLES}
     warnings = []
     for name in sorted(set(names)):
-        if name in OVERRIDE_VARIABLES or _NOT_MISSPELT.match(name):
+        if name in OVERRIDE_VARIABLES or _NOT_MISSPELT.fullmatch(name):
             continue
         meant = known.get(name.upper())
         if meant is None:
@@ -85,9 +86,9 @@ def misspelt(names: Iterable[str]) -> list[str]:
     return warnings
 
 
-_SETTING_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*)$")
+_SETTING_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*=(.*)")
 #: A comment after a value: blanks, then ``#`` (no valid value holds a blank before ``#``).
-_INLINE_COMMENT_RE = re.compile(r"[ \t]+#.*$")
+_INLINE_COMMENT_RE = re.compile(r"[ \t]+#.*\Z")
 
 
 BOM = "\ufeff"
@@ -110,17 +111,54 @@ def _unquoted(value: str) -> str:
     return value[1:-1].strip() if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
 
 
+#: Names of the control characters that some parsers take for line or record ends.
+_CONTROL_NAMES = {"\0": "NUL", "\v": "LINE TABULATION", "\f": "FORM FEED", "\r": "CARRIAGE RETURN", "\x1c": "FILE SEPARATOR"}
+_CONTROL_NAMES |= {"\x1d": "GROUP SEPARATOR", "\x1e": "RECORD SEPARATOR", "\x85": "NEXT LINE"}
+
+
+def _hidden_break(line: str) -> str | None:
+    """The first character of ``line`` (without its LF / CRLF end) that no settings line may
+    hold, described for the error message; None when there is none.  Those are the characters
+    that end a line for some parser but not for an editor or grep (form feed, NEL, the Unicode
+    line and paragraph separators, ...) and every other control character but the tab."""
+    for char in line:
+        if char != "\t" and unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            return f"U+{ord(char):04X} ({unicodedata.name(char, _CONTROL_NAMES.get(char, 'a control character'))})"
+    return None
+
+
+def settings_lines(text: str, source: str = "settings.env") -> list[str]:
+    """The lines of a settings file's text: split on LF only, a CR before it dropped.  A
+    line holding any other line or record separator or control character (tabs aside) is
+    a :class:`ConfigError` naming the file, the line number and the character."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    found = []
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix("\r")
+        hidden = _hidden_break(line)
+        _require(
+            hidden is None,
+            f"{source} line {number}",
+            line,
+            f"one line of printable text ending in LF or CRLF (it holds {hidden}, which an editor shows inside the line)",
+        )
+        found.append(line)
+    return found
+
+
 def parse_settings(text: str, source: str = "settings.env") -> dict[str, str]:
     """``NAME=value`` lines of decoded text (:func:`decode_settings` drops the file's one
-    byte order mark): ``#`` comments, a `` #`` comment after a value and blank lines
-    ignored; one pair of surrounding quotes dropped, nothing expanded; LF or CRLF line
-    ends.  Only override variables; each at most once."""
+    byte order mark; :func:`settings_lines` splits it): ``#`` comments, a `` #`` comment
+    after a value and blank lines ignored; one pair of surrounding quotes dropped, nothing
+    expanded; LF or CRLF line ends.  Only override variables; each at most once."""
     settings: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(settings_lines(text, source), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        match = _SETTING_RE.match(stripped)
+        match = _SETTING_RE.fullmatch(stripped)
         where = f"{source} line {number}"
         _require(match is not None, where, stripped, "NAME=value lines, # comments or blank lines")
         assert match is not None
@@ -137,10 +175,10 @@ def edit_settings(text: str, updates: Mapping[str, str]) -> str:
     line appended at the end.  Every other line stays as it was: comments, blank lines,
     order, other variables, line ends."""
     newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.splitlines(keepends=True)
+    lines = [line for line in re.split(r"(?<=\n)", text) if line]
     left = dict(updates)
     for i, line in enumerate(lines):
-        match = _SETTING_RE.match(line.strip())
+        match = _SETTING_RE.fullmatch(line.strip())
         if match is not None and match[1] in left:
             ending = line[len(line.rstrip("\r\n")) :]
             comment = _INLINE_COMMENT_RE.search(match[2])
@@ -157,6 +195,12 @@ def _get(overrides: Mapping[str, str | None], name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def _without_root_dot(name: str | None) -> str | None:
+    """A DNS name (with an optional ``:port``) without the trailing dot of its fully qualified
+    form: ``acme-orders.com.`` is ``acme-orders.com``."""
+    return None if name is None else re.sub(r"(?<=[^.])\.(?=(:[0-9]*)?\Z)", "", name)
 
 
 def _list(value: str) -> tuple[str, ...]:
@@ -281,8 +325,23 @@ def _environments(envs: Environments, selected: str | None, overrides: Mapping[s
             network = _ephemeral_network(catalogue(region_name), envs["dev"].network, cidr)
             environments.append(replace(envs["dev"], suffix=suffix, network=network))
 
+    _check_domains(catalogue(region_name), overrides)
     # Domains belong to the standing environments: a suffixed copy never takes dev's.
     return [_with_domain(env, overrides) if env.suffix is None else env for env in environments]
+
+
+def _check_domains(standing: Mapping[str, EnvironmentConfig], overrides: Mapping[str, str | None]) -> None:
+    """Every ``<ENV>_DOMAIN_NAME`` / ``_HOSTED_ZONE`` / ``_CERTIFICATE_ARN`` is valid, whether or
+    not ``ENVIRONMENTS`` selects its environment, and no two environments share a domain (its
+    alias record exists once in the zone: the second environment's apply would fail)."""
+    owners: dict[str, str] = {}
+    for name, env in standing.items():
+        domain = _with_domain(env, overrides).load_balancer.domain_name
+        if domain is None:
+            continue
+        variable = f"{name.upper()}_DOMAIN_NAME"
+        _require(domain not in owners, variable, domain, f"a domain no other environment serves ({owners.get(domain)}_DOMAIN_NAME has it)")
+        owners[domain] = name.upper()
 
 
 def _state(overrides: Mapping[str, str | None]) -> StateConfig:
@@ -296,7 +355,7 @@ def _state(overrides: Mapping[str, str | None]) -> StateConfig:
         kms_key_id=_get(overrides, "TF_STATE_KMS_KEY_ID") or STATE_KEY_ALIAS,
         cloud_organization=_get(overrides, "TF_CLOUD_ORGANIZATION"),
         cloud_project=_get(overrides, "TF_CLOUD_PROJECT"),
-        cloud_hostname=_get(overrides, "TF_CLOUD_HOSTNAME") or StateConfig.cloud_hostname,
+        cloud_hostname=_without_root_dot(_get(overrides, "TF_CLOUD_HOSTNAME")) or StateConfig.cloud_hostname,
         workspace_prefix=_get(overrides, "TF_WORKSPACE_PREFIX") or "",
         bootstrap_backend=_get(overrides, "TF_STATE_BOOTSTRAP_BACKEND") or "local",  # type: ignore[arg-type]
     )
@@ -311,7 +370,9 @@ def _with_domain(env: EnvironmentConfig, overrides: Mapping[str, str | None]) ->
         return env
     blame = {f"load_balancer.{field_name}": variable for variable, field_name in variables.items()}
     try:
-        fields: dict[str, Any] = {variables[v]: value for v, value in given.items()}
+        fields: dict[str, Any] = {
+            variables[v]: _without_root_dot(value) if v.endswith(("_DOMAIN_NAME", "_HOSTED_ZONE")) else value for v, value in given.items()
+        }
         return replace(env, load_balancer=replace(env.load_balancer, **fields))
     except ConfigError as error:
         variable = blame.get(error.field_name, next(iter(given)))

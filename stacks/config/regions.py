@@ -119,7 +119,7 @@ REGIONS: dict[str, Region] = {
 #: Regions in the table that the pinned botocore does not list yet (launched after it).
 NEWER_THAN_BOTOCORE = ("ap-east-2", "ap-southeast-6")
 
-_LETTER_RE = re.compile(r"^[a-z]$")
+_LETTER_RE = re.compile(r"[a-z]")
 
 
 def region(field_name: str, value: str) -> Region:
@@ -146,7 +146,7 @@ def arn_partition_region(arn: str) -> tuple[str, str] | None:
 def validate_az_letters(field_name: str, region_name: str, letters: tuple[str, ...], count: int) -> None:
     """``count`` distinct single lowercase letters that exist in the region (where the table knows them)."""
     _require(
-        len(letters) == count and len(set(letters)) == count and all(_LETTER_RE.match(letter or "") for letter in letters),
+        len(letters) == count and len(set(letters)) == count and all(_LETTER_RE.fullmatch(letter or "") for letter in letters),
         field_name,
         ",".join(letters),
         f"{count} distinct single lowercase letters (one per AZ), e.g. a,b,c",

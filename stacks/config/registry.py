@@ -13,7 +13,7 @@ from stacks.config.validate import _int_in, _require
 RELEASE_IMAGE_LIMIT = 1000
 #: Tags ``make release`` puts on a released image: ``release.<environment>.<UTC time>``.
 RELEASE_TAG_PREFIX = "release."
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class RegistryConfig:
             "an ECR repository name: lowercase letters, digits and single . _ - / separators",
         )
         for tag in self.mutable_tags:
-            _require(bool(_TAG_RE.match(tag)), "registry.mutable_tags", tag, "Docker tags")
+            _require(bool(_TAG_RE.fullmatch(tag)), "registry.mutable_tags", tag, "Docker tags")
         _int_in("registry.keep_images", self.keep_images, 1, 10_000)
         _int_in("registry.releases_kept", self.releases_kept, 2, RELEASE_IMAGE_LIMIT)
         _int_in("registry.untagged_expiry_days", self.untagged_expiry_days, 1, 3650)

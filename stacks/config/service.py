@@ -18,14 +18,16 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61441, 4096)),
     16384: tuple(range(32768, 122881, 8192)),
 }
-_IMAGE_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_IMAGE_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-_PARAM_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_METRIC_RE = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
+_IMAGE_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_IMAGE_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+_PARAM_KEY_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
+_METRIC_RE = re.compile(r"[A-Za-z0-9_./#:-]{1,255}")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 DEFAULT_CONTAINER_HEALTH_CHECK = "curl -fsS http://localhost:{port}{path} || exit 1"
 #: A shell command of printable ASCII on one line.
-_COMMAND_RE = re.compile(r"^[ -~]{1,1024}$")
+#: The health check path: also part of the container's health check command, so no character a shell reads.
+_HEALTH_PATH_RE = re.compile(r"/[A-Za-z0-9._~/-]{0,1023}")
+_COMMAND_RE = re.compile(r"[ -~]{1,1024}")
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class ServiceConfig:
 
     @property
     def image_is_digest(self) -> bool:
-        return bool(_IMAGE_DIGEST_RE.match(self.image_tag))
+        return bool(_IMAGE_DIGEST_RE.fullmatch(self.image_tag))
 
     @property
     def image_reference_suffix(self) -> str:
@@ -93,14 +95,14 @@ class ServiceConfig:
         _int_in("service.spot_percentage", self.spot_percentage, 0, 100)
         _int_in("service.cpu_target_percent", self.cpu_target_percent, 10, 95)
         _require(
-            self.health_check_path.startswith("/") and len(self.health_check_path) <= 1024 and " " not in self.health_check_path,
+            bool(_HEALTH_PATH_RE.fullmatch(self.health_check_path)),
             "service.health_check_path",
             self.health_check_path,
-            "a URL path starting with / (at most 1024 characters, no spaces)",
+            "a URL path starting with / of letters, digits and . _ ~ - / (at most 1024 characters)",
         )
         if self.container_health_check is not None:
             _require(
-                bool(_COMMAND_RE.match(self.container_health_check)) and _formats(self.container_health_check),
+                bool(_COMMAND_RE.fullmatch(self.container_health_check)) and _formats(self.container_health_check),
                 "service.container_health_check",
                 self.container_health_check,
                 "a one-line shell command of printable ASCII (at most 1024 characters) whose only {placeholders} are {port} and {path}, or none",
@@ -115,7 +117,7 @@ class ServiceConfig:
             f"a Fargate memory size for cpu={self.cpu}: {', '.join(map(str, FARGATE_SIZES.get(self.cpu, ())))}",
         )
         _require(
-            bool(_IMAGE_TAG_RE.match(self.image_tag) or _IMAGE_DIGEST_RE.match(self.image_tag)),
+            bool(_IMAGE_TAG_RE.fullmatch(self.image_tag) or _IMAGE_DIGEST_RE.fullmatch(self.image_tag)),
             "service.image_tag",
             self.image_tag,
             "a Docker tag (letters, digits, _ . -, at most 128, not starting with . or -) or a digest sha256:<64 lowercase hex>",
@@ -127,12 +129,14 @@ class ServiceConfig:
         _int_in("service.stop_timeout_seconds", self.stop_timeout_seconds, 2, 110)
         _one_of("service.container_insights", self.container_insights, ("enabled", "enhanced"))
         _require(
-            bool(_METRIC_RE.match(self.pending_orders_namespace)) and not self.pending_orders_namespace.startswith("AWS/"),
+            bool(_METRIC_RE.fullmatch(self.pending_orders_namespace)) and not self.pending_orders_namespace.startswith("AWS/"),
             "service.pending_orders_namespace",
             self.pending_orders_namespace,
             "a custom CloudWatch namespace (not AWS/...)",
         )
-        _require(bool(_METRIC_RE.match(self.pending_orders_metric)), "service.pending_orders_metric", self.pending_orders_metric, "a CloudWatch metric name")
+        _require(
+            bool(_METRIC_RE.fullmatch(self.pending_orders_metric)), "service.pending_orders_metric", self.pending_orders_metric, "a CloudWatch metric name"
+        )
         _int_in("service.pending_orders_per_task", self.pending_orders_per_task, 1, 1_000_000)
         if self.requests_per_target is not None:
             _int_in("service.requests_per_target", self.requests_per_target, 1, 1_000_000)
@@ -141,7 +145,7 @@ class ServiceConfig:
         _one_of("service.log_level", self.log_level, LOG_LEVELS)
         keys = [k for k, _ in self.features]
         for key, value in self.features:
-            _require(bool(_PARAM_KEY_RE.match(key)), "service.features", key, "keys of lowercase letters, digits, _ . - (max 63)")
+            _require(bool(_PARAM_KEY_RE.fullmatch(key)), "service.features", key, "keys of lowercase letters, digits, _ . - (max 63)")
             _require(0 < len(value) <= 4096, f"service.features[{key}]", value, "1-4096 characters")
         _require(len(keys) == len(set(keys)), "service.features", keys, "unique keys")
 

@@ -16,27 +16,27 @@ STATE_BACKENDS = ("s3", "cloud", "local")
 
 # Terraform Cloud / HCP Terraform names: letters, digits, '-' and '_' (projects also
 # inner spaces); workspace names at most 90 characters.
-_ORG_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*$")
-_WORKSPACE_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{0,40}$")
+_ORG_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_PROJECT_RE = re.compile(r"[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*")
+_WORKSPACE_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{0,40}")
 WORKSPACE_NAME_LIMIT = 90
 #: A Terraform Cloud / Enterprise host: a DNS name (any letter case: Terraform compares
 #: host names case-insensitively) and an optional port.
-_HOSTNAME_RE = re.compile(rf"^(?P<name>{DNS_NAME})(:(?P<port>[0-9]{{1,5}}))?$")
+_HOSTNAME_RE = re.compile(rf"(?P<name>{DNS_NAME})(:(?P<port>[0-9]{{1,5}}))?")
 
 # KMS key identifiers: a key id (UUID, or mrk- and 32 hex for a multi-Region key), an
 # alias name (alias/ + letters, digits, / _ -, at most 256 in all), or the ARN of either.
 _KEY_ID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _ALIAS = r"alias/[A-Za-z0-9/_-]+"
 _KMS_ARN_PREFIX = r"arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:"
-_KMS_KEY_RE = re.compile(rf"^({_KEY_ID}|{_ALIAS}|{_KMS_ARN_PREFIX}key/{_KEY_ID}|{_KMS_ARN_PREFIX}{_ALIAS})$")
+_KMS_KEY_RE = re.compile(rf"({_KEY_ID}|{_ALIAS}|{_KMS_ARN_PREFIX}key/{_KEY_ID}|{_KMS_ARN_PREFIX}{_ALIAS})")
 KMS_ALIAS_LIMIT = 256
 KMS_KEY_ID_LIMIT = 2048
 
 
 def valid_kms_key_id(value: str) -> bool:
     """Whether ``value`` is a KMS key id, multi-Region key id, alias name, key ARN or alias ARN."""
-    if not _KMS_KEY_RE.match(value) or len(value) > KMS_KEY_ID_LIMIT:
+    if not _KMS_KEY_RE.fullmatch(value) or len(value) > KMS_KEY_ID_LIMIT:
         return False
     alias = value[value.index("alias/") :] if "alias/" in value else None
     return alias is None or (len(alias) <= KMS_ALIAS_LIMIT and not alias.endswith("/"))
@@ -89,15 +89,15 @@ class StateConfig:
         if self.backend == "cloud":
             _require(self.cloud_organization is not None, "TF_CLOUD_ORGANIZATION", self.cloud_organization, "required when STATE_BACKEND=cloud")
         if self.cloud_organization is not None:
-            _require(bool(_ORG_RE.match(self.cloud_organization)), "TF_CLOUD_ORGANIZATION", self.cloud_organization, "1-40 letters, digits, '-' or '_'")
+            _require(bool(_ORG_RE.fullmatch(self.cloud_organization)), "TF_CLOUD_ORGANIZATION", self.cloud_organization, "1-40 letters, digits, '-' or '_'")
         if self.cloud_project is not None:
             _require(
-                bool(_PROJECT_RE.match(self.cloud_project)) and len(self.cloud_project) <= 40,
+                bool(_PROJECT_RE.fullmatch(self.cloud_project)) and len(self.cloud_project) <= 40,
                 "TF_CLOUD_PROJECT",
                 self.cloud_project,
                 "1-40 letters, digits, '-', '_' or single inner spaces",
             )
-        host = _HOSTNAME_RE.match(self.cloud_hostname or "")
+        host = _HOSTNAME_RE.fullmatch(self.cloud_hostname or "")
         _require(
             host is not None and len(host["name"]) <= DNS_NAME_LIMIT and valid_port(host["port"]),
             "TF_CLOUD_HOSTNAME",
@@ -105,5 +105,5 @@ class StateConfig:
             "a DNS host name (ASCII letters of either case, digits, inner hyphens, at most 253 characters) "
             "with an optional :port 1-65535, such as app.terraform.io or tfe.example.com:8443",
         )
-        _require(bool(_WORKSPACE_PREFIX_RE.match(self.workspace_prefix)), "TF_WORKSPACE_PREFIX", self.workspace_prefix, "0-40 letters, digits, '-' or '_'")
+        _require(bool(_WORKSPACE_PREFIX_RE.fullmatch(self.workspace_prefix)), "TF_WORKSPACE_PREFIX", self.workspace_prefix, "0-40 letters, digits, '-' or '_'")
         _one_of("TF_STATE_BOOTSTRAP_BACKEND", self.bootstrap_backend, ("local", "s3"))

@@ -7,11 +7,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_IPV4_LIKE_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$")
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IPV4_LIKE_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+")
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 #: Strict ``a.b.c.d/n``: decimal octets without leading zeros, a prefix length (never a netmask).
-_CIDR_RE = re.compile(rf"^{_OCTET}(\.{_OCTET}){{3}}/([12]?[0-9]|3[0-2])$")
+_CIDR_RE = re.compile(rf"{_OCTET}(\.{_OCTET}){{3}}/([12]?[0-9]|3[0-2])")
 CIDR_NOTATION = "an IPv4 CIDR block in a.b.c.d/n notation (decimal, no leading zeros, a prefix length, not a netmask) whose address is the network address"
 #: One DNS label (letters of either case, digits, inner hyphens; at most 63 characters).
 DNS_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -69,7 +69,7 @@ def _network(field_name: str, value: str) -> ipaddress.IPv4Network:
     """``value`` in strict ``a.b.c.d/n`` notation (``ipaddress`` alone also takes netmasks
     and a prefix with leading zeros)."""
     try:
-        if isinstance(value, str) and _CIDR_RE.match(value):
+        if isinstance(value, str) and _CIDR_RE.fullmatch(value):
             return ipaddress.IPv4Network(value, strict=True)
     except ValueError:
         pass
@@ -89,11 +89,11 @@ def as_variable(variable: str, raw: str) -> Iterator[None]:
 def validate_bucket_name(field_name: str, value: str) -> None:
     """S3 general purpose bucket naming rules."""
     ok = (
-        bool(_BUCKET_RE.match(value or ""))
+        bool(_BUCKET_RE.fullmatch(value or ""))
         and ".." not in value
         and ".-" not in value
         and "-." not in value
-        and not _IPV4_LIKE_RE.match(value)
+        and not _IPV4_LIKE_RE.fullmatch(value)
         and not value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
         and not value.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
     )

@@ -34,8 +34,8 @@ from pathlib import Path
 from stacks.requirements import TERRAFORM_MIN_VERSION
 
 PROVIDER_SOURCE = "registry.terraform.io/hashicorp/aws"
-_VERSION_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)$", re.ASCII)
-_PACKED_RE = re.compile(r"^terraform-provider-aws_(\d+\.\d+\.\d+)_([a-z0-9]+_[a-z0-9]+)\.zip$", re.ASCII)
+_VERSION_RE = re.compile(r"(\d+)\.(\d+)\.(\d+)", re.ASCII)
+_PACKED_RE = re.compile(r"terraform-provider-aws_(\d+\.\d+\.\d+)_([a-z0-9]+_[a-z0-9]+)\.zip", re.ASCII)
 _PLUGIN_CACHE_RE = re.compile(r'^\s*plugin_cache_dir\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE | re.ASCII)
 _MIRROR_BLOCK_RE = re.compile(r"\bfilesystem_mirror\s*\{", re.ASCII)
 _PATH_RE = re.compile(r'^\s*path\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE | re.ASCII)
@@ -43,7 +43,7 @@ _PATH_RE = re.compile(r'^\s*path\s*=\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE | re.A
 
 def version_tuple(version: str) -> tuple[int, int, int] | None:
     """``"5.100.0"`` -> ``(5, 100, 0)``; None for anything else (pre-releases included)."""
-    match = _VERSION_RE.match(version)
+    match = _VERSION_RE.fullmatch(version)
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
@@ -194,7 +194,7 @@ def packages_in(directory: Path, arch: str) -> list[ProviderPackage]:
             binaries = sorted(p for p in (entry / arch).glob("terraform-provider-aws*") if p.is_file() and os.access(p, os.X_OK))
             if binaries:
                 found.append(ProviderPackage(directory, entry.name, arch, binaries[0]))
-        match = _PACKED_RE.match(entry.name)
+        match = _PACKED_RE.fullmatch(entry.name)
         if entry.is_file() and match and match[2] == arch:
             found.append(ProviderPackage(directory, match[1], arch, entry))
     return found
