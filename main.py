@@ -21,14 +21,16 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
+from typing import Any, TextIO
 
-from stacks import output_dir
+from stacks import output_dir, process
 from stacks.config import OVERRIDE_VARIABLES, AppConfig, ConfigError, build_app_config, decode_settings, misspelt, parse_settings
 
 EXIT_CONFIG_ERROR = 2
@@ -40,18 +42,8 @@ SETTINGS_FILE = ROOT / "settings.env"
 
 #: Set once the new output is in place (a signal may still arrive afterwards).
 _published = False
-
-
-class Interrupted(BaseException):
-    """SIGINT or SIGTERM arrived (a BaseException, so no ``except Exception`` swallows it)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _on_signal(signum: int, _frame: FrameType | None) -> None:
-    raise Interrupted(signum)
+#: The signal handlers of this run (:func:`run`).
+_signals: process.Signals | None = None
 
 
 def settings_text(settings_file: Path) -> str | None:
@@ -135,25 +127,63 @@ def publish(scratch: Path, outdir: Path) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
 
 
-def _stop_jsii(*, graceful: bool) -> None:
-    """End the jsii runtime's ``node`` process (jsii, pinned with cdktf, keeps it on
-    ``kernel.provider._process``): its own ``stop`` when ``graceful``, else terminate
-    it (a terminal's Ctrl-C may have ended it already)."""
+class _HeldRuntimeErrors:
+    """``sys.stderr`` while synthesizing.  What the jsii runtime's relay thread (jsii, pinned
+    with cdktf, names it ``process.stderr_sink``) prints as text, which it does only for the
+    runtime's own failure messages, is held; :func:`run` shows it at the end unless the run
+    was interrupted (then the runtime died of the same signal, and its lines are noise).
+    Everything else, the relayed output of the stacks included, passes straight through."""
+
+    def __init__(self, real: TextIO) -> None:
+        self.real = real
+        self.held: list[str] = []
+
+    def write(self, text: str) -> int:
+        if threading.current_thread().name == "process.stderr_sink":
+            self.held.append(text)
+            return len(text)
+        return self.real.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def _jsii_process() -> subprocess.Popen[bytes] | None:
+    """The jsii runtime's ``node`` process (jsii, pinned with cdktf, keeps it on
+    ``kernel.provider._process._process``), or None before the runtime started."""
     if "jsii._runtime" not in sys.modules:
-        return
+        return None
     node = getattr(getattr(sys.modules["jsii._runtime"].kernel, "provider", None), "_process", None)
-    process = getattr(node, "_process", None)
-    if node is None or process is None:
+    return getattr(node, "_process", None)
+
+
+def _signal_that_ended_the_runtime() -> int | None:
+    """SIGINT or SIGTERM when the runtime's ``node`` process died of one: a signal to the
+    whole process group reached it first, and its end surfaced here as an error."""
+    node = _jsii_process()
+    try:
+        status = node.wait(timeout=2) if node is not None else None
+    except subprocess.TimeoutExpired:
+        return None
+    return -status if status is not None and -status in process.STOP_SIGNALS else None
+
+
+def _stop_jsii(*, graceful: bool) -> None:
+    """End the jsii runtime's ``node`` process: its own ``stop`` when ``graceful``, else
+    terminate it (a terminal's Ctrl-C may have ended it already)."""
+    child = _jsii_process()
+    if child is None:
         return
-    if graceful and process.poll() is None:
+    node = sys.modules["jsii._runtime"].kernel.provider._process
+    if graceful and child.poll() is None:
         node.stop()
         return
-    if process.poll() is None:
-        process.terminate()
+    if child.poll() is None:
+        child.terminate()
         try:
-            process.wait(timeout=5)
+            child.wait(timeout=5)
         except Exception:
-            process.kill()
+            child.kill()
     node._ctx_stack.close()
 
 
@@ -169,6 +199,8 @@ def synthesize(config: AppConfig, outdir: Path) -> int:
         try:
             build_app(config, outdir=str(scratch)).synth()
         except RuntimeError as error:  # jsii surfaces validation failures as RuntimeError
+            if (signum := _signal_that_ended_the_runtime()) is not None:
+                raise process.Interrupted(signum) from None
             detail = " | ".join(line.strip() for line in str(error).splitlines() if line.strip())
             print(f"error: synthesis failed: {detail}", file=sys.stderr)
             return EXIT_SYNTH_ERROR
@@ -201,32 +233,42 @@ def main() -> int:
 
 
 def run() -> None:
-    """Entry point: :func:`main` with clean signal handling (see the module docstring).
+    """Entry point: :func:`main` with clean signal handling (see the module docstring and
+    :mod:`stacks.process`).
 
     Every temporary file of the run (the jsii runtime's and its ``node`` kernel's)
     goes to a private directory that is removed at the end, however the run ends.
     """
-    global _published
+    global _published, _signals
     _published = False
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    _signals = signals = process.Signals().install()
     private_tmp = tempfile.mkdtemp(prefix="order-api-synth-")
     os.environ["TMPDIR"] = private_tmp
     tempfile.tempdir = None
-    interrupted: Interrupted | None = None
+    stderr = sys.stderr
+    sys.stderr = held = _HeldRuntimeErrors(stderr)
+    stop: process.Interrupted | None = None
     try:
         code = main()
-    except Interrupted as signalled:
-        interrupted = signalled
-        code = 128 + signalled.signum
+    except process.Interrupted as signalled:
+        stop, code = signalled, signalled.status
+    except Exception:
+        signum = _signal_that_ended_the_runtime()
+        if signum is None:
+            raise
+        stop = process.Interrupted(signum)
+        code = stop.status
     finally:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-        _stop_jsii(graceful=interrupted is None)
+        signals.quiet()
+        _stop_jsii(graceful=not signals.received)
         shutil.rmtree(private_tmp, ignore_errors=True)
-    if interrupted is None:
+        sys.stderr = stderr
+        if stop is None:
+            stderr.writelines(held.held)
+    if stop is None:
         sys.exit(code)
     outcome = "the new output had been published" if _published else "nothing was published"
-    print(f"error: interrupted by {signal.Signals(interrupted.signum).name}; {outcome}", file=sys.stderr)
+    print(f"{stop.line()}; {outcome}", file=sys.stderr)
     sys.stderr.flush()
     # Skip interpreter shutdown: jsii's exit hook would talk to the ended runtime.
     os._exit(code)

@@ -173,7 +173,7 @@ def test_cdktf_runs_the_locked_cli_without_telemetry(tmp_path: Path, monkeypatch
         seen.update(args=args, env=kwargs["env"])
         return Result()
 
-    monkeypatch.setattr(deploy.subprocess, "run", fake_run)
+    monkeypatch.setattr(deploy.process, "run_child", fake_run)
     deploy.cdktf("destroy", "order-api-dev-pr42", tmp_path)
     assert seen["args"] == ["npx", "--no-install", "cdktf", "destroy", "order-api-dev-pr42", "--skip-synth", "--output", str(tmp_path), "--auto-approve"]
     assert seen["env"]["CHECKPOINT_DISABLE"] == "1"
@@ -183,7 +183,7 @@ def test_a_failing_cli_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     class Result:
         returncode = 7
 
-    monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: Result())
+    monkeypatch.setattr(deploy.process, "run_child", lambda *a, **k: Result())
     with pytest.raises(DeployError, match=r"^cdktf deploy order-api-dev failed \(exit 7\); see its output above$"):
         deploy.cdktf("deploy", "order-api-dev", tmp_path)
 

@@ -51,7 +51,7 @@ def test_outputs_are_shaped_like_the_cli_outputs_file() -> None:
 
 def test_apply_runs_init_apply_output_in_the_stack_directory(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeTerraform()
-    monkeypatch.setattr(engine.subprocess, "run", fake)
+    monkeypatch.setattr(engine.process, "run_child", fake)
     engine.apply("order-api-dev", synth.outdir, tmp_path / "outputs.json", parallelism=20)
     chdir = f"-chdir={synth.stacks_dir / 'order-api-dev'}"
     assert fake.calls == [
@@ -65,16 +65,16 @@ def test_apply_runs_init_apply_output_in_the_stack_directory(synth: Synthesized,
 
 def test_destroy_runs_init_and_destroy(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = FakeTerraform()
-    monkeypatch.setattr(engine.subprocess, "run", fake)
+    monkeypatch.setattr(engine.process, "run_child", fake)
     engine.destroy("order-api-dev-pr42", synth.outdir)
     assert [call[2:] for call in fake.calls] == [["init", "-input=false"], ["destroy", "-auto-approve", "-input=false"]]
 
 
 def test_fails_on_one_line_when_terraform_fails(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.subprocess, "run", FakeTerraform(returncode=1))
+    monkeypatch.setattr(engine.process, "run_child", FakeTerraform(returncode=1))
     with pytest.raises(engine.EngineError, match=r"^terraform init order-api-dev failed \(exit 1\); see its output above$"):
         engine.apply("order-api-dev", synth.outdir, synth.outdir / "unused.json")
-    monkeypatch.setattr(engine.subprocess, "run", FakeTerraform(returncode=1, stderr="Error: x\n\nNo state\n"))
+    monkeypatch.setattr(engine.process, "run_child", FakeTerraform(returncode=1, stderr="Error: x\n\nNo state\n"))
     with pytest.raises(engine.EngineError, match=r"^terraform output order-api-dev failed \(exit 1\): No state$"):
         engine.terraform(synth.stacks_dir / "order-api-dev", "output", "-json", capture=True)
 
@@ -102,7 +102,7 @@ def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(synth:
         outputs_file.write_text(json.dumps({stack: VALUES}))  # the CLI leaves sensitive outputs out
 
     monkeypatch.setattr(deploy, "cdktf", fake_cdktf)
-    monkeypatch.setattr(engine.subprocess, "run", FakeTerraform())
+    monkeypatch.setattr(engine.process, "run_child", FakeTerraform())
     flat = {}
     for name in engine.ENGINES:
         deploy.deploy("order-api-dev", synth.outdir, tmp_path / name, engine_name=name)
@@ -132,7 +132,7 @@ def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.M
 
 
 def test_an_engine_error_is_one_line(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(engine.subprocess, "run", FakeTerraform(returncode=3))
+    monkeypatch.setattr(engine.process, "run_child", FakeTerraform(returncode=3))
     monkeypatch.setattr(deploy, "check_credentials", lambda region, endpoint=None: "123456789012")
     assert deploy.main(["order-api-registry", "--skip-synth", "--outdir", str(synth.outdir), "--engine", "terraform"]) == 1
     assert capsys.readouterr().err == "error: terraform init order-api-registry failed (exit 3); see its output above\n"

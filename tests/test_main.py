@@ -392,7 +392,7 @@ def test_stop_jsii_without_a_runtime_does_nothing(monkeypatch: pytest.MonkeyPatc
 
 def test_run_turns_a_signal_into_one_line_and_its_exit_status(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     def interrupted() -> int:
-        main._on_signal(signal.SIGTERM, None)
+        os.kill(os.getpid(), signal.SIGTERM)
         return 0
 
     exits: list[int] = []

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from stacks import process
 from stacks.config import OVERRIDE_VARIABLES
 from stacks.framework import PROVIDER_PACKAGE
 
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def timed(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process.run_child(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -60,4 +61,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    process.run(lambda: main(sys.argv[1:]))

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import main as synth_entry
+from stacks import process
 from stacks.backend import local_state_file
 from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edit_settings, parse_settings
 from tools import cli
@@ -180,4 +181,4 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

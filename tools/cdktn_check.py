@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from stacks import process
 from stacks.config import OVERRIDE_VARIABLES
 from tools import cli
 
@@ -79,7 +80,7 @@ def synthesize(python: str, project: Path, outdir: Path, overrides: dict[str, st
     env = {**os.environ, **dict.fromkeys(OVERRIDE_VARIABLES, ""), **overrides}
     env.update(CDKTF_OUTDIR=str(outdir), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", PYTHONDONTWRITEBYTECODE="1")
     start = time.monotonic()
-    result = subprocess.run([os.path.abspath(python), "main.py"], cwd=project, env=env, capture_output=True, text=True, check=False)
+    result = process.run_child([os.path.abspath(python), "main.py"], what="the synthesis", cwd=project, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["no output"]
         raise CheckError(f"synthesis with {python} failed (exit {result.returncode}): {tail[0]}")
@@ -164,4 +165,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from stacks import output_dir
+from stacks import output_dir, process
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Caches and scratch output of the project's own tools, by name (globs relative to the root).
@@ -57,4 +57,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

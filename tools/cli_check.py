@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from stacks import process
+
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_STACKS = {"order-api-state", "order-api-account", "order-api-registry", "order-api-dev", "order-api-staging", "order-api-prod"}
 STATE_BYTES = b'{"version": 4, "serial": 7, "lineage": "cli-check"}\n'
@@ -52,7 +54,7 @@ def check_bucket(clone: Path, after: str) -> None:
 
 def step(name: str, args: list[str], cwd: Path, env: dict[str, str]) -> None:
     start = time.monotonic()
-    result = subprocess.run(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    result = process.run_child(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(f"{name}: exit {result.returncode} in {time.monotonic() - start:.1f} s", flush=True)
     if result.returncode != 0:
         print(result.stdout[-4000:], file=sys.stderr)
@@ -84,4 +86,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from stacks import process
 from tools import cli, db_users, engine
 from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
@@ -218,14 +218,15 @@ def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
     """``npx cdktf <command> <stack> --skip-synth`` on the synthesized ``outdir``."""
     approve = ["--auto-approve"] if command in ("deploy", "destroy") else []
     args = ["npx", "--no-install", "cdktf", command, stack, "--skip-synth", "--output", str(outdir), *approve, *extra]
-    result = subprocess.run(args, cwd=ROOT, env=cli_env(), check=False)
+    result = process.run_child(args, what=f"cdktf {command}", cwd=ROOT, env=cli_env())
     if result.returncode != 0:
         raise DeployError(f"cdktf {command} {stack} failed (exit {result.returncode}); see its output above")
 
 
 def synthesize(outdir: Path, env: Mapping[str, str] | None = None) -> None:
     """``main.py`` into ``outdir``, in ``env`` (default: this process's environment)."""
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env={**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}, check=False)
+    environ = {**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}
+    result = process.run_child([sys.executable, "main.py"], what="the synthesis", cwd=ROOT, env=environ)
     if result.returncode != 0:
         raise SynthesisFailed(result.returncode)
 
@@ -366,4 +367,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

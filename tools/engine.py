@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from stacks import process
 
 ENGINES = ("cdktf", "terraform")
 
@@ -40,7 +41,7 @@ def terraform(stack_dir: Path, *args: str, capture: bool = False) -> str:
     """``terraform -chdir=<stack_dir> <args>``; its standard output when ``capture``."""
     command = ["terraform", f"-chdir={stack_dir}", *args]
     try:
-        result = subprocess.run(command, env=terraform_env(), check=False, capture_output=capture, text=True)
+        result = process.run_child(command, what=f"terraform {args[0]}", env=terraform_env(), capture_output=capture, text=True)
     except FileNotFoundError:
         raise EngineError("terraform is not on PATH (the terraform engine runs it directly)") from None
     if result.returncode != 0:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from stacks import process
 from tools import cli
 from tools.e2e.discovery import Skip, Tools, cli_config, discover
 from tools.e2e.version_gap import SIX_ONLY, TARGET_MAJOR, Gap, major
@@ -289,7 +289,7 @@ def check_validity(out: Path, tools: Tools, work: Path) -> dict[str, list[str]]:
         (directory / "main.tf").write_text(text)
         problems = []
         for command in (["init", "-backend=false", "-input=false", "-no-color"], ["validate", "-no-color"]):
-            result = subprocess.run([str(tools.terraform), f"-chdir={directory}", *command], env=env, capture_output=True, text=True, check=False)
+            result = process.run_child([str(tools.terraform), f"-chdir={directory}", *command], env=env, capture_output=True, text=True)
             if result.returncode != 0:
                 problems = [f"terraform {command[0]}: {line}" for line in result.stderr.strip().splitlines() if line.strip()][:20]
                 break
@@ -328,4 +328,4 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

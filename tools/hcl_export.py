@@ -38,7 +38,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -46,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stacks import output_dir
+from stacks import output_dir, process
 from tools import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -344,7 +343,7 @@ def synthesize(outdir: Path, *, hcl: bool) -> None:
     """``main.py`` (JSON) or ``cdktf synth --hcl`` into ``outdir``."""
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "CDKTF_OUTDIR": str(outdir)}
     command = ["npx", "--no-install", "cdktf", "synth", "--hcl", "--output", str(outdir)] if hcl else [sys.executable, "main.py"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = process.run_child(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["no output"]
         raise ExportError(f"{' '.join(command[:4])} failed (exit {result.returncode}): {tail[0]}")
@@ -394,4 +393,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

@@ -15,12 +15,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from stacks import process
 
 EXCEPTIONS_FILE = Path(__file__).resolve().parent.parent / "policy" / "checkov-exceptions.toml"
 
@@ -96,7 +97,7 @@ def run_checkov(stacks_dir: Path) -> list[Finding]:
 
 def _run_checkov(stacks_dir: Path) -> list[Finding]:
     env = dict(os.environ, CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", BC_SKIP_MAPPING="TRUE")
-    proc = subprocess.run(
+    proc = process.run_child(
         [
             sys.executable,
             "-m",
@@ -151,4 +152,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    process.run(lambda: main(sys.argv[1:]))

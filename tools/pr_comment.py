@@ -15,6 +15,8 @@ import re
 import sys
 from pathlib import Path
 
+from stacks import process
+
 MARKER = "<!-- order-api-review -->"
 #: Section order in the comment, whatever order the jobs finish in.
 SECTION_ORDER = ("synth-diff", "plan")
@@ -46,4 +48,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    process.run(lambda: main(sys.argv[1:]))

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from stacks import process
 from tools.stateful import stateful_addresses
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,4 +79,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    process.run(lambda: main(sys.argv[1:]))

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from stacks import process
 from stacks.config import OVERRIDE_VARIABLES, ConfigError
 from tools import cli
 from tools.stateful import REPLACE_FORCING, VERSIONED_TYPES, forces_replacement, is_downgrade, is_stateful
@@ -390,7 +391,7 @@ def synthesize(source: Path, outdir: Path, environ: Mapping[str, str] | None = N
     env = {k: v for k, v in (os.environ if environ is None else environ).items() if k != "PYTHONPATH"}
     env["CDKTF_OUTDIR"] = str(outdir)
     env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = "20"
-    proc = subprocess.run([sys.executable, "main.py"], cwd=source, env=env, capture_output=True, text=True, check=False)
+    proc = process.run_child([sys.executable, "main.py"], what="the synthesis", cwd=source, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise DiffError(f"synthesis in {source.name} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
     for candidate in (outdir / "stacks", source / "cdktf.out" / "stacks"):  # older revisions ignore CDKTF_OUTDIR
@@ -436,4 +437,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stacks import process
 from tools import cli, deploy
 from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.deploy import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
@@ -123,7 +124,7 @@ def check_request(plan: Plan, confirm: str | None, allow_prod: bool) -> None:
 class Terraform:
     """``terraform`` in the synthesized stack's directory (init once, then state commands)."""
 
-    def __init__(self, directory: Path, run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run) -> None:
+    def __init__(self, directory: Path, run: Callable[..., subprocess.CompletedProcess[str]] = process.run_child) -> None:
         self.directory = directory
         self._run = run
 
@@ -313,4 +314,4 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    process.run(main)
