@@ -12,12 +12,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import main
-from stacks import output_dir
-from stacks.config import OVERRIDE_VARIABLES
+from stacks import output_dir, process
+from stacks.config import OVERRIDE_VARIABLES, build_app_config
 from tests.conftest import ROOT, SUFFIX, Synthesized, leftovers, main_env, run_main, snapshot_tree
 
 ALL_STACKS = ["order-api-account", "order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-prod", "order-api-registry", "order-api-staging", "order-api-state"]
@@ -251,9 +252,9 @@ def test_two_synths_at_once_succeed_leave_one_whole_output_and_keep_local_state(
     state.write_bytes(b'{"version": 4, "serial": 3}\n')
     env = main_env(outdir, ENVIRONMENT_SUFFIX=SUFFIX, ENVIRONMENTS="dev")
     processes = [subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    for process in processes:
-        _, stderr = process.communicate(timeout=120)
-        assert process.returncode == 0, stderr
+    for child in processes:
+        _, stderr = child.communicate(timeout=120)
+        assert child.returncode == 0, stderr
     # One whole synthesis: every stack it has, exactly as the test session synthesized it.
     published = sorted(p.name for p in (outdir / "stacks").iterdir())
     assert published == ["order-api-account", "order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-registry", "order-api-state"]
@@ -440,3 +441,102 @@ def test_exchange_needs_a_libc_with_renameat2(monkeypatch: pytest.MonkeyPatch, t
 
     monkeypatch.setattr(ctypes, "CDLL", lambda *args, **kwargs: object())
     assert main._exchange(tmp_path, tmp_path) is False
+
+
+class _Died:
+    """The runtime's node process, ended by ``status`` (negative: a signal), or still running."""
+
+    def __init__(self, status: int | None) -> None:
+        self.status = status
+
+    def wait(self, timeout: float) -> int:
+        if self.status is None:
+            raise subprocess.TimeoutExpired("node", timeout)
+        return self.status
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(-signal.SIGTERM, signal.SIGTERM), (-signal.SIGINT, signal.SIGINT), (1, None), (-signal.SIGKILL, None), (None, None)]
+)
+def test_the_runtime_ended_by_a_stop_signal_is_recognised(monkeypatch: pytest.MonkeyPatch, status: int | None, expected: int | None) -> None:
+    monkeypatch.setattr(main, "_jsii_process", lambda: _Died(status))
+    assert main._signal_that_ended_the_runtime() == expected
+
+
+def test_without_a_runtime_no_signal_ended_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "jsii._runtime", raising=False)
+    assert main._signal_that_ended_the_runtime() is None
+
+
+def test_a_synthesis_error_from_a_runtime_killed_by_a_signal_is_the_signal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import stacks.app
+
+    class App:
+        def synth(self) -> None:
+            raise RuntimeError("Error on jsii API channel")
+
+    monkeypatch.setattr(stacks.app, "build_app", lambda config, outdir: App())
+    monkeypatch.setattr(main, "_signal_that_ended_the_runtime", lambda: signal.SIGTERM)
+    with pytest.raises(process.Interrupted) as excinfo:
+        main.synthesize(build_app_config({"ENVIRONMENTS": "dev"}), tmp_path / "cdktf.out")
+    assert excinfo.value.signum == signal.SIGTERM
+    assert capsys.readouterr().err == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def _run_main(monkeypatch: pytest.MonkeyPatch, body: Any, ended_by: int | None) -> list[int]:
+    exits: list[int] = []
+    monkeypatch.setattr(main, "main", body)
+    monkeypatch.setattr(main, "_stop_jsii", lambda graceful: None)
+    monkeypatch.setattr(main, "_signal_that_ended_the_runtime", lambda: ended_by)
+    monkeypatch.setattr(main.os, "_exit", lambda code: exits.append(code))
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    try:
+        main.run()
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    return exits
+
+
+def test_run_takes_a_crash_of_a_signalled_runtime_for_the_signal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def crash() -> int:
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+
+    assert _run_main(monkeypatch, crash, signal.SIGINT) == [130]
+    assert capsys.readouterr().err == "error: interrupted by SIGINT; nothing was published\n"
+
+
+def test_run_does_not_hide_a_real_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash() -> int:
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError, match="a bug"):
+        _run_main(monkeypatch, crash, None)
+
+
+def test_the_runtimes_own_failure_lines_are_held_and_shown_only_without_a_signal(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def relayed() -> int:
+        def sink() -> None:
+            print("b'Error on jsii API channel'", file=sys.stderr)
+
+        thread = threading.Thread(target=sink, name="process.stderr_sink")
+        thread.start()
+        thread.join()
+        print("warning: from the stacks", file=sys.stderr)
+        return 0
+
+    with pytest.raises(SystemExit):
+        _run_main(monkeypatch, relayed, None)
+    assert capsys.readouterr().err == "warning: from the stacks\nb'Error on jsii API channel'\n"
+
+    def relayed_then_signalled() -> int:
+        relayed()
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        return 0
+
+    assert _run_main(monkeypatch, relayed_then_signalled, None) == [143]
+    assert capsys.readouterr().err == "warning: from the stacks\nerror: interrupted by SIGTERM; nothing was published\n"

@@ -104,7 +104,10 @@ def test_environment_values_reach_the_recipe_as_given(tmp_path: Path) -> None:
 @needs_make
 @pytest.mark.parametrize(("value", "flag"), [("1", True), ("yes", True), ("true", True), ("", False), ("0", False), ("$(shell echo 1)", False)])
 def test_repoint_state_becomes_a_flag_only_for_its_documented_values(value: str, flag: bool) -> None:
-    proc = subprocess.run(["make", "-n", "bootstrap", f"REPOINT_STATE={value}"], cwd=ROOT, capture_output=True, text=True, check=False)
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        ["make", "-n", "--no-print-directory", "bootstrap", f"REPOINT_STATE={value}"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     line = proc.stdout.strip().splitlines()[-1]
     script = re.sub(r"\.venv/bin/python -m \S+", "printf '[%s]'", line)
     out = subprocess.run(["bash", "-c", script], env={"REPOINT_STATE": value, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False).stdout

@@ -218,3 +218,10 @@ def test_fails_an_hcl_export_into_what_the_user_owns(tmp_path: Path, capsys: pyt
         "name a new or empty directory (nothing was written or deleted)\n"
     )
     assert snapshot_tree(tmp_path) == before
+
+
+def test_clean_of_a_checkout_without_outputs_removes_only_caches(tmp_path: Path) -> None:
+    root = user_checkout(tmp_path)
+    (root / ".ruff_cache").mkdir()
+    assert clean.clean(root, {}) == [".ruff_cache"]
+    assert output_dir.remove(root / "cdktf.out", "cdktf.out") is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 
 from stacks.config import DeploymentConfig, RegistryConfig
+from stacks.process import Interrupted
 from tools import release
 from tools.ecs_deployments import DeploymentFailed, StillRunning
 from tools.release import ReleaseError, Releaser, Target
@@ -510,15 +512,20 @@ def test_main_reports_a_rollback_as_a_failure(synth: Any, capsys: pytest.Capture
     assert capsys.readouterr().err == "error: order-api-dev: release failed: ROLLBACK_SUCCESSFUL: alarm order-api-dev-alb-5xx-rate fired\n"
 
 
-def test_ctrl_c_stops_watching_and_says_the_deployment_goes_on(synth: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("stop", "status", "name"), [(KeyboardInterrupt(), 130, "SIGINT"), (Interrupted(signal.SIGTERM), 143, "SIGTERM")])
+def test_a_signal_stops_watching_and_says_the_deployment_goes_on(
+    synth: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, stop: BaseException, status: int, name: str
+) -> None:
     def interrupted(self: Releaser, ref: str, **_: Any) -> str:
         self.deployment_arn = DEPLOYMENT
-        raise KeyboardInterrupt
+        raise stop
 
     monkeypatch.setattr(Releaser, "release", interrupted)
     code = release.main(["order-api-dev", NEW, "--skip-synth", "--outdir", str(synth.outdir)], environ={}, clients=lambda t: (None, None))
-    assert code == 130
-    assert capsys.readouterr().err == f"stopped watching; it goes on in ECS: aws ecs describe-service-deployments --service-deployment-arns {DEPLOYMENT}\n"
+    assert code == status
+    assert capsys.readouterr().err == (
+        f"error: interrupted by {name}; stopped watching; it goes on in ECS: aws ecs describe-service-deployments --service-deployment-arns {DEPLOYMENT}\n"
+    )
 
 
 def test_main_needs_an_image_or_a_source(capsys: pytest.CaptureFixture[str]) -> None:
@@ -536,6 +543,18 @@ def test_main_needs_an_image_or_a_source(capsys: pytest.CaptureFixture[str]) -> 
         (["order-api-dev", "v" * 129], {}, "is invalid: a tag"),
         (["order-api-staging", "--from", "order-api-dev", "--expect", "latest"], {}, "error: EXPECT='latest' is invalid: the digest"),
         (["order-api-dev", "v1"], {"ALLOW_CRITICAL": "yes"}, "error: ALLOW_CRITICAL='yes' is invalid: 1"),
+        (["order-api-dev", "v1"], {"ALLOW_CRITICAL": "0"}, "error: ALLOW_CRITICAL='0' is invalid: 1"),
+        (["order-api-dev", "v1"], {"ALLOW_CRITICAL": "1\n"}, "error: ALLOW_CRITICAL='1\\n' is invalid: 1"),
+        (["order-api-dev", "latest\n"], {}, "error: IMAGE='latest\\n' is invalid: a tag"),
+        (["order-api-dev", NEW + "\n"], {}, "is invalid: a tag"),
+        (["order-api-dev", NEW + "\r"], {}, "is invalid: a tag"),
+        (["order-api-dev", "v1\0"], {}, "is invalid: a tag"),
+        (["order-api-staging", "--from", "order-api-dev", "--expect", NEW + "\n"], {}, "error: EXPECT="),
+        (["order-api-dev", "--from", "order-api-dev"], {}, "error: FROM and TO are both 'order-api-dev': promote from one environment to another"),
+        (["order-api-dev", "v1", "--expect", NEW], {}, "error: EXPECT applies only to make promote"),
+        (["order-api-dev", "v1", "--timeout-minutes", "0"], {}, "error: --timeout-minutes=0 is invalid: from 1 to 2880"),
+        (["order-api-dev", "v1", "--timeout-minutes", "2881"], {}, "error: --timeout-minutes=2881 is invalid"),
+        (["order-api-dev", "v1", "--from", "order-api-staging"], {}, "error: give exactly one of IMAGE"),
     ],
 )
 def test_fails_invalid_inputs_before_reading_anything(argv: list[str], environ: dict[str, str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

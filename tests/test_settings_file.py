@@ -99,3 +99,7 @@ def test_synth_refuses_a_settings_directory_in_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == ["error: settings.env='a directory' is invalid: a regular file of NAME=value lines, or none"]
     assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_a_last_line_without_an_end_is_read() -> None:
+    assert parse_settings("# x\nAWS_REGION=eu-west-1") == {"AWS_REGION": "eu-west-1"}

@@ -164,9 +164,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except (DeployError, AwsError) as error:
         print(f"error: {error} (settings.env unchanged)", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("error: interrupted (settings.env unchanged)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as error:
+        stop = process.interrupted_by(error)
+        print(f"{stop.line()} (settings.env unchanged)", file=sys.stderr)
+        return stop.status
     changed = changes(current, given(environ))
     try:
         if changed:

@@ -335,7 +335,24 @@ def write_flat_outputs(outputs_file: Path, stack: str, synth_dir: Path, flat_fil
     return flat
 
 
-def main(argv: list[str] | None = None) -> int:
+#: What each shared stack holds for every environment (said when its destroy is refused).
+SHARED_STACKS = {
+    "order-api-state": "its bucket holds the state of every stack",
+    "order-api-registry": "every environment pulls its images from it",
+    "order-api-account": "its log policy lets every environment's WAF and ECS event logs be delivered",
+}
+
+
+def check_destroy(doc: Mapping[str, Any], stack: str, confirm: str | None) -> None:
+    """A shared stack is destroyed only with its name repeated (``CONFIRM=<stack>``), as a
+    standing environment's teardown is."""
+    if not is_environment_stack(doc) and confirm != stack:
+        what = SHARED_STACKS.get(stack, "every environment depends on it")
+        raise DeployError(f"{stack} is shared ({what}): destroying it needs its name repeated, CONFIRM={stack}")
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
     parser = cli.parser("tools.deploy", "Deploy or destroy one stack with the cdktf CLI or plain Terraform.")
     parser.add_argument("stack")
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
@@ -344,13 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--outputs-dir", type=Path, default=ROOT / "cfn-outputs")
     parser.add_argument("--parallelism", type=int)
-    parser.add_argument("--engine", choices=engine.ENGINES, default="cdktf", help="cdktf CLI (default) or plain terraform")
+    parser.add_argument("--engine", type=engine.engine_name, choices=engine.ENGINES, default="cdktf", help="cdktf CLI (default) or plain terraform")
     args = parser.parse_args(argv)
     try:
         with aws_errors():
             if not args.skip_synth:
                 synthesize(args.outdir)
             doc = load(args.outdir, args.stack)
+            if args.destroy:
+                check_destroy(doc, args.stack, environ.get("CONFIRM") or None)
             check_credentials(*provider_target(doc, "sts"))
             if args.destroy:
                 destroy(args.stack, args.outdir, parallelism=args.parallelism, engine_name=args.engine)

@@ -29,6 +29,11 @@ from stacks import process
 ENGINES = ("cdktf", "terraform")
 
 
+def engine_name(value: str) -> str:
+    """``ENGINE`` as given (``make deploy ENGINE=``: empty means the default, the cdktf CLI)."""
+    return value or ENGINES[0]
+
+
 class EngineError(RuntimeError):
     """One line: which Terraform command failed for which stack."""
 

@@ -422,6 +422,10 @@ def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any
     return releaser_from(load(outdir, stack), stack, clients)
 
 
+#: Longest watch ``--timeout-minutes`` may ask for (two days).
+TIMEOUT_LIMIT_MINUTES = 2880
+
+
 def input_problem(image: str | None, expect: str | None, allow_critical: str) -> str | None:
     """What is wrong with the release's inputs (checked before anything is read or changed)."""
     if image is not None and not (DIGEST_RE.fullmatch(image) or TAG_RE.fullmatch(image)):
@@ -433,8 +437,21 @@ def input_problem(image: str | None, expect: str | None, allow_critical: str) ->
     return None
 
 
-def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> int:
-    environ = os.environ if environ is None else environ
+def request_problem(args: Any, environ: Mapping[str, str]) -> str | None:
+    """What is wrong with the whole request (:func:`input_problem` and how the inputs go
+    together); checked before the synthesis and before any AWS session."""
+    if (args.image is None) == (args.source is None):
+        return "give exactly one of IMAGE (make release) and FROM (make promote)"
+    if args.source is not None and args.source == args.stack:
+        return f"FROM and TO are both {args.stack[:80]!r}: promote from one environment to another"
+    if args.expect is not None and args.source is None:
+        return "EXPECT applies only to make promote (FROM=<stack>)"
+    if args.timeout_minutes is not None and not 1 <= args.timeout_minutes <= TIMEOUT_LIMIT_MINUTES:
+        return f"--timeout-minutes={args.timeout_minutes} is invalid: from 1 to {TIMEOUT_LIMIT_MINUTES}"
+    return input_problem(args.image, args.expect, environ.get("ALLOW_CRITICAL", ""))
+
+
+def _parser() -> cli.Parser:
     parser = cli.parser("tools.release", "Release an image to an environment, or promote one.")
     parser.add_argument("stack", help="the environment stack to release to (TO for a promotion)")
     parser.add_argument("image", nargs="?", help="a tag or sha256:<digest> of the shared registry")
@@ -443,37 +460,36 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     parser.add_argument("--skip-synth", action="store_true")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--timeout-minutes", type=int, help="stop watching after this long (default: the strategy's duration + 30)")
-    args = parser.parse_args(argv)
-    if (args.image is None) == (args.source is None):
-        print("error: give exactly one of IMAGE (make release) and FROM (make promote)", file=sys.stderr)
-        return 2
-    problem = input_problem(args.image, args.expect, environ.get("ALLOW_CRITICAL", ""))
+    return parser
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> int:
+    environ = os.environ if environ is None else environ
+    args = _parser().parse_args(argv)
+    problem = request_problem(args, environ)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    allow_critical = environ.get("ALLOW_CRITICAL", "") == "1"
     releaser: Releaser | None = None
     try:
         with aws_errors():
             if not args.skip_synth:
                 synthesize(args.outdir)
-            releaser = releaser_for(args.outdir, args.stack, clients)
-            image = args.image
-            if args.source is not None:
-                source = releaser_for(args.outdir, args.source, clients)
-                image = live_digest(source.ecs, source.target.ecs_service)
-                if args.expect and image != args.expect:
-                    raise ReleaseError(f"{args.source} runs {image}, not {args.expect}: refusing to promote what was not tested")
-                print(f"promote: {args.source} runs {image}; releasing it to {args.stack}", flush=True)
+            # Every stack named is checked before the first AWS session.
+            target = target_of(load(args.outdir, args.stack), args.stack)
+            source = target_of(load(args.outdir, args.source), args.source) if args.source is not None else None
+            releaser = Releaser(target, *clients(target))
+            image = args.image if source is None else promoted_digest(source, target, clients, args.expect)
             timeout = args.timeout_minutes * 60 if args.timeout_minutes else None
-            releaser.release(image, allow_critical=allow_critical, timeout_seconds=timeout)
+            releaser.release(image, allow_critical=environ.get("ALLOW_CRITICAL", "") == "1", timeout_seconds=timeout)
     except SynthesisFailed as failed:
         return failed.code  # main.py has printed its one line
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
+        stop = process.interrupted_by(error)
         arn = getattr(releaser, "deployment_arn", None)
         follow_up = f"; it goes on in ECS: {releaser.target.ecs_service.follow_command(arn)}" if releaser and arn else ""
-        print(f"stopped watching{follow_up}", file=sys.stderr)
-        return 130
+        print(f"{stop.line()}; stopped watching{follow_up}", file=sys.stderr)
+        return stop.status
     except (DeploymentFailed, StillRunning) as error:
         print(f"error: {args.stack}: release failed: {error}", file=sys.stderr)
         return 1
@@ -481,6 +497,16 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def promoted_digest(source: Target, target: Target, clients: Callable[[Target], tuple[Any, Any]], expect: str | None) -> str:
+    """The digest ``source`` runs (its newest successful deployment), which must be ``expect`` when given."""
+    ecs, _ = clients(source)
+    digest = live_digest(ecs, source.ecs_service)
+    if expect is not None and digest != expect:
+        raise ReleaseError(f"{source.stack} runs {digest}, not {expect}: refusing to promote what was not tested")
+    print(f"promote: {source.stack} runs {digest}; releasing it to {target.stack}", flush=True)
+    return digest
 
 
 if __name__ == "__main__":

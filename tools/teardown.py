@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools import cli, deploy
+from tools import cli, deploy, engine
 from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.deploy import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
 
@@ -283,6 +283,15 @@ def _remove_deletion_protection(
     emit(f"{plan.stack}: deletion protection of the cluster and the load balancer turned off")
 
 
+def input_problem(environ: Mapping[str, str]) -> str | None:
+    """What is wrong with the teardown's switches (checked before the synthesis and before AWS)."""
+    if environ.get("ALLOW_PROD", "") not in ("", "1"):
+        return f"ALLOW_PROD={environ['ALLOW_PROD'][:80]!r} is invalid: 1 (tear production down) or unset"
+    if environ.get("LOG_BUCKET", "") not in ("", "empty", "keep"):
+        return f"LOG_BUCKET={environ['LOG_BUCKET'][:80]!r} is invalid: empty (delete every log version) or keep (leave the bucket in the account)"
+    return None
+
+
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
     parser = cli.parser("tools.teardown", "Tear a standing environment down deliberately.")
@@ -290,13 +299,16 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     parser.add_argument("--confirm", default=environ.get("CONFIRM") or None)
     parser.add_argument("--allow-prod", action="store_true", default=environ.get("ALLOW_PROD", "") == "1")
     parser.add_argument("--log-bucket", choices=("empty", "keep"), default=environ.get("LOG_BUCKET") or "empty")
-    parser.add_argument("--engine", choices=("cdktf", "terraform"), default="cdktf", help="what destroys the stack (as make destroy ENGINE=...)")
+    parser.add_argument(
+        "--engine", type=engine.engine_name, choices=engine.ENGINES, default="cdktf", help="what destroys the stack (as make destroy ENGINE=...)"
+    )
     parser.add_argument("--skip-synth", action="store_true")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
-    args = parser.parse_args(argv)
-    if args.log_bucket not in ("empty", "keep"):
-        print(f"error: LOG_BUCKET={args.log_bucket!r} is invalid: empty (delete every log version) or keep (leave the bucket in the account)", file=sys.stderr)
+    problem = input_problem(environ)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
+    args = parser.parse_args(argv)
     try:
         with aws_errors():
             if not args.skip_synth:
