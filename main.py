@@ -268,7 +268,8 @@ def run() -> None:
     if stop is None:
         sys.exit(code)
     outcome = "the new output had been published" if _published else "nothing was published"
-    print(f"{stop.line()}; {outcome}", file=sys.stderr)
+    if process.says_interruptions():
+        print(f"{stop.line()}; {outcome}", file=sys.stderr)
     sys.stderr.flush()
     # Skip interpreter shutdown: jsii's exit hook would talk to the ended runtime.
     os._exit(code)

@@ -10,20 +10,13 @@ Terraform runs, so it names no machine path and stays deterministic.
 from __future__ import annotations
 
 from stacks.config import StateConfig
+from stacks.config.state import local_state_file
 from stacks.framework import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, S3BackendEndpointConfig, TerraformStack
-
-#: Folder, beside the synthesis output, that holds every local state file.
-LOCAL_STATE_DIR = "terraform-state"
 
 
 def state_key(stack_name: str) -> str:
     """Object key of a stack's state in the state bucket."""
     return f"{stack_name}/terraform.tfstate"
-
-
-def local_state_file(stack_name: str) -> str:
-    """Where a stack with local state keeps it, relative to the project root."""
-    return f"{LOCAL_STATE_DIR}/{stack_name}.tfstate"
 
 
 def local_backend(stack: TerraformStack, stack_name: str) -> None:

@@ -30,6 +30,14 @@ from types import FrameType
 from typing import Any, NoReturn
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Set for a command of the project that another one runs (:func:`run_child` with ``nested``):
+#: on a signal the outer command says the one line, the inner one stays silent.
+NESTED = "ORDER_API_NESTED"
+
+
+def says_interruptions() -> bool:
+    """Whether this command prints the line of an interruption (not when it runs nested)."""
+    return os.environ.get(NESTED) != "1"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -123,7 +131,7 @@ def run(main: Callable[[], int]) -> NoReturn:
         code = stop.status
     finally:
         signals.quiet()
-    if stop is not None:
+    if stop is not None and says_interruptions():
         print(stop.line(), file=sys.stderr)
     _quiet_stdout()
     sys.exit(code)
@@ -140,12 +148,16 @@ def _registered(pgid: int) -> Iterator[None]:
             current.children.discard(pgid)
 
 
-def run_child(args: Sequence[str], *, what: str | None = None, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+def run_child(args: Sequence[str], *, what: str | None = None, nested: bool = False, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     """``subprocess.run(args, **kwargs)`` with the child in a process group of its own and its
-    standard input closed (unless ``stdin`` says otherwise).  On SIGINT or SIGTERM the signal is passed to that group, the child
-    is waited for (``what`` names it in the line that says so), and :class:`Interrupted` is
-    raised once it has stopped."""
+    standard input closed (unless ``stdin`` says otherwise).  On SIGINT or SIGTERM the signal
+    is passed to that group, the child is waited for (``what`` names it in the line that says
+    so), and :class:`Interrupted` is raised once it has stopped.  ``nested``: the child is a
+    command of the project, which then leaves the interruption's line to this one (and whose
+    exit status 130 or 143 means it was interrupted)."""
     check = kwargs.pop("check", False)
+    if nested:
+        kwargs["env"] = {**(kwargs.get("env") or os.environ), NESTED: "1"}
     kwargs.setdefault("stdin", subprocess.DEVNULL)
     if kwargs.pop("capture_output", False):
         kwargs["stdout"] = kwargs["stderr"] = subprocess.PIPE
@@ -159,9 +171,10 @@ def run_child(args: Sequence[str], *, what: str | None = None, **kwargs: Any) ->
             print(f"{stop.name}: waiting for {what or os.path.basename(str(args[0]))} to stop", file=sys.stderr, flush=True)
             child.communicate()
             raise stop from None
-    if -child.returncode in STOP_SIGNALS:
-        # It died of SIGINT or SIGTERM that reached its group, not through this process.
-        raise Interrupted(-child.returncode)
+    stopped_by = -child.returncode if child.returncode < 0 else child.returncode - 128 if nested else 0
+    if stopped_by in STOP_SIGNALS:
+        # It died of (or, nested, ended on) a SIGINT or SIGTERM that reached it, not through this process.
+        raise Interrupted(stopped_by)
     if check and child.returncode:
         raise subprocess.CalledProcessError(child.returncode, args, out, err)
     return subprocess.CompletedProcess(args, child.returncode, out, err)

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from stacks.aws import s3_bucket_public_access_block, s3_bucket_versioning
-from stacks.backend import LOCAL_STATE_DIR, configure_backend, local_state_file
+from stacks.backend import configure_backend
 from stacks.config import REGIONS, StateConfig
+from stacks.config.state import LOCAL_STATE_DIR, local_state_file
 from stacks.framework import App, TerraformStack, Testing
 from tests.conftest import Synthesized
 

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import main as synth_entry
 from stacks import process
-from stacks.backend import local_state_file
 from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edit_settings, parse_settings
+from stacks.config.state import local_state_file
 from tools import cli
 from tools.aws_errors import AwsError, aws_errors, check_credentials
 from tools.deploy import ROOT, DeployError, SynthesisFailed, deploy, load, provider_target, synthesize

@@ -226,7 +226,7 @@ def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
 def synthesize(outdir: Path, env: Mapping[str, str] | None = None) -> None:
     """``main.py`` into ``outdir``, in ``env`` (default: this process's environment)."""
     environ = {**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}
-    result = process.run_child([sys.executable, "main.py"], what="the synthesis", cwd=ROOT, env=environ)
+    result = process.run_child([sys.executable, "main.py"], what="the synthesis", nested=True, cwd=ROOT, env=environ)
     if result.returncode != 0:
         raise SynthesisFailed(result.returncode)
 

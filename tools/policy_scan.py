@@ -92,11 +92,13 @@ def scannable_copy(stacks_dir: Path, dest: Path) -> Path:
 def run_checkov(stacks_dir: Path) -> list[Finding]:
     """Run checkov offline over every ``cdk.tf.json`` below ``stacks_dir``."""
     with tempfile.TemporaryDirectory(prefix="policy-scan-") as tmp:
-        return _run_checkov(scannable_copy(stacks_dir, Path(tmp) / "stacks"))
+        (Path(tmp) / "tmp").mkdir()
+        return _run_checkov(scannable_copy(stacks_dir, Path(tmp) / "stacks"), Path(tmp) / "tmp")
 
 
-def _run_checkov(stacks_dir: Path) -> list[Finding]:
-    env = dict(os.environ, CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", BC_SKIP_MAPPING="TRUE")
+def _run_checkov(stacks_dir: Path, temp: Path) -> list[Finding]:
+    # checkov's own temporary files (its parser's cache) go to ``temp``, removed with the copy.
+    env = dict(os.environ, CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false", BC_SKIP_MAPPING="TRUE", TMPDIR=str(temp))
     proc = process.run_child(
         [
             sys.executable,

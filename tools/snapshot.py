@@ -17,12 +17,14 @@ Usage: ``python -m tools.snapshot [golden_dir]``
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from stacks import process
+from stacks.config import OVERRIDE_VARIABLES
 from tools.stateful import stateful_addresses
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,10 +43,10 @@ def dumps(data: Any) -> str:
 def synthesize_default(outdir: Path) -> dict[str, dict[str, Any]]:
     """Synthesize the golden stacks into ``outdir``; ``{stack: parsed JSON}``: every default stack
     and a suffixed copy of dev (:data:`GOLDEN_OVERRIDES`)."""
-    from stacks.app import build_app
-    from stacks.config import build_app_config
-
-    build_app(build_app_config(GOLDEN_OVERRIDES), outdir=str(outdir)).synth()
+    env = {**os.environ, **dict.fromkeys(OVERRIDE_VARIABLES, ""), **GOLDEN_OVERRIDES, "CDKTF_OUTDIR": str(outdir)}
+    result = process.run_child([sys.executable, "main.py"], what="the synthesis", nested=True, cwd=ROOT, env=env)
+    if result.returncode != 0:
+        raise SystemExit(result.returncode)  # main.py has said why in one line
     return {p.parent.name: json.loads(p.read_text()) for p in sorted((outdir / "stacks").glob("*/cdk.tf.json"))}
 
 

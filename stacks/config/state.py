@@ -16,6 +16,15 @@ STATE_BACKENDS = ("s3", "cloud", "local")
 
 # Terraform Cloud / HCP Terraform names: letters, digits, '-' and '_' (projects also
 # inner spaces); workspace names at most 90 characters.
+#: Folder, beside the synthesis output, that holds every local state file.
+LOCAL_STATE_DIR = "terraform-state"
+
+
+def local_state_file(stack_name: str) -> str:
+    """Where a stack with local state keeps it, relative to the project root."""
+    return f"{LOCAL_STATE_DIR}/{stack_name}.tfstate"
+
+
 _ORG_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _PROJECT_RE = re.compile(r"[A-Za-z0-9_-]+( [A-Za-z0-9_-]+)*")
 _WORKSPACE_PREFIX_RE = re.compile(r"[A-Za-z0-9_-]{0,40}")

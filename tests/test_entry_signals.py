@@ -1,0 +1,243 @@
+"""SIGINT and SIGTERM during every command: one line, 130 or 143 (through make too), and no
+temporary directory left behind.
+
+Each command is started in a copy of the checkout (its own cdktf.out and settings.env) and
+stopped while it is busy: synthesizing, running a child (the cdktf CLI, checkov, git), waiting
+on AWS (a loopback port that accepts and never answers), or reading an input that never comes
+(a named pipe).  The signal goes to the command's whole process group, as a terminal's Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stacks.config import OVERRIDE_VARIABLES
+from tests.conftest import ROOT, Synthesized
+
+#: Entry points with a signal handling of their own: the emulator server stops on a signal by
+#: design, and make e2e stops its emulator and says so (tests/test_e2e_lifecycle.py).
+OWN_HANDLING = {"tools/e2e/moto_server.py", "tools/e2e/__main__.py"}
+
+
+def entry_points() -> list[str]:
+    found = []
+    for path in sorted((ROOT / "tools").rglob("*.py")):
+        if 'if __name__ == "__main__":' in path.read_text() or path.name == "__main__.py":
+            found.append(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_entry_point_runs_under_the_process_module() -> None:
+    """A command that forgets ``process.run`` answers a signal with a traceback."""
+    missing = []
+    for name in entry_points():
+        if name in OWN_HANDLING:
+            continue
+        tree = ast.parse((ROOT / name).read_text())
+        guard = [n for n in tree.body if isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)]
+        if not guard or "process.run(" not in ast.unparse(guard[0]):
+            missing.append(name)
+    assert missing == []
+    assert "run()" in (ROOT / "main.py").read_text().rsplit('if __name__ == "__main__":', 1)[1]
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """main.py and tools/ copied (their ROOT is the copy), stacks/ and the environments linked."""
+    copy = tmp_path / "checkout"
+    copy.mkdir()
+    shutil.copy2(ROOT / "main.py", copy / "main.py")
+    shutil.copytree(ROOT / "tools", copy / "tools", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("stacks", "node_modules", "cdktf.json", "package.json", "package-lock.json", "tests", "policy"):
+        (copy / name).symlink_to(ROOT / name)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def tarpit() -> Iterator[str]:
+    """An endpoint that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def environment(tmp_path: Path, endpoint: str | None = None, **extra: str) -> dict[str, str]:
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in OVERRIDE_VARIABLES and not k.startswith(("AWS_", "MAKE", "MFLAGS"))}
+    env.update(dict.fromkeys(OVERRIDE_VARIABLES, ""), TMPDIR=str(temp), CHECKPOINT_DISABLE="1", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    # Nothing reaches past loopback, whatever phase the signal finds the command in.
+    env.update(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1,localhost")
+    if endpoint:
+        env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_MAX_ATTEMPTS="1", AWS_REGION="us-east-1")
+        env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true")
+    env.update(extra)
+    return env
+
+
+def stop_while_busy(args: list[str], cwd: Path, env: dict[str, str], signum: int, after: float) -> tuple[int, str]:
+    """Run ``args`` in a process group of its own, send ``signum`` to the group after ``after``
+    seconds, and return its status and standard error."""
+    child = subprocess.Popen(
+        args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    time.sleep(after)
+    assert child.poll() is None, f"{args} ended before the signal: {child.stderr.read() if child.stderr else ''}"
+    os.killpg(child.pid, signum)
+    _, err = child.communicate(timeout=120)
+    return child.returncode, err
+
+
+def assert_one_line(status: int, err: str, signum: int, tmp_path: Path, *, through_make: bool = False) -> None:
+    name = signal.Signals(signum).name
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and lines[0].startswith(f"error: interrupted by {name}"), err
+    assert status == (-signum if through_make else 128 + signum), (status, err)
+    assert list((tmp_path / "tmp").iterdir()) == [], "a temporary directory was left behind"
+
+
+SIGNALS = [signal.SIGINT, signal.SIGTERM]
+
+
+def fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_synth(checkout: Path, tmp_path: Path, signum: int) -> None:
+    status, err = stop_while_busy([sys.executable, "main.py"], checkout, environment(tmp_path), signum, 2.0)
+    assert_one_line(status, err, signum, tmp_path)
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+@pytest.mark.parametrize(
+    ("module", "args", "extra"),
+    [
+        ("tools.deploy", ["order-api-dev-pr42", "--skip-synth"], {}),
+        ("tools.deploy", ["order-api-dev-pr42", "--skip-synth", "--outputs-only"], {}),
+        ("tools.release", ["order-api-dev", "v1", "--skip-synth"], {}),
+        ("tools.release", ["order-api-staging", "--from", "order-api-dev", "--skip-synth"], {}),
+        ("tools.teardown", ["order-api-staging", "--skip-synth"], {"CONFIRM": "order-api-staging"}),
+    ],
+    ids=["deploy", "outputs", "release", "promote", "teardown"],
+)
+def test_a_command_waiting_on_aws(
+    checkout: Path, tmp_path: Path, synth: Synthesized, tarpit: str, signum: int, module: str, args: list[str], extra: dict[str, str]
+) -> None:
+    command = [sys.executable, "-m", module, *args, "--outdir", str(synth.outdir)]
+    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit, **extra), signum, 1.5)
+    assert_one_line(status, err, signum, tmp_path)
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_db_users_waiting_on_aws(checkout: Path, tmp_path: Path, synth: Synthesized, tarpit: str, signum: int) -> None:
+    command = [sys.executable, "-m", "tools.db_users", "order-api-dev", "--synth-dir", str(synth.stacks_dir)]
+    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit), signum, 1.5)
+    assert_one_line(status, err, signum, tmp_path)
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+@pytest.mark.parametrize(
+    "module",
+    ["tools.deploy", "tools.bootstrap", "tools.hcl_export", "tools.synth_diff", "tools.snapshot", "tools.bench"],
+)
+def test_a_command_while_it_synthesizes(checkout: Path, tmp_path: Path, signum: int, module: str) -> None:
+    args = {
+        "tools.deploy": ["order-api-dev"],
+        "tools.bootstrap": [],
+        "tools.hcl_export": ["--out", str(tmp_path / "hcl.out")],
+        "tools.synth_diff": ["--repo", str(ROOT), "--base=HEAD"],
+        "tools.snapshot": [str(tmp_path / "golden")],
+        "tools.bench": ["1"],
+    }[module]
+    status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, 2.0)
+    assert_one_line(status, err, signum, tmp_path)
+    assert not (checkout / "settings.env").exists() and not (tmp_path / "hcl.out").exists()
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_policy_scan_while_checkov_runs(checkout: Path, tmp_path: Path, synth: Synthesized, signum: int) -> None:
+    status, err = stop_while_busy([sys.executable, "-m", "tools.policy_scan", str(synth.stacks_dir)], checkout, environment(tmp_path), signum, 2.0)
+    assert_one_line(status, err, signum, tmp_path)
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_cdktn_check_while_its_synthesis_runs(checkout: Path, tmp_path: Path, signum: int) -> None:
+    slow = tmp_path / "slow-python"
+    slow.write_text("#!/bin/sh\nexec sleep 30\n")
+    slow.chmod(0o755)
+    command = [sys.executable, "-m", "tools.cdktn_check", "--python", str(slow), "--work", str(tmp_path / "work")]
+    status, err = stop_while_busy(command, checkout, environment(tmp_path), signum, 1.5)
+    assert_one_line(status, err, signum, tmp_path)
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+@pytest.mark.parametrize("module", ["tools.flatten_outputs", "tools.pr_comment"])
+def test_a_command_reading_an_input_that_never_comes(checkout: Path, tmp_path: Path, signum: int, module: str) -> None:
+    pipe = fifo(tmp_path / "input")
+    args = [str(pipe), "order-api-dev"] if module == "tools.flatten_outputs" else [str(tmp_path / "none.md"), "synth-diff", str(pipe)]
+    status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, 1.0)
+    assert_one_line(status, err, signum, tmp_path)
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_hcl_check_reading_an_export_that_never_comes(checkout: Path, tmp_path: Path, signum: int) -> None:
+    python = ROOT / "envs" / "hcl" / ".venv" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("needs envs/hcl (make test installs it)")
+    out = tmp_path / "hcl.out"
+    (out / "stacks" / "order-api-dev").mkdir(parents=True)
+    (out / "json" / "order-api-dev").mkdir(parents=True)
+    fifo(out / "stacks" / "order-api-dev" / "cdk.tf")
+    fifo(out / "json" / "order-api-dev" / "cdk.tf.json")
+    status, err = stop_while_busy([str(python), "-m", "tools.hcl_check", "--out", str(out)], checkout, environment(tmp_path), signum, 1.5)
+    assert_one_line(status, err, signum, tmp_path)
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+@pytest.mark.parametrize(
+    ("target", "variables"),
+    [("synth", []), ("hcl", []), ("teardown", ["STACK=order-api-staging", "CONFIRM=order-api-staging"])],
+)
+def test_through_make(checkout: Path, tmp_path: Path, signum: int, target: str, variables: list[str]) -> None:
+    """make stops too: its status is the signal's (130 or 143 in a shell), and the one line is ours."""
+    (checkout / "Makefile").write_text((ROOT / "Makefile").read_text())
+    for name in (".venv", ".tools", "envs"):
+        (checkout / name).symlink_to(ROOT / name)
+    (checkout / "Pipfile.lock").symlink_to(ROOT / "Pipfile.lock")
+    env = environment(tmp_path)
+    status, err = stop_while_busy(["make", "--no-print-directory", target, *variables], checkout, env, signum, 2.5)
+    assert_one_line(status, err, signum, tmp_path, through_make=True)
