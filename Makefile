@@ -104,60 +104,60 @@ lint: $(SYNCED)
 
 ## checkov over every synthesized stack, with the reasoned baseline
 policy: synth
-	$(PY) -m tools.policy_scan cdktf.out/stacks
+	$(PY) -m tools.review.policy_scan cdktf.out/stacks
 
 ## Median synth time of all stacks vs. the plain provider import
 bench: $(SYNCED)
-	$(PY) -m tools.bench
+	$(PY) -m tools.dev.bench
 
 ## Rewrite the golden synthesized JSON (review the diff before committing)
 snapshot: $(SYNCED)
-	$(PY) -m tools.snapshot
+	$(PY) -m tools.review.snapshot
 
 ## Offline synth diff against BASE (default: merge base with main)
 diff: $(SYNCED)
-	$(PY) -m tools.synth_diff $${BASE:+"--base=$$BASE"}
+	$(PY) -m tools.review.synth_diff $${BASE:+"--base=$$BASE"}
 
 ## Deploy the state bucket, then save the state settings given (AWS_REGION, TF_STATE_BUCKET, ...);
 ## REPOINT_STATE=1 allows pointing every stack at another state bucket or region
 bootstrap: setup
-	case "$$REPOINT_STATE" in 1|yes|true) set -- --repoint-state;; *) set --;; esac; $(PY) -m tools.bootstrap "$$@"
+	case "$$REPOINT_STATE" in 1|yes|true) set -- --repoint-state;; *) set --;; esac; $(PY) -m tools.ops.bootstrap "$$@"
 
 ## Deploy one stack: checks, cdktf deploy (or plain terraform: ENGINE=terraform), cfn-outputs/flat-outputs.json, database users
 deploy: setup
 	@test -n "$$STACK" || { echo "usage: make deploy STACK=order-api-dev [ENGINE=cdktf|terraform]" >&2; exit 2; }
-	$(PY) -m tools.deploy --engine "$$ENGINE" -- "$$STACK"
+	$(PY) -m tools.ops.deploy --engine "$$ENGINE" -- "$$STACK"
 
 ## The outputs files of a deployed stack (cfn-outputs/), without applying anything
 outputs: setup
 	@test -n "$$STACK" || { echo "usage: make outputs STACK=order-api-dev" >&2; exit 2; }
-	$(PY) -m tools.deploy --outputs-only -- "$$STACK"
+	$(PY) -m tools.ops.deploy --outputs-only -- "$$STACK"
 
 ## Release an image (tag or sha256:digest) to one environment and follow the deployment to its end
 release: setup
 	@test -n "$$STACK" -a -n "$$IMAGE" || { echo "usage: make release STACK=order-api-dev IMAGE=<tag | sha256:<digest>>" >&2; exit 2; }
-	$(PY) -m tools.release -- "$$STACK" "$$IMAGE"
+	$(PY) -m tools.ops.release -- "$$STACK" "$$IMAGE"
 
 ## Release to TO exactly the digest FROM runs (read from FROM's service, never from a tag; EXPECT=<digest> refuses anything else)
 promote: setup
 	@test -n "$$FROM" -a -n "$$TO" || { echo "usage: make promote FROM=order-api-dev TO=order-api-staging" >&2; exit 2; }
-	$(PY) -m tools.release --from "$$FROM" $${EXPECT:+--expect "$$EXPECT"} -- "$$TO"
+	$(PY) -m tools.ops.release --from "$$FROM" $${EXPECT:+--expect "$$EXPECT"} -- "$$TO"
 
 ## Tear a standing environment down deliberately (CONFIRM=<stack>; prod also ALLOW_PROD=1; LOG_BUCKET=empty|keep)
 teardown: setup
 	@test -n "$$STACK" || { echo "usage: make teardown STACK=order-api-staging CONFIRM=order-api-staging [LOG_BUCKET=empty|keep] [ALLOW_PROD=1]" >&2; exit 2; }
-	$(PY) -m tools.teardown --engine "$$ENGINE" -- "$$STACK"
+	$(PY) -m tools.ops.teardown --engine "$$ENGINE" -- "$$STACK"
 
 ## Destroy one stack with the cdktf CLI (or plain terraform: ENGINE=terraform)
 destroy: setup
 	@test -n "$$STACK" || { echo "usage: make destroy STACK=order-api-dev-pr42 [ENGINE=cdktf|terraform]" >&2; exit 2; }
-	$(PY) -m tools.deploy --destroy --engine "$$ENGINE" -- "$$STACK"
+	$(PY) -m tools.ops.deploy --destroy --engine "$$ENGINE" -- "$$STACK"
 
 ## Create or update the IAM-authenticated database users of a deployed stack (idempotent)
 db-users: setup
 	@test -n "$$STACK" || { echo "usage: make db-users STACK=order-api-dev" >&2; exit 2; }
 	$(PY) main.py
-	$(PY) -m tools.db_users -- "$$STACK"
+	$(PY) -m tools.ops.db_users -- "$$STACK"
 
 ## The synthesizing properties over random valid configurations (fixed seed)
 fuzz: $(SYNCED)
@@ -166,7 +166,7 @@ fuzz: $(SYNCED)
 
 ## The quick start in a fresh clone, then `npx cdktf synth` with nothing extra on PATH
 cli-check:
-	"$$PYTHON" -m tools.cli_check
+	"$$PYTHON" -m tools.dev.cli_check
 
 ## Whole lifecycle of a suffixed copy, twice, against a local emulator (moto): deploy,
 ## outputs, integration tests, destroy, leftover check.  Offline; SKIPPED without
@@ -176,16 +176,16 @@ e2e: setup
 
 ## Every stack as HCL in hcl.out/stacks/<stack>/cdk.tf (cdktf synth --hcl, its defects repaired), and the JSON of the same synth in hcl.out/json/
 hcl: setup
-	$(PY) -m tools.hcl_export
+	$(PY) -m tools.port.hcl_export
 
 ## The HCL export is equivalent to the JSON (python-hcl2) and valid (terraform validate, offline provider; SKIPPED without one)
 hcl-check: hcl $(HCL_SYNCED)
-	envs/hcl/.venv/bin/python -m tools.hcl_check
+	envs/hcl/.venv/bin/python -m tools.port.hcl_check
 
 ## Rehearse the move to CDK Terrain: synthesize every stack with cdktn (envs/cdktn) and compare with cdktf
 cdktn-check: setup $(CDKTN_SYNCED)
-	$(PY) -m tools.cdktn_check --python envs/cdktn/.venv/bin/python
+	$(PY) -m tools.port.cdktn_check --python envs/cdktn/.venv/bin/python
 
 ## Remove build output and caches: cdktf.out (or CDKTF_OUTDIR) and hcl.out only when the project wrote them; never terraform-state/ or settings.env
 clean:
-	"$$PYTHON" -m tools.clean
+	"$$PYTHON" -m tools.dev.clean

@@ -4,7 +4,7 @@ The synthesized JSON must stand on its own: run by plain ``terraform``, HCP
 Terraform or OpenTofu, not only by the cdktf CLI.  So each stack declares
 
 - ``terraform.required_version``: the oldest Terraform that knows every construct
-  the JSON uses (``tools/terraform_requirements.py`` maps each construct to the
+  the JSON uses (``tools/port/terraform_requirements.py`` maps each construct to the
   release that introduced it; ``tests/test_requirements.py`` checks that this
   constraint is exactly their maximum);
 - the provider's full source address, ``hashicorp/aws`` (a bare ``aws`` is

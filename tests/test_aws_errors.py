@@ -17,8 +17,8 @@ from botocore.retries import standard  # type: ignore[import-untyped]
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
 from tests.conftest import ROOT, Synthesized
-from tools import db_users, deploy
-from tools.aws_errors import THROTTLING_CODES, AwsError, aws_errors, check_credentials, describe
+from tools.common.aws_errors import THROTTLING_CODES, AwsError, aws_errors, check_credentials, describe
+from tools.ops import db_users, deploy
 
 
 def sts(*errors: tuple[str, int]) -> Any:
@@ -161,7 +161,7 @@ def test_db_users_access_denied_is_one_line(synth: Synthesized, capsys: pytest.C
 
 def test_a_real_deploy_process_without_credentials_prints_no_traceback(synth: Synthesized, no_credentials: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tools.deploy", "order-api-dev", "--skip-synth", "--outdir", str(synth.outdir)],
+        [sys.executable, "-m", "tools.ops.deploy", "order-api-dev", "--skip-synth", "--outdir", str(synth.outdir)],
         cwd=ROOT,
         env=dict(os.environ),
         capture_output=True,

@@ -13,9 +13,9 @@ import pytest
 import main
 from stacks.config import build_app_config
 from tests.conftest import STATE_SETTINGS, Synthesized
-from tools import bootstrap
-from tools.aws_errors import AwsError
-from tools.deploy import DeployError, SynthesisFailed
+from tools.common.aws_errors import AwsError
+from tools.common.stack import DeployError, SynthesisFailed
+from tools.ops import bootstrap
 
 #: A settings file as a user keeps it: a byte order mark, CRLF, comments, other keys.
 USER_FILE = "\ufeff# our account\r\nAWS_REGION=eu-west-1\r\n\r\n# alarms go to the team\r\nALARM_EMAILS=oncall@example.com\r\n".encode()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tools import cdktn_check
-from tools.cdktn_check import CheckError, check, compare, switched_copy
+from tools.port import cdktn_check
+from tools.port.cdktn_check import CheckError, check, compare, switched_copy
 
 
 def test_the_copy_is_switched_by_exactly_one_line(tmp_path: Path) -> None:

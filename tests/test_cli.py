@@ -6,7 +6,18 @@ import importlib
 
 import pytest
 
-TOOLS = ("bootstrap", "cdktn_check", "db_users", "deploy", "flatten_outputs", "hcl_check", "hcl_export", "release", "synth_diff", "teardown")
+TOOLS = (
+    "ops.bootstrap",
+    "port.cdktn_check",
+    "ops.db_users",
+    "ops.deploy",
+    "ops.flatten_outputs",
+    "port.hcl_check",
+    "port.hcl_export",
+    "ops.release",
+    "review.synth_diff",
+    "ops.teardown",
+)
 
 
 @pytest.mark.parametrize("tool", TOOLS)
@@ -21,10 +32,10 @@ def test_fails_an_unknown_argument_in_one_line(tool: str, capsys: pytest.Capture
 
 
 def test_fails_an_invalid_choice_naming_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
-    from tools import teardown
+    from tools.ops import teardown
 
     with pytest.raises(SystemExit):
         teardown.main(["--engine", "tofu", "order-api-staging"], environ={})
     assert capsys.readouterr().err == (
-        "error: python -m tools.teardown: argument --engine: invalid choice: 'tofu' (choose from 'cdktf', 'terraform') (--help lists the arguments)\n"
+        "error: python -m tools.ops.teardown: argument --engine: invalid choice: 'tofu' (choose from 'cdktf', 'terraform') (--help lists the arguments)\n"
     )

@@ -12,8 +12,8 @@ import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
 from tests.conftest import Synthesized
-from tools import db_users
-from tools.db_users import MARKER, ProvisioningError, Target, data_api_executor, locate, provision, quote, target_from_stack
+from tools.ops import db_users
+from tools.ops.db_users import MARKER, ProvisioningError, Target, data_api_executor, locate, provision, quote, target_from_stack
 
 CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:cluster:order-api-dev-aurora"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-abc-123456"

@@ -15,8 +15,9 @@ from botocore.stub import Stubber  # type: ignore[import-untyped]
 from tests.conftest import PAGING_TOPIC as PAGING
 from tests.conftest import PROD_DIGEST as DIGEST
 from tests.conftest import Synthesized
-from tools import deploy
-from tools.deploy import DeployError, Image, alarms_reach_someone, check_image, preflight, stack_image
+from tools.common.stack import DeployError, Image, stack_image
+from tools.ops import deploy
+from tools.ops.deploy import alarms_reach_someone, check_image, preflight
 
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/order-api"
 
@@ -235,7 +236,7 @@ def test_fails_a_stack_on_the_placeholder_domain(synth: Synthesized) -> None:
 
 
 def test_a_stack_on_its_own_domain_passes_the_domain_check(prod_with_paging: Synthesized) -> None:
-    from tools.deploy import check_domain
+    from tools.ops.deploy import check_domain
 
     (zone,) = prod_with_paging.doc("order-api-prod")["data"]["aws_route53_zone"].values()
     assert zone["name"] == "acme-orders.com"

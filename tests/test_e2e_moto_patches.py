@@ -217,7 +217,7 @@ def _service_with_image(aws: Any) -> tuple[Any, Any, list[str]]:
 
 
 def test_service_deployments_report_what_moto_did(aws: Any) -> None:
-    from tools.ecs_deployments import Service, live_digest
+    from tools.ops.ecs_deployments import Service, live_digest
 
     ecs, _, digests = _service_with_image(aws)
     service = Service("order-api-dev-e2e", "order-api-dev-e2e-api")
@@ -231,7 +231,7 @@ def test_service_deployments_report_what_moto_did(aws: Any) -> None:
 
 
 def test_a_release_against_the_emulator_moves_the_image_and_records_it(aws: Any) -> None:
-    from tools.release import Releaser, Target
+    from tools.ops.release import Releaser, Target
 
     ecs, ecr, digests = _service_with_image(aws)
     target = Target("order-api-dev-e2e", "dev-e2e", REGION, None, "order-api-dev-e2e", "order-api-dev-e2e-api", "order-api")

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized
-from tools import deploy, engine
 from tools.e2e.lifecycle import ROUND_ENGINES, ROUNDS
+from tools.ops import deploy, engine
 
 VALUES = {
     "vpc_id": "vpc-1",
@@ -113,7 +113,7 @@ def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(synth:
 
 
 def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tools import release
+    from tools.ops import release
 
     seen: list[str] = []
     monkeypatch.setattr(deploy, "check_credentials", lambda region, endpoint=None: "123456789012")

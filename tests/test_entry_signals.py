@@ -146,11 +146,11 @@ def test_synth(checkout: Path, tmp_path: Path, signum: int) -> None:
 @pytest.mark.parametrize(
     ("module", "args", "extra"),
     [
-        ("tools.deploy", ["order-api-dev-pr42", "--skip-synth"], {}),
-        ("tools.deploy", ["order-api-dev-pr42", "--skip-synth", "--outputs-only"], {}),
-        ("tools.release", ["order-api-dev", "v1", "--skip-synth"], {}),
-        ("tools.release", ["order-api-staging", "--from", "order-api-dev", "--skip-synth"], {}),
-        ("tools.teardown", ["order-api-staging", "--skip-synth"], {"CONFIRM": "order-api-staging"}),
+        ("tools.ops.deploy", ["order-api-dev-pr42", "--skip-synth"], {}),
+        ("tools.ops.deploy", ["order-api-dev-pr42", "--skip-synth", "--outputs-only"], {}),
+        ("tools.ops.release", ["order-api-dev", "v1", "--skip-synth"], {}),
+        ("tools.ops.release", ["order-api-staging", "--from", "order-api-dev", "--skip-synth"], {}),
+        ("tools.ops.teardown", ["order-api-staging", "--skip-synth"], {"CONFIRM": "order-api-staging"}),
     ],
     ids=["deploy", "outputs", "release", "promote", "teardown"],
 )
@@ -164,7 +164,7 @@ def test_a_command_waiting_on_aws(
 
 @pytest.mark.parametrize("signum", SIGNALS)
 def test_db_users_waiting_on_aws(checkout: Path, tmp_path: Path, synth: Synthesized, tarpit: str, signum: int) -> None:
-    command = [sys.executable, "-m", "tools.db_users", "order-api-dev", "--synth-dir", str(synth.stacks_dir)]
+    command = [sys.executable, "-m", "tools.ops.db_users", "order-api-dev", "--synth-dir", str(synth.stacks_dir)]
     status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit), signum, 1.5)
     assert_one_line(status, err, signum, tmp_path)
 
@@ -172,16 +172,16 @@ def test_db_users_waiting_on_aws(checkout: Path, tmp_path: Path, synth: Synthesi
 @pytest.mark.parametrize("signum", SIGNALS)
 @pytest.mark.parametrize(
     "module",
-    ["tools.deploy", "tools.bootstrap", "tools.hcl_export", "tools.synth_diff", "tools.snapshot", "tools.bench"],
+    ["tools.ops.deploy", "tools.ops.bootstrap", "tools.port.hcl_export", "tools.review.synth_diff", "tools.review.snapshot", "tools.dev.bench"],
 )
 def test_a_command_while_it_synthesizes(checkout: Path, tmp_path: Path, signum: int, module: str) -> None:
     args = {
-        "tools.deploy": ["order-api-dev"],
-        "tools.bootstrap": [],
-        "tools.hcl_export": ["--out", str(tmp_path / "hcl.out")],
-        "tools.synth_diff": ["--repo", str(ROOT), "--base=HEAD"],
-        "tools.snapshot": [str(tmp_path / "golden")],
-        "tools.bench": ["1"],
+        "tools.ops.deploy": ["order-api-dev"],
+        "tools.ops.bootstrap": [],
+        "tools.port.hcl_export": ["--out", str(tmp_path / "hcl.out")],
+        "tools.review.synth_diff": ["--repo", str(ROOT), "--base=HEAD"],
+        "tools.review.snapshot": [str(tmp_path / "golden")],
+        "tools.dev.bench": ["1"],
     }[module]
     status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, 2.0)
     assert_one_line(status, err, signum, tmp_path)
@@ -190,7 +190,7 @@ def test_a_command_while_it_synthesizes(checkout: Path, tmp_path: Path, signum: 
 
 @pytest.mark.parametrize("signum", SIGNALS)
 def test_policy_scan_while_checkov_runs(checkout: Path, tmp_path: Path, synth: Synthesized, signum: int) -> None:
-    status, err = stop_while_busy([sys.executable, "-m", "tools.policy_scan", str(synth.stacks_dir)], checkout, environment(tmp_path), signum, 2.0)
+    status, err = stop_while_busy([sys.executable, "-m", "tools.review.policy_scan", str(synth.stacks_dir)], checkout, environment(tmp_path), signum, 2.0)
     assert_one_line(status, err, signum, tmp_path)
 
 
@@ -199,16 +199,16 @@ def test_cdktn_check_while_its_synthesis_runs(checkout: Path, tmp_path: Path, si
     slow = tmp_path / "slow-python"
     slow.write_text("#!/bin/sh\nexec sleep 30\n")
     slow.chmod(0o755)
-    command = [sys.executable, "-m", "tools.cdktn_check", "--python", str(slow), "--work", str(tmp_path / "work")]
+    command = [sys.executable, "-m", "tools.port.cdktn_check", "--python", str(slow), "--work", str(tmp_path / "work")]
     status, err = stop_while_busy(command, checkout, environment(tmp_path), signum, 1.5)
     assert_one_line(status, err, signum, tmp_path)
 
 
 @pytest.mark.parametrize("signum", SIGNALS)
-@pytest.mark.parametrize("module", ["tools.flatten_outputs", "tools.pr_comment"])
+@pytest.mark.parametrize("module", ["tools.ops.flatten_outputs", "tools.review.pr_comment"])
 def test_a_command_reading_an_input_that_never_comes(checkout: Path, tmp_path: Path, signum: int, module: str) -> None:
     pipe = fifo(tmp_path / "input")
-    args = [str(pipe), "order-api-dev"] if module == "tools.flatten_outputs" else [str(tmp_path / "none.md"), "synth-diff", str(pipe)]
+    args = [str(pipe), "order-api-dev"] if module == "tools.ops.flatten_outputs" else [str(tmp_path / "none.md"), "synth-diff", str(pipe)]
     status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, 1.0)
     assert_one_line(status, err, signum, tmp_path)
 
@@ -223,7 +223,7 @@ def test_hcl_check_reading_an_export_that_never_comes(checkout: Path, tmp_path: 
     (out / "json" / "order-api-dev").mkdir(parents=True)
     fifo(out / "stacks" / "order-api-dev" / "cdk.tf")
     fifo(out / "json" / "order-api-dev" / "cdk.tf.json")
-    status, err = stop_while_busy([str(python), "-m", "tools.hcl_check", "--out", str(out)], checkout, environment(tmp_path), signum, 1.5)
+    status, err = stop_while_busy([str(python), "-m", "tools.port.hcl_check", "--out", str(out)], checkout, environment(tmp_path), signum, 1.5)
     assert_one_line(status, err, signum, tmp_path)
 
 

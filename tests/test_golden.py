@@ -18,8 +18,8 @@ import pytest
 from stacks.app import SHARED_STACKS
 from stacks.config import build_app_config
 from tests.conftest import Synthesized
-from tools.snapshot import ADDRESSES_FILE, GOLDEN_DIR, GOLDEN_OVERRIDES, all_stateful_addresses
-from tools.synth_diff import diff_stacks, render_text
+from tools.review.snapshot import ADDRESSES_FILE, GOLDEN_DIR, GOLDEN_OVERRIDES, all_stateful_addresses
+from tools.review.synth_diff import diff_stacks, render_text
 
 GOLDEN_STACKS = sorted([*SHARED_STACKS, *(env.stack_name for env in build_app_config(GOLDEN_OVERRIDES).environments)])
 REGENERATE = "If the change is intended, run `make snapshot` and review the diff of tests/golden before committing."

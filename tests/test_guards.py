@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized
-from tools import deploy, engine, teardown
+from tools.ops import deploy, engine, teardown
 
 
 def no_aws(*_: Any, **__: Any) -> Any:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tools import hcl_check
-from tools.hcl_check import Blocks, adapt, decode_string, differences, json_shape, without_metadata
+from tools.port import hcl_check
+from tools.port.hcl_check import Blocks, adapt, decode_string, differences, json_shape, without_metadata
 
 HCL_PYTHON = ROOT / "envs" / "hcl" / ".venv" / "bin" / "python"
 
@@ -182,7 +182,9 @@ def test_the_real_parser_finds_a_defect_in_a_real_file(tmp_path: Path) -> None:
     (tmp_path / "stacks" / "s" / "cdk.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "x\\"y"\n  force_destroy = true\n}\n')
     (tmp_path / "json" / "s" / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_s3_bucket": {"b": {"bucket": 'x"z', "force_destroy": True}}}}))
     env = {"PATH": "/nonexistent"}  # no terraform: the validity part is SKIPPED
-    result = subprocess.run([str(HCL_PYTHON), "-m", "tools.hcl_check", "--out", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(HCL_PYTHON), "-m", "tools.port.hcl_check", "--out", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == [
         "s: HCL != JSON: 1 differences",

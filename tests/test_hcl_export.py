@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tools.hcl_export import ExportError, cdktf_string, hcl_blocks, hcl_string, removed_block, repair, template_segments
+from tools.port.hcl_export import ExportError, cdktf_string, hcl_blocks, hcl_string, removed_block, repair, template_segments
 
 DASHBOARD = '{"metrics":[["AWS/ApplicationELB","RequestCount","LoadBalancer","${aws_lb.alb.arn_suffix}"]],"markdown":"# dev\\nrows"}'
 

@@ -13,7 +13,7 @@ import pytest
 
 from stacks import output_dir
 from tests.conftest import ROOT, main_env, run_main, snapshot_tree
-from tools import clean
+from tools.dev import clean
 
 
 def user_checkout(tmp_path: Path) -> Path:
@@ -196,7 +196,7 @@ def test_fails_clean_of_a_cdktf_out_the_user_made(tmp_path: Path) -> None:
 def test_make_clean_refuses_in_one_line(tmp_path: Path) -> None:
     root = user_checkout(tmp_path)
     env = {**os.environ, "CDKTF_OUTDIR": str(root)}
-    proc = subprocess.run([sys.executable, "-m", "tools.clean"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-m", "tools.dev.clean"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         f"error: make clean: CDKTF_OUTDIR={str(root)!r} holds files the project did not write (no {output_dir.STAMP} stamp): "
@@ -208,7 +208,7 @@ def test_make_clean_refuses_in_one_line(tmp_path: Path) -> None:
 
 
 def test_fails_an_hcl_export_into_what_the_user_owns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tools import hcl_export
+    from tools.port import hcl_export
 
     root = user_checkout(tmp_path)
     before = snapshot_tree(tmp_path)

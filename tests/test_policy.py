@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import Synthesized
-from tools.policy_scan import Exception_, Finding, evaluate, load_exceptions, run_checkov
+from tools.review.policy_scan import Exception_, Finding, evaluate, load_exceptions, run_checkov
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_exception_can_be_limited_to_stacks() -> None:
 
 
 def test_scan_reads_a_copy_without_the_blocks_checkov_cannot_parse(tmp_path) -> None:
-    from tools.policy_scan import UNSCANNED_BLOCKS, scannable_copy
+    from tools.review.policy_scan import UNSCANNED_BLOCKS, scannable_copy
 
     source = tmp_path / "in" / "stack-a"
     source.mkdir(parents=True)

@@ -101,7 +101,7 @@ def test_a_valid_configuration_synthesizes_and_passes_the_guardrails(env: Enviro
 
 
 def test_every_synthesized_example_passes_the_policy_gate(tmp_path: Path) -> None:
-    from tools.policy_scan import evaluate, load_exceptions, run_checkov
+    from tools.review.policy_scan import evaluate, load_exceptions, run_checkov
 
     assert SYNTHESIZED, "run together with the synthesizing property"
     # The exceptions are scoped by stack name, so each example is scanned under the name its

@@ -9,7 +9,7 @@ one of the image's tags, ``tagPatternList`` when one tag matches one pattern.
 
 Over sequences of pushes, moving ``latest``, releases, promotions, rollbacks and
 passing days, with the policy the registry stack synthesizes and the release tool's own
-recording (:func:`tools.release.record_plan`), no image that is live or one release
+recording (:func:`tools.ops.release.record_plan`), no image that is live or one release
 back in any environment is ever expired.
 """
 
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from stacks.components.registry import lifecycle_rules
 from stacks.config import STANDING_ENVIRONMENTS, RegistryConfig
 from tests.conftest import Synthesized
-from tools.release import RELEASE_TAG_PREFIX, record_plan
+from tools.ops.release import RELEASE_TAG_PREFIX, record_plan
 
 ENVIRONMENTS = ("dev", "staging", "prod", "dev-pr1")
 START = datetime(2026, 1, 1, tzinfo=UTC)

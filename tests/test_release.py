@@ -15,9 +15,9 @@ from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 
 from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.process import Interrupted
-from tools import release
-from tools.ecs_deployments import DeploymentFailed, StillRunning
-from tools.release import ReleaseError, Releaser, Target
+from tools.ops import release
+from tools.ops.ecs_deployments import DeploymentFailed, StillRunning
+from tools.ops.release import ReleaseError, Releaser, Target
 
 ACCOUNT = "123456789012"
 URI = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/order-api"
@@ -440,7 +440,7 @@ def expect_live(ecs_stub: Stubber, target: Target, digest: str, statuses: tuple[
 
 
 def test_promote_takes_the_digest_ecs_resolved_for_the_source_never_a_tag(stubs: Any) -> None:
-    from tools.ecs_deployments import live_digest
+    from tools.ops.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL", "SUCCESSFUL"))
@@ -448,7 +448,7 @@ def test_promote_takes_the_digest_ecs_resolved_for_the_source_never_a_tag(stubs:
 
 
 def test_fails_to_promote_from_an_environment_mid_deployment(stubs: Any) -> None:
-    from tools.ecs_deployments import live_digest
+    from tools.ops.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("IN_PROGRESS", "SUCCESSFUL"))
@@ -457,7 +457,7 @@ def test_fails_to_promote_from_an_environment_mid_deployment(stubs: Any) -> None
 
 
 def test_fails_to_promote_from_an_environment_that_never_succeeded(stubs: Any) -> None:
-    from tools.ecs_deployments import live_digest
+    from tools.ops.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL",))

@@ -22,7 +22,7 @@ from stacks.requirements import (
     require_provider_version,
 )
 from tests.conftest import Synthesized
-from tools.terraform_requirements import UnknownConstruct, constructs, functions, minimum, version_key
+from tools.port.terraform_requirements import UnknownConstruct, constructs, functions, minimum, version_key
 
 FIXTURES = ("synth", "synth_cloud", "synth_emulated", "synth_state_settings", "synth_prod_digest")
 
@@ -110,7 +110,7 @@ def test_functions_are_read_from_expressions_only() -> None:
     ],
 )
 def test_fails_on_a_construct_without_a_known_version(doc: dict) -> None:
-    with pytest.raises(UnknownConstruct, match=r"add it to tools/terraform_requirements\.py|add its arguments"):
+    with pytest.raises(UnknownConstruct, match=r"add it to tools/port/terraform_requirements\.py|add its arguments"):
         constructs(doc)
 
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tools import synth_diff
-from tools.stateful import REPLACE_FORCING, STATEFUL_TYPES, forces_replacement
-from tools.synth_diff import Report, changed_paths, diff_stacks, render_markdown, render_text
+from tools.review import synth_diff
+from tools.review.stateful import REPLACE_FORCING, STATEFUL_TYPES, forces_replacement
+from tools.review.synth_diff import Report, changed_paths, diff_stacks, render_markdown, render_text
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -257,7 +257,7 @@ def test_default_base_falls_back_to_the_parent_without_main(repo: Path) -> None:
 def test_end_to_end_base_revision_against_working_tree(repo: Path) -> None:
     (repo / "stacks.json").write_text(json.dumps(load("head")))  # uncommitted change
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.synth_diff", "--repo", str(repo)],
+        [sys.executable, "-m", "tools.review.synth_diff", "--repo", str(repo)],
         cwd=ROOT,
         env={k: v for k, v in os.environ.items() if k != "CDKTF_OUTDIR"},
         capture_output=True,
@@ -278,7 +278,7 @@ def test_end_to_end_reports_a_broken_base_cleanly(repo: Path) -> None:
     (repo / "main.py").write_text("raise SystemExit('boom')\n")
     commit_stacks(repo, load("base"), "broken")
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.synth_diff", "--repo", str(repo), "--base", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "tools.review.synth_diff", "--repo", str(repo), "--base", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith("error: synthesis in base failed")
@@ -372,7 +372,7 @@ def settings_repo(tmp_path: Path) -> Path:
 def run_diff(repo: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "CDKTF_OUTDIR"} | env
     return subprocess.run(
-        [sys.executable, "-m", "tools.synth_diff", "--repo", str(repo)], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "tools.review.synth_diff", "--repo", str(repo)], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60, check=False
     )
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized, emulator_credentials
-from tools import teardown
-from tools.teardown import Plan, TeardownError, check_request, plan_of
+from tools.ops import teardown
+from tools.ops.teardown import Plan, TeardownError, check_request, plan_of
 
 moto = pytest.importorskip("moto")
 boto3 = pytest.importorskip("boto3")

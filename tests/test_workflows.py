@@ -12,7 +12,7 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 
 from tests.conftest import ROOT
-from tools.pr_comment import MARKER, parse_sections, upsert_section
+from tools.review.pr_comment import MARKER, parse_sections, upsert_section
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"

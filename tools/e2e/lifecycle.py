@@ -8,7 +8,7 @@ One run:
    mirror and nothing from anywhere else;
 3. start moto on a free loopback port (:mod:`tools.e2e.emulator`);
 4. run :data:`ROUNDS` rounds against that one emulator, each in the documented deploy
-   order, with the same code ``make deploy`` uses (:mod:`tools.deploy`), round 1 with
+   order, with the same code ``make deploy`` uses (:mod:`tools.ops.deploy`), round 1 with
    the cdktf CLI and round 2 with plain ``terraform`` (:data:`ROUND_ENGINES`):
 
    - synthesize (``ENVIRONMENT_SUFFIX=e2e``, ``ENVIRONMENTS=dev``, ``AWS_ENDPOINT_URL``),
@@ -16,10 +16,10 @@ One run:
    - bootstrap (the state stack), the account-wide singletons, the registry, push an image to the emulator's
      registry (the stand-in for ``docker push``), deploy the copy (preflight,
      ``cdktf deploy``, flat outputs, database users, the service settled),
-   - release: push a second build and ``make release`` it (``tools.release``), then
+   - release: push a second build and ``make release`` it (``tools.ops.release``), then
      check the new revision, its digest, the kept previous revision and the record,
    - ``tests/integration`` against the emulator (``INTEGRATION_TARGET=emulator``),
-   - destroy the copy (``make destroy``'s :func:`tools.deploy.destroy`), then check
+   - destroy the copy (``make destroy``'s :func:`tools.ops.deploy.destroy`), then check
      that its state is empty and the emulator holds nothing of it
      (:mod:`tools.e2e.leftovers`);
 
@@ -58,11 +58,11 @@ from types import FrameType
 from typing import Any
 
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
-from tools import deploy, teardown
 from tools.e2e import emulator, leftovers
 from tools.e2e.discovery import Skip, Tools, cli_config, discover
 from tools.e2e.moto_patches import PATCHES
 from tools.e2e.version_gap import adapt, major, not_exercised
+from tools.ops import deploy, teardown
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".e2e"
@@ -347,7 +347,7 @@ class Lifecycle:
         ]
         cluster, service = self.stack, f"{self.stack}-api"
         before = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
-        command = [sys.executable, "-m", "tools.release", self.stack, tag, "--skip-synth", "--outdir", str(self.paths.outdir)]
+        command = [sys.executable, "-m", "tools.ops.release", self.stack, tag, "--skip-synth", "--outdir", str(self.paths.outdir)]
         result = subprocess.run(command, cwd=ROOT, env=dict(os.environ), check=False)
         if result.returncode != 0:
             raise RuntimeError(f"make release exited {result.returncode}")

@@ -178,7 +178,7 @@ def _install_secure_transport(saved: list[tuple[Any, str, Any]]) -> None:
 # moto keeps the Data API (HTTP endpoint) only for Aurora Serverless v1 and silently
 # turns it off for anything else.  AWS offers it on provisioned and Serverless v2
 # clusters of Aurora MySQL 3 and Aurora PostgreSQL, which the stacks use: without
-# the patch the database-user step (tools.db_users) stopped at "the Data API is off".
+# the patch the database-user step (tools.ops.db_users) stopped at "the Data API is off".
 def _install_data_api(saved: list[tuple[Any, str, Any]]) -> None:
     from moto.rds.models import DBCluster
 

@@ -4,7 +4,7 @@
 
 1. synthesize (``main.py``), unless ``--skip-synth``;
 2. the caller's credentials (STS), then the preflight; one clear line and exit 1
-   when either fails (:mod:`tools.aws_errors`: missing or expired credentials,
+   when either fails (:mod:`tools.common.aws_errors`: missing or expired credentials,
    access denied, throttling, an unreachable endpoint):
    - a prod stack must send its alarms somewhere (a subscription or an external
      topic): ``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS`` or ``ALARM_TOPIC_ARN``;
@@ -14,10 +14,10 @@
 3. ``npx cdktf deploy <stack> --skip-synth --auto-approve``, outputs to
    ``cfn-outputs/outputs.json`` (sensitive ones left out); with ``--engine terraform``
    plain ``terraform`` init and apply in the stack's directory instead, which writes the
-   same outputs file (:mod:`tools.engine`);
+   same outputs file (:mod:`tools.ops.engine`);
 4. for an environment stack: ``cfn-outputs/flat-outputs.json`` (what the
-   integration tests read) and the database users (:mod:`tools.db_users`);
-5. for an environment stack, the service (:meth:`tools.release.Releaser.settle`):
+   integration tests read) and the database users (:mod:`tools.ops.db_users`);
+5. for an environment stack, the service (:meth:`tools.ops.release.Releaser.settle`):
    follows the deployment the apply started to its end (a failed or rolled-back one
    fails the deploy), rolls changed task settings out with the image the service
    already runs, and records that image as a release.  A deploy never moves the
@@ -28,80 +28,37 @@
 (after the synth), then removes what releases added outside Terraform (:func:`destroy`).
 Telemetry is off (``CHECKPOINT_DISABLE=1``) for the CLI and Terraform.
 
-Usage: ``python -m tools.deploy STACK [--destroy] [--engine cdktf|terraform] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
+Usage: ``python -m tools.ops.deploy STACK [--destroy] [--engine cdktf|terraform] [--skip-synth] [--outdir cdktf.out] [--parallelism N]``
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools import cli, db_users, engine
-from tools.aws_errors import AwsError, aws_errors, check_credentials
-from tools.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
-
-ROOT = Path(__file__).resolve().parent.parent
-_IMAGE_RE = re.compile(r"\$\{data\.aws_ecr_repository\.(?P<data>[A-Za-z0-9_-]+)\.repository_url\}(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))")
-
-
-class DeployError(RuntimeError):
-    """One line: what is wrong and what to do."""
-
-
-class SynthesisFailed(DeployError):
-    """``main.py`` failed and has said why in its own one line; ``code`` is its exit status."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"synthesis failed (exit {code})")
-        self.code = code
-
-
-@dataclass(frozen=True)
-class Image:
-    """The image an environment stack runs: a repository of the shared registry and a tag or digest."""
-
-    repository: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def reference(self) -> str:
-        return f"{self.repository}:{self.tag}" if self.tag else f"{self.repository}@{self.digest}"
-
-
-def is_environment_stack(doc: Mapping[str, Any]) -> bool:
-    return "aws_ecs_task_definition" in doc.get("resource", {})
-
-
-def stack_image(doc: Mapping[str, Any]) -> Image:
-    """The container image of an environment stack's task definition."""
-    (task,) = doc["resource"]["aws_ecs_task_definition"].values()
-    (container,) = json.loads(task["container_definitions"])
-    match = _IMAGE_RE.fullmatch(container["image"])
-    if match is None:
-        raise DeployError(f"unexpected image reference {container['image']!r}")
-    repository = doc["data"]["aws_ecr_repository"][match["data"]]["name"]
-    return Image(repository, match["tag"], match["digest"])
-
-
-def provider_target(doc: Mapping[str, Any], service: str = "ecr") -> tuple[str, str | None]:
-    """``(region, emulator endpoint of ``service`` or None)`` of the stack's AWS provider."""
-    provider = doc["provider"]["aws"][0]
-    endpoints = provider.get("endpoints") or [{}]
-    return provider["region"], endpoints[0].get(service)
-
-
-def is_emulated(doc: Mapping[str, Any]) -> bool:
-    """Whether the stack is aimed at a local emulator (``AWS_ENDPOINT_URL``)."""
-    return provider_target(doc)[1] is not None
+from tools.common import cli
+from tools.common.aws_errors import AwsError, aws_errors, check_credentials, error_code
+from tools.common.stack import (
+    ROOT,
+    DeployError,
+    SynthesisFailed,
+    cli_env,
+    is_emulated,
+    is_environment_stack,
+    is_production,
+    load,
+    provider_target,
+    stack_image,
+    synthesize,
+)
+from tools.ops import db_users, engine, release
+from tools.ops.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 
 
 def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
@@ -112,11 +69,6 @@ def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
     alarms = [alarm for kind in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm") for alarm in resources.get(kind, {}).values()]
     actions = [a for alarm in alarms for a in alarm.get("alarm_actions", [])]
     return any(isinstance(a, str) and a.startswith("arn:") for a in actions)
-
-
-def is_production(doc: Mapping[str, Any]) -> bool:
-    tags = doc["provider"]["aws"][0].get("default_tags", [{}])[0].get("tags", {})
-    return bool(tags.get("environment") == "prod")
 
 
 def check_alarm_destination(doc: Mapping[str, Any], stack: str) -> None:
@@ -133,25 +85,20 @@ def check_image(doc: Mapping[str, Any], stack: str, ecr: Any) -> None:
     try:
         (repository,) = ecr.describe_repositories(repositoryNames=[image.repository])["repositories"]
     except Exception as error:
-        if _code(error) == "RepositoryNotFoundException":
+        if error_code(error) == "RepositoryNotFoundException":
             raise DeployError(f"{stack}: registry {image.repository} does not exist in {region}: run make deploy STACK=order-api-registry first") from None
         raise
     image_id = {"imageTag": image.tag} if image.tag else {"imageDigest": image.digest}
     try:
         found = ecr.describe_images(repositoryName=image.repository, imageIds=[image_id])["imageDetails"]
     except Exception as error:
-        if _code(error) != "ImageNotFoundException":
+        if error_code(error) != "ImageNotFoundException":
             raise
         found = []
     if not found:
         uri = f"{repository['repositoryUri']}:{image.tag}" if image.tag else f"{repository['repositoryUri']}@{image.digest}"
         push = f"docker push {uri}" if image.tag else f"push the image and deploy with IMAGE_TAG={image.digest} only once it is in {image.repository}"
         raise DeployError(f"{stack}: image {image.reference} is not in the registry yet; {push} (see README, Deploying)")
-
-
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
 #: Domains nobody can own (RFC 2606): the catalogue's placeholders for staging and prod.
@@ -209,11 +156,6 @@ def _client(service: str) -> Callable[[str, str | None], Any]:
     return make
 
 
-def cli_env() -> dict[str, str]:
-    """The cdktf CLI's environment: telemetry off, no Node end-of-life banner."""
-    return {**os.environ, "CHECKPOINT_DISABLE": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-
-
 def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
     """``npx cdktf <command> <stack> --skip-synth`` on the synthesized ``outdir``."""
     approve = ["--auto-approve"] if command in ("deploy", "destroy") else []
@@ -221,24 +163,6 @@ def cdktf(command: str, stack: str, outdir: Path, *extra: str) -> None:
     result = process.run_child(args, what=f"cdktf {command}", cwd=ROOT, env=cli_env())
     if result.returncode != 0:
         raise DeployError(f"cdktf {command} {stack} failed (exit {result.returncode}); see its output above")
-
-
-def synthesize(outdir: Path, env: Mapping[str, str] | None = None) -> None:
-    """``main.py`` into ``outdir``, in ``env`` (default: this process's environment)."""
-    environ = {**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}
-    result = process.run_child([sys.executable, "main.py"], what="the synthesis", nested=True, cwd=ROOT, env=environ)
-    if result.returncode != 0:
-        raise SynthesisFailed(result.returncode)
-
-
-def load(outdir: Path, stack: str) -> dict[str, Any]:
-    """The synthesized JSON of ``stack``, which must be the name of a synthesized stack."""
-    path = outdir / "stacks" / stack / "cdk.tf.json"
-    known = sorted(p.name for p in (outdir / "stacks").iterdir()) if (outdir / "stacks").is_dir() else []
-    if stack not in known or not path.is_file():
-        raise DeployError(f"stack {stack} was not synthesized (stacks: {', '.join(known) or 'none'}; a suffixed copy needs ENVIRONMENT_SUFFIX)")
-    data: dict[str, Any] = json.loads(path.read_text())
-    return data
 
 
 def deploy(
@@ -258,7 +182,7 @@ def deploy(
     ``skip_provider_lock``: no ``terraform providers lock`` after init (the CLI runs it
     against the registry; an offline run installs from a filesystem mirror only).  A
     stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it.  ``engine_name``:
-    ``cdktf`` (the CLI) or ``terraform`` (:mod:`tools.engine`)."""
+    ``cdktf`` (the CLI) or ``terraform`` (:mod:`tools.ops.engine`)."""
     doc = load(outdir, stack)
     skip_provider_lock = skip_provider_lock or is_emulated(doc)
     preflight(doc, stack, ecr_client, logs_client)
@@ -288,8 +212,6 @@ def _cdktf_deploy(stack: str, outdir: Path, outputs_file: Path, parallelism: int
 
 def settle(stack: str, doc: Mapping[str, Any], declared_task_definition: str, since: datetime) -> None:
     """The service after the apply (see the module docstring, step 5)."""
-    from tools import release
-
     releaser = release.releaser_from(doc, stack)
     try:
         releaser.settle(declared_task_definition, since)
@@ -320,8 +242,6 @@ def destroy(stack: str, outdir: Path, *, parallelism: int | None = None, engine_
         extra = ["--terraform-parallelism", str(parallelism)] if parallelism else []
         cdktf("destroy", stack, outdir, *extra, *(["--skip-provider-lock"] if is_emulated(doc) else []))
     if is_environment_stack(doc):
-        from tools import release
-
         release.releaser_from(doc, stack).forget()
 
 
@@ -353,7 +273,7 @@ def check_destroy(doc: Mapping[str, Any], stack: str, confirm: str | None) -> No
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
-    parser = cli.parser("tools.deploy", "Deploy or destroy one stack with the cdktf CLI or plain Terraform.")
+    parser = cli.parser("tools.ops.deploy", "Deploy or destroy one stack with the cdktf CLI or plain Terraform.")
     parser.add_argument("stack")
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
     parser.add_argument("--outputs-only", action="store_true", help="only write the outputs files of the deployed stack (cdktf output)")

@@ -23,7 +23,7 @@ readers that Aurora auto scaling added are not Terraform's.  This tool does, in 
 
 Every AWS call goes to the stack's region (or its emulator endpoint); errors from AWS
 are one line.  Usage:
-``python -m tools.teardown STACK --confirm STACK [--allow-prod] [--log-bucket empty|keep] [--skip-synth]``
+``python -m tools.ops.teardown STACK --confirm STACK [--allow-prod] [--log-bucket empty|keep] [--skip-synth]``
 """
 
 from __future__ import annotations
@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools import cli, deploy, engine
-from tools.aws_errors import AwsError, aws_errors, check_credentials
-from tools.deploy import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
+from tools.common import cli
+from tools.common.aws_errors import AwsError, aws_errors, check_credentials, error_code
+from tools.common.stack import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
+from tools.ops import deploy, engine
 
 AUTOSCALED_READER_PREFIX = "application-autoscaling-"
 
@@ -267,7 +268,7 @@ def _legacy_repository(ecr: Any, stack: str) -> bool:
     try:
         return bool(ecr.describe_repositories(repositoryNames=[stack])["repositories"])
     except Exception as error:
-        if deploy._code(error) == "RepositoryNotFoundException":
+        if error_code(error) == "RepositoryNotFoundException":
             return False
         raise
 
@@ -294,7 +295,7 @@ def input_problem(environ: Mapping[str, str]) -> str | None:
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     environ = os.environ if environ is None else environ
-    parser = cli.parser("tools.teardown", "Tear a standing environment down deliberately.")
+    parser = cli.parser("tools.ops.teardown", "Tear a standing environment down deliberately.")
     parser.add_argument("stack")
     parser.add_argument("--confirm", default=environ.get("CONFIRM") or None)
     parser.add_argument("--allow-prod", action="store_true", default=environ.get("ALLOW_PROD", "") == "1")

@@ -11,7 +11,7 @@
    file, and the state file is byte for byte what it was.
 
 Prints one line per step with its duration.  Standard library only: it runs
-before any project environment exists.  Usage: ``python3 -m tools.cli_check``
+before any project environment exists.  Usage: ``python3 -m tools.dev.cli_check``
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from stacks import process
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_STACKS = {"order-api-state", "order-api-account", "order-api-registry", "order-api-dev", "order-api-staging", "order-api-prod"}
 STATE_BYTES = b'{"version": 4, "serial": 7, "lineage": "cli-check"}\n'
 SETTINGS_BUCKET = "cli-check-order-api-state"

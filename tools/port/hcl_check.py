@@ -1,6 +1,6 @@
 """``make hcl-check``: the HCL export is equivalent to the JSON and valid for Terraform, offline.
 
-Two checks of ``hcl.out`` (written by ``make hcl``, :mod:`tools.hcl_export`):
+Two checks of ``hcl.out`` (written by ``make hcl``, :mod:`tools.port.hcl_export`):
 
 1. **equivalence**: each ``hcl.out/stacks/<stack>/cdk.tf`` is parsed with python-hcl2
    and compared with ``hcl.out/json/<stack>/cdk.tf.json``, the JSON of the same
@@ -18,7 +18,7 @@ Two checks of ``hcl.out`` (written by ``make hcl``, :mod:`tools.hcl_export`):
 It runs in its own environment (``envs/hcl``): python-hcl2 installs the module
 ``hcl2``, as checkov's fork does in the project's.
 
-Usage: ``python -m tools.hcl_check [--out hcl.out]``
+Usage: ``python -m tools.port.hcl_check [--out hcl.out]``
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools import cli
+from tools.common import cli
 from tools.e2e.discovery import Skip, Tools, cli_config, discover
 from tools.e2e.version_gap import SIX_ONLY, TARGET_MAJOR, Gap, major
-from tools.hcl_export import template_segments
+from tools.port.hcl_export import template_segments
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Arguments whose values are references, bare in HCL and strings in JSON.
 REFERENCE_LISTS = {"depends_on", "ignore_changes", "replace_triggered_by", "from", "to"}
 #: Closed loopback port for proxies: nothing but the mirror can be reached.
@@ -299,7 +299,7 @@ def check_validity(out: Path, tools: Tools, work: Path) -> dict[str, list[str]]:
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    parser = cli.parser("tools.hcl_check", "The HCL export: equivalent to the JSON, valid for Terraform.")
+    parser = cli.parser("tools.port.hcl_check", "The HCL export: equivalent to the JSON, valid for Terraform.")
     parser.add_argument("--out", type=Path, default=ROOT / "hcl.out")
     args = parser.parse_args(argv)
     if not (args.out / "stacks").is_dir():

@@ -1,7 +1,7 @@
 """Which resources hold data, and which attribute changes replace them.
 
-One place for both lists: the golden address pin (``tools.snapshot``) and the
-synth diff (``tools.synth_diff``) read them from here.
+One place for both lists: the golden address pin (``tools.review.snapshot``) and the
+synth diff (``tools.review.synth_diff``) read them from here.
 
 Replace-forcing attributes are those terraform-provider-aws 6.x marks
 "Forces new resource": changing one makes ``terraform apply`` destroy the

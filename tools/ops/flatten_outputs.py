@@ -12,7 +12,7 @@ The result, ``{output_name: value}``, is what the integration tests read
 (``cfn-outputs/flat-outputs.json``).  Sensitive outputs are absent from the
 CLI's file unless it was told to include them.
 
-Usage: ``python -m tools.flatten_outputs OUTPUTS_FILE STACK [-o FLAT_FILE] [--synth-dir cdktf.out/stacks]``
+Usage: ``python -m tools.ops.flatten_outputs OUTPUTS_FILE STACK [-o FLAT_FILE] [--synth-dir cdktf.out/stacks]``
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools import cli
+from tools.common import cli
 
 
 class OutputsError(ValueError):
@@ -79,7 +79,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("tools.flatten_outputs", "Flatten the cdktf outputs file for one stack.")
+    parser = cli.parser("tools.ops.flatten_outputs", "Flatten the cdktf outputs file for one stack.")
     parser.add_argument("outputs_file", type=Path)
     parser.add_argument("stack")
     parser.add_argument("-o", "--output", type=Path, help="write here (atomically) instead of standard output")

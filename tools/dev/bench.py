@@ -5,7 +5,7 @@ median wall time of each and their ratio.  The target is a ratio of at most
 0.5 (synthesizing everything takes at most half the plain import).
 Figures only: nothing here passes or fails on time.
 
-Usage: ``python -m tools.bench [runs]``
+Usage: ``python -m tools.dev.bench [runs]``
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from stacks import process
 from stacks.config import OVERRIDE_VARIABLES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def provider_package() -> str:

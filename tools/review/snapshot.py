@@ -5,13 +5,13 @@ suffixed copy of dev and writes, under ``tests/golden/``:
 
 - ``<stack>.json``: the stack's ``cdk.tf.json``, keys sorted, two-space indent;
 - ``stateful_addresses.json``: sorted ``<stack> <type>.<name>`` of every
-  stateful resource (types in :mod:`tools.stateful`).
+  stateful resource (types in :mod:`tools.review.stateful`).
 
 ``tests/test_golden.py`` compares a fresh synthesis with these files.  After
 a deliberate change, run ``make snapshot`` and review the diff of
 ``tests/golden`` before committing it.
 
-Usage: ``python -m tools.snapshot [golden_dir]``
+Usage: ``python -m tools.review.snapshot [golden_dir]``
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import Any
 
 from stacks import process
 from stacks.config import OVERRIDE_VARIABLES
-from tools.stateful import stateful_addresses
+from tools.review.stateful import stateful_addresses
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = ROOT / "tests" / "golden"
 ADDRESSES_FILE = "stateful_addresses.json"
 #: The golden synthesis: the defaults plus a suffixed copy of dev (``order-api-dev-pr42``),

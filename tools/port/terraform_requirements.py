@@ -280,7 +280,7 @@ def _resource_constructs(body: Mapping[str, Any]) -> dict[str, str]:
 
 def _known(table: Mapping[str, str], name: str, what: str) -> str:
     if name not in table:
-        raise UnknownConstruct(f"{what} {name!r} has no known minimum Terraform version: add it to tools/terraform_requirements.py")
+        raise UnknownConstruct(f"{what} {name!r} has no known minimum Terraform version: add it to tools/port/terraform_requirements.py")
     return table[name]
 
 
@@ -291,7 +291,7 @@ def _function_version(name: str) -> str:
         return NEWER_FUNCTIONS[name]
     if name in FLOOR_FUNCTIONS:
         return FLOOR
-    raise UnknownConstruct(f"function {name!r} has no known minimum Terraform version: add it to tools/terraform_requirements.py")
+    raise UnknownConstruct(f"function {name!r} has no known minimum Terraform version: add it to tools/port/terraform_requirements.py")
 
 
 def functions(doc: Any) -> set[str]:

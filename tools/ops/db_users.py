@@ -20,7 +20,7 @@ secret or Data API fails with one line.  Identifiers are validated by the
 configuration and quoted with backticks here; every value from configuration
 that is not an identifier goes in as a Data API parameter, never into the SQL text.
 
-Usage: ``python -m tools.db_users STACK [--synth-dir cdktf.out/stacks]``
+Usage: ``python -m tools.ops.db_users STACK [--synth-dir cdktf.out/stacks]``
 The caller needs ``rds:DescribeDBClusters``, ``rds-data:ExecuteStatement`` on the
 cluster, ``secretsmanager:GetSecretValue`` on the master secret and
 ``kms:Decrypt`` on the database key.
@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools import cli
-from tools.aws_errors import AwsError, aws_errors
+from tools.common import cli
+from tools.common.aws_errors import AwsError, aws_errors
 
 MARKER_ATTRIBUTE = "managed-by"
 MARKER_VALUE = "order-api"
@@ -128,7 +128,7 @@ def locate(rds: Any, target: Target) -> tuple[str, str]:
         code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
         if code == "DBClusterNotFoundFault":
             raise ProvisioningError(f"cluster {target.cluster_identifier} not found in {target.region}: deploy {target.stack} first") from None
-        raise  # credentials, access, throttling, network: one line from tools.aws_errors
+        raise  # credentials, access, throttling, network: one line from tools.common.aws_errors
     cluster = clusters[0]
     secret = (cluster.get("MasterUserSecret") or {}).get("SecretArn")
     if not secret:
@@ -208,7 +208,7 @@ def _boto3_clients(target: Target) -> tuple[Any, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("tools.db_users", "Provision the IAM-authenticated database users of a deployed stack.")
+    parser = cli.parser("tools.ops.db_users", "Provision the IAM-authenticated database users of a deployed stack.")
     parser.add_argument("stack")
     parser.add_argument("--synth-dir", type=Path, default=Path("cdktf.out/stacks"))
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@ HashiCorp's own way off cdktf is its HCL export.  This runs it into ``hcl.out/``
 (``hcl.out/stacks/<stack>/cdk.tf``, the same layout and relative paths as
 ``cdktf.out``, so ``terraform -chdir=hcl.out/stacks/<stack>`` works the same), and
 also synthesizes the JSON of the same configuration into ``hcl.out/json/`` (what the
-HCL must be equivalent to: ``tools/hcl_check.py``, ``make hcl-check``).
+HCL must be equivalent to: ``tools/port/hcl_check.py``, ``make hcl-check``).
 
 cdktf 0.21's HCL renderer (``cdktf/lib/hcl/render.js``, frozen with the archived
 project) gets five things wrong for these stacks; each is repaired here from the
@@ -28,7 +28,7 @@ JSON of the same run, and ``make hcl-check`` proves the result equivalent:
 5. **plain ``terraform`` settings** (``required_version``) are rendered as
    ``0 = "required_version"``.  The line gets its real name and value.
 
-Usage: ``python -m tools.hcl_export [--out hcl.out]`` (the configuration comes from
+Usage: ``python -m tools.port.hcl_export [--out hcl.out]`` (the configuration comes from
 the environment and ``settings.env``, as for ``make synth``).
 """
 
@@ -46,9 +46,9 @@ from pathlib import Path
 from typing import Any
 
 from stacks import output_dir, process
-from tools import cli
+from tools.common import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Top-level blocks cdktf's HCL renderer writes (anything else in the JSON is dropped).
 RENDERED_BLOCKS = {"//", "terraform", "provider", "resource", "data", "output", "moved", "import", "locals", "variable", "module"}
 #: ``terraform`` settings cdktf renders as blocks; the others come out as ``<index> = "<name>"``.
@@ -379,7 +379,7 @@ def export(out: Path) -> dict[str, Repairs]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("tools.hcl_export", "Every stack as HCL (cdktf synth --hcl, repaired).")
+    parser = cli.parser("tools.port.hcl_export", "Every stack as HCL (cdktf synth --hcl, repaired).")
     parser.add_argument("--out", type=Path, default=ROOT / "hcl.out")
     args = parser.parse_args(argv)
     try:

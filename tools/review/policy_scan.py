@@ -7,7 +7,7 @@ names them, ``fnmatch`` style), optional stacks, and a written reason.  A
 finding that no exception covers fails the scan; so does an exception that no
 longer matches anything (the list must not rot).
 
-Usage: ``python -m tools.policy_scan cdktf.out/stacks``
+Usage: ``python -m tools.review.policy_scan cdktf.out/stacks``
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from stacks import process
 
-EXCEPTIONS_FILE = Path(__file__).resolve().parent.parent / "policy" / "checkov-exceptions.toml"
+EXCEPTIONS_FILE = Path(__file__).resolve().parents[2] / "policy" / "checkov-exceptions.toml"
 
 
 @dataclass(frozen=True)

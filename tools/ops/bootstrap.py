@@ -33,10 +33,11 @@ import main as synth_entry
 from stacks import process
 from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edit_settings, parse_settings
 from stacks.config.state import local_state_file
-from tools import cli
-from tools.aws_errors import AwsError, aws_errors, check_credentials
-from tools.deploy import ROOT, DeployError, SynthesisFailed, deploy, load, provider_target, synthesize
-from tools.flatten_outputs import write_atomically
+from tools.common import cli
+from tools.common.aws_errors import AwsError, aws_errors, check_credentials
+from tools.common.stack import ROOT, DeployError, SynthesisFailed, load, provider_target, synthesize
+from tools.ops.deploy import deploy
+from tools.ops.flatten_outputs import write_atomically
 
 #: Settings ``make bootstrap`` saves: where the state lives.
 PERSISTED = ("AWS_REGION", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID")
@@ -141,7 +142,7 @@ def save(settings_file: Path, updates: Mapping[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    parser = cli.parser("tools.bootstrap", "Deploy the state bucket, then save the state settings.")
+    parser = cli.parser("tools.ops.bootstrap", "Deploy the state bucket, then save the state settings.")
     parser.add_argument("--repoint-state", action="store_true", help="allow pointing every stack at another state bucket or region")
     args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ

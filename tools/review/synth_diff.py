@@ -10,7 +10,7 @@ attribute paths; cdktf's ``"//"`` metadata is ignored) and the outputs that
 changed.  The output is markdown, posted as a pull request comment.
 
 Deletions of stateful resources and changes that force a resource to be
-replaced (see :mod:`tools.stateful`) are set in **bold**: those are the lines a
+replaced (see :mod:`tools.review.stateful`) are set in **bold**: those are the lines a
 reviewer must not miss.
 
 The diff logic (:func:`diff_stacks`, :func:`render_markdown`) works on plain
@@ -18,9 +18,9 @@ dicts; the git and synth plumbing is separate (:func:`main`).
 
 Usage::
 
-    python -m tools.synth_diff                 # base: merge base of HEAD and main
-    python -m tools.synth_diff --base v1.2.0   # any git revision
-    python -m tools.synth_diff --base-dir A --head-dir B   # two synthesized cdktf.out/stacks folders
+    python -m tools.review.synth_diff                 # base: merge base of HEAD and main
+    python -m tools.review.synth_diff --base v1.2.0   # any git revision
+    python -m tools.review.synth_diff --base-dir A --head-dir B   # two synthesized cdktf.out/stacks folders
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ from typing import Any, Literal
 
 from stacks import process
 from stacks.config import OVERRIDE_VARIABLES, ConfigError
-from tools import cli
-from tools.stateful import REPLACE_FORCING, VERSIONED_TYPES, forces_replacement, is_downgrade, is_stateful
+from tools.common import cli
+from tools.review.stateful import REPLACE_FORCING, VERSIONED_TYPES, forces_replacement, is_downgrade, is_stateful
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 METADATA_KEY = "//"
 #: GitHub comments hold at most 65,536 characters.
 MAX_COMMENT_CHARS = 60_000
@@ -107,7 +107,7 @@ class ResourceChange:
     paths: tuple[str, ...] = ()
     #: For a removal: the address of an added resource with an identical body (a renamed construct id).
     renamed_to: str | None = None
-    #: ``(old, new)`` engine versions when the change lowers one (see :func:`tools.stateful.is_downgrade`).
+    #: ``(old, new)`` engine versions when the change lowers one (see :func:`tools.review.stateful.is_downgrade`).
     downgrade: tuple[str, str] | None = None
     #: A removal that a ``removed`` block (``destroy = false``) turns into leaving the state:
     #: the object stays in the account.
@@ -405,7 +405,7 @@ def load_stacks(stacks_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("tools.synth_diff", __doc__.split("\n\n")[0] if __doc__ else None)
+    parser = cli.parser("tools.review.synth_diff", __doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--base", help="git revision to compare with (default: merge base of HEAD and main)")
     parser.add_argument("--base-dir", type=Path, help="an already synthesized stacks folder instead of --base")
     parser.add_argument("--head-dir", type=Path, help="an already synthesized stacks folder instead of the working tree")

@@ -90,6 +90,12 @@ class AwsError(RuntimeError):
     """One line: what AWS (or the way to it) said, and what to do."""
 
 
+def error_code(error: Exception) -> str:
+    """The AWS error code of a botocore ``ClientError`` (``RepositoryNotFoundException``), else ``""``."""
+    response = getattr(error, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
 def _one_line(text: object) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= MESSAGE_LIMIT else line[: MESSAGE_LIMIT - 1] + "…"

@@ -11,7 +11,7 @@
    (roles, parameters, health check and logging stay as Terraform declared them);
 3. updates the service: ECS deploys with the environment's strategy (BLUE_GREEN,
    CANARY or LINEAR), the smoke test first;
-4. follows the deployment, one line per change of state (:mod:`tools.ecs_deployments`);
+4. follows the deployment, one line per change of state (:mod:`tools.ops.ecs_deployments`);
    exits 0 only when it succeeded, else non-zero with ECS's reason; a timeout
    bounds the wait; Ctrl-C stops watching (ECS goes on) and says how to follow it;
 5. records the release: the immutable tag ``release.<environment>.<UTC time>`` on
@@ -43,10 +43,10 @@ from typing import Any
 from stacks import process
 from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.config.registry import RELEASE_TAG_PREFIX
-from tools import cli
-from tools.aws_errors import AwsError, aws_errors
-from tools.deploy import ROOT, DeployError, SynthesisFailed, is_environment_stack, load, provider_target, synthesize
-from tools.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
+from tools.common import cli
+from tools.common.aws_errors import AwsError, aws_errors, error_code
+from tools.common.stack import ROOT, DeployError, SynthesisFailed, is_environment_stack, load, provider_target, synthesize
+from tools.ops.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 #: An image tag as Docker and ECR accept it (ASCII; no ``$``, ``{`` or spaces).
@@ -165,11 +165,6 @@ class Image:
         return f"{self.repository_uri}@{self.digest}"
 
 
-def _code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def resolve(ecr: Any, target: Target, ref: str, registry: RegistryConfig) -> Image:
     """The image ``ref`` (a tag or ``sha256:<digest>``) names in the target's registry."""
     is_digest = bool(DIGEST_RE.fullmatch(ref))
@@ -179,9 +174,9 @@ def resolve(ecr: Any, target: Target, ref: str, registry: RegistryConfig) -> Ima
         (repository,) = ecr.describe_repositories(repositoryNames=[target.repository])["repositories"]
         details = ecr.describe_images(repositoryName=target.repository, imageIds=[{"imageDigest": ref} if is_digest else {"imageTag": ref}])["imageDetails"]
     except Exception as error:
-        if _code(error) == "RepositoryNotFoundException":
+        if error_code(error) == "RepositoryNotFoundException":
             raise ReleaseError(f"registry {target.repository} does not exist in {target.region}: make deploy STACK=order-api-registry first") from None
-        if _code(error) != "ImageNotFoundException":
+        if error_code(error) != "ImageNotFoundException":
             raise
         details = []
     if not details:
@@ -196,7 +191,7 @@ def check_scan(ecr: Any, target: Target, image: Image, *, allow_critical: bool, 
     try:
         found = ecr.describe_image_scan_findings(repositoryName=target.repository, imageId={"imageDigest": image.digest})
     except Exception as error:
-        if _code(error) != "ScanNotFoundException":
+        if error_code(error) != "ScanNotFoundException":
             raise
         found = {"imageScanStatus": {"status": "NOT_FOUND"}}
     status = found.get("imageScanStatus", {}).get("status", "NOT_FOUND")
@@ -452,7 +447,7 @@ def request_problem(args: Any, environ: Mapping[str, str]) -> str | None:
 
 
 def _parser() -> cli.Parser:
-    parser = cli.parser("tools.release", "Release an image to an environment, or promote one.")
+    parser = cli.parser("tools.ops.release", "Release an image to an environment, or promote one.")
     parser.add_argument("stack", help="the environment stack to release to (TO for a promotion)")
     parser.add_argument("image", nargs="?", help="a tag or sha256:<digest> of the shared registry")
     parser.add_argument("--from", dest="source", help="promote: release the digest this stack runs")

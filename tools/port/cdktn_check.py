@@ -15,7 +15,7 @@ and a suffixed copy of dev with Terraform Cloud state.
 
 Everything it writes is under ``.cdktn-check/`` (git-ignored).
 
-Usage: ``python -m tools.cdktn_check --python envs/cdktn/.venv/bin/python``
+Usage: ``python -m tools.port.cdktn_check --python envs/cdktn/.venv/bin/python``
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from typing import Any
 
 from stacks import process
 from stacks.config import OVERRIDE_VARIABLES
-from tools import cli
+from tools.common import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".cdktn-check"
 SWITCH = ("from cdktf import (", "from cdktn import (")
 #: Configurations synthesized by both frameworks (override variables; the others empty).
@@ -132,7 +132,7 @@ def check(cdktf_out: Path, cdktn_out: Path) -> tuple[list[str], bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("tools.cdktn_check", "Synthesize with CDK Terrain and compare with cdktf.")
+    parser = cli.parser("tools.port.cdktn_check", "Synthesize with CDK Terrain and compare with cdktf.")
     parser.add_argument("--python", required=True, help="the Python of the CDK Terrain environment (envs/cdktn)")
     parser.add_argument("--work", type=Path, default=WORK)
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ sections (``synth-diff``, ``plan``), each between its own begin/end markers.
 synth diff and the plan summary share a single comment that is updated on
 every push instead of piling up.  ``.ci/pr-comment`` does the GitHub API calls.
 
-Usage: ``python -m tools.pr_comment EXISTING_BODY_FILE SECTION CONTENT_FILE > new_body.md``
+Usage: ``python -m tools.review.pr_comment EXISTING_BODY_FILE SECTION CONTENT_FILE > new_body.md``
 """
 
 from __future__ import annotations

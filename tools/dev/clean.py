@@ -16,7 +16,7 @@ from pathlib import Path
 
 from stacks import output_dir, process
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Caches and scratch output of the project's own tools, by name (globs relative to the root).
 CACHES = (".cdktf.out.*", ".hcl.out.*", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".coverage", ".coverage.*", ".cdktn-check")
 
