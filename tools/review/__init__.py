@@ -1,0 +1,1 @@
+"""Review: what a change does, seen from its synthesized JSON."""
