@@ -121,13 +121,7 @@ def _modules() -> Iterator[tuple[str, ast.Module]]:
 
 def _constants(module: ast.Module) -> dict[str, ast.expr]:
     """Module-level ``NAME = <string>`` assignments."""
-    return {
-        t.id: n.value
-        for n in module.body
-        if isinstance(n, ast.Assign) and _parts(n.value) is not None
-        for t in n.targets
-        if isinstance(t, ast.Name)
-    }
+    return {t.id: n.value for n in module.body if isinstance(n, ast.Assign) and _parts(n.value) is not None for t in n.targets if isinstance(t, ast.Name)}
 
 
 #: Module-level string constants of the module being read (a placeholder naming one is its text).

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from stacks.config import OVERRIDE_VARIABLES
-from tests.error_messages import Message, config_messages, field_name, internal_fields, messages, page_lines
 from tests.conftest import ROOT
+from tests.error_messages import Message, config_messages, field_name, internal_fields, messages, page_lines
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -73,10 +73,7 @@ def recipes(text: str) -> dict[str, str]:
 
 def makefile_messages(text: str) -> list[Message]:
     """The ``usage:`` and ``error:`` lines the Makefile's recipes echo."""
-    return [
-        Message("Makefile", text.count("\n", 0, m.start()) + 1, (m[1],))
-        for m in re.finditer(r'echo "((?:usage|error): [^"]*)"', text)
-    ]
+    return [Message("Makefile", text.count("\n", 0, m.start()) + 1, (m[1],)) for m in re.finditer(r'echo "((?:usage|error): [^"]*)"', text)]
 
 
 # ------------------------------------------------------------------ markdown
