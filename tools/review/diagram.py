@@ -612,7 +612,7 @@ def blocks(stacks: Mapping[str, Stack]) -> dict[str, str]:
     """Each marked block's content, by marker name."""
     caption = (
         f"*`{PICTURED_STACK}` as synthesized with the defaults, drawn by `make diagram` (`tools/review/diagram.py`) from its JSON: "
-        "every box and arrow is a resource or a reference in it.*"
+        "each box but the Internet stands for resources in it, each arrow for a reference or a security group rule between them.*"
     )
     return {
         "diagram": "\n".join(["```mermaid", *picture(stacks), "```", "", caption]),
