@@ -53,7 +53,7 @@ INPUTS := ENVIRONMENT_SUFFIX ENVIRONMENTS AWS_REGION AVAILABILITY_ZONE_LETTERS V
 $(foreach v,$(INPUTS),$(if $(filter command line environment environment%,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
 export PYTHON
 
-.PHONY: setup synth test lint policy bench snapshot diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
+.PHONY: setup synth test lint policy bench snapshot diagram diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
 
 $(PIPENV):
 	"$$PYTHON" -m venv $(TOOLS)
@@ -113,6 +113,10 @@ bench: $(SYNCED)
 ## Rewrite the golden synthesized JSON (review the diff before committing)
 snapshot: $(SYNCED)
 	$(PY) -m tools.review.snapshot
+
+## Redraw the architecture picture and the per-stack table (README.md, docs/architecture.md) from the synthesized JSON
+diagram: setup
+	$(PY) -m tools.review.diagram
 
 ## Offline synth diff against BASE (default: merge base with main)
 diff: $(SYNCED)

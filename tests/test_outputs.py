@@ -16,8 +16,8 @@ ENV_STACKS = ["order-api-dev", "order-api-staging", "order-api-prod", "order-api
 
 
 def documented_outputs() -> set[str]:
-    """Output names in the README's Outputs table (first column, backticked)."""
-    text = (ROOT / "README.md").read_text()
+    """Output names in the Outputs table of docs/components.md (first column, backticked)."""
+    text = (ROOT / "docs" / "components.md").read_text()
     section = text.split("## Outputs", 1)[1].split("\n## ", 1)[0]
     table = [line for line in section.splitlines() if line.startswith("| `")]
     return {name for line in table for name in re.findall(r"`([a-z_]+)`", line.split("|")[1])}

@@ -1,4 +1,4 @@
-"""GitHub Actions workflows: valid against the workflow schema, and shaped as the README says."""
+"""GitHub Actions workflows: valid against the workflow schema, and shaped as docs/deploying.md and docs/releasing.md say."""
 
 from __future__ import annotations
 
