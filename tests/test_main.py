@@ -540,3 +540,23 @@ def test_the_runtimes_own_failure_lines_are_held_and_shown_only_without_a_signal
 
     assert _run_main(monkeypatch, relayed_then_signalled, None) == [143]
     assert capsys.readouterr().err == "warning: from the stacks\nerror: interrupted by SIGTERM; nothing was published\n"
+
+
+def test_the_held_stream_is_otherwise_the_real_one() -> None:
+    import io
+
+    real = io.StringIO()
+    held = main._HeldRuntimeErrors(real)
+    held.write("shown\n")
+    assert held.getvalue() == "shown\n" and held.held == []
+
+
+def test_a_nested_synth_leaves_the_interruption_line_to_its_caller(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def signalled() -> int:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        return 0
+
+    monkeypatch.setenv(process.NESTED, "1")
+    assert _run_main(monkeypatch, signalled, None) == [130]
+    assert capsys.readouterr().err == ""
