@@ -163,7 +163,9 @@ def test_a_signal_is_passed_to_the_child_which_is_waited_for(handlers: None, sig
     is waited for: its last words are written before Interrupted is raised."""
     process.current = Signals().install()
     saved = tmp_path / "saved"
-    script = f"trap 'sleep 0.3; echo saved > {saved}; exit 0' {signal.Signals(signum).name.removeprefix('SIG')}; sleep 10 & wait"
+    # The trap runs once the shell's foreground command ends; that command (a loop of short
+    # sleeps, not one long sleep left holding the output pipe) ends as the signal arrives.
+    script = f"trap 'sleep 0.3; echo saved > {saved}; exit 0' {signal.Signals(signum).name.removeprefix('SIG')}; while :; do sleep 0.1; done"
     _signal_soon(signum)
     with pytest.raises(Interrupted) as excinfo:
         process.run_child(["bash", "-c", script], what="terraform apply", stdout=subprocess.PIPE, text=True)
