@@ -247,6 +247,7 @@ def test_every_entry_point_is_stopped_by_a_test_here() -> None:
             "tools.ops.flatten_outputs",
             "tools.review.pr_comment",
             "tools.port.hcl_check",
+            "tools.dev.cli_check",
         }
     )
     # make clean removes directories and asks nothing: it cannot be caught waiting; its
