@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tools.e2e import lifecycle
-from tools.e2e.discovery import (
+from tools.emulator.discovery import (
     PROVIDER_SOURCE,
     Skip,
     candidate_dirs,

@@ -14,8 +14,8 @@ boto3 = pytest.importorskip("boto3")
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]  # noqa: E402
 
 from tests.conftest import emulator_credentials  # noqa: E402
-from tools.e2e import moto_patches  # noqa: E402
-from tools.e2e.moto_patches import AWS_DEFAULT_RDS_CA, PATCHES, patched  # noqa: E402
+from tools.emulator import patches  # noqa: E402
+from tools.emulator.patches import AWS_DEFAULT_RDS_CA, PATCHES, patched  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -67,7 +67,7 @@ def test_patches_are_undone_after_the_block() -> None:
         assert DBInstance.__init__ is not before[0]
     assert not hasattr(ApplicationAutoScalingResponse, "list_tags_for_resource")
     assert (DBInstance.__init__, DBCluster.__dict__["enable_http_endpoint"]) == before
-    assert moto_patches._SCALABLE_TARGET_TAGS == {}
+    assert patches._SCALABLE_TARGET_TAGS == {}
 
 
 def test_scalable_target_tags(aws: Any) -> None:

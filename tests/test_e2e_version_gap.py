@@ -1,4 +1,4 @@
-"""make e2e: the 6.x-only attributes removed for an older provider (tools/e2e/version_gap.py)."""
+"""make e2e: the 6.x-only attributes removed for an older provider (tools/emulator/version_gap.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import SUFFIX, Synthesized
-from tools.e2e.version_gap import SIX_ONLY, adapt, not_exercised
+from tools.emulator.version_gap import SIX_ONLY, adapt, not_exercised
 
 
 def stack() -> dict[str, Any]:

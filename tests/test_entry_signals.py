@@ -28,7 +28,7 @@ from tests.conftest import ROOT, Synthesized
 
 #: Entry points with a signal handling of their own: the emulator server stops on a signal by
 #: design, and make e2e stops its emulator and says so (tests/test_e2e_lifecycle.py).
-OWN_HANDLING = {"tools/e2e/moto_server.py", "tools/e2e/__main__.py"}
+OWN_HANDLING = {"tools/emulator/server.py", "tools/e2e/__main__.py"}
 
 
 def entry_points() -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-PACKAGES = {"common", "ops", "review", "port", "e2e", "dev"}
+PACKAGES = {"common", "ops", "review", "port", "e2e", "emulator", "dev"}
 #: Modules per package before it should be split by concern.
 ROOM = 8
 

@@ -3,16 +3,16 @@
 One run:
 
 1. find ``terraform`` and an offline ``hashicorp/aws`` provider
-   (:mod:`tools.e2e.discovery`); without them print ``SKIPPED: <reason>`` and exit 0;
+   (:mod:`tools.emulator.discovery`); without them print ``SKIPPED: <reason>`` and exit 0;
 2. write a private Terraform CLI configuration that installs that provider from its
    mirror and nothing from anywhere else;
-3. start moto on a free loopback port (:mod:`tools.e2e.emulator`);
+3. start moto on a free loopback port (:mod:`tools.emulator.control`);
 4. run :data:`ROUNDS` rounds against that one emulator, each in the documented deploy
    order, with the same code ``make deploy`` uses (:mod:`tools.ops.deploy`), round 1 with
    the cdktf CLI and round 2 with plain ``terraform`` (:data:`ROUND_ENGINES`):
 
    - synthesize (``ENVIRONMENT_SUFFIX=e2e``, ``ENVIRONMENTS=dev``, ``AWS_ENDPOINT_URL``),
-   - adapt the synthesized copies to the provider found (:mod:`tools.e2e.version_gap`),
+   - adapt the synthesized copies to the provider found (:mod:`tools.emulator.version_gap`),
    - bootstrap (the state stack), the account-wide singletons, the registry, push an image to the emulator's
      registry (the stand-in for ``docker push``), deploy the copy (preflight,
      ``cdktf deploy``, flat outputs, database users, the service settled),
@@ -58,10 +58,11 @@ from types import FrameType
 from typing import Any
 
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
-from tools.e2e import emulator, leftovers
-from tools.e2e.discovery import Skip, Tools, cli_config, discover
-from tools.e2e.moto_patches import PATCHES
-from tools.e2e.version_gap import adapt, major, not_exercised
+from tools.e2e import leftovers
+from tools.emulator import control
+from tools.emulator.discovery import Skip, Tools, cli_config, discover
+from tools.emulator.patches import PATCHES
+from tools.emulator.version_gap import adapt, major, not_exercised
 from tools.ops import deploy, teardown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -577,7 +578,7 @@ def main(environ: Mapping[str, str] | None = None, home: Path | None = None, wor
             )
             os.environ.clear()
             os.environ.update(harness_env(caller, paths, None))
-            with emulator.running(paths.ready_file, paths.logs / "moto.log", os.environ) as endpoint:
+            with control.running(paths.ready_file, paths.logs / "moto.log", os.environ) as endpoint:
                 os.environ.update(harness_env(caller, paths, endpoint))
                 print(f"setup    emulator          moto {_moto_version()} on {endpoint} ({len(PATCHES)} patches)", flush=True)
                 lifecycle = Lifecycle(tools, paths, endpoint)
@@ -588,7 +589,7 @@ def main(environ: Mapping[str, str] | None = None, home: Path | None = None, wor
     except PhaseFailed as failure:
         print(f"FAILED: {failure} (after {time.monotonic() - start:.1f}s; the emulator is stopped)", file=sys.stderr)
         return 1
-    except emulator.EmulatorError as failure:
+    except control.EmulatorError as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, Interrupted) as interrupted:

@@ -10,9 +10,9 @@ Two checks of ``hcl.out`` (written by ``make hcl``, :mod:`tools.port.hcl_export`
    newline).  cdktf's ``//`` metadata is not configuration and is left out.
 2. **validity**: ``terraform init -backend=false`` and ``terraform validate`` of every
    stack with the ``hashicorp/aws`` provider found offline, exactly as ``make e2e`` finds
-   it (:mod:`tools.e2e.discovery`: a filesystem mirror or plugin cache, never a
+   it (:mod:`tools.emulator.discovery`: a filesystem mirror or plugin cache, never a
    download).  With a provider older than 6.x the 6.x-only settings are removed first,
-   the same list ``make e2e`` removes (:mod:`tools.e2e.version_gap`).  Without terraform
+   the same list ``make e2e`` removes (:mod:`tools.emulator.version_gap`).  Without terraform
    or a provider this part prints ``SKIPPED: <reason>``.
 
 It runs in its own environment (``envs/hcl``): python-hcl2 installs the module
@@ -34,8 +34,8 @@ from typing import Any
 
 from stacks import process
 from tools.common import cli
-from tools.e2e.discovery import Skip, Tools, cli_config, discover
-from tools.e2e.version_gap import SIX_ONLY, TARGET_MAJOR, Gap, major
+from tools.emulator.discovery import Skip, Tools, cli_config, discover
+from tools.emulator.version_gap import SIX_ONLY, TARGET_MAJOR, Gap, major
 from tools.port.hcl_export import template_segments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,7 +220,7 @@ def check_equivalence(out: Path) -> dict[str, list[str]]:
 
 def adapt(text: str, provider_version: str) -> tuple[str, list[str]]:
     """``text`` for the provider found: its version pinned, and below 6.x the 6.x-only
-    settings of :data:`tools.e2e.version_gap.SIX_ONLY` taken out, line by line (the rest
+    settings of :data:`tools.emulator.version_gap.SIX_ONLY` taken out, line by line (the rest
     of the file is left byte for byte as it was)."""
     text = re.sub(r'(?m)^(      version += )"[^"]*"$', rf'\g<1>"{provider_version}"', text, count=1)
     if major(provider_version) >= TARGET_MAJOR:

@@ -1,8 +1,8 @@
-"""moto in server mode on 127.0.0.1, with the harness's patches (:mod:`tools.e2e.moto_patches`).
+"""moto in server mode on 127.0.0.1, with the harness's patches (:mod:`tools.emulator.patches`).
 
-Usage: ``python -m tools.e2e.moto_server READY_FILE``.  The server listens on a
+Usage: ``python -m tools.emulator.server READY_FILE``.  The server listens on a
 free loopback port chosen by the kernel, then writes its URL to ``READY_FILE``
-(atomically), and serves until SIGTERM or SIGINT.  :mod:`tools.e2e.emulator`
+(atomically), and serves until SIGTERM or SIGINT.  :mod:`tools.emulator.control`
 starts and stops it.  ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` is set before moto
 loads, so the AWS managed policies the stacks attach exist.
 """
@@ -49,14 +49,14 @@ def warm_up(region: str) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m tools.e2e.moto_server READY_FILE", file=sys.stderr)
+        print("usage: python -m tools.emulator.server READY_FILE", file=sys.stderr)
         return 2
     ready = Path(argv[0])
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
 
     from moto.server import ThreadedMotoServer
 
-    from tools.e2e.moto_patches import apply_all
+    from tools.emulator.patches import apply_all
 
     for patch in apply_all():
         print(f"patched: {patch.action}", file=sys.stderr, flush=True)

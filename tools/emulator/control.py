@@ -1,4 +1,4 @@
-"""Start moto (:mod:`tools.e2e.moto_server`) in a subprocess and always stop it.
+"""Start moto (:mod:`tools.emulator.server`) in a subprocess and always stop it.
 
 The server runs in its own session, so a Ctrl-C in the terminal reaches the
 harness, which then stops it; SIGTERM to the harness does the same (see
@@ -30,7 +30,7 @@ def running(ready_file: Path, log_file: Path, env: Mapping[str, str]) -> Iterato
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tools.e2e.moto_server", str(ready_file)],
+            [sys.executable, "-m", "tools.emulator.server", str(ready_file)],
             cwd=ROOT,
             env=dict(env),
             stdin=subprocess.DEVNULL,
