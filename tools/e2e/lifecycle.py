@@ -59,6 +59,7 @@ from typing import Any
 
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
 from tools.e2e import leftovers
+from tools.e2e.progress import Ticker, ansi_free
 from tools.emulator import control
 from tools.emulator.discovery import Skip, Tools, cli_config, discover
 from tools.emulator.patches import PATCHES
@@ -85,7 +86,6 @@ REGISTRY_STACK = "order-api-registry"
 CLOSED_PROXY = "http://127.0.0.1:9"
 #: Variables the harness environment keeps from the caller's (besides the ones it sets).
 KEEP = ("PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "TMPDIR", "SHELL", "TF_LOG", "TF_LOG_PATH", "NODE_OPTIONS")
-_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _APPLY_RE = re.compile(r"Apply complete! Resources: (\d+) added, (\d+) changed, (\d+) destroyed", re.ASCII)
 _DESTROY_RE = re.compile(r"Destroy complete! Resources: (\d+) destroyed", re.ASCII)
 
@@ -238,8 +238,9 @@ class Lifecycle:
         log = self.paths.logs / (f"round{round_number}-{slug}.log" if round_number else f"{slug}.log")
         record = Phase(log)
         start = time.monotonic()
+        terminal = os.dup(1)
         try:
-            with _captured(log):
+            with Ticker(f"{label}  {name:<17}", log, lambda line: os.write(terminal, f"{line}\n".encode())), _captured(log):
                 yield record
         except (KeyboardInterrupt, Interrupted):
             print(f"{label}  {name:<17} interrupted after {time.monotonic() - start:.1f}s", flush=True)
@@ -247,11 +248,13 @@ class Lifecycle:
         except Exception as error:
             seconds = time.monotonic() - start
             print(f"{label}  {name:<17} FAILED after {seconds:.1f}s: {error}", flush=True)
-            tail = _ansi_free(log.read_text(errors="replace")).splitlines()[-40:] if log.is_file() else []
+            tail = ansi_free(log.read_text(errors="replace")).splitlines()[-40:] if log.is_file() else []
             for line in tail:
                 print(f"    | {line}")
             print(f"    (full log: {log.relative_to(ROOT)})", flush=True)
             raise PhaseFailed(f"{label} {name}: {error}") from error
+        finally:
+            os.close(terminal)
         seconds = time.monotonic() - start
         print(f"{label}  {name:<17} {seconds:7.1f}s  {record.detail}".rstrip(), flush=True)
 
@@ -282,7 +285,7 @@ class Lifecycle:
             deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name=engine)
             result.applied[self.stack] = self.applied(phase.log, self.stack)
             # The database-user step prints "<stack>: <user>: <change>"; the service's settling prints other lines.
-            users = re.findall(rf"(?m)^{re.escape(self.stack)}: ([a-z][a-z0-9_]*: .+)$", _ansi_free(phase.log.read_text(errors="replace")))
+            users = re.findall(rf"(?m)^{re.escape(self.stack)}: ([a-z][a-z0-9_]*: .+)$", ansi_free(phase.log.read_text(errors="replace")))
             result.database_users = "; ".join(users) or "no output"
             phase.detail = f"{engine}: {result.applied[self.stack]}; database users: {len(users)} lines"
         with self.phase(number, "release") as phase:
@@ -296,7 +299,7 @@ class Lifecycle:
                 self.kept = kept.lines
             else:
                 deploy.destroy(self.stack, self.paths.outdir, parallelism=PARALLELISM, engine_name=engine)
-            match = _DESTROY_RE.search(_ansi_free(phase.log.read_text(errors="replace")))
+            match = _DESTROY_RE.search(ansi_free(phase.log.read_text(errors="replace")))
             result.destroyed = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket" + (f"; kept {len(self.kept)}" if standing else "")
             phase.detail = f"{engine}: {result.destroyed}"
         with self.phase(number, "leftover check") as phase:
@@ -316,7 +319,7 @@ class Lifecycle:
         return changes
 
     def applied(self, log: Path, stack: str) -> str:
-        match = _APPLY_RE.search(_ansi_free(log.read_text(errors="replace")))
+        match = _APPLY_RE.search(ansi_free(log.read_text(errors="replace")))
         counted = f"{match[1]} added, {match[2]} changed, {match[3]} destroyed" if match else "no changes"
         return f"{counted}; {len(self.state(stack))} in state"
 
@@ -460,10 +463,6 @@ def kept_by_teardown(item: str, stack: str) -> bool:
         or item == f"KMS alias alias/{stack}-database"
         or (item.startswith("KMS key ") and f"(alias/{stack}-database, " in item)
     )
-
-
-def _ansi_free(text: str) -> str:
-    return _ANSI_RE.sub("", text)
 
 
 def _moto_version() -> str:
