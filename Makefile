@@ -53,7 +53,7 @@ INPUTS := ENVIRONMENT_SUFFIX ENVIRONMENTS AWS_REGION AVAILABILITY_ZONE_LETTERS V
 $(foreach v,$(INPUTS),$(if $(filter command line environment environment%,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
 export PYTHON
 
-.PHONY: setup synth test lint policy bench snapshot diagram diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
+.PHONY: setup emulator synth test lint policy bench snapshot diagram diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
 
 $(PIPENV):
 	"$$PYTHON" -m venv $(TOOLS)
@@ -171,6 +171,10 @@ fuzz: $(SYNCED)
 ## The quick start in a fresh clone, then `npx cdktf synth` with nothing extra on PATH
 cli-check:
 	"$$PYTHON" -m tools.dev.cli_check
+
+## The project's patched emulator on loopback, for the daily path by hand: writes .emulator/env to source in another shell (docs/emulator.md)
+emulator: setup
+	$(PY) -m tools.emulator
 
 ## Whole lifecycle of a suffixed copy, twice, against a local emulator (moto): deploy,
 ## outputs, integration tests, destroy, leftover check.  Offline; SKIPPED without

@@ -203,3 +203,29 @@ def test_bootstrap_says_what_is_next() -> None:
         "  make deploy STACK=order-api-dev",
         "  make release STACK=order-api-dev IMAGE=<tag or sha256:digest>   (every later image; README, Releasing)",
     ]
+
+
+def test_against_an_emulator_the_settings_file_is_left_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """make emulator's session sets every variable itself: bootstrap must not write them into
+    the settings file of the real account, and keeps its local state beside CDKTF_OUTDIR."""
+    run = Run(monkeypatch, tmp_path)
+    run.settings.write_bytes(USER_FILE)
+    seen: dict[str, Path] = {}
+    monkeypatch.setattr(
+        bootstrap,
+        "load",
+        lambda outdir, stack: (
+            seen.setdefault("outdir", outdir) and {"provider": {"aws": [{"region": "us-east-1", "endpoints": [{"ecr": "http://127.0.0.1:5000"}]}]}}
+        ),
+    )
+    monkeypatch.setattr(bootstrap, "recorded_bucket", lambda state_file: seen.setdefault("state", state_file) and None)
+    environ = {
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+        "ENVIRONMENTS": "dev",
+        "CDKTF_OUTDIR": str(tmp_path / "emu" / "cdktf.out"),
+    }
+    assert bootstrap.main([], environ) == 0
+    assert run.settings.read_bytes() == USER_FILE
+    assert capsys.readouterr().out.splitlines()[0].startswith("emulator: settings.env left as it was")
+    assert seen == {"state": tmp_path / "emu" / "terraform-state" / "order-api-state.tfstate", "outdir": tmp_path / "emu" / "cdktf.out"}

@@ -16,6 +16,11 @@ RELEASE_TAG_PREFIX = "release."
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
+def valid_tag(tag: str) -> bool:
+    """A Docker tag as ECR takes it: letters, digits, ``_ . -``, at most 128, not starting with ``.`` or ``-``."""
+    return bool(_TAG_RE.fullmatch(tag))
+
+
 @dataclass(frozen=True)
 class RegistryConfig:
     """The ECR repository that dev, staging, prod and every suffixed copy pull from.
@@ -52,7 +57,7 @@ class RegistryConfig:
             "an ECR repository name: lowercase letters, digits and single . _ - / separators",
         )
         for tag in self.mutable_tags:
-            _require(bool(_TAG_RE.fullmatch(tag)), "registry.mutable_tags", tag, "Docker tags")
+            _require(valid_tag(tag), "registry.mutable_tags", tag, "Docker tags")
         _int_in("registry.keep_images", self.keep_images, 1, 10_000)
         _int_in("registry.releases_kept", self.releases_kept, 2, RELEASE_IMAGE_LIMIT)
         _int_in("registry.untagged_expiry_days", self.untagged_expiry_days, 1, 3650)

@@ -16,8 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
+from tools.emulator.discovery import Skip
+from tools.emulator.version_gap import adapt_emulated
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_outdir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the tools synthesize and read the stacks: ``CDKTF_OUTDIR`` when set (as ``main.py``
+    reads it), else ``cdktf.out`` in the project root."""
+    environ = os.environ if environ is None else environ
+    return Path(os.path.abspath(environ["CDKTF_OUTDIR"])) if environ.get("CDKTF_OUTDIR") else ROOT / "cdktf.out"
+
+
+def outputs_dir_of(outdir: Path) -> Path:
+    """The outputs files (``cfn-outputs/``) beside the synthesis they belong to."""
+    return outdir.parent / "cfn-outputs"
+
+
 _IMAGE_RE = re.compile(r"\$\{data\.aws_ecr_repository\.(?P<data>[A-Za-z0-9_-]+)\.repository_url\}(?::(?P<tag>[^@]+)|@(?P<digest>sha256:[0-9a-f]{64}))")
 
 
@@ -83,12 +99,19 @@ def cli_env() -> dict[str, str]:
     return {**os.environ, "CHECKPOINT_DISABLE": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 
 
-def synthesize(outdir: Path, env: Mapping[str, str] | None = None) -> None:
-    """``main.py`` into ``outdir``, in ``env`` (default: this process's environment)."""
+def synthesize(outdir: Path, env: Mapping[str, str] | None = None, *, adapt_to_emulator: bool = True) -> None:
+    """``main.py`` into ``outdir``, in ``env`` (default: this process's environment).  Stacks
+    aimed at a local emulator are then adapted to the offline provider, and the adaptation is
+    said (:func:`tools.emulator.version_gap.adapt_emulated`); ``make e2e`` adapts its own."""
     environ = {**(os.environ if env is None else env), "CDKTF_OUTDIR": str(outdir)}
     result = process.run_child([sys.executable, "main.py"], what="the synthesis", nested=True, cwd=ROOT, env=environ)
     if result.returncode != 0:
         raise SynthesisFailed(result.returncode)
+    if adapt_to_emulator:
+        try:
+            adapt_emulated(outdir, environ, Path.home())
+        except Skip as reason:
+            raise DeployError(f"the stacks are aimed at an emulator, but {reason}: make emulator says what it needs") from None
 
 
 def load(outdir: Path, stack: str) -> dict[str, Any]:

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import fcntl
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -62,6 +61,7 @@ from tools.e2e import leftovers
 from tools.e2e.progress import Ticker, ansi_free
 from tools.emulator import control
 from tools.emulator.discovery import Skip, Tools, cli_config, discover
+from tools.emulator.image import minimal_image
 from tools.emulator.patches import PATCHES
 from tools.emulator.version_gap import adapt, major, not_exercised
 from tools.ops import deploy, teardown
@@ -188,30 +188,6 @@ def harness_env(caller: Mapping[str, str], paths: Paths, endpoint: str | None) -
     return env
 
 
-def _digest(blob: bytes) -> str:
-    return f"sha256:{hashlib.sha256(blob).hexdigest()}"
-
-
-def minimal_image(build: int = 0) -> tuple[str, str]:
-    """``(manifest, media type)`` of a small valid image: one empty layer, of a length
-    that differs per ``build`` (so each build has a digest of its own).  Pushing it is
-    the emulator's stand-in for ``docker push``; nothing runs it."""
-    layer_tar = bytes(512 * (2 + build))  # an empty tar archive: zero blocks
-    layer = gzip.compress(layer_tar, mtime=0)
-    config = json.dumps(
-        {"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [_digest(layer_tar)]}},
-        sort_keys=True,
-    ).encode()
-    media_type = "application/vnd.docker.distribution.manifest.v2+json"
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": media_type,
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": len(config), "digest": _digest(config)},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": len(layer), "digest": _digest(layer)}],
-    }
-    return json.dumps(manifest, sort_keys=True), media_type
-
-
 class Lifecycle:
     """One ``make e2e`` run (see the module docstring)."""
 
@@ -267,7 +243,7 @@ class Lifecycle:
         self.kept = []
         start = time.monotonic()
         with self.phase(number, "synth") as phase:
-            deploy.synthesize(self.paths.outdir)
+            deploy.synthesize(self.paths.outdir, adapt_to_emulator=False)
             phase.detail = ", ".join(sorted(p.name for p in (self.paths.outdir / "stacks").iterdir()))
         with self.phase(number, "provider gap") as phase:
             changes = self.adapt_stacks()

@@ -10,16 +10,22 @@ with the provider found:
   list of 6.x-only attributes the 5.x schema rejects) is removed or rewritten, and
   described, so the run can print what it therefore did not exercise.
 
-With a 6.x provider nothing is removed.
+With a 6.x provider nothing is removed.  :func:`adapt_emulated` applies it, in place, to
+the stacks a command synthesized against a local emulator (``make emulator``), so
+``make deploy`` and the other commands run there as ``make e2e`` does.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from tools.emulator.discovery import discover
 
 #: First provider major version that knows every attribute the stacks use.
 TARGET_MAJOR = 6
@@ -163,3 +169,28 @@ def not_exercised(changes: list[str], gaps: tuple[Gap, ...] = SIX_ONLY) -> list[
     """What a run with these changes did not exercise: one line per gap that applied."""
     applied = {line.split(": ", 1)[0] for line in changes}
     return [gap.not_exercised for gap in gaps if gap.name in applied]
+
+
+def adapt_emulated(outdir: Path, environ: Mapping[str, str], home: Path, emit: Callable[[str], None] = print) -> list[str]:
+    """Adapt, in place, every synthesized stack of ``outdir`` that is aimed at a local emulator
+    (its provider has endpoints: ``AWS_ENDPOINT_URL``) to the offline provider Terraform will
+    install (:func:`tools.emulator.discovery.discover`), and say what changed, one line per
+    stack.  Stacks for real AWS are never touched.  Raises :class:`~tools.emulator.discovery.Skip`
+    when there is no offline provider to adapt to."""
+    emulated = [
+        p for p in sorted(outdir.glob("stacks/*/cdk.tf.json")) if (json.loads(p.read_text()).get("provider", {}).get("aws") or [{}])[0].get("endpoints")
+    ]
+    if not emulated:
+        return []
+    provider = discover(environ, home).provider
+    lines = []
+    for path in emulated:
+        doc, changes = adapt(json.loads(path.read_text()), provider.version)
+        path.write_text(json.dumps(doc, indent=2) + "\n")
+        lines.append(
+            f"emulator: {path.parent.name}: for hashicorp/aws {provider.version} from {provider.mirror}: "
+            + (f"{len(changes)} 6.x-only settings removed" if changes else "nothing removed")
+        )
+    for line in lines:
+        emit(line)
+    return lines

@@ -35,7 +35,7 @@ from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edi
 from stacks.config.state import local_state_file
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials
-from tools.common.stack import ROOT, DeployError, SynthesisFailed, load, provider_target, synthesize
+from tools.common.stack import ROOT, DeployError, SynthesisFailed, default_outdir, is_emulated, load, outputs_dir_of, provider_target, synthesize
 from tools.ops.deploy import deploy
 from tools.ops.flatten_outputs import write_atomically
 
@@ -146,20 +146,24 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     parser.add_argument("--repoint-state", action="store_true", help="allow pointing every stack at another state bucket or region")
     args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ
+    # With CDKTF_OUTDIR (an emulator's session), the state stack's local state lives beside that output.
+    outdir = default_outdir(environ) if environ.get("CDKTF_OUTDIR") else OUTDIR
+    state_file = outdir.parent / local_state_file(STATE_STACK) if environ.get("CDKTF_OUTDIR") else STATE_FILE
     try:
         current = parse_settings(synth_entry.settings_text(SETTINGS_FILE) or "", SETTINGS_FILE.name)
         merged = {**current, **given(environ)}
         synth_env = synth_environment(environ, current, merged)
         build_app_config({name: synth_env[name] for name in OVERRIDE_VARIABLES})
-        check_repoint(current, merged, recorded_bucket(STATE_FILE), args.repoint_state)
+        check_repoint(current, merged, recorded_bucket(state_file), args.repoint_state)
     except (ConfigError, RepointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
         with aws_errors():
-            synthesize(OUTDIR, synth_env)
-            check_credentials(*provider_target(load(OUTDIR, STATE_STACK), "sts"))
-            deploy(STATE_STACK, OUTDIR, OUTPUTS_DIR)
+            synthesize(outdir, synth_env)
+            doc = load(outdir, STATE_STACK)
+            check_credentials(*provider_target(doc, "sts"))
+            deploy(STATE_STACK, outdir, outputs_dir_of(outdir) if environ.get("CDKTF_OUTDIR") else OUTPUTS_DIR)
     except SynthesisFailed as failed:
         return failed.code  # main.py has printed its one line; settings.env is unchanged
     except (DeployError, AwsError) as error:
@@ -169,6 +173,10 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         stop = process.interrupted_by(error)
         print(f"{stop.line()} (settings.env unchanged)", file=sys.stderr)
         return stop.status
+    if is_emulated(doc):
+        print("emulator: settings.env left as it was (an emulator's settings come from the environment make emulator prints)")
+        print("\n".join(next_steps(merged)))
+        return 0
     changed = changes(current, given(environ))
     try:
         if changed:

@@ -39,6 +39,7 @@ from typing import Any
 from stacks import process
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors
+from tools.common.stack import default_outdir
 
 MARKER_ATTRIBUTE = "managed-by"
 MARKER_VALUE = "order-api"
@@ -210,7 +211,7 @@ def _boto3_clients(target: Target) -> tuple[Any, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("tools.ops.db_users", "Provision the IAM-authenticated database users of a deployed stack.")
     parser.add_argument("stack")
-    parser.add_argument("--synth-dir", type=Path, default=Path("cdktf.out/stacks"))
+    parser.add_argument("--synth-dir", type=Path, default=default_outdir() / "stacks", help="default: the stacks of CDKTF_OUTDIR, else of cdktf.out")
     args = parser.parse_args(argv)
     try:
         with aws_errors():

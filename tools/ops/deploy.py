@@ -49,10 +49,12 @@ from tools.common.stack import (
     DeployError,
     SynthesisFailed,
     cli_env,
+    default_outdir,
     is_emulated,
     is_environment_stack,
     is_production,
     load,
+    outputs_dir_of,
     provider_target,
     stack_image,
     synthesize,
@@ -278,11 +280,12 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     parser.add_argument("--destroy", action="store_true", help="destroy the stack instead")
     parser.add_argument("--outputs-only", action="store_true", help="only write the outputs files of the deployed stack (cdktf output)")
     parser.add_argument("--skip-synth", action="store_true", help="use the stacks already in --outdir")
-    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
-    parser.add_argument("--outputs-dir", type=Path, default=ROOT / "cfn-outputs")
+    parser.add_argument("--outdir", type=Path, default=default_outdir(environ), help="default: CDKTF_OUTDIR, else cdktf.out")
+    parser.add_argument("--outputs-dir", type=Path, help="default: cfn-outputs beside the output directory")
     parser.add_argument("--parallelism", type=int)
     parser.add_argument("--engine", type=engine.engine_name, choices=engine.ENGINES, default="cdktf", help="cdktf CLI (default) or plain terraform")
     args = parser.parse_args(argv)
+    args.outputs_dir = args.outputs_dir or outputs_dir_of(args.outdir)
     try:
         with aws_errors():
             if not args.skip_synth:

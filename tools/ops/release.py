@@ -42,15 +42,13 @@ from typing import Any
 
 from stacks import process
 from stacks.config import DeploymentConfig, RegistryConfig
-from stacks.config.registry import RELEASE_TAG_PREFIX
+from stacks.config.registry import RELEASE_TAG_PREFIX, valid_tag
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, error_code
-from tools.common.stack import ROOT, DeployError, SynthesisFailed, is_environment_stack, load, provider_target, synthesize
+from tools.common.stack import DeployError, SynthesisFailed, default_outdir, is_environment_stack, load, provider_target, synthesize
 from tools.ops.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
-#: An image tag as Docker and ECR accept it (ASCII; no ``$``, ``{`` or spaces).
-TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 #: Environments that never run a mutable tag.
 PINNED_ENVIRONMENTS = ("staging", "prod")
 #: Minutes added to the strategy's expected duration before the watch gives up.
@@ -423,7 +421,7 @@ TIMEOUT_LIMIT_MINUTES = 2880
 
 def input_problem(image: str | None, expect: str | None, allow_critical: str) -> str | None:
     """What is wrong with the release's inputs (checked before anything is read or changed)."""
-    if image is not None and not (DIGEST_RE.fullmatch(image) or TAG_RE.fullmatch(image)):
+    if image is not None and not (DIGEST_RE.fullmatch(image) or valid_tag(image)):
         return f"IMAGE={image[:80]!r} is invalid: a tag (letters, digits, _ . -, at most 128, not starting with . or -) or sha256:<64 hex digits>"
     if expect is not None and not DIGEST_RE.fullmatch(expect):
         return f"EXPECT={expect[:80]!r} is invalid: the digest the source must run, sha256:<64 hex digits>"
@@ -453,7 +451,7 @@ def _parser() -> cli.Parser:
     parser.add_argument("--from", dest="source", help="promote: release the digest this stack runs")
     parser.add_argument("--expect", help="promote: refuse unless the source runs this digest (what a pipeline tested)")
     parser.add_argument("--skip-synth", action="store_true")
-    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
+    parser.add_argument("--outdir", type=Path, default=default_outdir(), help="default: CDKTF_OUTDIR, else cdktf.out")
     parser.add_argument("--timeout-minutes", type=int, help="stop watching after this long (default: the strategy's duration + 30)")
     return parser
 

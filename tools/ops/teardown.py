@@ -40,7 +40,7 @@ from typing import Any
 from stacks import process
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials, error_code
-from tools.common.stack import ROOT, DeployError, SynthesisFailed, cli_env, is_environment_stack, load, provider_target, synthesize
+from tools.common.stack import DeployError, SynthesisFailed, cli_env, default_outdir, is_environment_stack, load, provider_target, synthesize
 from tools.ops import deploy, engine
 
 AUTOSCALED_READER_PREFIX = "application-autoscaling-"
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
         "--engine", type=engine.engine_name, choices=engine.ENGINES, default="cdktf", help="what destroys the stack (as make destroy ENGINE=...)"
     )
     parser.add_argument("--skip-synth", action="store_true")
-    parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
+    parser.add_argument("--outdir", type=Path, default=default_outdir(environ), help="default: CDKTF_OUTDIR, else cdktf.out")
     problem = input_problem(environ)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
