@@ -48,9 +48,13 @@ INPUTS := ENVIRONMENT_SUFFIX ENVIRONMENTS AWS_REGION AVAILABILITY_ZONE_LETTERS V
 	TF_STATE_BOOTSTRAP_BACKEND TF_CLOUD_ORGANIZATION TF_CLOUD_PROJECT TF_CLOUD_HOSTNAME TF_WORKSPACE_PREFIX \
 	DEV_DOMAIN_NAME DEV_HOSTED_ZONE DEV_CERTIFICATE_ARN STAGING_DOMAIN_NAME STAGING_HOSTED_ZONE STAGING_CERTIFICATE_ARN \
 	PROD_DOMAIN_NAME PROD_HOSTED_ZONE PROD_CERTIFICATE_ARN \
+	GITHUB_REPOSITORY GITHUB_OIDC_PROVIDER_ARN GITHUB_ENVIRONMENTS GITHUB_RELEASE_ENVIRONMENTS TF_CLOUD_OIDC_PROVIDER_ARN \
 	STACK BASE REPOINT_STATE FUZZ_SEED FUZZ_EXAMPLES CDKTF_OUTDIR ENGINE IMAGE FROM TO EXPECT ALLOW_CRITICAL CONFIRM ALLOW_PROD LOG_BUCKET \
 	PYTHON TF_CLI_CONFIG_FILE TF_PLUGIN_CACHE_DIR
 $(foreach v,$(INPUTS),$(if $(filter command line environment environment%,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
+# Any other variable given on the command line (AWS_PROFILE, a misspelt ENVIRONMENT_SUFIX, ...)
+# is exported by make too: it is taken literally as well.
+$(foreach v,$(filter-out $(INPUTS),$(.VARIABLES)),$(if $(filter command line,$(origin $(v))),$(eval override $(v) := $$(value $(v)))))
 export PYTHON
 
 .PHONY: setup emulator synth test lint policy bench snapshot diagram diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
@@ -86,7 +90,7 @@ node: $(NODE_SYNCED)
 ## Synthesize every stack to cdktf.out/stacks/<stack>/cdk.tf.json
 synth: setup
 	$(PY) main.py
-	@ls -1 cdktf.out/stacks
+	@ls -1 "$${CDKTF_OUTDIR:-cdktf.out}/stacks"
 
 ## Run the whole test suite: lint, types, unit, wiring, invariant, property, golden and policy tests, with coverage
 test: setup $(HCL_SYNCED)
@@ -140,7 +144,7 @@ outputs: setup
 ## Release an image (tag or sha256:digest) to one environment and follow the deployment to its end
 release: setup
 	@test -n "$$STACK" -a -n "$$IMAGE" || { echo "usage: make release STACK=order-api-dev IMAGE=<tag | sha256:<digest>>" >&2; exit 2; }
-	$(PY) -m tools.ops.release -- "$$STACK" "$$IMAGE"
+	$(PY) -m tools.ops.release $${EXPECT:+--expect "$$EXPECT"} -- "$$STACK" "$$IMAGE"
 
 ## Release to TO exactly the digest FROM runs (read from FROM's service, never from a tag; EXPECT=<digest> refuses anything else)
 promote: setup

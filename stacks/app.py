@@ -6,15 +6,17 @@ from stacks.account_stack import STACK_NAME as ACCOUNT_STACK_NAME
 from stacks.account_stack import AccountStack
 from stacks.config import PROJECT, AppConfig
 from stacks.framework import App
+from stacks.identity_stack import STACK_NAME as IDENTITY_STACK_NAME
+from stacks.identity_stack import IdentityStack
 from stacks.order_api_stack import OrderApiStack
 from stacks.registry_stack import STACK_NAME as REGISTRY_STACK_NAME
 from stacks.registry_stack import RegistryStack
 from stacks.state_bootstrap_stack import STACK_NAME as STATE_STACK_NAME
 from stacks.state_bootstrap_stack import StateBootstrapStack
 
-#: Deploy order in a new account: state bucket, account-wide singletons, registry (then push
-#: an image), environments.
-SHARED_STACKS = (STATE_STACK_NAME, ACCOUNT_STACK_NAME, REGISTRY_STACK_NAME)
+#: Deploy order in a new account: state bucket, the pipeline's identities (once per account),
+#: account-wide singletons, registry (then push an image), environments.
+SHARED_STACKS = (STATE_STACK_NAME, IDENTITY_STACK_NAME, ACCOUNT_STACK_NAME, REGISTRY_STACK_NAME)
 
 
 def build_app(config: AppConfig, *, outdir: str) -> App:
@@ -36,6 +38,17 @@ def build_app(config: AppConfig, *, outdir: str) -> App:
         state=config.state,
         state_region=config.state_region,
         tags={**shared_tags, "component": "account"},
+        endpoint_url=config.endpoint_url,
+    )
+    IdentityStack(
+        app,
+        IDENTITY_STACK_NAME,
+        config=config.pipeline,
+        registry=config.registry,
+        region=config.region,
+        state=config.state,
+        state_region=config.state_region,
+        tags={**shared_tags, "component": "identity"},
         endpoint_url=config.endpoint_url,
     )
     RegistryStack(

@@ -40,7 +40,7 @@ class ComponentTags:
 
 
 @jsii.implements(IValidation)
-class _Violation:
+class Violation:
     def __init__(self, message: str) -> None:
         self.message = message
 
@@ -107,7 +107,7 @@ class Guardrails:
         if self.production and protect and body.get(protect) is not True:
             messages.append(f"{resource_type}.{protect} must be true in production")
         for message in messages:
-            node.node.add_validation(_Violation(f"guardrail: {resource_type}: {message}"))
+            node.node.add_validation(Violation(f"guardrail: {resource_type}: {message}"))
 
 
 def _body(node: TerraformResource) -> dict[str, Any]:

@@ -9,7 +9,8 @@ is refused with one line naming the variable or option that pointed there.
 
 A cdktf output written before the stamp existed (only ``manifest.json`` and
 ``stacks/``) also counts as the project's, so an existing checkout keeps working.
-Standard library only: ``make clean`` runs it without the project's environment.
+``make clean`` runs it without the project's environment: it needs only the standard
+library and the configuration package.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+
+from stacks.config.state import LOCAL_STATE_DIR
 
 #: File in every output directory the project writes.
 STAMP = ".order-api-output"
@@ -47,6 +50,8 @@ def _legacy_cdktf_output(directory: Path, entries: set[str]) -> bool:
 def why_not_ours(path: Path) -> str | None:
     """Why ``path`` may not be replaced, or None when it is absent, an empty directory or
     an output of the project."""
+    if path.name == LOCAL_STATE_DIR:
+        return f"is where the local state lives ({LOCAL_STATE_DIR}/ beside the output), never an output directory"
     if path.is_symlink():
         return "is a symbolic link"
     if not path.exists():

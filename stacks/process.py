@@ -30,6 +30,8 @@ from types import FrameType
 from typing import Any, NoReturn
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: Seconds a signalled child may take to stop before the command says it is waiting for it.
+QUIET_STOP_SECONDS = 3.0
 #: Set for a command of the project that another one runs (:func:`run_child` with ``nested``):
 #: on a signal the outer command says the one line, the inner one stays silent.
 NESTED = "ORDER_API_NESTED"
@@ -168,8 +170,12 @@ def run_child(args: Sequence[str], *, what: str | None = None, nested: bool = Fa
             stop = interrupted_by(error)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child.pid, stop.signum)
-            print(f"{stop.name}: waiting for {what or os.path.basename(str(args[0]))} to stop", file=sys.stderr, flush=True)
-            child.communicate()
+            try:
+                child.communicate(timeout=QUIET_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                # A long stop (terraform saving its state): say why the command is still there.
+                print(f"{stop.name}: waiting for {what or os.path.basename(str(args[0]))} to stop", file=sys.stderr, flush=True)
+                child.communicate()
             raise stop from None
     stopped_by = -child.returncode if child.returncode < 0 else child.returncode - 128 if nested else 0
     if stopped_by in STOP_SIGNALS:

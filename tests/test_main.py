@@ -21,7 +21,16 @@ from stacks import output_dir, process
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
 from tests.conftest import ROOT, SUFFIX, Synthesized, leftovers, main_env, run_main, snapshot_tree
 
-ALL_STACKS = ["order-api-account", "order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-prod", "order-api-registry", "order-api-staging", "order-api-state"]
+ALL_STACKS = [
+    "order-api-account",
+    "order-api-dev",
+    f"order-api-dev-{SUFFIX}",
+    "order-api-identity",
+    "order-api-prod",
+    "order-api-registry",
+    "order-api-staging",
+    "order-api-state",
+]
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +172,7 @@ def test_main_in_process_synthesizes_and_publishes(
     monkeypatch.setenv("CDKTF_OUTDIR", str(outdir))
     assert main.main() == 0
     published = sorted(p.name for p in (outdir / "stacks").iterdir())
-    assert published == ["order-api-account", "order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-registry", "order-api-state"]
+    assert published == ["order-api-account", "order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-identity", "order-api-registry", "order-api-state"]
     for stack in published:
         assert (outdir / "stacks" / stack / "cdk.tf.json").read_bytes() == (synth.stacks_dir / stack / "cdk.tf.json").read_bytes()
     assert capsys.readouterr().err.splitlines() == ["warning: IMAGETAG is not read; did you mean IMAGE_TAG?"]
@@ -257,7 +266,7 @@ def test_two_synths_at_once_succeed_leave_one_whole_output_and_keep_local_state(
         assert child.returncode == 0, stderr
     # One whole synthesis: every stack it has, exactly as the test session synthesized it.
     published = sorted(p.name for p in (outdir / "stacks").iterdir())
-    assert published == ["order-api-account", "order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-registry", "order-api-state"]
+    assert published == ["order-api-account", "order-api-dev", f"order-api-dev-{SUFFIX}", "order-api-identity", "order-api-registry", "order-api-state"]
     for stack in published:
         assert (outdir / "stacks" / stack / "cdk.tf.json").read_bytes() == (synth.stacks_dir / stack / "cdk.tf.json").read_bytes()
     assert leftovers(tmp_path) == []

@@ -32,7 +32,7 @@ def test_the_integration_tests_read_only_outputs_that_exist(synth: Synthesized) 
     assert set(REQUIRED_OUTPUTS) <= set(synth.doc("order-api-dev")["output"])
 
 
-@pytest.mark.parametrize("stack", [*ENV_STACKS, "order-api-state", "order-api-account", "order-api-registry"])
+@pytest.mark.parametrize("stack", [*ENV_STACKS, "order-api-state", "order-api-identity", "order-api-account", "order-api-registry"])
 def test_every_output_is_described(synth: Synthesized, stack: str) -> None:
     outputs = synth.doc(stack)["output"]
     undescribed = [name for name, body in outputs.items() if len(body.get("description", "")) < 8]

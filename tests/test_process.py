@@ -158,9 +158,13 @@ def _signal_soon(signum: int, delay: float = 0.5) -> threading.Timer:
 
 
 @pytest.mark.parametrize("signum", process.STOP_SIGNALS)
-def test_a_signal_is_passed_to_the_child_which_is_waited_for(handlers: None, signum: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_signal_is_passed_to_the_child_which_is_waited_for(
+    handlers: None, signum: int, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The child traps the signal, takes a moment to stop (as terraform saves its state), and
-    is waited for: its last words are written before Interrupted is raised."""
+    is waited for: its last words are written before Interrupted is raised, and, as it takes
+    longer than the quiet time, the command says it waits."""
+    monkeypatch.setattr(process, "QUIET_STOP_SECONDS", 0.1)
     process.current = Signals().install()
     saved = tmp_path / "saved"
     # The trap runs once the shell's foreground command ends; that command (a loop of short
@@ -172,6 +176,14 @@ def test_a_signal_is_passed_to_the_child_which_is_waited_for(handlers: None, sig
     assert excinfo.value.signum == signum
     assert saved.read_text() == "saved\n"
     assert capsys.readouterr().err == f"{signal.Signals(signum).name}: waiting for terraform apply to stop\n"
+
+
+def test_a_child_that_stops_at_once_adds_no_line(handlers: None, capsys: pytest.CaptureFixture[str]) -> None:
+    process.current = Signals().install()
+    _signal_soon(signal.SIGTERM, 0.3)
+    with pytest.raises(Interrupted):
+        process.run_child(["sleep", "10"], what="the synthesis")
+    assert capsys.readouterr().err == ""
 
 
 def test_a_plain_ctrl_c_reaches_the_child_once() -> None:

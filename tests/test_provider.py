@@ -99,7 +99,7 @@ def emulated(synth_emulated: Synthesized) -> Synthesized:
     return synth_emulated
 
 
-@pytest.mark.parametrize("stack", ["order-api-state", "order-api-account", "order-api-registry", "order-api-dev", "order-api-dev-e2e"])
+@pytest.mark.parametrize("stack", ["order-api-state", "order-api-identity", "order-api-account", "order-api-registry", "order-api-dev", "order-api-dev-e2e"])
 def test_emulator_override_reaches_every_stack_and_its_backend(emulated: Synthesized, stack: str) -> None:
     doc = emulated.doc(stack)
     assert doc["provider"]["aws"][0]["endpoints"] == [dict.fromkeys(SERVICES, URL)]
@@ -109,4 +109,11 @@ def test_emulator_override_reaches_every_stack_and_its_backend(emulated: Synthes
         assert backend["s3"]["use_path_style"] is True
     else:
         assert backend == {"local": {"path": f"../../../terraform-state/{stack}.tfstate"}}
-    assert sorted(emulated.stack_names()) == ["order-api-account", "order-api-dev", "order-api-dev-e2e", "order-api-registry", "order-api-state"]
+    assert sorted(emulated.stack_names()) == [
+        "order-api-account",
+        "order-api-dev",
+        "order-api-dev-e2e",
+        "order-api-identity",
+        "order-api-registry",
+        "order-api-state",
+    ]

@@ -524,7 +524,7 @@ def test_a_signal_stops_watching_and_says_the_deployment_goes_on(
     code = release.main(["order-api-dev", NEW, "--skip-synth", "--outdir", str(synth.outdir)], environ={}, clients=lambda t: (None, None))
     assert code == status
     assert capsys.readouterr().err == (
-        f"error: interrupted by {name}; stopped watching; it goes on in ECS: aws ecs describe-service-deployments --service-deployment-arns {DEPLOYMENT}\n"
+        f"error: interrupted by {name}; stopped watching, it goes on in ECS: aws ecs describe-service-deployments --service-deployment-arns {DEPLOYMENT}\n"
     )
 
 

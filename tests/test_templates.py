@@ -59,6 +59,11 @@ VALID: dict[str, str] = {
     "PROD_DOMAIN_NAME": "api.acme-orders.com",
     "PROD_HOSTED_ZONE": "acme-orders.com",
     "PROD_CERTIFICATE_ARN": "arn:aws:acm:eu-west-1:123456789012:certificate/2123abcd-0123-4567-89ab-0123456789ab",
+    "GITHUB_REPOSITORY": "acme/order-api",
+    "GITHUB_OIDC_PROVIDER_ARN": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+    "GITHUB_ENVIRONMENTS": "shared=shared,dev=dev,staging=staging,prod=production",
+    "GITHUB_RELEASE_ENVIRONMENTS": "dev=dev-release,staging=staging-release,prod=production-release",
+    "TF_CLOUD_OIDC_PROVIDER_ARN": "arn:aws:iam::123456789012:oidc-provider/tfe.example.com",
 }
 #: Text a marker carries, so a marker that reached the JSON is recognised there.
 PAYLOAD = "HOSTILE"

@@ -24,6 +24,7 @@ from stacks.aws import (
     vpc_security_group_ingress_rule,
 )
 from stacks.framework import Construct, TerraformResourceLifecycle
+from stacks.pipeline_policies import BOUNDARY_POLICY_NAME
 
 Statement = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatement
 Principal = data_aws_iam_policy_document.DataAwsIamPolicyDocumentStatementPrincipals
@@ -203,7 +204,10 @@ def service_role(
             )
         ],
     )
-    role = iam_role.IamRole(scope, id_, name=name, description=description, assume_role_policy=trust)
+    # Every role of the stacks carries the pipeline's boundary: the deploy roles may create
+    # no role without it (stacks/pipeline_policies.py), and nothing it allows exceeds it.
+    boundary = aws.arn("iam", f"policy/{BOUNDARY_POLICY_NAME}", region=False)
+    role = iam_role.IamRole(scope, id_, name=name, description=description, assume_role_policy=trust, permissions_boundary=boundary)
     if managed_policy is not None:
         attach_managed_policy(scope, f"{id_}_policy", role=role, policy=managed_policy, aws=aws)
     return role

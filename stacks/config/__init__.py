@@ -25,6 +25,7 @@ from stacks.config.monitoring import LOG_RETENTION_DAYS, MonitoringConfig
 from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
 from stacks.config.overrides import OVERRIDE_VARIABLES, build_app_config, decode_settings, edit_settings, misspelt, parse_settings
+from stacks.config.pipeline import PLACEHOLDER_REPOSITORY, PipelineConfig
 from stacks.config.regions import ELB_LOG_DELIVERY_PRINCIPAL, REGIONS, Region, validate_region
 from stacks.config.registry import RegistryConfig
 from stacks.config.service import FARGATE_SIZES, LOG_LEVELS, ServiceConfig
@@ -42,6 +43,7 @@ __all__ = [
     "NAME_LIMIT_32",
     "OVERRIDE_VARIABLES",
     "PERFORMANCE_INSIGHTS_RETENTION_DAYS",
+    "PLACEHOLDER_REPOSITORY",
     "PROJECT",
     "REGIONS",
     "RELEASED_IMAGE_TAG",
@@ -61,6 +63,7 @@ __all__ = [
     "LoadBalancerConfig",
     "MonitoringConfig",
     "NetworkConfig",
+    "PipelineConfig",
     "Region",
     "RegistryConfig",
     "ServiceConfig",

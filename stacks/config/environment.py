@@ -13,6 +13,7 @@ from stacks.config.load_balancer import LoadBalancerConfig
 from stacks.config.monitoring import MonitoringConfig
 from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
+from stacks.config.pipeline import PipelineConfig
 from stacks.config.regions import REGIONS, arn_partition_region, region, validate_az_letters
 from stacks.config.registry import RegistryConfig
 from stacks.config.service import ServiceConfig
@@ -174,6 +175,8 @@ class AppConfig:
     state: StateConfig
     region: str
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    #: Who may act on the account: the pipeline's GitHub repository and environments.
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     #: A local AWS emulator every provider (and the S3 backend) talks to instead of AWS.
     #: Never for prod.  Default: none (real AWS).
     endpoint_url: str | None = None

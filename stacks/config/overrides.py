@@ -21,6 +21,7 @@ from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, catalogue
 from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
 from stacks.config.names import STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
+from stacks.config.pipeline import PipelineConfig
 from stacks.config.regions import REGIONS, region
 from stacks.config.state import STATE_BACKENDS, STATE_KEY_ALIAS, StateConfig
 from stacks.config.validate import ConfigError, _one_of, _require, as_variable
@@ -55,6 +56,11 @@ OVERRIDE_VARIABLES = (
     "PROD_DOMAIN_NAME",
     "PROD_HOSTED_ZONE",
     "PROD_CERTIFICATE_ARN",
+    "GITHUB_REPOSITORY",
+    "GITHUB_OIDC_PROVIDER_ARN",
+    "GITHUB_ENVIRONMENTS",
+    "GITHUB_RELEASE_ENVIRONMENTS",
+    "TF_CLOUD_OIDC_PROVIDER_ARN",
 )
 
 #: Per standing environment, where it serves HTTPS: the domain, the public hosted zone that
@@ -189,11 +195,16 @@ def edit_settings(text: str, updates: Mapping[str, str]) -> str:
     return "".join(lines)
 
 
+#: What surrounds a value and is dropped: blanks and line ends, no other character (a record
+#: separator or NEL stays, and the value's rule refuses it, as settings.env does).
+TRIMMED = " \t\r\n"
+
+
 def _get(overrides: Mapping[str, str | None], name: str) -> str | None:
     value = overrides.get(name)
     if value is None:
         return None
-    value = value.strip()
+    value = value.strip(TRIMMED)
     return value or None
 
 
@@ -204,7 +215,7 @@ def _without_root_dot(name: str | None) -> str | None:
 
 
 def _list(value: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in value.split(","))
+    return tuple(item.strip(TRIMMED) for item in value.split(","))
 
 
 #: What starts a Terraform template sequence (``${...}`` interpolation, ``%{...}`` directive).
@@ -254,7 +265,32 @@ def build_app_config(overrides: Mapping[str, str | None]) -> AppConfig:
             endpoint_url,
             "not with STATE_BACKEND=cloud (an emulator's resources cannot live in Terraform Cloud state)",
         )
-    return AppConfig(environments=tuple(environments), state=state, region=region_name, endpoint_url=endpoint_url, notices=tuple(notices))
+    return AppConfig(
+        environments=tuple(environments), state=state, region=region_name, pipeline=_pipeline(overrides), endpoint_url=endpoint_url, notices=tuple(notices)
+    )
+
+
+def _pairs(variable: str, value: str) -> tuple[tuple[str, str], ...]:
+    """``a=b,c=d`` as ``(("a", "b"), ("c", "d"))``; each item must hold exactly one ``=``."""
+    items = _list(value)
+    _require(all(item.count("=") == 1 for item in items), variable, value, "comma-separated <name>=<github environment> pairs")
+    return tuple((key.strip(TRIMMED), name.strip(TRIMMED)) for key, name in (item.split("=") for item in items))
+
+
+def _pipeline(overrides: Mapping[str, str | None]) -> PipelineConfig:
+    """The pipeline's identities (``GITHUB_*``, ``TF_CLOUD_OIDC_PROVIDER_ARN``)."""
+    fields: dict[str, Any] = {}
+    for variable, field_name in (
+        ("GITHUB_REPOSITORY", "repository"),
+        ("GITHUB_OIDC_PROVIDER_ARN", "github_provider_arn"),
+        ("TF_CLOUD_OIDC_PROVIDER_ARN", "cloud_provider_arn"),
+    ):
+        if (value := _get(overrides, variable)) is not None:
+            fields[field_name] = value
+    for variable, field_name in (("GITHUB_ENVIRONMENTS", "deploy_environments"), ("GITHUB_RELEASE_ENVIRONMENTS", "release_environments")):
+        if (value := _get(overrides, variable)) is not None:
+            fields[field_name] = _pairs(variable, value)
+    return PipelineConfig(**fields)
 
 
 def _selected(envs: Environments, selected: str | None, overrides: Mapping[str, str | None]) -> Environments:
@@ -274,7 +310,7 @@ def _selected(envs: Environments, selected: str | None, overrides: Mapping[str, 
 def _changed(envs: Environments, overrides: Mapping[str, str | None], variable: str, change: dict[str, object]) -> Environments:
     """``envs`` with ``change`` (``concern -> {field: value}``) applied to each, blaming ``variable``."""
     raw = overrides.get(variable) or ""
-    with as_variable(variable, raw.strip()):
+    with as_variable(variable, raw.strip(TRIMMED)):
         return {name: replace(env, **{c: replace(getattr(env, c), **fields) for c, fields in change.items()}) for name, env in envs.items()}  # type: ignore[arg-type]
 
 
@@ -333,15 +369,20 @@ def _environments(envs: Environments, selected: str | None, overrides: Mapping[s
 def _check_domains(standing: Mapping[str, EnvironmentConfig], overrides: Mapping[str, str | None]) -> None:
     """Every ``<ENV>_DOMAIN_NAME`` / ``_HOSTED_ZONE`` / ``_CERTIFICATE_ARN`` is valid, whether or
     not ``ENVIRONMENTS`` selects its environment, and no two environments share a domain (its
-    alias record exists once in the zone: the second environment's apply would fail)."""
+    alias record exists once in the zone: the second environment's apply would fail).  The
+    error names a variable the user set, never a default of the catalogue."""
     owners: dict[str, str] = {}
     for name, env in standing.items():
         domain = _with_domain(env, overrides).load_balancer.domain_name
         if domain is None:
             continue
-        variable = f"{name.upper()}_DOMAIN_NAME"
-        _require(domain not in owners, variable, domain, f"a domain no other environment serves ({owners.get(domain)}_DOMAIN_NAME has it)")
-        owners[domain] = name.upper()
+        if domain in owners:
+            first, second = owners[domain], name
+            blamed = second if _get(overrides, f"{second.upper()}_DOMAIN_NAME") is not None else first
+            other = first if blamed == second else second
+            set_by = f"{other.upper()}_DOMAIN_NAME has it" if _get(overrides, f"{other.upper()}_DOMAIN_NAME") is not None else f"it is {other}'s default"
+            raise ConfigError(f"{blamed.upper()}_DOMAIN_NAME", domain, f"a domain no other environment serves ({set_by})")
+        owners[domain] = name
 
 
 def _state(overrides: Mapping[str, str | None]) -> StateConfig:

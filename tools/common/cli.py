@@ -13,6 +13,13 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (--help lists the arguments)\n")
 
 
+def number(value: str) -> int:
+    """An argument of ASCII digits only (``int`` would also take ``1_0`` and other scripts' digits)."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 9):
+        raise argparse.ArgumentTypeError(f"{value[:20]!r} is not a number (ASCII digits)")
+    return int(value)
+
+
 def parser(prog: str, description: str | None) -> Parser:
     """The argument parser of ``python -m <prog>``."""
     return Parser(prog=f"python -m {prog}", description=description)

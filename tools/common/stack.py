@@ -16,10 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
+from stacks.config import PROJECT
+from stacks.config.validate import shown
 from tools.emulator.discovery import Skip
 from tools.emulator.version_gap import adapt_emulated
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+#: A stack's name: the project's prefix, then lowercase letters and digits in hyphen-separated words.
+_STACK_RE = re.compile(rf"{PROJECT}(-[a-z0-9]+)+")
+STACK_NAME_LIMIT = 64
+
+
+def stack_name_problem(value: str, variable: str) -> str | None:
+    """What is wrong with a stack named by the user (``STACK``, ``FROM``, ``TO``), echoed escaped
+    and cut as configuration errors are; None when it is a stack name."""
+    if _STACK_RE.fullmatch(value) and len(value) <= STACK_NAME_LIMIT:
+        return None
+    return f"{variable}={shown(value)} is invalid: a stack name, {PROJECT}-<name> in lowercase letters, digits and single hyphens (make synth lists them)"
 
 
 def default_outdir(environ: Mapping[str, str] | None = None) -> Path:

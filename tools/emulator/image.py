@@ -65,7 +65,7 @@ def push(ecr: Any, repository: str, tag: str, build: int = 0) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = cli.parser("tools.emulator.image", "Put a small test image into the emulator's registry.")
     parser.add_argument("tag", help="the tag to push, e.g. 1.0.0 or latest")
-    parser.add_argument("--build", type=int, default=0, choices=range(100), metavar="0-99", help="another build: another digest")
+    parser.add_argument("--build", type=cli.number, default=0, choices=range(100), metavar="0-99", help="another build: another digest")
     args = parser.parse_args(argv)
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     if urlsplit(endpoint).hostname not in LOOPBACK:

@@ -39,7 +39,7 @@ from typing import Any
 from stacks import process
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors
-from tools.common.stack import default_outdir
+from tools.common.stack import default_outdir, stack_name_problem
 
 MARKER_ATTRIBUTE = "managed-by"
 MARKER_VALUE = "order-api"
@@ -213,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack")
     parser.add_argument("--synth-dir", type=Path, default=default_outdir() / "stacks", help="default: the stacks of CDKTF_OUTDIR, else of cdktf.out")
     args = parser.parse_args(argv)
+    problem = stack_name_problem(args.stack, "STACK")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         with aws_errors():
             for line in run(args.stack, args.synth_dir):

@@ -57,6 +57,7 @@ from tools.common.stack import (
     outputs_dir_of,
     provider_target,
     stack_image,
+    stack_name_problem,
     synthesize,
 )
 from tools.ops import db_users, engine, release
@@ -282,10 +283,14 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     parser.add_argument("--skip-synth", action="store_true", help="use the stacks already in --outdir")
     parser.add_argument("--outdir", type=Path, default=default_outdir(environ), help="default: CDKTF_OUTDIR, else cdktf.out")
     parser.add_argument("--outputs-dir", type=Path, help="default: cfn-outputs beside the output directory")
-    parser.add_argument("--parallelism", type=int)
+    parser.add_argument("--parallelism", type=cli.number)
     parser.add_argument("--engine", type=engine.engine_name, choices=engine.ENGINES, default="cdktf", help="cdktf CLI (default) or plain terraform")
     args = parser.parse_args(argv)
     args.outputs_dir = args.outputs_dir or outputs_dir_of(args.outdir)
+    problem = stack_name_problem(args.stack, "STACK")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         with aws_errors():
             if not args.skip_synth:

@@ -45,7 +45,7 @@ from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.config.registry import RELEASE_TAG_PREFIX, valid_tag
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, error_code
-from tools.common.stack import DeployError, SynthesisFailed, default_outdir, is_environment_stack, load, provider_target, synthesize
+from tools.common.stack import DeployError, SynthesisFailed, default_outdir, is_environment_stack, load, provider_target, stack_name_problem, synthesize
 from tools.ops.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
@@ -435,6 +435,9 @@ def request_problem(args: Any, environ: Mapping[str, str]) -> str | None:
     together); checked before the synthesis and before any AWS session."""
     if (args.image is None) == (args.source is None):
         return "give exactly one of IMAGE (make release) and FROM (make promote)"
+    named = stack_name_problem(args.stack, "STACK" if args.source is None else "TO")
+    if named or (args.source is not None and (named := stack_name_problem(args.source, "FROM"))):
+        return named
     if args.source is not None and args.source == args.stack:
         return f"FROM and TO are both {args.stack[:80]!r}: promote from one environment to another"
     if args.expect is not None and args.source is None:
@@ -452,7 +455,7 @@ def _parser() -> cli.Parser:
     parser.add_argument("--expect", help="promote: refuse unless the source runs this digest (what a pipeline tested)")
     parser.add_argument("--skip-synth", action="store_true")
     parser.add_argument("--outdir", type=Path, default=default_outdir(), help="default: CDKTF_OUTDIR, else cdktf.out")
-    parser.add_argument("--timeout-minutes", type=int, help="stop watching after this long (default: the strategy's duration + 30)")
+    parser.add_argument("--timeout-minutes", type=cli.number, help="stop watching after this long (default: the strategy's duration + 30)")
     return parser
 
 
@@ -480,8 +483,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except KeyboardInterrupt as error:
         stop = process.interrupted_by(error)
         arn = getattr(releaser, "deployment_arn", None)
-        follow_up = f"; it goes on in ECS: {releaser.target.ecs_service.follow_command(arn)}" if releaser and arn else ""
-        print(f"{stop.line()}; stopped watching{follow_up}", file=sys.stderr)
+        follow_up = f"; stopped watching, it goes on in ECS: {releaser.target.ecs_service.follow_command(arn)}" if releaser and arn else ""
+        print(f"{stop.line()}{follow_up}", file=sys.stderr)
         return stop.status
     except (DeploymentFailed, StillRunning) as error:
         print(f"error: {args.stack}: release failed: {error}", file=sys.stderr)

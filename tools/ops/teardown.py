@@ -40,7 +40,17 @@ from typing import Any
 from stacks import process
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials, error_code
-from tools.common.stack import DeployError, SynthesisFailed, cli_env, default_outdir, is_environment_stack, load, provider_target, synthesize
+from tools.common.stack import (
+    DeployError,
+    SynthesisFailed,
+    cli_env,
+    default_outdir,
+    is_environment_stack,
+    load,
+    provider_target,
+    stack_name_problem,
+    synthesize,
+)
 from tools.ops import deploy, engine
 
 AUTOSCALED_READER_PREFIX = "application-autoscaling-"
@@ -305,11 +315,11 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     )
     parser.add_argument("--skip-synth", action="store_true")
     parser.add_argument("--outdir", type=Path, default=default_outdir(environ), help="default: CDKTF_OUTDIR, else cdktf.out")
-    problem = input_problem(environ)
+    args = parser.parse_args(argv)
+    problem = input_problem(environ) or stack_name_problem(args.stack, "STACK")
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    args = parser.parse_args(argv)
     try:
         with aws_errors():
             if not args.skip_synth:

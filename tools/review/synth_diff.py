@@ -381,8 +381,17 @@ def export_revision(rev: str, dest: Path, cwd: Path = ROOT) -> None:
         raise DiffError(f"git archive {rev}: {proc.stderr.decode().strip()}")
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
+        tar.extractall(dest, filter=_inside_the_tree)
     archive.unlink()
+
+
+def _inside_the_tree(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """``tarfile``'s ``data`` filter, except that a link out of the tree (an absolute one, or
+    one climbing out) is left out instead of failing the export: the synthesis reads none."""
+    try:
+        return tarfile.data_filter(member, path)
+    except (tarfile.AbsoluteLinkError, tarfile.LinkOutsideDestinationError):
+        return None
 
 
 def synthesize(source: Path, outdir: Path, environ: Mapping[str, str] | None = None) -> Path:
