@@ -84,7 +84,7 @@ def documents(account: Account = SAMPLE, repository: str = "order-api") -> dict[
 def parliament_findings(name: str, document: Document) -> list[Finding]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # parliament imports the deprecated pkg_resources
-        import parliament
+        import parliament  # type: ignore[import-untyped]
         from parliament import analyze_policy_string, enhance_finding, override_config
 
     override_config(str(Path(parliament.__file__).parent / "community_auditors" / "config_override.yaml"))
@@ -122,9 +122,8 @@ def main() -> int:
         print(f"unexplained: {finding}")
     for exception in stale:
         print(f"stale exception: {exception.tool} {exception.issue} {', '.join(exception.documents)}")
-    print(
-        f"iam audit: {len(findings)} findings, {len(findings) - len(unexplained)} excepted with a reason, {len(unexplained)} unexplained, {len(stale)} stale exceptions"
-    )
+    excepted = len(findings) - len(unexplained)
+    print(f"iam audit: {len(findings)} findings, {excepted} excepted with a reason, {len(unexplained)} unexplained, {len(stale)} stale exceptions")
     return 1 if unexplained or stale else 0
 
 
