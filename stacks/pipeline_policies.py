@@ -449,11 +449,6 @@ SCALING = (
 )
 
 
-def _named(account: Account, prefix: str, tags: list[str]) -> list[Statement]:
-    """Resources whose ARNs hold the environment's names (or, without names, its tag)."""
-    return [*_serving(account, prefix, tags), *_observing(account, prefix), *_keeping(account, prefix, tags)]
-
-
 def _serving(account: Account, prefix: str, tags: list[str]) -> list[Statement]:
     """The load balancer, the service, the database, the firewall and the smoke test."""
     name = f"{prefix}-*"
@@ -648,7 +643,8 @@ def deploy_documents(account: Account, environment: str) -> list[Document]:
     return [
         document(statement("ReadForPlan", READ_ACTIONS, ["*"]), *_state(account, [f"{prefix}*"], write_state=True), _guards(account)),
         document(*_network(account, tags), *_keys(account, prefix, tags), *_identities(account, prefix)),
-        document(*_named(account, prefix, tags), *_certificates(account, tags)),
+        document(*_serving(account, prefix, tags)),
+        document(*_observing(account, prefix), *_keeping(account, prefix, tags), *_certificates(account, tags)),
     ]
 
 
@@ -752,7 +748,9 @@ def release_document(account: Account, environment: str, source: str | None, rep
 
 def boundary_document(account: Account) -> Document:
     """The most any role an environment stack creates may do: what the task, execution,
-    smoke-test, hook, blue/green, monitoring, flow-log and backup roles need, and no IAM."""
+    smoke-test, hook, blue/green, monitoring, flow-log and backup roles need (their own
+    policies and the AWS managed ones they carry, for the services the stacks use), and no
+    change to any identity."""
     return document(
         statement(
             "WorkloadServices",
@@ -764,13 +762,20 @@ def boundary_document(account: Account) -> Document:
                 "ecr:GetDownloadUrlForLayer",
                 "ssm:GetParameters",
                 "secretsmanager:GetSecretValue",
+                "kms:CreateGrant",
                 "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:Encrypt",
                 "kms:GenerateDataKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo",
                 "rds-db:connect",
                 "cloudwatch:PutMetricData",
+                "xray:PutTelemetryRecords",
+                "xray:PutTraceSegments",
                 "ec2:CreateNetworkInterface",
                 "ec2:DeleteNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
                 "ec2:AssignPrivateIpAddresses",
                 "ec2:UnassignPrivateIpAddresses",
                 "ec2:Describe*",
@@ -780,8 +785,18 @@ def boundary_document(account: Account) -> Document:
                 "rds:*",
                 "tag:GetResources",
                 "ssmmessages:*",
+                "iam:GetRole",
+                "iam:ListAttachedRolePolicies",
             ],
             ["*"],
         ),
-        statement("NoIdentityChanges", ["iam:*", "organizations:*", "account:*", "sts:AssumeRole"], ["*"], effect="Deny"),
+        # AWS Backup passes its own role to the restored cluster's services; nothing else may.
+        statement("BackupPassesItsRole", ["iam:PassRole"], ["*"], {"StringEquals": {"iam:PassedToService": ["backup.amazonaws.com", "rds.amazonaws.com"]}}),
+        statement(
+            "NoIdentityChanges",
+            [f"iam:{verb}*" for verb in ("Add", "Attach", "Change", "Create", "Delete", "Detach", "Put", "Remove", "Set", "Tag", "Untag", "Update", "Upload")]
+            + ["organizations:*", "account:*", "sts:AssumeRole"],
+            ["*"],
+            effect="Deny",
+        ),
     )
