@@ -57,7 +57,7 @@ $(foreach v,$(INPUTS),$(if $(filter command line environment environment%,$(orig
 $(foreach v,$(filter-out $(INPUTS),$(.VARIABLES)),$(if $(filter command line,$(origin $(v))),$(eval override $(v) := $$(value $(v)))))
 export PYTHON
 
-.PHONY: setup emulator synth test lint policy bench snapshot diagram diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
+.PHONY: setup emulator github-vars synth test lint policy bench snapshot diagram diff deploy destroy teardown outputs release promote db-users bootstrap node e2e cli-check fuzz hcl hcl-check cdktn-check clean
 
 $(PIPENV):
 	"$$PYTHON" -m venv $(TOOLS)
@@ -160,6 +160,10 @@ teardown: setup
 destroy: setup
 	@test -n "$$STACK" || { echo "usage: make destroy STACK=order-api-dev-pr42 [ENGINE=cdktf|terraform]" >&2; exit 2; }
 	$(PY) -m tools.ops.deploy --destroy --engine "$$ENGINE" -- "$$STACK"
+
+## The GitHub variables each environment needs (the identity stack's role ARNs), as gh commands ready to paste
+github-vars: setup
+	$(PY) -m tools.ops.github_vars
 
 ## Create or update the IAM-authenticated database users of a deployed stack (idempotent)
 db-users: setup

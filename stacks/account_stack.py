@@ -5,16 +5,15 @@ from __future__ import annotations
 from stacks.aws import cloudwatch_log_resource_policy
 from stacks.components.common import Condition, Principal, Statement, policy_document
 from stacks.config import PROJECT, StateConfig
+from stacks.config.names import ACCOUNT_STACK, LOG_DELIVERY_POLICY_NAME
 from stacks.framework import Construct, TerraformOutput, TerraformStack
 from stacks.provider import remote_stack
 
-STACK_NAME = f"{PROJECT}-account"
+STACK_NAME = ACCOUNT_STACK
 #: Every environment's WAF log group is named ``aws-waf-logs-<name prefix>`` (WAF requires the prefix).
 WAF_LOG_GROUPS = f"aws-waf-logs-{PROJECT}-*"
 #: Every environment's ECS event log (Spot interruptions, placement failures) is ``/aws/events/<name prefix>-ecs``.
 EVENT_LOG_GROUPS = f"/aws/events/{PROJECT}-*"
-#: One CloudWatch Logs resource policy for every delivery into the environments' log groups.
-LOG_DELIVERY_POLICY_NAME = f"{PROJECT}-log-delivery"
 
 
 class AccountStack(TerraformStack):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from stacks.components.pipeline import PipelineRoles
 from stacks.config import PROJECT, STANDING_ENVIRONMENTS, STATE_KEY_ALIAS, PipelineConfig, RegistryConfig, StateConfig
+from stacks.config.names import IDENTITY_STACK
 from stacks.framework import Construct, TerraformOutput, TerraformStack
 from stacks.pipeline_policies import Account
 from stacks.provider import remote_stack
 
-STACK_NAME = f"{PROJECT}-identity"
+STACK_NAME = IDENTITY_STACK
 #: The stacks HCP Terraform runs (one workspace each) when it holds the state.
 CLOUD_STACKS = (f"{PROJECT}-account", f"{PROJECT}-registry", *(f"{PROJECT}-{env}" for env in STANDING_ENVIRONMENTS))
 

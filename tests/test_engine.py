@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized
+from tools.common import engine
 from tools.e2e.lifecycle import ROUND_ENGINES, ROUNDS
-from tools.ops import deploy, engine
+from tools.ops import deploy
 
 VALUES = {
     "vpc_id": "vpc-1",

@@ -203,10 +203,10 @@ def test_cdktn_check_while_its_synthesis_runs(checkout: Path, tmp_path: Path) ->
     assert_one_line(status, err, signal.SIGTERM, tmp_path)
 
 
-@pytest.mark.parametrize(("module", "signum"), [("tools.ops.flatten_outputs", signal.SIGINT), ("tools.review.pr_comment", signal.SIGTERM)])
+@pytest.mark.parametrize(("module", "signum"), [("tools.common.flatten_outputs", signal.SIGINT), ("tools.review.pr_comment", signal.SIGTERM)])
 def test_a_command_reading_an_input_that_never_comes(checkout: Path, tmp_path: Path, module: str, signum: int) -> None:
     pipe = fifo(tmp_path / "input")
-    args = [str(pipe), "order-api-dev"] if module == "tools.ops.flatten_outputs" else [str(tmp_path / "none.md"), "synth-diff", str(pipe)]
+    args = [str(pipe), "order-api-dev"] if module == "tools.common.flatten_outputs" else [str(tmp_path / "none.md"), "synth-diff", str(pipe)]
     status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, 0.8)
     assert_one_line(status, err, signum, tmp_path)
 
@@ -244,7 +244,7 @@ def test_every_entry_point_is_stopped_by_a_test_here() -> None:
             "tools.ops.db_users",
             "tools.review.policy_scan",
             "tools.port.cdktn_check",
-            "tools.ops.flatten_outputs",
+            "tools.common.flatten_outputs",
             "tools.review.pr_comment",
             "tools.port.hcl_check",
             "tools.dev.cli_check",

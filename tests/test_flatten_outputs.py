@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.ops.flatten_outputs import OutputsError, flatten, main
+from tools.common.flatten_outputs import OutputsError, flatten, main
 
 OUTPUTS = {
     "order-api-dev": {

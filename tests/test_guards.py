@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized
-from tools.ops import deploy, engine, teardown
+from tools.common import engine
+from tools.ops import deploy, teardown
 
 
 def no_aws(*_: Any, **__: Any) -> Any:

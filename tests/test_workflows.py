@@ -58,11 +58,61 @@ def test_workflows_are_valid_against_the_schema() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_every_action_is_pinned_to_a_version() -> None:
+def test_every_action_is_pinned_to_a_full_commit_with_its_release_in_a_comment() -> None:
     for path in WORKFLOWS.glob("*.yml"):
         for job in load(path.name)["jobs"].values():
             for action in uses(job):
-                assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+\.\d+\.\d+|[0-9a-f]{40})", action), f"{path.name}: {action} is not pinned"
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{path.name}: {action} is not pinned to a commit"
+        for line in path.read_text().splitlines():
+            if "uses:" in line:
+                assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), f"{path.name}: {line.strip()} names no release"
+
+
+def test_one_action_one_commit_across_the_workflows() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in load(path.name)["jobs"].values():
+            for action in uses(job):
+                name, _, sha = action.partition("@")
+                pins.setdefault(name, set()).add(sha)
+    assert {name: len(shas) for name, shas in pins.items() if len(shas) > 1} == {}
+
+
+def test_no_checkout_keeps_its_credentials() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in load(path.name)["jobs"].values():
+            for step in job["steps"]:
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step.get("with", {}).get("persist-credentials") is False, path.name
+
+
+def test_every_job_says_its_permissions() -> None:
+    for path in WORKFLOWS.glob("*.yml"):
+        for name, job in load(path.name)["jobs"].items():
+            assert job.get("permissions", {}).get("contents") == "read", (path.name, name)
+            assert set(job["permissions"]) <= {"contents", "id-token", "pull-requests"}, (path.name, name)
+
+
+def test_zizmor_finds_nothing_at_medium_or_higher() -> None:
+    zizmor = Path(sys.executable).parent / "zizmor"
+    proc = subprocess.run([str(zizmor), "--offline", "--min-severity", "medium", "--no-progress", str(WORKFLOWS)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout + proc.stderr
+
+
+def test_zizmor_finds_a_planted_unpinned_action_and_persisted_credentials(tmp_path: Path) -> None:
+    planted = tmp_path / ".github" / "workflows" / "planted.yml"
+    planted.parent.mkdir(parents=True)
+    checkout = "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n        with:\n          persist-credentials: false\n"
+    text = (WORKFLOWS / "main.yml").read_text()
+    assert checkout in text
+    planted.write_text(text.replace(checkout, "      - uses: actions/checkout@v4\n", 1))
+    zizmor = Path(sys.executable).parent / "zizmor"
+    proc = subprocess.run(
+        [str(zizmor), "--offline", "--min-severity", "medium", "--no-progress", str(planted.parent)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode != 0
+    assert "unpinned-uses" in proc.stdout and "artipacked" in proc.stdout
 
 
 def test_default_permissions_are_read_only() -> None:
@@ -82,18 +132,22 @@ def test_pull_request_workflow_tests_and_diffs(pr: dict[str, Any]) -> None:
     commands = run_commands(test)
     assert "make test" in commands
     assert any(c.startswith("make --silent diff") and "> synth-diff.md" in c for c in commands)
+    diff = next(s for s in test["steps"] if s.get("run", "").startswith("make --silent diff"))
+    assert diff["env"]["BASE"] == "${{ github.event.pull_request.base.sha }}"  # never pasted into the script
     assert ".ci/pr-comment synth-diff synth-diff.md" in commands
     upload = next(s for s in test["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["with"]["path"].rstrip("/") == "cdktf.out"
 
 
-def test_plan_job_runs_only_with_an_aws_role(pr: dict[str, Any]) -> None:
+def test_plan_job_runs_only_with_the_plan_role(pr: dict[str, Any]) -> None:
     plan = pr["jobs"]["plan"]
-    assert "vars.AWS_ROLE_ARN != ''" in plan["if"]
+    assert "vars.PLAN_ROLE_ARN != ''" in plan["if"]
+    assert "environment" not in plan  # a pull request's token has the subject repo:<repo>:pull_request
     assert plan["permissions"]["id-token"] == "write"
     assert plan["needs"] == "test"
     aws = next(s for s in plan["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
-    assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    assert aws["with"]["role-to-assume"] == "${{ vars.PLAN_ROLE_ARN }}"
+    assert aws["with"]["role-duration-seconds"] == 3600
     assert "aws-access-key-id" not in aws["with"]
     assert any(u.startswith("hashicorp/setup-terraform@") for u in uses(plan))
     commands = run_commands(plan)
@@ -104,7 +158,7 @@ def test_plan_job_runs_only_with_an_aws_role(pr: dict[str, Any]) -> None:
 def test_every_stack_is_validated_by_the_real_provider_without_credentials(pr: dict[str, Any]) -> None:
     validate = pr["jobs"]["validate"]
     assert validate["needs"] == "test"
-    assert "permissions" not in validate  # the workflow's read-only default: no OIDC token, no AWS
+    assert validate["permissions"] == {"contents": "read"}  # no OIDC token, no AWS
     assert ".ci/validate" in run_commands(validate)
     terraform = next(s for s in validate["steps"] if s.get("uses", "").startswith("hashicorp/setup-terraform@"))
     assert terraform["with"]["terraform_version"] == "1.10.5"
@@ -127,19 +181,39 @@ def test_plan_script_is_read_only() -> None:
 
 def test_only_the_jobs_that_need_it_get_an_oidc_token(pr: dict[str, Any], main_wf: dict[str, Any]) -> None:
     with_token = {name for wf in (pr, main_wf) for name, job in wf["jobs"].items() if job.get("permissions", {}).get("id-token") == "write"}
-    assert with_token == {"plan", "deploy-staging", "deploy-prod"}
+    assert with_token == {"plan", "deploy-shared", "deploy-staging", "deploy-prod"}
+
+
+def test_each_job_assumes_the_role_of_its_purpose_for_no_longer_than_it_runs() -> None:
+    """Deploy jobs run in the deploy environments, release jobs in the release ones; each role is
+    the environment's AWS_ROLE_ARN, and its session no longer than the job's timeout allows."""
+    from stacks.config.pipeline import DEFAULT_DEPLOY_ENVIRONMENTS, DEFAULT_RELEASE_ENVIRONMENTS
+
+    expected = {
+        ("main.yml", "deploy-shared"): dict(DEFAULT_DEPLOY_ENVIRONMENTS)["shared"],
+        ("main.yml", "deploy-staging"): dict(DEFAULT_DEPLOY_ENVIRONMENTS)["staging"],
+        ("main.yml", "deploy-prod"): dict(DEFAULT_DEPLOY_ENVIRONMENTS)["prod"],
+        ("release.yml", "dev"): dict(DEFAULT_RELEASE_ENVIRONMENTS)["dev"],
+        ("release.yml", "staging"): dict(DEFAULT_RELEASE_ENVIRONMENTS)["staging"],
+        ("release.yml", "prod"): dict(DEFAULT_RELEASE_ENVIRONMENTS)["prod"],
+    }
+    for (name, job_name), environment in expected.items():
+        job = load(name)["jobs"][job_name]
+        assert job["environment"] == environment
+        aws = next(s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@"))
+        assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+        assert job["timeout-minutes"] * 60 <= aws["with"]["role-duration-seconds"] <= 7200
 
 
 def test_main_workflow_deploys_staging_then_production(main_wf: dict[str, Any]) -> None:
     assert triggers(main_wf)["push"]["branches"] == ["main"]
     jobs = main_wf["jobs"]
     assert "make test" in run_commands(jobs["test"])
-    staging, prod = jobs["deploy-staging"], jobs["deploy-prod"]
-    assert staging["needs"] == "test"
+    shared, staging, prod = jobs["deploy-shared"], jobs["deploy-staging"], jobs["deploy-prod"]
+    assert (shared["needs"], staging["needs"]) == ("test", "deploy-shared")
     assert staging["environment"] == "staging"
-    commands = run_commands(staging)
-    order = [commands.index(f"make deploy STACK=order-api-{stack}") for stack in ("account", "registry", "staging")]
-    assert order == sorted(order)
+    assert run_commands(shared) == ["make deploy STACK=order-api-account", "make deploy STACK=order-api-registry"]
+    assert run_commands(staging)[0] == "make deploy STACK=order-api-staging"
     for job, env in ((staging, "STAGING"), (prod, "PROD")):
         deploy = next(s for s in job["steps"] if s.get("run", "") in ("make deploy STACK=order-api-staging", "make deploy STACK=order-api-prod"))
         assert set(deploy["env"]) == {"IMAGE_TAG", "ALARM_EMAILS", "ALARM_HTTPS_ENDPOINTS", "ALARM_TOPIC_ARN", *(f"{env}_{name}" for name in DOMAIN_SETTINGS)}
@@ -164,11 +238,12 @@ def test_comment_sections_are_replaced_and_kept() -> None:
 def test_the_release_workflow_ships_one_digest_through_the_environments() -> None:
     workflow = load("release.yml")
     on = triggers(workflow)
-    assert set(on) == {"workflow_dispatch", "workflow_call"}
+    # Dispatched, never called: a called workflow would check out and act as the caller's repository.
+    assert set(on) == {"workflow_dispatch"}
     assert all(on[t]["inputs"]["digest"]["required"] is True for t in on)
     jobs = workflow["jobs"]
     assert (jobs["staging"]["needs"], jobs["prod"]["needs"]) == ("dev", "staging")
-    assert [jobs[j]["environment"] for j in ("dev", "staging", "prod")] == ["dev", "staging", "production"]
+    assert [jobs[j]["environment"] for j in ("dev", "staging", "prod")] == ["dev-release", "staging-release", "production-release"]
     assert run_commands(jobs["dev"])[1] == 'make release STACK=order-api-dev IMAGE="$DIGEST"'
     assert run_commands(jobs["staging"])[0] == 'make promote FROM=order-api-dev TO=order-api-staging EXPECT="$DIGEST"'
     assert run_commands(jobs["prod"])[0] == 'make promote FROM=order-api-staging TO=order-api-prod EXPECT="$DIGEST"'

@@ -10,3 +10,9 @@ LONGEST_32_CHAR_PART = "green"
 NAME_LIMIT_32 = 32
 
 STANDING_ENVIRONMENTS = ("dev", "staging", "prod")
+
+#: The account-wide stack and its one CloudWatch Logs resource policy for every environment.
+ACCOUNT_STACK = f"{PROJECT}-account"
+LOG_DELIVERY_POLICY_NAME = f"{PROJECT}-log-delivery"
+#: The stack of the pipeline's identities, once per account.
+IDENTITY_STACK = f"{PROJECT}-identity"

@@ -35,9 +35,9 @@ from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edi
 from stacks.config.state import local_state_file
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials
+from tools.common.flatten_outputs import write_atomically
 from tools.common.stack import ROOT, DeployError, SynthesisFailed, default_outdir, is_emulated, load, outputs_dir_of, provider_target, synthesize
 from tools.ops.deploy import deploy
-from tools.ops.flatten_outputs import write_atomically
 
 #: Settings ``make bootstrap`` saves: where the state lives.
 PERSISTED = ("AWS_REGION", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID")

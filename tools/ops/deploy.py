@@ -14,7 +14,7 @@
 3. ``npx cdktf deploy <stack> --skip-synth --auto-approve``, outputs to
    ``cfn-outputs/outputs.json`` (sensitive ones left out); with ``--engine terraform``
    plain ``terraform`` init and apply in the stack's directory instead, which writes the
-   same outputs file (:mod:`tools.ops.engine`);
+   same outputs file (:mod:`tools.common.engine`);
 4. for an environment stack: ``cfn-outputs/flat-outputs.json`` (what the
    integration tests read) and the database users (:mod:`tools.ops.db_users`);
 5. for an environment stack, the service (:meth:`tools.ops.release.Releaser.settle`):
@@ -42,8 +42,12 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools.common import cli
+from stacks.config import PLACEHOLDER_REPOSITORY
+from stacks.config.names import ACCOUNT_STACK, IDENTITY_STACK, LOG_DELIVERY_POLICY_NAME
+from stacks.pipeline_policies import BOUNDARY_POLICY_NAME
+from tools.common import cli, engine
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials, error_code
+from tools.common.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
 from tools.common.stack import (
     ROOT,
     DeployError,
@@ -60,8 +64,7 @@ from tools.common.stack import (
     stack_name_problem,
     synthesize,
 )
-from tools.ops import db_users, engine, release
-from tools.ops.flatten_outputs import OutputsError, flatten, output_mapping, write_atomically
+from tools.ops import db_users, release
 
 
 def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
@@ -123,13 +126,35 @@ def check_domain(doc: Mapping[str, Any], stack: str) -> None:
 def check_account_stack(stack: str, logs: Any) -> None:
     """The account stack's singletons must exist: without its log resource policy, WAF
     and the ECS event rules of the environment cannot write their logs."""
-    from stacks.account_stack import LOG_DELIVERY_POLICY_NAME, STACK_NAME
-
     policies = {p["policyName"] for p in logs.describe_resource_policies()["resourcePolicies"]}
     if LOG_DELIVERY_POLICY_NAME not in policies:
         raise DeployError(
-            f"{stack}: the account-wide singletons are missing (log resource policy {LOG_DELIVERY_POLICY_NAME}): run make deploy STACK={STACK_NAME} first"
+            f"{stack}: the account-wide singletons are missing (log resource policy {LOG_DELIVERY_POLICY_NAME}): run make deploy STACK={ACCOUNT_STACK} first"
         )
+
+
+def check_identity_stack(doc: Mapping[str, Any], stack: str) -> None:
+    """The identity stack's roles must trust a real repository, not the catalogue's placeholder."""
+    trusts = [str(body.get("assume_role_policy", "")) for body in doc.get("resource", {}).get("aws_iam_role", {}).values()]
+    if any(f"repo:{PLACEHOLDER_REPOSITORY}:" in trust for trust in trusts):
+        raise DeployError(
+            f"{stack}: its roles would trust the placeholder repository {PLACEHOLDER_REPOSITORY}: "
+            "set GITHUB_REPOSITORY=<owner>/<name> (e.g. in settings.env) and deploy again"
+        )
+
+
+def check_boundary(stack: str, iam: Any, caller_arn: str) -> None:
+    """The permissions boundary every role of an environment carries comes from the identity stack."""
+    partition, account = caller_arn.split(":")[1], caller_arn.split(":")[4]
+    try:
+        iam.get_policy(PolicyArn=f"arn:{partition}:iam::{account}:policy/{BOUNDARY_POLICY_NAME}")
+    except Exception as error:
+        if error_code(error) != "NoSuchEntity":
+            raise
+        raise DeployError(
+            f"{stack}: the pipeline's permissions boundary {BOUNDARY_POLICY_NAME} is missing: "
+            f"an administrator runs make deploy STACK={IDENTITY_STACK} first (once per account)"
+        ) from None
 
 
 def preflight(
@@ -137,14 +162,21 @@ def preflight(
     stack: str,
     ecr_client: Callable[[str, str | None], Any] | None = None,
     logs_client: Callable[[str, str | None], Any] | None = None,
+    *,
+    caller_arn: str | None = None,
+    iam_client: Callable[[str, str | None], Any] | None = None,
 ) -> None:
     """Every check that must pass before ``stack`` is deployed."""
+    if stack == IDENTITY_STACK:
+        check_identity_stack(doc, stack)
     if not is_environment_stack(doc):
         return
     check_alarm_destination(doc, stack)
     check_domain(doc, stack)
     region, endpoint = provider_target(doc)
     check_account_stack(stack, (logs_client or _client("logs"))(region, endpoint))
+    if caller_arn is not None:
+        check_boundary(stack, (iam_client or _client("iam"))(region, provider_target(doc, "iam")[1]), caller_arn)
     check_image(doc, stack, (ecr_client or _client("ecr"))(region, endpoint))
 
 
@@ -178,17 +210,19 @@ def deploy(
     skip_provider_lock: bool = False,
     logs_client: Callable[[str, str | None], Any] | None = None,
     engine_name: str = "cdktf",
+    caller_arn: str | None = None,
 ) -> None:
     """Preflight, apply, write outputs, provision the database users, settle the service
-    (see the module docstring).
+    (see the module docstring).  ``caller_arn`` (from STS): who deploys, for the checks that
+    need the account.
 
     ``skip_provider_lock``: no ``terraform providers lock`` after init (the CLI runs it
     against the registry; an offline run installs from a filesystem mirror only).  A
     stack aimed at an emulator (``AWS_ENDPOINT_URL``) always skips it.  ``engine_name``:
-    ``cdktf`` (the CLI) or ``terraform`` (:mod:`tools.ops.engine`)."""
+    ``cdktf`` (the CLI) or ``terraform`` (:mod:`tools.common.engine`)."""
     doc = load(outdir, stack)
     skip_provider_lock = skip_provider_lock or is_emulated(doc)
-    preflight(doc, stack, ecr_client, logs_client)
+    preflight(doc, stack, ecr_client, logs_client, caller_arn=caller_arn)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs_file = outputs_dir / "outputs.json"
     since = datetime.now(UTC) - timedelta(seconds=60)
@@ -298,13 +332,13 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             doc = load(args.outdir, args.stack)
             if args.destroy:
                 check_destroy(doc, args.stack, environ.get("CONFIRM") or None)
-            check_credentials(*provider_target(doc, "sts"))
+            caller = check_credentials(*provider_target(doc, "sts"))
             if args.destroy:
                 destroy(args.stack, args.outdir, parallelism=args.parallelism, engine_name=args.engine)
             elif args.outputs_only:
                 outputs(args.stack, args.outdir, args.outputs_dir)
             else:
-                deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism, engine_name=args.engine)
+                deploy(args.stack, args.outdir, args.outputs_dir, parallelism=args.parallelism, engine_name=args.engine, caller_arn=caller)
     except SynthesisFailed as failed:
         return failed.code  # main.py has printed its one line
     except (DeployError, engine.EngineError, db_users.ProvisioningError, AwsError) as error:

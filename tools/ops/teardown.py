@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
-from tools.common import cli
+from tools.common import cli, engine
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials, error_code
 from tools.common.stack import (
     DeployError,
@@ -51,7 +51,7 @@ from tools.common.stack import (
     stack_name_problem,
     synthesize,
 )
-from tools.ops import deploy, engine
+from tools.ops import deploy
 
 AUTOSCALED_READER_PREFIX = "application-autoscaling-"
 

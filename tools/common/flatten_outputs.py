@@ -12,7 +12,7 @@ The result, ``{output_name: value}``, is what the integration tests read
 (``cfn-outputs/flat-outputs.json``).  Sensitive outputs are absent from the
 CLI's file unless it was told to include them.
 
-Usage: ``python -m tools.ops.flatten_outputs OUTPUTS_FILE STACK [-o FLAT_FILE] [--synth-dir cdktf.out/stacks]``
+Usage: ``python -m tools.common.flatten_outputs OUTPUTS_FILE STACK [-o FLAT_FILE] [--synth-dir cdktf.out/stacks]``
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = cli.parser("tools.ops.flatten_outputs", "Flatten the cdktf outputs file for one stack.")
+    parser = cli.parser("tools.common.flatten_outputs", "Flatten the cdktf outputs file for one stack.")
     parser.add_argument("outputs_file", type=Path)
     parser.add_argument("stack")
     parser.add_argument("-o", "--output", type=Path, help="write here (atomically) instead of standard output")
