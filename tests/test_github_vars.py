@@ -70,7 +70,8 @@ def test_fails_to_deploy_the_identity_stack_for_the_placeholder_repository(synth
 
 class Iam:
     def __init__(self, exists: bool) -> None:
-        self.exists, self.asked = exists, []
+        self.exists = exists
+        self.asked: list[str] = []
 
     def get_policy(self, PolicyArn: str) -> dict[str, Any]:
         self.asked.append(PolicyArn)
