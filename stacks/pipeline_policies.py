@@ -694,10 +694,11 @@ def release_document(account: Account, environment: str, source: str | None, rep
     """Exactly what ``make release`` and ``make promote`` (from ``source``) call for
     ``environment``, and what its integration tests and ``make outputs`` read."""
     prefix, _ = _environment_names(environment)
-    services = [account.arn("ecs", f"service/{prefix}/{prefix}-api")]
+    # The environment and its suffixed copies (order-api-dev-pr42): make promote between them too.
+    services = [account.arn("ecs", f"service/{prefix}*/{prefix}*-api")]
     if source is not None:
         services.append(account.arn("ecs", f"service/{PROJECT}-{source}/{PROJECT}-{source}-api"))
-    task_roles = [account.iam(f"role/{prefix}-task"), account.iam(f"role/{prefix}-task-execution")]
+    task_roles = [account.iam(f"role/{prefix}*-task"), account.iam(f"role/{prefix}*-task-execution")]
     repo = account.arn("ecr", f"repository/{repository}")
     return document(
         statement(
@@ -713,7 +714,7 @@ def release_document(account: Account, environment: str, source: str | None, rep
             [repo],
         ),
         statement("TaskDefinitionsRead", ["ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"], ["*"]),
-        statement("TaskDefinitionsOfTheFamily", ["ecs:RegisterTaskDefinition", "ecs:TagResource"], [account.arn("ecs", f"task-definition/{prefix}-api:*")]),
+        statement("TaskDefinitionsOfTheFamily", ["ecs:RegisterTaskDefinition", "ecs:TagResource"], [account.arn("ecs", f"task-definition/{prefix}*-api:*")]),
         statement("ServiceAndItsDeployments", ["ecs:DescribeServices", "ecs:UpdateService", "ecs:ListServiceDeployments"], services[:1]),
         statement("SourceService", ["ecs:DescribeServices", "ecs:ListServiceDeployments"], services),
         # A deployment's and a revision's ARN (service-deployment/, service-revision/), and the
@@ -742,7 +743,7 @@ def release_document(account: Account, environment: str, source: str | None, rep
             ],
             ["*"],
         ),
-        *_state(account, [prefix], write_state=False),
+        *_state(account, [f"{prefix}*"], write_state=False),
     )
 
 

@@ -348,6 +348,52 @@ def _install_composite_alarms(saved: list[tuple[Any, str, Any]]) -> None:
     _replace(saved, CloudWatchResponse, "put_composite_alarm", CloudWatchResponse.put_metric_alarm)
 
 
+# --- IAM authorization of ECS, ECR and RDS actions (make e2e's access proof) -------------------------
+# With its IAM enforcement on (INITIAL_NO_AUTH_ACTION_COUNT / moto-api reset-auth), moto checks
+# the action of every request, but against the resource "*" for every service but IAM, STS
+# and SQS: a statement naming an ECS service or an ECR repository never matches.  The patch
+# gives ECS, ECR and RDS requests the ARN AWS authorizes them on, for the actions the
+# release path and the proof's denied calls use; moto still evaluates no condition.
+def _ecs_resource(self: Any) -> str:
+    def arn(resource: str) -> str:
+        return f"arn:aws:ecs:{self.region}:{self.current_account}:{resource}"
+
+    action, params = self._get_action(), json.loads(self.body or "{}")
+    if params.get("service"):
+        cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
+        return arn(f"service/{cluster}/{str(params['service']).rsplit('/', 1)[-1]}")
+    if params.get("services"):
+        cluster = str(params.get("cluster", "default")).rsplit("/", 1)[-1]
+        return arn(f"service/{cluster}/{str(params['services'][0]).rsplit('/', 1)[-1]}")
+    if action == "RegisterTaskDefinition":
+        return arn(f"task-definition/{params.get('family', '')}:1")
+    for key in ("serviceDeploymentArns", "serviceRevisionArns"):
+        if params.get(key):
+            return str(params[key][0])
+    return "*"
+
+
+def _ecr_resource(self: Any) -> str:
+    params = json.loads(self.body or "{}")
+    name = params.get("repositoryName") or (params.get("repositoryNames") or [None])[0]
+    return f"arn:aws:ecr:{self.region}:{self.current_account}:repository/{name}" if name else "*"
+
+
+def _rds_resource(self: Any) -> str:
+    cluster = self._get_param("DBClusterIdentifier")
+    return f"arn:aws:rds:{self.region}:{self.current_account}:cluster:{cluster}" if cluster else "*"
+
+
+def _install_resource_authorization(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.ecr.responses import ECRResponse
+    from moto.ecs.responses import EC2ContainerServiceResponse
+    from moto.rds.responses import RDSResponse
+
+    _replace(saved, EC2ContainerServiceResponse, "_determine_resource", _ecs_resource)
+    _replace(saved, ECRResponse, "_determine_resource", _ecr_resource)
+    _replace(saved, RDSResponse, "_determine_resource", _rds_resource)
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch(
         "Application Auto Scaling ListTagsForResource / TagResource / UntagResource",
@@ -393,6 +439,11 @@ PATCHES: tuple[Patch, ...] = (
         "RDS DeleteDBCluster (DeleteAutomatedBackups)",
         "moto keeps a deleted cluster's automated snapshot; AWS removes it by default",
         _install_delete_automated_backups,
+    ),
+    Patch(
+        "ECS, ECR and RDS requests under IAM enforcement (resource ARNs)",
+        "moto authorizes them against the resource *, so no statement naming a service, repository or cluster matched; only make e2e's access proof enforces IAM",
+        _install_resource_authorization,
     ),
     Patch(
         "CloudWatch PutCompositeAlarm",
