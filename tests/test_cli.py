@@ -11,7 +11,7 @@ TOOLS = (
     "port.cdktn_check",
     "ops.db_users",
     "ops.deploy",
-    "ops.flatten_outputs",
+    "common.flatten_outputs",
     "port.hcl_check",
     "port.hcl_export",
     "ops.release",

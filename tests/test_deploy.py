@@ -141,7 +141,7 @@ def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monk
         assert "--outputs-file-include-sensitive-outputs=false" in extra and "--terraform-parallelism" in extra
         (outputs_dir / "outputs.json").write_text(json.dumps({stack: {"vpc_id": "vpc-1", "task_definition_arn": "arn:td:1"}}))
 
-    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client, logs_client: steps.append(f"preflight {stack}"))
+    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client, logs_client, caller_arn=None: steps.append(f"preflight {stack}"))
     monkeypatch.setattr(deploy, "cdktf", fake_cdktf)
     monkeypatch.setattr(deploy, "settle", lambda stack, doc, declared, since: steps.append(f"settle {stack} {declared}"))
 

@@ -88,7 +88,7 @@ def test_fails_on_one_line_without_terraform(tmp_path: Path, monkeypatch: pytest
 
 def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     steps: list[str] = []
-    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client, logs_client: None)
+    monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client, logs_client, caller_arn=None: None)
     monkeypatch.setattr(deploy, "settle", lambda stack, doc, declared, since: steps.append(f"settle {stack}"))
 
     def fake_users(stack: str, synth_dir: Path) -> list[str]:

@@ -176,6 +176,7 @@ SYNTHESIZING = {
     "tools.review.snapshot": (["{tmp}/golden"], signal.SIGTERM),
     "tools.review.diagram": (["--check"], signal.SIGINT),
     "tools.dev.bench": (["1"], signal.SIGTERM),
+    "tools.ops.github_vars": ([], signal.SIGTERM),
 }
 
 
@@ -236,6 +237,46 @@ def test_cli_check_while_it_clones(checkout: Path, tmp_path: Path) -> None:
     assert_one_line(status, err, signal.SIGTERM, tmp_path)
 
 
+def test_image_push_waiting_on_the_emulator(checkout: Path, tmp_path: Path, tarpit: str) -> None:
+    command = [sys.executable, "-m", "tools.emulator.image", "latest"]
+    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit), signal.SIGINT, 1.0)
+    assert_one_line(status, err, signal.SIGINT, tmp_path)
+
+
+def test_iam_audit_while_it_audits(checkout: Path, tmp_path: Path) -> None:
+    status, err = stop_while_busy([sys.executable, "-m", "tools.review.iam_audit"], checkout, environment(tmp_path), signal.SIGTERM, 0.8)
+    assert_one_line(status, err, signal.SIGTERM, tmp_path)
+
+
+def test_the_emulator_stops_on_a_signal_and_leaves_no_session(checkout: Path, tmp_path: Path) -> None:
+    """make emulator serves until stopped: a signal is its normal end (exit 0, one line), the
+    session file goes, and so does the moto server it started."""
+    env = environment(tmp_path)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tools.emulator"],
+        cwd=checkout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert child.stdout is not None
+    first = child.stdout.readline()
+    if not first.startswith("emulator: moto"):
+        child.wait(timeout=60)
+        pytest.skip(f"no emulator here: {child.stderr.read().strip() if child.stderr else first}")
+    server = (checkout / ".emulator" / "moto.url").read_text().strip()
+    assert (checkout / ".emulator" / "env").is_file()
+    os.killpg(child.pid, signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert (child.returncode, err) == (0, "emulator: stopped\n")
+    assert not (checkout / ".emulator" / "env").exists()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(server.rsplit(":", 1)[1])), timeout=2).close()
+
+
 def test_every_entry_point_is_stopped_by_a_test_here() -> None:
     tested = (
         {m for m, *_ in WAITING_ON_AWS}
@@ -248,6 +289,9 @@ def test_every_entry_point_is_stopped_by_a_test_here() -> None:
             "tools.review.pr_comment",
             "tools.port.hcl_check",
             "tools.dev.cli_check",
+            "tools.emulator.image",
+            "tools.review.iam_audit",
+            "tools.emulator.__main__",
         }
     )
     # make clean removes directories and asks nothing: it cannot be caught waiting; its

@@ -124,6 +124,15 @@ def test_the_rules_accept_an_exact_trust() -> None:
     assert trust_problems("r", TRUST) == []
 
 
+def test_a_deny_statement_only_narrows_a_trust() -> None:
+    """A Deny takes nothing away from the rules: it is skipped, and the Allow still checked."""
+    deny = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    assert trust_problems("r", {**TRUST, "Statement": [*TRUST["Statement"], deny]}) == []
+    loose = copy.deepcopy(TRUST)
+    loose["Statement"][0]["Principal"] = {"AWS": "*"}
+    assert len(trust_problems("r", {**loose, "Statement": [deny, *loose["Statement"]]})) == 1
+
+
 @pytest.mark.parametrize(
     ("plant", "problem"),
     [

@@ -7,7 +7,8 @@ moto with the project's patches on a free loopback port, and writes ``.emulator/
   endpoint, dummy credentials, the region, a Terraform CLI configuration that installs the
   provider from the mirror only, ``CDKTF_OUTDIR=.emulator/cdktf.out`` (so the synthesis, the
   state stack's local state and the outputs files stay in ``.emulator/``, apart from a real
-  account's), every override variable set (``settings.env`` is not read), and a closed proxy
+  account's), every override variable set (``settings.env`` is not read; ``GITHUB_REPOSITORY``
+  names a stand-in repository for the identity stack's roles), and a closed proxy
   (nothing leaves loopback);
 - ``terraformrc``, ``aws-config`` (empty: no profile of the user's), ``moto.log``.
 
@@ -36,6 +37,8 @@ from tools.emulator.patches import PATCHES
 WORK = ROOT / ".emulator"
 REGION = "us-east-1"
 CLOSED_PROXY = "http://127.0.0.1:9"
+#: The repository the emulated pipeline roles trust (make deploy refuses the placeholder).
+EMULATED_REPOSITORY = "emulator/order-api"
 
 
 def session_env(endpoint: str, work: Path) -> dict[str, str]:
@@ -45,6 +48,7 @@ def session_env(endpoint: str, work: Path) -> dict[str, str]:
         AWS_ENDPOINT_URL=endpoint,
         AWS_REGION=REGION,
         ENVIRONMENTS="dev",
+        GITHUB_REPOSITORY=EMULATED_REPOSITORY,
         AWS_DEFAULT_REGION=REGION,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with aws_errors():
-            ecr = boto3.session.Session().client("ecr", endpoint_url=endpoint)
+            ecr = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None).client("ecr", endpoint_url=endpoint)
             digest = push(ecr, RegistryConfig().repository_name, args.tag, args.build)
     except AwsError as error:
         print(f"error: {error}", file=sys.stderr)

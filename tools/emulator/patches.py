@@ -442,7 +442,8 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         "ECS, ECR and RDS requests under IAM enforcement (resource ARNs)",
-        "moto authorizes them against the resource *, so no statement naming a service, repository or cluster matched; only make e2e's access proof enforces IAM",
+        "moto authorizes them against the resource *, so no statement naming a service, repository "
+        "or cluster matched; only make e2e's access proof enforces IAM",
         _install_resource_authorization,
     ),
     Patch(
