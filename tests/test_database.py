@@ -324,6 +324,16 @@ def test_a_disposable_copy_leaves_no_snapshot_and_no_retained_key(synth: Synthes
     assert "lifecycle" not in synth.resource(EPHEMERAL, "aws_kms_key", "database/key/key")
 
 
+def test_the_vault_is_named_for_the_clusters_lifetime_like_the_final_snapshot(synth: Synthesized) -> None:
+    """make teardown keeps the vault with its recovery points: a new deploy must not want its name."""
+    (stamp,) = synth.resources(PROD, "terraform_data")
+    created = f'${{formatdate("YYYYMMDDhhmmss", terraform_data.{stamp}.output.created)}}'
+    vault = synth.resource(PROD, "aws_backup_vault", "database/backup_vault")
+    cluster = synth.resource(PROD, "aws_rds_cluster", "database/cluster")
+    assert vault["name"] == f"order-api-prod-database-{created}"
+    assert cluster["final_snapshot_identifier"] == f"order-api-prod-final-{created}"
+
+
 def test_aws_backup_plan_in_prod_only(synth: Synthesized) -> None:
     vault = synth.resource(PROD, "aws_backup_vault", "database/backup_vault")
     assert vault["kms_key_arn"] == "${aws_kms_key.database_key_CA7EEF20.arn}"

@@ -161,8 +161,10 @@ def test_a_developers_settings_file_is_never_read(tmp_path: Path) -> None:
     ("item", "kept"),
     [
         ("DB cluster snapshot order-api-dev-final-20261130101500 (manual)", True),
-        ("KMS key 1234abcd (alias/order-api-dev-database, Enabled)", True),
-        ("KMS alias alias/order-api-dev-database", True),
+        ("KMS key 1234abcd (alias/order-api-dev-database-retired-1234abcd, Enabled)", True),
+        ("KMS alias alias/order-api-dev-database-retired-1234abcd", True),
+        ("KMS key 1234abcd (alias/order-api-dev-database, Enabled)", False),  # the name must be free for a new deploy
+        ("KMS alias alias/order-api-dev-database", False),
         ("KMS key 5678 (alias/order-api-dev-service, Enabled)", False),
         ("KMS alias alias/order-api-dev-logs", False),
         ("DB cluster snapshot rds:order-api-dev-aurora-2026 (automated)", False),

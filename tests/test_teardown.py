@@ -90,12 +90,32 @@ def test_emptying_removes_every_version_and_delete_marker(aws: Any) -> None:
     s3.delete_bucket(Bucket="order-api-staging-alb-logs-1")  # BucketNotEmpty before
 
 
-class FakeTerraform:
-    """Records the state operations; holds a small state."""
+def test_a_retired_alias_frees_the_name_and_keeps_the_key_findable(aws: Any) -> None:
+    kms = aws("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/order-api-dev-database", TargetKeyId=key_id)
+    assert teardown.retire_alias(kms, "alias/order-api-dev-database") == (f"alias/order-api-dev-database-retired-{key_id}", key_id)
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    assert aliases[f"alias/order-api-dev-database-retired-{key_id}"] == key_id and "alias/order-api-dev-database" not in aliases
+    kms.create_alias(AliasName="alias/order-api-dev-database", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])  # a new deploy's
+    assert teardown.retire_alias(kms, "alias/order-api-missing") is None
 
-    def __init__(self, state: dict[str, dict[str, Any]]) -> None:
+
+def test_retiring_again_after_a_failed_delete_finishes(aws: Any) -> None:
+    kms = aws("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/order-api-dev-database", TargetKeyId=key_id)
+    kms.create_alias(AliasName=f"alias/order-api-dev-database-retired-{key_id}", TargetKeyId=key_id)  # the first run got this far
+    assert teardown.retire_alias(kms, "alias/order-api-dev-database") is not None
+    assert "alias/order-api-dev-database" not in {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+
+
+class FakeTerraform:
+    """Records the state operations in the shared event list; holds a small state."""
+
+    def __init__(self, state: dict[str, dict[str, Any]], events: list[str]) -> None:
         self.state = state
-        self.calls: list[str] = []
+        self.calls = events
 
     def init(self) -> None:
         self.calls.append("init")
@@ -111,49 +131,62 @@ class FakeTerraform:
         return present
 
 
-class FakeAws:
-    """The calls a teardown makes, answered from memory."""
+def _not_found(code: str) -> Exception:
+    error = Exception(code)
+    error.response = {"Error": {"Code": code}}  # type: ignore[attr-defined]
+    return error
 
-    def __init__(self, *, legacy_repository: bool = False, autoscaled: tuple[str, ...] = (), snapshot_exists: bool = True) -> None:
-        self.calls: list[str] = []
+
+class FakeAws:
+    """The calls a teardown makes, answered from memory, recorded in the shared event list."""
+
+    def __init__(
+        self, events: list[str], *, legacy_repository: bool = False, autoscaled: tuple[str, ...] = (), snapshot_exists: bool = True, fail: str = ""
+    ) -> None:
+        self.calls = events
         self.legacy_repository = legacy_repository
         self.autoscaled = autoscaled
         self.snapshot_exists = snapshot_exists
+        self.aliases = {"alias/order-api-staging-database": "k1", "alias/order-api-prod-database": "k2", "alias/order-api-prod-service": "k3"}
+        self.fail = fail
 
     def __call__(self, service: str) -> Any:
         return self
 
+    def _record(self, call: str) -> None:
+        if self.fail and call.startswith(self.fail):
+            raise RuntimeError(f"{call} failed")
+        self.calls.append(call)
+
     def describe_repositories(self, repositoryNames: list[str]) -> dict[str, Any]:
         if not self.legacy_repository:
-            error = Exception("not found")
-            error.response = {"Error": {"Code": "RepositoryNotFoundException"}}  # type: ignore[attr-defined]
-            raise error
+            raise _not_found("RepositoryNotFoundException")
         return {"repositories": [{"repositoryName": repositoryNames[0]}]}
 
     def list_object_versions(self, **kwargs: Any) -> dict[str, Any]:
         return {"Versions": [{"Key": "alb/x", "VersionId": "1"}], "IsTruncated": False}
 
     def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> None:
-        self.calls.append(f"empty {Bucket} ({len(Delete['Objects'])})")
+        self._record(f"empty {Bucket} ({len(Delete['Objects'])})")
 
     def modify_db_cluster(self, **kwargs: Any) -> None:
-        self.calls.append(f"cluster deletion protection {kwargs['DeletionProtection']}")
+        self._record(f"cluster deletion protection {kwargs['DeletionProtection']}")
 
     def modify_load_balancer_attributes(self, **kwargs: Any) -> None:
-        self.calls.append(f"load balancer {kwargs['Attributes']}")
+        self._record("load balancer " + ", ".join(f"{a['Key']}={a['Value']}" for a in kwargs["Attributes"]))
 
     def describe_scalable_targets(self, **kwargs: Any) -> dict[str, Any]:
         return {"ScalableTargets": [{}] if self.autoscaled else []}
 
     def deregister_scalable_target(self, **kwargs: Any) -> None:
-        self.calls.append(f"deregister {kwargs['ResourceId']}")
+        self._record(f"deregister {kwargs['ResourceId']}")
 
     def describe_db_clusters(self, **kwargs: Any) -> dict[str, Any]:
         members = [{"DBInstanceIdentifier": i} for i in ("order-api-prod-aurora-writer", *self.autoscaled)]
         return {"DBClusters": [{"DBClusterMembers": members}]}
 
     def delete_db_instance(self, DBInstanceIdentifier: str) -> None:
-        self.calls.append(f"delete {DBInstanceIdentifier}")
+        self._record(f"delete {DBInstanceIdentifier}")
 
     def get_waiter(self, name: str) -> Any:
         calls = self.calls
@@ -162,12 +195,26 @@ class FakeAws:
     def describe_db_cluster_snapshots(self, DBClusterSnapshotIdentifier: str) -> dict[str, Any]:
         return {"DBClusterSnapshots": [{"Status": "available"}] if self.snapshot_exists else []}
 
+    def describe_key(self, KeyId: str) -> dict[str, Any]:
+        if KeyId not in self.aliases:
+            raise _not_found("NotFoundException")
+        return {"KeyMetadata": {"KeyId": self.aliases[KeyId]}}
+
+    def create_alias(self, AliasName: str, TargetKeyId: str) -> None:
+        self._record(f"alias {AliasName}")
+
+    def delete_alias(self, AliasName: str) -> None:
+        self._record(f"free {AliasName}")
+        del self.aliases[AliasName]
+
 
 def _state(synth: Synthesized, stack: str) -> dict[str, dict[str, Any]]:
     plan = plan_of(synth.doc(stack), stack)
     cluster = f"aws_rds_cluster.{synth.logical_id(stack, 'aws_rds_cluster', 'database/cluster')}"
     alb = f"aws_lb.{synth.logical_id(stack, 'aws_lb', 'load_balancer/alb')}"
     state: dict[str, dict[str, Any]] = {a: {} for a in [*plan.database_key, *plan.service_key, *plan.backup_vault, *plan.log_bucket]}
+    for vault in plan.backup_vault:
+        state[vault] = {"name": f"{stack}-database-20261130120000"}
     state[cluster] = {"final_snapshot_identifier": f"{stack}-final-20261130120000"}
     state[alb] = {"arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/x/1"}
     bucket = next(a for a in plan.log_bucket if a.startswith("aws_s3_bucket."))
@@ -175,63 +222,118 @@ def _state(synth: Synthesized, stack: str) -> dict[str, dict[str, Any]]:
     return state
 
 
-def _run(synth: Synthesized, stack: str, fake: FakeAws, **kwargs: Any) -> tuple[teardown.Kept, FakeTerraform, list[str]]:
-    terraform = FakeTerraform(_state(synth, stack))
-    destroyed: list[str] = []
-    kept = teardown.teardown(
+def _run(synth: Synthesized, stack: str, fake: FakeAws, terraform: FakeTerraform | None = None, fail_destroy: bool = False, **kwargs: Any) -> teardown.Kept:
+    def destroy(s: str, outdir: Path) -> None:
+        if fail_destroy:
+            raise TeardownError("terraform destroy failed")
+        fake.calls.append(f"destroy {s}")
+        assert terraform is not None
+        terraform.state = {a: v for a, v in terraform.state.items() if a in plan_of(synth.doc(stack), stack).backup_vault}  # kept ones are out already
+
+    terraform = terraform or FakeTerraform(_state(synth, stack), fake.calls)
+    return teardown.teardown(
         stack,
         synth.outdir,
         confirm=stack,
         clients=lambda region, endpoint: fake,
         terraform=terraform,  # type: ignore[arg-type]
-        destroy=lambda s, outdir: destroyed.append(s),
+        destroy=destroy,
         emit=lambda line: None,
         credentials=lambda region, endpoint: "arn:aws:iam::123456789012:role/platform",
         **kwargs,
     )
-    return kept, terraform, destroyed
 
 
-def test_a_teardown_keeps_the_key_empties_the_bucket_then_destroys(synth: Synthesized) -> None:
-    fake = FakeAws()
-    kept, terraform, destroyed = _run(synth, "order-api-staging", fake)
+def test_a_teardown_edits_the_state_after_the_steps_in_aws_and_frees_the_names_after_the_destroy(synth: Synthesized) -> None:
+    fake = FakeAws([])
+    kept = _run(synth, "order-api-staging", fake)
     plan = plan_of(synth.doc("order-api-staging"), "order-api-staging")
-    assert terraform.calls == ["init", "state rm " + " ".join(plan.database_key)]
-    assert fake.calls == ["empty order-api-staging-alb-logs-1 (1)"]
-    assert destroyed == ["order-api-staging"]
+    assert fake.calls == [
+        "init",
+        "load balancer access_logs.s3.enabled=false",  # before the bucket is emptied: no log lands after it
+        "empty order-api-staging-alb-logs-1 (1)",
+        "state rm " + " ".join(plan.database_key),
+        "destroy order-api-staging",
+        "alias alias/order-api-staging-database-retired-k1",
+        "free alias/order-api-staging-database",
+    ]
     assert any(line.startswith("final snapshot order-api-staging-final-20261130120000 (available)") for line in kept.lines)
-    assert any("alias/order-api-staging-database" in line for line in kept.lines)
+    assert "key k1 under alias alias/order-api-staging-database-retired-k1 (was alias/order-api-staging-database, now free for a new deploy)" in kept.lines
 
 
 def test_keeping_the_log_bucket_leaves_it_and_its_settings_out_of_state(synth: Synthesized) -> None:
-    fake = FakeAws()
-    kept, terraform, _ = _run(synth, "order-api-staging", fake, log_bucket="keep")
+    fake = FakeAws([])
+    kept = _run(synth, "order-api-staging", fake, log_bucket="keep")
     plan = plan_of(synth.doc("order-api-staging"), "order-api-staging")
-    assert terraform.calls[1] == "state rm " + " ".join([*plan.database_key, *plan.log_bucket])
+    assert "state rm " + " ".join([*plan.database_key, *plan.log_bucket]) in fake.calls
     assert not any(call.startswith("empty") for call in fake.calls)
     assert "access-log bucket order-api-staging-alb-logs-1 with its logs" in kept.lines
 
 
-def test_prod_loses_its_protections_and_its_autoscaled_readers_before_the_destroy(synth: Synthesized) -> None:
-    fake = FakeAws(legacy_repository=True, autoscaled=("application-autoscaling-1a2b",))
-    kept, terraform, destroyed = _run(synth, "order-api-prod", fake, allow_prod=True)
+def test_prod_loses_its_protections_and_its_autoscaled_readers_before_the_state_is_edited(synth: Synthesized) -> None:
+    fake = FakeAws([], legacy_repository=True, autoscaled=("application-autoscaling-1a2b",))
+    kept = _run(synth, "order-api-prod", fake, allow_prod=True)
     plan = plan_of(synth.doc("order-api-prod"), "order-api-prod")
-    assert terraform.calls[1] == "state rm " + " ".join([*plan.database_key, *plan.backup_vault, *plan.service_key])
     assert fake.calls == [
-        "empty order-api-prod-alb-logs-1 (1)",
+        "init",
+        "load balancer access_logs.s3.enabled=false, deletion_protection.enabled=false",
         "cluster deletion protection False",
-        "load balancer [{'Key': 'deletion_protection.enabled', 'Value': 'false'}]",
+        "empty order-api-prod-alb-logs-1 (1)",
         "deregister cluster:order-api-prod-aurora",
         "delete application-autoscaling-1a2b",
         "wait application-autoscaling-1a2b",
+        "state rm " + " ".join([*plan.database_key, *plan.backup_vault, *plan.service_key]),
+        "destroy order-api-prod",
+        "alias alias/order-api-prod-database-retired-k2",
+        "free alias/order-api-prod-database",
+        "alias alias/order-api-prod-service-retired-k3",
+        "free alias/order-api-prod-service",
     ]
-    assert destroyed == ["order-api-prod"]
-    assert any("AWS Backup vault" in line for line in kept.lines) and any("old repository order-api-prod" in line for line in kept.lines)
+    assert "AWS Backup vault order-api-prod-database-20261130120000 and its recovery points" in kept.lines
+    assert any("old repository order-api-prod" in line for line in kept.lines)
+
+
+@pytest.mark.parametrize("step", ["load balancer", "empty", "cluster deletion"])
+def test_a_failing_step_in_aws_leaves_the_state_as_it_was(synth: Synthesized, step: str) -> None:
+    fake = FakeAws([], fail=step)
+    with pytest.raises(RuntimeError, match="failed"):
+        _run(synth, "order-api-prod", fake, allow_prod=True)
+    assert not any(call.startswith("state rm") for call in fake.calls)
+
+
+def test_a_rerun_after_a_failed_destroy_finishes_the_job(synth: Synthesized) -> None:
+    events: list[str] = []
+    terraform = FakeTerraform(_state(synth, "order-api-staging"), events)
+    first = FakeAws(events)
+    with pytest.raises(TeardownError, match="terraform destroy failed"):
+        _run(synth, "order-api-staging", first, terraform, fail_destroy=True)
+    assert "alias/order-api-staging-database" in first.aliases and not any(e.startswith("free") for e in events)
+    events.clear()
+    kept = _run(synth, "order-api-staging", FakeAws(events), terraform)
+    assert events == [
+        "init",
+        "load balancer access_logs.s3.enabled=false",
+        "empty order-api-staging-alb-logs-1 (1)",
+        "state rm ",  # the key left the state in the first run
+        "destroy order-api-staging",
+        "alias alias/order-api-staging-database-retired-k1",
+        "free alias/order-api-staging-database",
+    ]
+    assert any(line.startswith("final snapshot order-api-staging-final-20261130120000") for line in kept.lines)
+
+
+def test_a_rerun_after_a_finished_teardown_changes_nothing(synth: Synthesized) -> None:
+    events: list[str] = []
+    fake = FakeAws(events)
+    del fake.aliases["alias/order-api-staging-database"]  # freed by the first run
+    kept = _run(synth, "order-api-staging", fake, FakeTerraform({}, events))
+    assert events == ["init", "state rm ", "destroy order-api-staging"]
+    assert "alias alias/order-api-staging-database: already freed" in kept.lines
 
 
 def test_fails_when_the_final_snapshot_is_missing_after_the_destroy(synth: Synthesized) -> None:
     with pytest.raises(TeardownError, match="its final snapshot order-api-staging-final-20261130120000 is not there"):
-        _run(synth, "order-api-staging", FakeAws(snapshot_exists=False))
+        _run(synth, "order-api-staging", FakeAws([], snapshot_exists=False))
 
 
 def test_main_refuses_a_bad_log_bucket_choice_and_an_unconfirmed_stack(synth: Synthesized, capsys: pytest.CaptureFixture[str]) -> None:

@@ -105,7 +105,8 @@ class Database(Construct):
       unless ``config.skip_final_snapshot`` (refused in prod) or ``disposable``
       (a suffixed copy, destroyed without one), automated backups kept after
       deletion in production, deletion protection from config, and optionally an
-      AWS Backup plan (daily, vault encrypted with the key) and then optionally
+      AWS Backup plan (daily, to the vault ``<name_prefix>-database-<created>``
+      encrypted with the key) and then optionally
       weekly restore tests (:meth:`_restore_testing`).  The key of a
       standing environment is retained (``prevent_destroy``): the final snapshot
       is unreadable without it.
@@ -147,6 +148,7 @@ class Database(Construct):
             raise ValueError("database: the writer and the readers need at least two availability zones")
         self._ingress_rules = 0
         self._config = config
+        self._stamp: str | None = None
         self.cluster_identifier = f"{name_prefix}-aurora"
 
         self.key = EncryptionKey(
@@ -348,17 +350,23 @@ class Database(Construct):
             ),
         )
 
+    def _creation_stamp(self) -> str:
+        """``YYYYMMDDhhmmss`` (UTC) of the cluster's first creation, as a Terraform expression:
+        stamped once (``terraform_data`` ignoring later changes), so the names that outlive a
+        teardown (the final snapshot, the backup vault) never collide with an earlier one's."""
+        if self._stamp is None:
+            # Terraform's built-in terraform_data, declared raw: cdktf's DataResource class would
+            # make every synth run `terraform version`, and synthesis needs no Terraform.
+            stamp = TerraformResource(
+                self, "final_snapshot_stamp", terraform_resource_type="terraform_data", lifecycle=TerraformResourceLifecycle(ignore_changes=["input"])
+            )
+            stamp.add_override("input", {"created": "${timestamp()}"})
+            self._stamp = f'${{formatdate("YYYYMMDDhhmmss", {stamp.fqn}.output.created)}}'
+        return self._stamp
+
     def _final_snapshot_identifier(self, name_prefix: str) -> str:
-        """``<name_prefix>-final-<UTC creation time>``: the time is stamped once, when the
-        cluster is first created (``terraform_data`` ignoring later changes), so a repeated
-        create and destroy never collides with an earlier final snapshot."""
-        # Terraform's built-in terraform_data, declared raw: cdktf's DataResource class would
-        # make every synth run `terraform version`, and synthesis needs no Terraform.
-        stamp = TerraformResource(
-            self, "final_snapshot_stamp", terraform_resource_type="terraform_data", lifecycle=TerraformResourceLifecycle(ignore_changes=["input"])
-        )
-        stamp.add_override("input", {"created": "${timestamp()}"})
-        return f'{name_prefix}-final-${{formatdate("YYYYMMDDhhmmss", {stamp.fqn}.output.created)}}'
+        """``<name_prefix>-final-<UTC creation time>`` (:meth:`_creation_stamp`)."""
+        return f"{name_prefix}-final-{self._creation_stamp()}"
 
     def allow_connections_from(self, security_group_id: str, description: str) -> None:
         """Let members of ``security_group_id`` connect to MySQL (3306), and nothing else."""
@@ -404,7 +412,8 @@ class Database(Construct):
         )
 
     def _aws_backup(self, name_prefix: str, config: DatabaseConfig, aws: AwsContext) -> None:
-        vault = backup_vault.BackupVault(self, "backup_vault", name=f"{name_prefix}-database", kms_key_arn=self.key.arn)
+        # Kept by make teardown with its recovery points; the stamp frees the name for a new deploy.
+        vault = backup_vault.BackupVault(self, "backup_vault", name=f"{name_prefix}-database-{self._creation_stamp()}", kms_key_arn=self.key.arn)
         plan = backup_plan.BackupPlan(
             self,
             "backup_plan",

@@ -433,11 +433,12 @@ class Lifecycle:
 
 def kept_by_teardown(item: str, stack: str) -> bool:
     """Whether a leftover is what ``make teardown`` keeps of a standing environment: its final
-    snapshot, and the database key with its alias."""
+    snapshot, and the database key under its retired alias (the name itself is freed)."""
+    retired = f"alias/{stack}-database-retired-"
     return (
         item.startswith(f"DB cluster snapshot {stack}-final-")
-        or item == f"KMS alias alias/{stack}-database"
-        or (item.startswith("KMS key ") and f"(alias/{stack}-database, " in item)
+        or item.startswith(f"KMS alias {retired}")
+        or (item.startswith("KMS key ") and f"({retired}" in item)
     )
 
 

@@ -9,19 +9,24 @@ readers that Aurora auto scaling added are not Terraform's.  This tool does, in 
    ``ALLOW_PROD=1`` is set as well (suffixed copies: ``make destroy``);
 2. asks STS who the caller is (one line without credentials), then ``terraform init``
    in the synthesized stack (state operations need it);
-3. keeps out of state, so the destroy leaves them in the account: the database KMS key
-   and its alias (the final snapshot is unreadable without them), prod's AWS Backup
-   vault and its recovery points, the environment's service key when a repository of
-   the environment's own from before the shared registry still exists (its images are
-   encrypted with that key), and, with ``LOG_BUCKET=keep``, the access-log bucket;
-4. with ``LOG_BUCKET=empty`` (the default) deletes every object version and delete
+3. stops the load balancer's access logging (so nothing lands in the bucket after it is
+   emptied), turns deletion protection of the load balancer and the cluster off (prod),
+   and with ``LOG_BUCKET=empty`` (the default) deletes every object version and delete
    marker of the access-log bucket;
-5. turns deletion protection of the cluster and the load balancer off (prod);
-6. stops Aurora auto scaling of readers and deletes the readers it added;
-7. destroys the stack (``make destroy``'s code), which takes the final snapshot;
+4. stops Aurora auto scaling of readers and deletes the readers it added;
+5. only then edits the state: keeps out of it, so the destroy leaves them in the account,
+   the database KMS key and its alias (the final snapshot is unreadable without them),
+   prod's AWS Backup vault and its recovery points, the environment's service key when a
+   repository of the environment's own from before the shared registry still exists (its
+   images are encrypted with that key), and, with ``LOG_BUCKET=keep``, the access-log bucket;
+6. destroys the stack (``make destroy``'s code), which takes the final snapshot;
+7. frees the names the kept resources hold, so the same stack deploys again: each kept
+   key's alias moves to ``<alias>-retired-<key id>`` (the vault's name carries the
+   cluster's creation time already, like the final snapshot's);
 8. prints what it kept, by name, and checks that the final snapshot exists.
 
-Every AWS call goes to the stack's region (or its emulator endpoint); errors from AWS
+Each step acts only on what the state still holds, so a re-run after any failure finishes
+the job.  Every AWS call goes to the stack's region (or its emulator endpoint); errors from AWS
 are one line.  Usage:
 ``python -m tools.ops.teardown STACK --confirm STACK [--allow-prod] [--log-bucket empty|keep] [--skip-synth]``
 """
@@ -84,6 +89,11 @@ class Plan:
     backup_vault: list[str]
     log_bucket: list[str]
     cluster_identifier: str
+
+    def kept_aliases(self, keep: list[str]) -> list[str]:
+        """The alias names of the kept keys (freed after the destroy)."""
+        names = {tuple(self.database_key): f"alias/{self.stack}-database", tuple(self.service_key): f"alias/{self.stack}-service"}
+        return [name for addresses, name in names.items() if addresses and set(addresses) <= set(keep)]
 
 
 def _by_path(doc: Mapping[str, Any], resource_type: str, *suffixes: str) -> list[str]:
@@ -223,7 +233,11 @@ def teardown(
     engine_name: str = "cdktf",
     credentials: Callable[[str, str | None], object] = check_credentials,
 ) -> Kept:
-    """Tear ``stack`` down (see the module docstring); returns what was kept."""
+    """Tear ``stack`` down (see the module docstring); returns what was kept.
+
+    The state is read once and is the truth: each step acts only on what is still in it, the
+    state is edited only after the steps in AWS that can fail, and the names the kept resources
+    hold are freed only after the destroy, so a re-run after any failure finishes the job."""
     doc = load(outdir, stack)
     plan = plan_of(doc, stack)
     check_request(plan, confirm, allow_prod)
@@ -231,46 +245,100 @@ def teardown(
     region, endpoint = provider_target(doc)
     client = clients(region, endpoint)
     terraform = terraform or Terraform(outdir / "stacks" / stack)
-    kept = Kept()
 
     emit(f"{stack}: terraform init")
     terraform.init()
     state = terraform.values()
     (cluster_name,) = doc["resource"]["aws_rds_cluster"]
+    cluster_in_state = f"aws_rds_cluster.{cluster_name}" in state
     snapshot = state.get(f"aws_rds_cluster.{cluster_name}", {}).get("final_snapshot_identifier")
 
-    keep = list(plan.database_key)
-    kept.add(f"database key and alias alias/{stack}-database (the final snapshot needs them; schedule its deletion when the snapshot is gone)")
-    if plan.backup_vault:
-        keep += plan.backup_vault
-        kept.add(f"AWS Backup vault {stack}-database and its recovery points")
-    if _legacy_repository(client("ecr"), stack):
-        keep += plan.service_key
-        kept.add(f"service key alias/{stack}-service: it encrypts the images of the old repository {stack}")
-    if log_bucket == "keep":
-        keep += plan.log_bucket
+    _prepare(client, plan, state, doc, log_bucket, emit)
+    if cluster_in_state:
+        readers = remove_autoscaled_readers(client("rds"), client("application-autoscaling"), plan.cluster_identifier)
+        emit(f"{stack}: readers added by auto scaling deleted: {', '.join(readers) or 'none'}")
+
+    keep, kept = _what_stays(plan, state, client, log_bucket)
     forgotten = terraform.forget(keep)
     emit(f"{stack}: kept out of state: {', '.join(forgotten) or 'nothing'}")
-
-    names = [str(state[a]["bucket"]) for a in plan.log_bucket if a.startswith("aws_s3_bucket.") and a in state]
-    if log_bucket == "keep":
-        kept.add(f"access-log bucket {', '.join(names) or '(not in state)'} with its logs")
-    else:
-        for bucket in names:
-            emit(f"{stack}: emptied the access-log bucket {bucket} ({empty_bucket(client('s3'), bucket)} object versions and delete markers)")
-
-    if plan.production:
-        _remove_deletion_protection(client, plan, state, doc, emit)
-    readers = remove_autoscaled_readers(client("rds"), client("application-autoscaling"), plan.cluster_identifier)
-    emit(f"{stack}: readers added by auto scaling deleted: {', '.join(readers) or 'none'}")
-
     (destroy or (lambda s, o: deploy.destroy(s, o, engine_name=engine_name)))(stack, outdir)
+
+    for alias in plan.kept_aliases(keep):
+        retired = retire_alias(client("kms"), alias)
+        kept.add(f"key {retired[1]} under alias {retired[0]} (was {alias}, now free for a new deploy)" if retired else f"alias {alias}: already freed")
     if snapshot:
         found = client("rds").describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot)["DBClusterSnapshots"]
         if not found:
             raise TeardownError(f"{stack} was destroyed, but its final snapshot {snapshot} is not there: check the RDS console")
         kept.add(f"final snapshot {snapshot} ({found[0].get('Status', 'unknown')})")
     return kept
+
+
+def _prepare(
+    client: Callable[[str], Any], plan: Plan, state: Mapping[str, dict[str, Any]], doc: Mapping[str, Any], log_bucket: str, emit: Callable[[str], None]
+) -> None:
+    """The steps in AWS before the destroy: the load balancer stops writing access logs (and,
+    in prod, loses its deletion protection with the cluster), then the log bucket is emptied."""
+    (alb_name,) = doc["resource"]["aws_lb"]
+    alb_arn = state.get(f"aws_lb.{alb_name}", {}).get("arn")
+    if alb_arn:
+        attributes = [{"Key": "access_logs.s3.enabled", "Value": "false"}]
+        if plan.production:
+            attributes.append({"Key": "deletion_protection.enabled", "Value": "false"})
+        client("elbv2").modify_load_balancer_attributes(LoadBalancerArn=alb_arn, Attributes=attributes)
+        emit(f"{plan.stack}: the load balancer writes no more access logs" + (" and has no deletion protection" if plan.production else ""))
+    (cluster_name,) = doc["resource"]["aws_rds_cluster"]
+    if plan.production and f"aws_rds_cluster.{cluster_name}" in state:
+        client("rds").modify_db_cluster(DBClusterIdentifier=plan.cluster_identifier, DeletionProtection=False, ApplyImmediately=True)
+        emit(f"{plan.stack}: deletion protection of the cluster turned off")
+    if log_bucket == "empty":
+        for bucket in _log_buckets(plan, state):
+            emit(f"{plan.stack}: emptied the access-log bucket {bucket} ({empty_bucket(client('s3'), bucket)} object versions and delete markers)")
+
+
+def _log_buckets(plan: Plan, state: Mapping[str, dict[str, Any]]) -> list[str]:
+    return [str(state[a]["bucket"]) for a in plan.log_bucket if a.startswith("aws_s3_bucket.") and a in state]
+
+
+def _what_stays(plan: Plan, state: Mapping[str, dict[str, Any]], client: Callable[[str], Any], log_bucket: str) -> tuple[list[str], Kept]:
+    """The addresses to keep out of state, and the lines that say what stays."""
+    kept = Kept()
+    keep = list(plan.database_key)
+    kept.add(
+        f"database key (alias/{plan.stack}-database until the teardown frees the name): "
+        "the final snapshot needs it; schedule its deletion when the snapshot is gone"
+    )
+    if plan.backup_vault:
+        keep += plan.backup_vault
+        vaults = [str(state[a]["name"]) for a in plan.backup_vault if a in state and "name" in state[a]]
+        kept.add(f"AWS Backup vault {', '.join(vaults) or f'{plan.stack}-database-<created>'} and its recovery points")
+    if _legacy_repository(client("ecr"), plan.stack):
+        keep += plan.service_key
+        kept.add(f"service key (alias/{plan.stack}-service until the teardown frees the name): it encrypts the images of the old repository {plan.stack}")
+    if log_bucket == "keep":
+        keep += plan.log_bucket
+        kept.add(f"access-log bucket {', '.join(_log_buckets(plan, state)) or '(not in state)'} with its logs")
+    return keep, kept
+
+
+def retire_alias(kms: Any, alias: str) -> tuple[str, str] | None:
+    """Move ``alias`` (of a kept key) to ``<alias>-retired-<key id>``, so a new deploy can
+    create it again while the key stays findable (the final snapshot's ``KmsKeyId`` names the
+    same key id).  Returns the new alias and the key id; None when ``alias`` is gone already."""
+    try:
+        key_id = str(kms.describe_key(KeyId=alias)["KeyMetadata"]["KeyId"])
+    except Exception as error:
+        if error_code(error) == "NotFoundException":
+            return None
+        raise
+    retired = f"{alias}-retired-{key_id}"
+    try:
+        kms.create_alias(AliasName=retired, TargetKeyId=key_id)
+    except Exception as error:
+        if error_code(error) != "AlreadyExistsException":  # a re-run after a failed delete
+            raise
+    kms.delete_alias(AliasName=alias)
+    return retired, key_id
 
 
 def _legacy_repository(ecr: Any, stack: str) -> bool:
@@ -281,17 +349,6 @@ def _legacy_repository(ecr: Any, stack: str) -> bool:
         if error_code(error) == "RepositoryNotFoundException":
             return False
         raise
-
-
-def _remove_deletion_protection(
-    client: Callable[[str], Any], plan: Plan, state: Mapping[str, dict[str, Any]], doc: Mapping[str, Any], emit: Callable[[str], None]
-) -> None:
-    client("rds").modify_db_cluster(DBClusterIdentifier=plan.cluster_identifier, DeletionProtection=False, ApplyImmediately=True)
-    (alb_name,) = doc["resource"]["aws_lb"]
-    arn = state.get(f"aws_lb.{alb_name}", {}).get("arn")
-    if arn:
-        client("elbv2").modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": "false"}])
-    emit(f"{plan.stack}: deletion protection of the cluster and the load balancer turned off")
 
 
 def input_problem(environ: Mapping[str, str]) -> str | None:
