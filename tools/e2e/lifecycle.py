@@ -1,4 +1,5 @@
-"""``make e2e``: deploy, outputs, integration tests, destroy and a leftover check, twice, offline.
+"""``make e2e``: the user's whole path, twice, offline: deploy, release, promote, the access proof,
+integration tests, destroy, teardown, deploy again, and a leftover check after each removal.
 
 One run:
 
@@ -7,24 +8,26 @@ One run:
 2. write a private Terraform CLI configuration that installs that provider from its
    mirror and nothing from anywhere else;
 3. start moto on a free loopback port (:mod:`tools.emulator.control`);
-4. run :data:`ROUNDS` rounds against that one emulator, each in the documented deploy
-   order, with the same code ``make deploy`` uses (:mod:`tools.ops.deploy`), round 1 with
-   the cdktf CLI and round 2 with plain ``terraform`` (:data:`ROUND_ENGINES`):
+4. round 1 (:meth:`Lifecycle.round_one`), the cdktf CLI through the code ``make deploy`` runs
+   (:mod:`tools.ops.deploy`):
 
-   - synthesize (``ENVIRONMENT_SUFFIX=e2e``, ``ENVIRONMENTS=dev``, ``AWS_ENDPOINT_URL``),
-   - adapt the synthesized copies to the provider found (:mod:`tools.emulator.version_gap`),
-   - bootstrap (the state stack), the account-wide singletons, the registry, push an image to the emulator's
-     registry (the stand-in for ``docker push``), deploy the copy (preflight,
-     ``cdktf deploy``, flat outputs, database users, the service settled),
-   - release: push a second build and ``make release`` it (``tools.ops.release``), then
-     check the new revision, its digest, the kept previous revision and the record,
-   - ``tests/integration`` against the emulator (``INTEGRATION_TARGET=emulator``),
-   - destroy the copy (``make destroy``'s :func:`tools.ops.deploy.destroy`), then check
-     that its state is empty and the emulator holds nothing of it
-     (:mod:`tools.e2e.leftovers`);
+   - synthesize (``ENVIRONMENT_SUFFIX=e2e``, ``ENVIRONMENTS=dev``, ``AWS_ENDPOINT_URL``) and
+     adapt the stacks to the provider found (:mod:`tools.emulator.version_gap`),
+   - the shared stacks in the documented order (state, identity, account, registry), push
+     an image (the stand-in for ``docker push``), deploy the copy ``order-api-dev-e2e``
+     (preflight, ``cdktf deploy``, flat outputs, database users, the service settled),
+   - release a second build to it, then check the new revision, its digest, the kept
+     previous revision and the record; ``tests/integration`` against the emulator;
 
-   in the second round the state, account and registry stacks re-apply as no-ops;
-5. stop moto, whatever happened, and print one line per phase and a summary.
+5. round 2 (:meth:`Lifecycle.round_two`), the by-hand path through ``make``
+   (``ENGINE=terraform``), on the standing ``order-api-dev``: ``make bootstrap`` and the
+   shared stacks again (no changes), ``make deploy``, ``make release``, ``make promote``
+   to the copy, the access proof (:mod:`tools.e2e.access`: the dev release role's own
+   credentials release and promote, and are denied what they must not do), the
+   integration tests, ``make destroy`` of the copy (the cdktf CLI) and the leftover
+   check, then ``make teardown`` of dev, the leftover check (only what the teardown said
+   it kept), ``make deploy`` again, ``make teardown`` again and the leftover check;
+6. stop moto, whatever happened, and print one line per phase and a summary.
 
 Everything the run writes is under ``.e2e/`` at the project root (git-ignored):
 the synthesized stacks, the state stack's local state, the outputs files, the logs
@@ -49,7 +52,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,31 +60,34 @@ from types import FrameType
 from typing import Any
 
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
-from tools.e2e import leftovers
+from stacks.config.names import ACCOUNT_STACK as ACCOUNT
+from stacks.config.names import IDENTITY_STACK as IDENTITY
+from tools.e2e import access, leftovers
 from tools.e2e.progress import Ticker, ansi_free
 from tools.emulator import control
 from tools.emulator.discovery import Skip, Tools, cli_config, discover
 from tools.emulator.image import minimal_image
 from tools.emulator.patches import PATCHES
 from tools.emulator.version_gap import adapt, major, not_exercised
-from tools.ops import deploy, teardown
+from tools.ops import deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".e2e"
-ROUNDS = 2
-#: The deploy engine of each round: the cdktf CLI, then plain terraform (``make deploy ENGINE=...``).
-ROUND_ENGINES = ("cdktf", "terraform")
-#: What each round deploys: the suffixed copy (removed by ``make destroy``), then the standing
-#: dev (removed by ``make teardown``, which keeps its final snapshot and database key).
-ROUND_TARGETS = ("copy", "standing")
 SUFFIX = "e2e"
+#: Width of the phase names in the progress lines.
+NAME_WIDTH = 26
 REGION = "us-east-1"
 PARALLELISM = 20
 STATE_STACK = "order-api-state"
-ACCOUNT_STACK = "order-api-account"
+ACCOUNT_STACK = ACCOUNT
+IDENTITY_STACK = IDENTITY
 #: The shared repository (RegistryConfig's default name).
 REGISTRY = "order-api"
 REGISTRY_STACK = "order-api-registry"
+#: The shared stacks in the documented order (docs/new-account.md), with their phase names.
+SHARED = ((STATE_STACK, "bootstrap"), (IDENTITY_STACK, "identity"), (ACCOUNT_STACK, "account"), (REGISTRY_STACK, "registry"))
+#: The repository the pipeline's roles trust in the run (the placeholder is refused).
+REPOSITORY = "e2e/order-api"
 #: A loopback port nothing listens on: any request that is not for the emulator fails at once.
 CLOSED_PROXY = "http://127.0.0.1:9"
 #: Variables the harness environment keeps from the caller's (besides the ones it sets).
@@ -111,10 +117,8 @@ class Round:
     number: int
     engine: str = "cdktf"
     applied: dict[str, str] = field(default_factory=dict)
-    tests: str = ""
-    release: str = ""
-    database_users: str = ""
-    destroyed: str = ""
+    #: What each step showed, for the summary (release, tests, teardown, ...).
+    details: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -151,7 +155,7 @@ def override_values(endpoint: str) -> dict[str, str]:
     """Every override variable ``main.py`` reads, set explicitly (empty: not set), so a
     developer's ``settings.env`` never leaks into the run."""
     values = dict.fromkeys(OVERRIDE_VARIABLES, "")
-    values.update(ENVIRONMENT_SUFFIX=SUFFIX, ENVIRONMENTS="dev", AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION)
+    values.update(ENVIRONMENT_SUFFIX=SUFFIX, ENVIRONMENTS="dev", AWS_ENDPOINT_URL=endpoint, AWS_REGION=REGION, GITHUB_REPOSITORY=REPOSITORY)
     return values
 
 
@@ -200,6 +204,8 @@ class Lifecycle:
         (standing,) = [e for e in config.environments if e.suffix is None]
         self.targets = {"copy": (copy.stack_name, copy.environment_label), "standing": (standing.stack_name, standing.environment_label)}
         self.stack, self.environment = self.targets["copy"]
+        #: The identity stack's outputs (the pipeline's role ARNs), once it is deployed.
+        self.roles: dict[str, str] = {}
         #: What the last teardown kept in the account (the leftover check allows exactly these).
         self.kept: list[str] = []
         self.gap_changes: list[str] = []
@@ -216,14 +222,14 @@ class Lifecycle:
         start = time.monotonic()
         terminal = os.dup(1)
         try:
-            with Ticker(f"{label}  {name:<17}", log, lambda line: os.write(terminal, f"{line}\n".encode())), _captured(log):
+            with Ticker(f"{label}  {name:<{NAME_WIDTH}}", log, lambda line: os.write(terminal, f"{line}\n".encode())), _captured(log):
                 yield record
         except (KeyboardInterrupt, Interrupted):
-            print(f"{label}  {name:<17} interrupted after {time.monotonic() - start:.1f}s", flush=True)
+            print(f"{label}  {name:<{NAME_WIDTH}} interrupted after {time.monotonic() - start:.1f}s", flush=True)
             raise
         except Exception as error:
             seconds = time.monotonic() - start
-            print(f"{label}  {name:<17} FAILED after {seconds:.1f}s: {error}", flush=True)
+            print(f"{label}  {name:<{NAME_WIDTH}} FAILED after {seconds:.1f}s: {error}", flush=True)
             tail = ansi_free(log.read_text(errors="replace")).splitlines()[-40:] if log.is_file() else []
             for line in tail:
                 print(f"    | {line}")
@@ -232,57 +238,117 @@ class Lifecycle:
         finally:
             os.close(terminal)
         seconds = time.monotonic() - start
-        print(f"{label}  {name:<17} {seconds:7.1f}s  {record.detail}".rstrip(), flush=True)
+        print(f"{label}  {name:<{NAME_WIDTH}} {seconds:7.1f}s  {record.detail}".rstrip(), flush=True)
 
     # -- phases ---------------------------------------------------------------------------------
-    def run_round(self, number: int) -> Round:
-        result = Round(number, ROUND_ENGINES[(number - 1) % len(ROUND_ENGINES)])
-        engine = result.engine
-        standing = ROUND_TARGETS[(number - 1) % len(ROUND_TARGETS)] == "standing"
-        self.stack, self.environment = self.targets["standing" if standing else "copy"]
-        self.kept = []
-        start = time.monotonic()
-        with self.phase(number, "synth") as phase:
+    def round_one(self) -> Round:
+        """The cdktf CLI, through the code ``make deploy`` runs: the shared stacks, then the
+        suffixed copy deployed, released and tested; the copy stays for round 2's promotion."""
+        result, start = Round(1, "cdktf"), time.monotonic()
+        self.stack, self.environment = self.targets["copy"]
+        with self.phase(1, "synth") as phase:
             deploy.synthesize(self.paths.outdir, adapt_to_emulator=False)
             phase.detail = ", ".join(sorted(p.name for p in (self.paths.outdir / "stacks").iterdir()))
-        with self.phase(number, "provider gap") as phase:
-            changes = self.adapt_stacks()
-            if number == 1:
-                self.gap_changes = changes
-            done = f"{len(changes)} 6.x-only settings removed or rewritten" if changes else "nothing removed"
+        with self.phase(1, "provider gap") as phase:
+            self.gap_changes = self.adapt_stacks()
+            done = f"{len(self.gap_changes)} 6.x-only settings removed or rewritten" if self.gap_changes else "nothing removed"
             phase.detail = f"hashicorp/aws {self.tools.provider.version}: {done}"
-        for stack, name in ((STATE_STACK, "bootstrap"), (ACCOUNT_STACK, "account"), (REGISTRY_STACK, "registry")):
-            with self.phase(number, name) as phase:
-                deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name=engine)
+        for stack, name in SHARED:
+            with self.phase(1, name) as phase:
+                deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name="cdktf")
                 result.applied[stack] = phase.detail = self.applied(phase.log, stack)
-        with self.phase(number, "push image") as phase:
+                if stack == IDENTITY_STACK:
+                    self.roles = json.loads((self.paths.outputs / "outputs.json").read_text())[IDENTITY_STACK]
+        with self.phase(1, "push image") as phase:
             phase.detail = self.push_image()
-        with self.phase(number, "deploy") as phase:
-            deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name=engine)
+        with self.phase(1, "deploy copy") as phase:
+            deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name="cdktf")
             result.applied[self.stack] = self.applied(phase.log, self.stack)
             # The database-user step prints "<stack>: <user>: <change>"; the service's settling prints other lines.
             users = re.findall(rf"(?m)^{re.escape(self.stack)}: ([a-z][a-z0-9_]*: .+)$", ansi_free(phase.log.read_text(errors="replace")))
-            result.database_users = "; ".join(users) or "no output"
-            phase.detail = f"{engine}: {result.applied[self.stack]}; database users: {len(users)} lines"
-        with self.phase(number, "release") as phase:
-            result.release = phase.detail = self.release(number)
-        with self.phase(number, "integration tests") as phase:
-            result.tests = phase.detail = self.integration_tests(number)
-        with self.phase(number, "teardown" if standing else "destroy") as phase:
-            seeded = self.seed_access_log()
-            if standing:
-                kept = teardown.teardown(self.stack, self.paths.outdir, confirm=self.stack, log_bucket="empty", engine_name=engine)
-                self.kept = kept.lines
-            else:
-                deploy.destroy(self.stack, self.paths.outdir, parallelism=PARALLELISM, engine_name=engine)
-            match = _DESTROY_RE.search(ansi_free(phase.log.read_text(errors="replace")))
-            result.destroyed = f"{match[1] if match else '?'} destroyed, with {seeded} in the log bucket" + (f"; kept {len(self.kept)}" if standing else "")
-            phase.detail = f"{engine}: {result.destroyed}"
-        with self.phase(number, "leftover check") as phase:
-            phase.detail = self.check_leftovers()
+            result.details["database users"] = "; ".join(users) or "no output"
+            phase.detail = f"cdktf: {result.applied[self.stack]}; database users: {len(users)} lines"
+        with self.phase(1, "release") as phase:
+            tag, digest = self.push_build(1)
+            command = [sys.executable, "-m", "tools.ops.release", self.stack, tag, "--skip-synth", "--outdir", str(self.paths.outdir)]
+            result.details["release"] = phase.detail = self.released(self.stack, self.environment, digest, lambda: self.command(command, "make release"))
+        with self.phase(1, "integration tests") as phase:
+            result.details["tests"] = phase.detail = self.integration_tests(1)
         result.seconds = time.monotonic() - start
         self.rounds.append(result)
         return result
+
+    def round_two(self) -> Round:
+        """The by-hand path through ``make`` (``ENGINE=terraform``, but ``make destroy`` of the
+        copy with the cdktf CLI), as docs/emulator.md walks it, on the standing dev: promote
+        to the copy, the access proof, the copy destroyed, teardown, deploy again, teardown."""
+        result, start = Round(2, "make, terraform"), time.monotonic()
+        dev, environment = self.targets["standing"]
+        copy, copy_environment = self.targets["copy"]
+        self.stack, self.environment = dev, environment
+        with self.phase(2, "bootstrap") as phase:
+            self.make("bootstrap")
+            phase.detail = result.applied[STATE_STACK] = self.applied(phase.log, STATE_STACK)
+        for stack, name in SHARED[1:]:
+            with self.phase(2, name) as phase:
+                self.make("deploy", f"STACK={stack}", "ENGINE=terraform")
+                phase.detail = result.applied[stack] = self.applied(phase.log, stack)
+        with self.phase(2, "deploy dev") as phase:
+            self.make("deploy", f"STACK={dev}", "ENGINE=terraform")
+            phase.detail = result.applied[dev] = self.applied(phase.log, dev)
+        with self.phase(2, "release") as phase:
+            tag, digest = self.push_build(2)
+            result.details["release"] = phase.detail = self.released(dev, environment, digest, lambda: self.make("release", f"STACK={dev}", f"IMAGE={tag}"))
+        with self.phase(2, "promote") as phase:
+            promote = ("promote", f"FROM={dev}", f"TO={copy}", f"EXPECT={digest}")
+            result.details["promote"] = phase.detail = self.released(copy, copy_environment, digest, lambda: self.make(*promote))
+        with self.phase(2, "access proof") as phase:
+            result.details["access"] = phase.detail = self.access_proof(dev, copy)
+        with self.phase(2, "integration tests") as phase:
+            result.details["tests"] = phase.detail = self.integration_tests(2)
+        self.destroy_copy(result, copy, copy_environment)
+        self.stack, self.environment = dev, environment
+        self.teardown_and_check(result, dev, "teardown")
+        with self.phase(2, "deploy again") as phase:
+            self.make("deploy", f"STACK={dev}", "ENGINE=terraform")
+            phase.detail = result.details["deploy again"] = f"after the teardown: {self.applied(phase.log, dev)}"
+        self.teardown_and_check(result, dev, "teardown again")
+        result.seconds = time.monotonic() - start
+        self.rounds.append(result)
+        return result
+
+    def destroy_copy(self, result: Round, copy: str, environment: str) -> None:
+        """Round 1's copy removed with ``make destroy`` (the cdktf CLI), then the leftover check
+        (first: a check of dev's names would count the copy's, which share their prefix)."""
+        self.stack, self.environment, self.kept = copy, environment, []
+        with self.phase(2, "destroy copy") as phase:
+            seeded = self.seed_access_log(copy)
+            self.make("destroy", f"STACK={copy}")
+            match = _DESTROY_RE.search(ansi_free(phase.log.read_text(errors="replace")))
+            result.details["destroy copy"] = phase.detail = f"cdktf: {match[1] if match else '?'} destroyed, with {seeded} in the log bucket"
+        with self.phase(2, "copy's leftovers") as phase:
+            phase.detail = self.check_leftovers()
+
+    def teardown_and_check(self, result: Round, stack: str, name: str) -> None:
+        with self.phase(2, name) as phase:
+            seeded = self.seed_access_log(stack)
+            self.make("teardown", f"STACK={stack}", f"CONFIRM={stack}", "ENGINE=terraform")
+            text = ansi_free(phase.log.read_text(errors="replace"))
+            self.kept = [line.strip()[2:] for line in text.split("torn down; kept in the account:", 1)[-1].splitlines() if line.strip().startswith("- ")]
+            match = _DESTROY_RE.search(text)
+            result.details[name] = phase.detail = f"terraform: {match[1] if match else '?'} destroyed, with {seeded} in the log bucket; kept {len(self.kept)}"
+        with self.phase(2, f"leftovers ({name})") as phase:
+            phase.detail = self.check_leftovers()
+
+    def make(self, target: str, *assignments: str) -> None:
+        """``make <target> NAME=value...`` in the checkout, as a user types it (the harness's
+        environment: the emulator, every override variable, the offline provider)."""
+        self.command(["make", "--no-print-directory", target, *assignments], f"make {target}")
+
+    def command(self, args: list[str], what: str, env: Mapping[str, str] | None = None) -> None:
+        result = subprocess.run(args, cwd=ROOT, env=dict(env or os.environ), check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{what} exited {result.returncode}")
 
     def adapt_stacks(self) -> list[str]:
         """Adapt every synthesized stack to the provider found; the change lines."""
@@ -290,7 +356,7 @@ class Lifecycle:
         for path in sorted((self.paths.outdir / "stacks").glob("*/cdk.tf.json")):
             doc, stack_changes = adapt(json.loads(path.read_text()), self.tools.provider.version)
             path.write_text(json.dumps(doc, indent=2) + "\n")
-            if path.parent.name in (STATE_STACK, ACCOUNT_STACK, REGISTRY_STACK, self.stack):
+            if path.parent.name in (*(stack for stack, _ in SHARED), self.stack):
                 changes += [f"{path.parent.name}: {line}" for line in stack_changes]
         return changes
 
@@ -313,37 +379,69 @@ class Lifecycle:
             raise RuntimeError(f"terraform state list ({stack}) failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
         return [line for line in result.stdout.splitlines() if line and not line.startswith("data.") and ".data." not in line]
 
-    def release(self, number: int) -> str:
-        """Push a new build and ``make release`` it to the copy, as a user would; then check that
-        the service runs a new revision with exactly that digest and the previous one is kept."""
+    def clients(self, **credentials: str) -> Callable[[str], Any]:
         import boto3  # type: ignore[import-untyped]
 
-        session = boto3.session.Session(region_name=REGION)
-        ecr, ecs = (session.client(name, endpoint_url=self.endpoint) for name in ("ecr", "ecs"))
-        manifest, media_type = minimal_image(build=number)
-        tag = f"e2e-round-{number}"
-        digest = ecr.put_image(repositoryName=REGISTRY, imageManifest=manifest, imageManifestMediaType=media_type, imageTag=tag)["image"]["imageId"][
-            "imageDigest"
-        ]
-        cluster, service = self.stack, f"{self.stack}-api"
-        before = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
-        command = [sys.executable, "-m", "tools.ops.release", self.stack, tag, "--skip-synth", "--outdir", str(self.paths.outdir)]
-        result = subprocess.run(command, cwd=ROOT, env=dict(os.environ), check=False)
-        if result.returncode != 0:
-            raise RuntimeError(f"make release exited {result.returncode}")
-        after = ecs.describe_services(cluster=cluster, services=[service])["services"][0]["taskDefinition"]
+        session = boto3.session.Session(region_name=REGION, **credentials)
+        return lambda service: session.client(service, endpoint_url=self.endpoint)
+
+    def push_build(self, build: int) -> tuple[str, str]:
+        """A new build in the registry (the stand-in for ``docker push``): its tag and digest."""
+        manifest, media_type = minimal_image(build=build)
+        tag = f"e2e-build-{build}"
+        pushed = self.clients()("ecr").put_image(repositoryName=REGISTRY, imageManifest=manifest, imageManifestMediaType=media_type, imageTag=tag)
+        return tag, str(pushed["image"]["imageId"]["imageDigest"])
+
+    def released(self, stack: str, environment: str, digest: str, run: Callable[[], None]) -> str:
+        """Run a release or a promotion of ``digest`` to ``stack``, then check that its service
+        runs a new revision with exactly that digest, the previous one kept, the release recorded."""
+        client = self.clients()
+        ecr, ecs = client("ecr"), client("ecs")
+        service = f"{stack}-api"
+        before = ecs.describe_services(cluster=stack, services=[service])["services"][0]["taskDefinition"]
+        run()
+        after = ecs.describe_services(cluster=stack, services=[service])["services"][0]["taskDefinition"]
         (container,) = ecs.describe_task_definition(taskDefinition=after)["taskDefinition"]["containerDefinitions"]
         previous = ecs.describe_task_definition(taskDefinition=before)["taskDefinition"]["status"]
         tags = ecr.describe_images(repositoryName=REGISTRY, imageIds=[{"imageDigest": digest}])["imageDetails"][0]["imageTags"]
         problems = [
-            *([f"the service still runs {before}"] if after == before else []),
+            *([f"{stack} still runs {before}"] if after == before else []),
             *([f"the new revision runs {container['image']}, not {digest}"] if not container["image"].endswith(f"@{digest}") else []),
             *([f"the previous revision is {previous}"] if previous != "ACTIVE" else []),
-            *(["the release is not recorded"] if not any(t.startswith(f"release.{self.environment}.") for t in tags) else []),
+            *(["the release is not recorded"] if not any(t.startswith(f"release.{environment}.") for t in tags) else []),
         ]
         if problems:
             raise RuntimeError("; ".join(problems))
-        return f"{tag} ({digest[:19]}): {before.rsplit('/', 1)[-1]} -> {after.rsplit('/', 1)[-1]}, previous kept, recorded"
+        return f"{stack} runs {digest[:19]}: {before.rsplit('/', 1)[-1]} -> {after.rsplit('/', 1)[-1]}, previous kept, recorded"
+
+    def access_proof(self, dev: str, copy: str) -> str:
+        """dev's release role, by its own credentials under the emulator's IAM enforcement,
+        releases and promotes with make, and is denied what it must not do (:mod:`tools.e2e.access`)."""
+        admin = self.clients()
+        other = "order-api-prod"  # a stand-in for another environment's service
+        admin("ecs").create_cluster(clusterName=other)
+        family = admin("ecs").register_task_definition(family=f"{other}-api", containerDefinitions=[{"name": "api", "image": "x", "memory": 128}])
+        admin("ecs").create_service(cluster=other, serviceName=f"{other}-api", taskDefinition=family["taskDefinition"]["taskDefinitionArn"], desiredCount=1)
+        tag, digest = self.push_build(3)
+        role = self.roles["github_dev_release_role_arn"]
+        with access.enforced(self.endpoint, admin("sts"), role, "e2e-release") as credentials:
+            env = {**os.environ, **credentials}
+            self.command(["make", "--no-print-directory", "release", f"STACK={dev}", f"IMAGE={tag}"], "make release with the release role", env)
+            self.command(["make", "--no-print-directory", "promote", f"FROM={dev}", f"TO={copy}"], "make promote with the release role", env)
+            role_client = self.clients(
+                aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=credentials["AWS_SESSION_TOKEN"],
+            )
+            denied, problems = access.refused(role_client, access.denied_calls(dev, other))
+        runs = {s: admin("ecs").describe_services(cluster=s, services=[f"{s}-api"])["services"][0]["taskDefinition"] for s in (dev, copy)}
+        problems += [f"{s} runs {arn.rsplit('/', 1)[-1]}, not the release" for s, arn in runs.items() if digest not in _image_of(admin("ecs"), arn)]
+        admin("ecs").delete_service(cluster=other, service=f"{other}-api", force=True)
+        admin("ecs").delete_cluster(cluster=other)
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        name = role.rsplit("/", 1)[-1]
+        return f"{name} released {digest[:19]} to {dev} and promoted it to {copy}; denied: {', '.join(denied)}"
 
     def push_image(self) -> str:
         import boto3
@@ -360,20 +458,18 @@ class Lifecycle:
             return f"{image.reference} already there (same manifest)"
         return f"{image.reference} ({pushed['image']['imageId']['imageDigest'][:19]})"
 
-    def seed_access_log(self) -> str:
+    def seed_access_log(self, stack: str) -> str:
         """Put an access-log object in the load balancer's log bucket: the emulator delivers
-        none, and a disposable copy must destroy cleanly while its bucket holds data."""
-        import boto3
-
-        outputs = json.loads((self.paths.outputs / "flat-outputs.json").read_text())
-        session = boto3.session.Session(region_name=REGION)
-        attributes = session.client("elbv2", endpoint_url=self.endpoint).describe_load_balancer_attributes(LoadBalancerArn=outputs["alb_arn"])
+        none, and a destroy must work while the bucket holds data."""
+        client = self.clients()
+        (balancer,) = client("elbv2").describe_load_balancers(Names=[f"{stack}-alb"])["LoadBalancers"]
+        attributes = client("elbv2").describe_load_balancer_attributes(LoadBalancerArn=balancer["LoadBalancerArn"])
         settings = {a["Key"]: a["Value"] for a in attributes["Attributes"]}
         bucket, prefix = settings.get("access_logs.s3.bucket"), settings.get("access_logs.s3.prefix", "")
         if not bucket:
-            raise RuntimeError("the load balancer has no access-log bucket")
+            raise RuntimeError(f"the load balancer of {stack} has no access-log bucket")
         key = f"{prefix}/AWSLogs/123456789012/elasticloadbalancing/{REGION}/e2e.log.gz".lstrip("/")
-        session.client("s3", endpoint_url=self.endpoint).put_object(Bucket=bucket, Key=key, Body=gzip.compress(b"e2e access log line\n", mtime=0))
+        client("s3").put_object(Bucket=bucket, Key=key, Body=gzip.compress(b"e2e access log line\n", mtime=0))
         return "1 object"
 
     def integration_tests(self, number: int) -> str:
@@ -418,7 +514,7 @@ class Lifecycle:
         for r in self.rounds:
             applied = "; ".join(f"{stack}: {detail}" for stack, detail in r.applied.items())
             lines.append(f"  round {r.number} ({r.engine}, {r.seconds:.1f}s): {applied}")
-            lines.append(f"    database users: {r.database_users}; release: {r.release}; tests: {r.tests}; destroy: {r.destroyed}; nothing left")
+            lines += [f"    {step}: {detail}" for step, detail in r.details.items()]
         if major(provider.version) < 6:
             lines.append(f"  provider gap (hashicorp/aws {provider.version} < 6): {len(self.gap_changes)} changes to the synthesized copies")
             lines += [f"    - {change}" for change in self.gap_changes]
@@ -440,6 +536,11 @@ def kept_by_teardown(item: str, stack: str) -> bool:
         or item.startswith(f"KMS alias {retired}")
         or (item.startswith("KMS key ") and f"({retired}" in item)
     )
+
+
+def _image_of(ecs: Any, task_definition: str) -> str:
+    (container,) = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]["containerDefinitions"]
+    return str(container["image"])
 
 
 def _moto_version() -> str:
@@ -556,10 +657,10 @@ def main(environ: Mapping[str, str] | None = None, home: Path | None = None, wor
             os.environ.update(harness_env(caller, paths, None))
             with control.running(paths.ready_file, paths.logs / "moto.log", os.environ) as endpoint:
                 os.environ.update(harness_env(caller, paths, endpoint))
-                print(f"setup    emulator          moto {_moto_version()} on {endpoint} ({len(PATCHES)} patches)", flush=True)
+                print(f"setup    {'emulator':<{NAME_WIDTH}} moto {_moto_version()} on {endpoint} ({len(PATCHES)} patches)", flush=True)
                 lifecycle = Lifecycle(tools, paths, endpoint)
-                for number in range(1, ROUNDS + 1):
-                    lifecycle.run_round(number)
+                lifecycle.round_one()
+                lifecycle.round_two()
             for line in lifecycle.summary(time.monotonic() - start):
                 print(line)
     except PhaseFailed as failure:
