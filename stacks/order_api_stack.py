@@ -133,7 +133,7 @@ class OrderApiStack(TerraformStack):
                 min_tasks=max(config.service.min_tasks, 1),
                 pending_orders_namespace=config.service.pending_orders_namespace,
                 pending_orders_metric=config.service.pending_orders_metric,
-                database_restore_tests=config.database.restore_testing,
+                restore_testing_plan_arn=self.database.restore_testing_plan_arn,
             ),
             log_retention_days=retention,
             log_key_arn=self.log_key.arn,
@@ -249,7 +249,8 @@ class OrderApiStack(TerraformStack):
         self._output("waf_web_acl_arn", self.waf.web_acl_arn, "ARN of the WAF web ACL protecting the ALB")
         self._output("waf_web_acl_name", self.waf.web_acl_name, "Name of the WAF web ACL")
         self._output("dashboard_url", self.monitoring.dashboard_url, "CloudWatch dashboard for the on-call engineer")
-        self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic that receives every alarm and OK notification")
+        self._output("alarm_topic_arn", self.monitoring.topic_arn, "SNS topic of the pages (ALARM and OK) and of failed deployments and restore tests")
+        self._output("ticket_topic_arn", self.monitoring.ticket_topic_arn, "SNS topic of the cause alarms (ALARM and OK): non-paging, for working hours")
         self._output("deployment_strategy", self.config.deployment.strategy, "ECS deployment strategy of every release: BLUE_GREEN, CANARY or LINEAR")
         self._output(
             "test_listener_url", lb.test_listener_url, "Test listener (scheme, host, port): the new revision during a deployment, before production traffic"

@@ -336,6 +336,60 @@ def test_fails_bad_field(factory, field_name: str) -> None:
     assert "\n" not in str(excinfo.value) and str(excinfo.value).startswith(field_name)
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"rollback_5xx_rate_percent": 0}, "monitoring.rollback_5xx_rate_percent=0 is invalid: an integer from 1 to 100"),
+        ({"rollback_5xx_rate_percent": 2.5}, "monitoring.rollback_5xx_rate_percent=2.5 is invalid: an integer from 1 to 100"),
+        ({"rollback_latency_p99_ms": 9}, "monitoring.rollback_latency_p99_ms=9 is invalid: an integer from 10 to 60000"),
+        ({"rollback_min_requests": 0}, "monitoring.rollback_min_requests=0 is invalid: an integer from 1 to 1000000"),
+        (
+            {"rollback_min_requests": 49},
+            "monitoring.rollback_min_requests=49 is invalid: at least 100 / rollback_5xx_rate_percent = 50 (with fewer requests one failed "
+            "request alone is above 2 %, and a quiet environment rolls back on it)",
+        ),
+        (
+            {"rollback_5xx_rate_percent": 3, "rollback_min_requests": 33},
+            "monitoring.rollback_min_requests=33 is invalid: at least 100 / rollback_5xx_rate_percent = 34 (with fewer requests one failed "
+            "request alone is above 3 %, and a quiet environment rolls back on it)",
+        ),
+        ({"rollback_period_seconds": 90}, "monitoring.rollback_period_seconds=90 is invalid: a multiple of 60 from 60 to 3600"),
+        ({"rollback_period_seconds": True}, "monitoring.rollback_period_seconds=True is invalid: a multiple of 60 from 60 to 3600"),
+        ({"rollback_evaluation_periods": 25}, "monitoring.rollback_evaluation_periods=25 is invalid: an integer from 1 to 24"),
+        ({"rollback_datapoints_to_alarm": 4}, "monitoring.rollback_datapoints_to_alarm=4 is invalid: an integer from 1 to 3"),
+        ({"ticket_emails": ("tickets",)}, "monitoring.ticket_emails='tickets' is invalid: e-mail addresses such as oncall@example.com"),
+        ({"ticket_emails": ["a@example.com"]}, "monitoring.ticket_emails=['a@example.com'] is invalid: a tuple of e-mail addresses"),
+        ({"ticket_https_endpoints": ("http://tickets.example.com/",)}, "monitoring.ticket_https_endpoints='http://tickets.example.com/' is invalid: https://"),
+        ({"ticket_https_endpoints": ("https://t.example.com/a",) * 2}, "monitoring.ticket_https_endpoints=('https://t.example.com/a', "),
+        ({"ticket_topic_arn": "arn:aws:sqs:us-east-1:123456789012:q"}, "monitoring.ticket_topic_arn='arn:aws:sqs:us-east-1:123456789012:q' is invalid: an SNS"),
+    ],
+)
+def test_fails_bad_rollback_and_ticket_fields(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        MonitoringConfig(**fields)  # type: ignore[arg-type]
+    assert str(excinfo.value).startswith(message)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_fails_rollback_alarms_slower_than_the_canary() -> None:
+    """Prod's canary waits 5 minutes: the rollback alarms must be able to fire within them."""
+    prod = catalogue("us-east-1")["prod"]
+    slow = replace(prod.monitoring, rollback_period_seconds=120, rollback_evaluation_periods=3, rollback_datapoints_to_alarm=3)
+    with pytest.raises(ConfigError) as excinfo:
+        replace(prod, monitoring=slow)
+    assert str(excinfo.value) == (
+        "monitoring.rollback_datapoints_to_alarm=3 is invalid: at most 2 periods of 120 s: the rollback alarms must be able to fire "
+        "within the 5 minutes the CANARY deployment's first traffic shift waits"
+    )
+    linear = DeploymentConfig(strategy="LINEAR", linear_step_minutes=1)
+    with pytest.raises(ConfigError, match="within the 1 minutes the LINEAR deployment's first traffic shift waits"):
+        replace(prod, deployment=linear)
+    # Exactly the canary's minutes fit, and a deployment that does not wait has nothing to fit.
+    exact = replace(prod.monitoring, rollback_period_seconds=60, rollback_evaluation_periods=5, rollback_datapoints_to_alarm=5)
+    assert replace(prod, monitoring=exact).monitoring.rollback_datapoints_to_alarm == 5
+    assert replace(prod, deployment=DeploymentConfig(strategy="CANARY", canary_bake_minutes=0), monitoring=slow).deployment.canary_bake_minutes == 0
+
+
 def test_fails_prod_without_database_deletion_protection() -> None:
     prod = catalogue("us-east-1")["prod"]
     with pytest.raises(ConfigError, match=r"database\.deletion_protection"):

@@ -17,7 +17,7 @@ from tests.conftest import PROD_DIGEST as DIGEST
 from tests.conftest import Synthesized
 from tools.common.stack import DeployError, Image, stack_image
 from tools.ops import deploy
-from tools.ops.deploy import alarms_reach_someone, check_image, preflight
+from tools.ops.deploy import alarms_reach_someone, check_alarm_destination, check_image, preflight
 
 REPO_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/order-api"
 
@@ -108,21 +108,50 @@ def test_prod_without_an_alarm_destination_is_refused_before_anything_else(synth
     assert str(excinfo.value).startswith("order-api-prod: its alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN")
 
 
-def test_prod_with_an_external_topic_passes_the_alarm_check(prod_with_paging: Synthesized) -> None:
-    assert alarms_reach_someone(prod_with_paging.doc("order-api-prod"))
+def test_prod_with_an_external_topic_passes_the_alarm_check_and_warns_of_the_tickets(prod_with_paging: Synthesized, capsys: pytest.CaptureFixture[str]) -> None:
+    """Pages reach the existing topic; the cause alarms reach nobody: one warning line, no refusal."""
+    doc = prod_with_paging.doc("order-api-prod")
+    assert alarms_reach_someone(doc, "order-api-prod-alarms")
+    assert not alarms_reach_someone(doc, "order-api-prod-tickets")
     client = ecr(
         REPO_FOUND, ("describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, {"repositoryName": "order-api", "imageIds": [{"imageDigest": DIGEST}]})
     )
-    preflight(prod_with_paging.doc("order-api-prod"), "order-api-prod", ecr_client=lambda region, endpoint: client, logs_client=lambda r, e: ACCOUNT_READY)
+    preflight(doc, "order-api-prod", ecr_client=lambda region, endpoint: client, logs_client=lambda r, e: ACCOUNT_READY)
+    assert capsys.readouterr().err == (
+        "warning: order-api-prod: its cause alarms (errors, hosts, CPU, database) reach nobody but the dashboard; "
+        "set TICKET_EMAILS, TICKET_HTTPS_ENDPOINTS or TICKET_TOPIC_ARN (e.g. in settings.env) so that they open tickets\n"
+    )
 
 
-def test_alarm_destinations_are_subscriptions_or_external_topics() -> None:
-    own = {"alarm_actions": ["${aws_sns_topic.t.arn}"]}
-    assert not alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": own}}})
-    assert alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": own}, "aws_sns_topic_subscription": {"s": {}}}})
-    assert alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": {"alarm_actions": ["${aws_sns_topic.t.arn}", PAGING]}}}})
+def test_prod_with_a_ticket_subscriber_deploys_without_the_warning(prod_with_paging: Synthesized) -> None:
+    doc = prod_with_paging.doc("order-api-prod")
+    ticket_topic = prod_with_paging.ref("order-api-prod", "aws_sns_topic", "monitoring/ticket_topic", "arn")
+    doc["resource"]["aws_sns_topic_subscription"] = {"s": {"topic_arn": ticket_topic, "protocol": "email", "endpoint": "orders@example.com"}}
+    assert check_alarm_destination(doc, "order-api-prod") == []
+
+
+def test_a_subscriber_of_the_ticket_topic_does_not_satisfy_the_page(synth: Synthesized) -> None:
+    doc = synth.doc("order-api-prod")
+    ticket_topic = synth.ref("order-api-prod", "aws_sns_topic", "monitoring/ticket_topic", "arn")
+    doc["resource"]["aws_sns_topic_subscription"] = {"s": {"topic_arn": ticket_topic, "protocol": "email", "endpoint": "orders@example.com"}}
+    with pytest.raises(DeployError, match="order-api-prod: its alarms reach nobody"):
+        check_alarm_destination(doc, "order-api-prod")
+
+
+TOPICS = {"aws_sns_topic": {"p": {"name": "s-alarms"}, "t": {"name": "s-tickets"}}}
+
+
+def test_alarm_destinations_are_subscriptions_or_external_topics_of_that_channel() -> None:
+    page, ticket = "${aws_sns_topic.p.arn}", "${aws_sns_topic.t.arn}"
+    own = {"alarm_actions": [page]}
+    assert not alarms_reach_someone({"resource": {**TOPICS, "aws_cloudwatch_metric_alarm": {"a": own}}}, "s-alarms")
+    subscribed = {"resource": {**TOPICS, "aws_cloudwatch_metric_alarm": {"a": own}, "aws_sns_topic_subscription": {"s": {"topic_arn": page}}}}
+    assert alarms_reach_someone(subscribed, "s-alarms") and not alarms_reach_someone(subscribed, "s-tickets")
+    external = {"resource": {**TOPICS, "aws_cloudwatch_metric_alarm": {"a": {"alarm_actions": [ticket, PAGING]}}}}
+    assert alarms_reach_someone(external, "s-tickets") and not alarms_reach_someone(external, "s-alarms")
     # The SLO page is a composite alarm: its external topic counts too.
-    assert alarms_reach_someone({"resource": {"aws_cloudwatch_metric_alarm": {"a": own}, "aws_cloudwatch_composite_alarm": {"p": {"alarm_actions": [PAGING]}}}})
+    composite = {"resource": {**TOPICS, "aws_cloudwatch_metric_alarm": {"a": own}, "aws_cloudwatch_composite_alarm": {"p": {"alarm_actions": [page, PAGING]}}}}
+    assert alarms_reach_someone(composite, "s-alarms")
 
 
 def test_dev_and_shared_stacks_need_no_alarm_destination(synth: Synthesized) -> None:

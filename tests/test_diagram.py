@@ -140,17 +140,24 @@ def test_nat_gateways_and_vpc_endpoints(synth: Synthesized) -> None:
     assert "VPC endpoints" not in drawn(synth, drop("aws_vpc_endpoint"))
 
 
-def test_alarms_to_the_sns_topic(synth: Synthesized) -> None:
+def test_alarms_to_the_sns_topics(synth: Synthesized) -> None:
     text = drawn(synth)
     assert 'alarms -->|"5 alarms page"| topic_order_api_prod_alarms' in text
-    assert 'alarms -.->|"3 roll back a deployment"| svc_service' in text
+    assert 'alarms -->|"15 alarms notify, no page"| topic_order_api_prod_tickets' in text
+    assert 'alarms -.->|"7 roll back a deployment"| svc_service' in text
     assert 'rules -->|"one line per event"| topic_order_api_prod_alarms' in text
 
     def external(doc: dict[str, Any]) -> None:
-        alarm = next(a for a in doc["resource"]["aws_cloudwatch_metric_alarm"].values() if a.get("alarm_actions"))
-        alarm["alarm_actions"] = [*alarm["alarm_actions"], "arn:aws:sns:us-east-1:123456789012:paging"]
+        for alarm in doc["resource"]["aws_cloudwatch_metric_alarm"].values():
+            if alarm.get("alarm_actions"):
+                existing = "tickets" if alarm["alarm_actions"][0].startswith("${aws_sns_topic.monitoring_ticket") else "paging"
+                alarm["alarm_actions"] = [*alarm["alarm_actions"], f"arn:aws:sns:us-east-1:123456789012:{existing}"]
 
-    assert 'topic_paging>"SNS topic paging<br/>an existing topic"]' in drawn(synth, external)
+    with_existing = drawn(synth, external)
+    assert 'topic_paging>"SNS topic paging<br/>an existing topic"]' in with_existing
+    # An existing topic of the ticket channel does not page either.
+    assert 'alarms -->|"4 alarms page"| topic_paging' in with_existing
+    assert 'alarms -->|"15 alarms notify, no page"| topic_tickets' in with_existing
     assert 'alarms -->|"4 alarms page"| topic_order_api_prod_alarms' in drawn(synth, drop("aws_cloudwatch_composite_alarm"))
 
     def silent(doc: dict[str, Any]) -> None:

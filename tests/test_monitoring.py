@@ -1,4 +1,4 @@
-"""Monitoring component: encrypted alarm topic, alarms and their actions, the on-call dashboard."""
+"""Monitoring component: two encrypted alert topics, alarms and their channels, the on-call dashboard."""
 
 from __future__ import annotations
 
@@ -29,8 +29,11 @@ from stacks.components.monitoring import (
     EVENTS_NAMESPACE,
     PAGE_KEY,
     PAGING_ALARM_KEYS,
+    RESTORE_TEST_EVENT_FIELDS,
     ROLLBACK_ALARM_KEYS,
     SPOT_ALARM_KEYS,
+    TARGET_GROUP_ALARM_KEYS,
+    TICKET_ALARM_KEYS,
     Monitoring,
     MonitoringTargets,
     deployment_event_pattern,
@@ -47,6 +50,9 @@ from tests.event_patterns import matches
 STACK = "monitoring-test"
 PREFIX = "order-api-test"
 TOPIC_REF = "${aws_sns_topic.monitoring_topic_631C3BE1.arn}"
+TICKET_REF = "${aws_sns_topic.monitoring_ticket_topic_8DB7A571.arn}"
+#: Each channel: the construct id prefix of its resources, its topic's name, its topic's reference.
+CHANNELS = {"page": ("", f"{PREFIX}-alarms", TOPIC_REF), "ticket": ("ticket_", f"{PREFIX}-tickets", TICKET_REF)}
 ALARM = cloudwatch_metric_alarm.CloudwatchMetricAlarm.TF_RESOURCE_TYPE
 TARGETS = MonitoringTargets(
     alb_arn_suffix="app/order-api-test-alb/50dc6c495c0c9188",
@@ -65,6 +71,8 @@ LOGS: dict[str, Any] = {"log_retention_days": 14, "log_key_arn": LOG_KEY}
 CONFIG = MonitoringConfig(
     alarm_emails=("oncall@example.com", "team@example.com"),
     alarm_https_endpoints=("https://events.pagerduty.example.com/integration/abc/enqueue",),
+    ticket_emails=("orders-team@example.com",),
+    ticket_https_endpoints=("https://tickets.example.com/hooks/orders", "https://chat.example.com/hooks/orders"),
     db_connections=700,
 )
 
@@ -106,31 +114,56 @@ def widgets(synth: Synthesized) -> list[dict[str, Any]]:
     return json.loads(dashboard(synth)["dashboard_body"])["widgets"]
 
 
-# ---------------------------------------------------------------- topic
+# ---------------------------------------------------------------- topics
 
 
-def test_topic_is_encrypted_with_its_own_rotating_key(synth: Synthesized) -> None:
-    (key_id,) = synth.resources(STACK, kms_key.KmsKey.TF_RESOURCE_TYPE)
-    assert Testing.to_have_resource_with_properties(
-        synth.text(STACK), sns_topic.SnsTopic.TF_RESOURCE_TYPE, {"name": f"{PREFIX}-alarms", "kms_master_key_id": f"${{aws_kms_key.{key_id}.arn}}"}
-    )
-    assert synth.resource(STACK, kms_key.KmsKey.TF_RESOURCE_TYPE, "topic_key/key")["enable_key_rotation"] is True
-
-
-def test_key_lets_cloudwatch_and_eventbridge_of_this_account_use_it(synth: Synthesized) -> None:
+def _document(synth: Synthesized, path_end: str) -> dict[str, Any]:
     documents = synth.doc(STACK)["data"]["aws_iam_policy_document"]
-    (policy,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("monitoring/topic_key/policy")]
+    (found,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith(path_end)]
+    return found
+
+
+@pytest.mark.parametrize("channel", sorted(CHANNELS))
+def test_each_topic_is_encrypted_with_its_own_rotating_key(synth: Synthesized, channel: str) -> None:
+    prefix, name, _ = CHANNELS[channel]
+    key_id = synth.logical_id(STACK, kms_key.KmsKey.TF_RESOURCE_TYPE, f"monitoring/{prefix}topic_key/key")
+    assert Testing.to_have_resource_with_properties(
+        synth.text(STACK), sns_topic.SnsTopic.TF_RESOURCE_TYPE, {"name": name, "kms_master_key_id": f"${{aws_kms_key.{key_id}.arn}}"}
+    )
+    assert synth.resource(STACK, kms_key.KmsKey.TF_RESOURCE_TYPE, f"{prefix}topic_key/key")["enable_key_rotation"] is True
+    assert synth.resource(STACK, "aws_kms_alias", f"{prefix}topic_key/alias")["name"] == f"alias/{name}"
+    assert len(synth.resources(STACK, sns_topic.SnsTopic.TF_RESOURCE_TYPE)) == 2
+
+
+@pytest.mark.parametrize(("channel", "services"), [("page", ["cloudwatch.amazonaws.com", "events.amazonaws.com"]), ("ticket", ["cloudwatch.amazonaws.com"])])
+def test_each_key_lets_only_its_publishers_of_this_account_use_it(synth: Synthesized, channel: str, services: list[str]) -> None:
+    """CloudWatch publishes to both topics; EventBridge only to the page (the ticket topic has no event rule)."""
+    policy = _document(synth, f"monitoring/{CHANNELS[channel][0]}topic_key/policy")
     (service,) = [s for s in policy["statement"] if s.get("sid") == "ServiceUse"]
-    assert service["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}]
+    assert service["principals"] == [{"type": "Service", "identifiers": services}]
     assert "kms:GenerateDataKey*" in service["actions"] and "kms:Decrypt*" in service["actions"]
     assert service["condition"] == [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": ["${data.aws_caller_identity.caller.account_id}"]}]
 
 
+def _alarms_statement(statement: dict[str, Any], topic: str) -> None:
+    assert statement["sid"] == "CloudWatchAlarmsOfThisEnvironment"
+    assert statement["effect"] == "Allow" and statement["actions"] == ["sns:Publish"] and statement["resources"] == [topic]
+    assert statement["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
+    conditions = {c["variable"]: c["values"] for c in statement["condition"]}
+    assert conditions["aws:SourceAccount"] == ["${data.aws_caller_identity.caller.account_id}"]
+    assert conditions["aws:SourceArn"] == [
+        f"arn:${{data.aws_partition.partition.partition}}:cloudwatch:eu-west-1:${{data.aws_caller_identity.caller.account_id}}:alarm:{PREFIX}-*"
+    ]
+
+
+def _deny_statement(statement: dict[str, Any], topic: str) -> None:
+    assert statement["effect"] == "Deny" and statement["resources"] == [topic]
+    assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+
+
 def test_topic_policy_lets_only_this_environments_alarms_and_event_rules_publish(synth: Synthesized) -> None:
     assert Testing.to_have_resource_with_properties(synth.text(STACK), sns_topic_policy.SnsTopicPolicy.TF_RESOURCE_TYPE, {"arn": TOPIC_REF})
-    documents = synth.doc(STACK)["data"]["aws_iam_policy_document"]
-    (policy,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("monitoring/topic_policy_document")]
-    allow, events, deny = policy["statement"]
+    allow, events, deny = _document(synth, "monitoring/topic_policy_document")["statement"]
     assert events["sid"] == "EventRulesOfThisEnvironment"
     assert events["principals"] == [{"type": "Service", "identifiers": ["events.amazonaws.com"]}]
     assert (events["effect"], events["actions"], events["resources"]) == ("Allow", ["sns:Publish"], [TOPIC_REF])
@@ -138,31 +171,36 @@ def test_topic_policy_lets_only_this_environments_alarms_and_event_rules_publish
         f"arn:${{data.aws_partition.partition.partition}}:events:eu-west-1:${{data.aws_caller_identity.caller.account_id}}:rule/{PREFIX}-deployment-failed"
     )
     assert events["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [rule_arn]}]
-    assert allow["effect"] == "Allow" and allow["actions"] == ["sns:Publish"] and allow["resources"] == [TOPIC_REF]
-    assert allow["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
-    conditions = {c["variable"]: c["values"] for c in allow["condition"]}
-    assert conditions["aws:SourceAccount"] == ["${data.aws_caller_identity.caller.account_id}"]
-    assert conditions["aws:SourceArn"] == [
-        f"arn:${{data.aws_partition.partition.partition}}:cloudwatch:eu-west-1:${{data.aws_caller_identity.caller.account_id}}:alarm:{PREFIX}-*"
-    ]
-    assert deny["effect"] == "Deny" and deny["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+    _alarms_statement(allow, TOPIC_REF)
+    _deny_statement(deny, TOPIC_REF)
+
+
+def test_ticket_topic_policy_lets_only_this_environments_alarms_publish(synth: Synthesized) -> None:
+    assert Testing.to_have_resource_with_properties(synth.text(STACK), sns_topic_policy.SnsTopicPolicy.TF_RESOURCE_TYPE, {"arn": TICKET_REF})
+    allow, deny = _document(synth, "monitoring/ticket_topic_policy_document")["statement"]
+    _alarms_statement(allow, TICKET_REF)
+    _deny_statement(deny, TICKET_REF)
 
 
 def test_subscriptions_come_from_config(synth: Synthesized) -> None:
     subscriptions = synth.resources(STACK, sns_topic_subscription.SnsTopicSubscription.TF_RESOURCE_TYPE).values()
-    got = sorted((s["protocol"], s["endpoint"]) for s in subscriptions)
-    assert got == [
-        ("email", "oncall@example.com"),
-        ("email", "team@example.com"),
-        ("https", "https://events.pagerduty.example.com/integration/abc/enqueue"),
-    ]
-    assert all(s["topic_arn"] == TOPIC_REF for s in subscriptions)
+    got = sorted((s["topic_arn"], s["protocol"], s["endpoint"]) for s in subscriptions)
+    assert got == sorted(
+        [
+            (TOPIC_REF, "email", "oncall@example.com"),
+            (TOPIC_REF, "email", "team@example.com"),
+            (TOPIC_REF, "https", "https://events.pagerduty.example.com/integration/abc/enqueue"),
+            (TICKET_REF, "email", "orders-team@example.com"),
+            (TICKET_REF, "https", "https://tickets.example.com/hooks/orders"),
+            (TICKET_REF, "https", "https://chat.example.com/hooks/orders"),
+        ]
+    )
 
 
 # ---------------------------------------------------------------- alarms
 
 
-METRIC_ALARM_KEYS = (*BURN_ALARM_KEYS, *ALARM_KEYS, *SPOT_ALARM_KEYS)
+METRIC_ALARM_KEYS = (*BURN_ALARM_KEYS, *ALARM_KEYS, *TARGET_GROUP_ALARM_KEYS, *SPOT_ALARM_KEYS)
 
 
 def test_every_alarm_exists_with_a_deterministic_name(mon: tuple[Synthesized, Monitoring]) -> None:
@@ -174,15 +212,16 @@ def test_every_alarm_exists_with_a_deterministic_name(mon: tuple[Synthesized, Mo
     assert monitoring.alarm_names == [f"{PREFIX}-{key}" for key in (PAGE_KEY, *METRIC_ALARM_KEYS)]
 
 
-#: Which alarms notify the topic.  The SLO page replaces the request-error alarms; causes
-#: (CPU, memory, database, tasks, hosts) show on the dashboard; what the availability SLO
-#: cannot see pages: slow answers, an order backlog, and Fargate Spot capacity.
-PAGES = {
-    "latency-p99": True,
-    "pending-orders-backlog": True,
-    "spot-interruptions": True,
-    "spot-placement-failed": True,
-    **dict.fromkeys(BURN_ALARM_KEYS, False),
+#: Which channel each metric alarm notifies.  The SLO page replaces the request-error alarms;
+#: what the availability SLO cannot see pages too: slow answers, an order backlog, and
+#: Fargate Spot capacity.  The causes (errors, hosts, tasks, CPU, memory, database, the new
+#: revision's own signal) open tickets.  The burn-rate windows notify nobody: the page does.
+CHANNEL_OF: dict[str, str | None] = {
+    "latency-p99": "page",
+    "pending-orders-backlog": "page",
+    "spot-interruptions": "page",
+    "spot-placement-failed": "page",
+    **dict.fromkeys(BURN_ALARM_KEYS, None),
     **dict.fromkeys(
         (
             "alb-5xx-rate",
@@ -196,27 +235,34 @@ PAGES = {
             "db-connections-high",
             "db-connections-zero",
             "db-replica-lag",
+            "target-5xx-rate-blue",
+            "target-5xx-rate-green",
+            "target-latency-p99-blue",
+            "target-latency-p99-green",
         ),
-        False,
+        "ticket",
     ),
 }
 
 
-def test_the_paging_table_covers_every_metric_alarm() -> None:
-    assert sorted(PAGES) == sorted(METRIC_ALARM_KEYS)
-    assert sorted(PAGING_ALARM_KEYS) == sorted([PAGE_KEY, *(key for key, pages in PAGES.items() if pages)])
+def test_the_channel_table_covers_every_metric_alarm() -> None:
+    assert sorted(CHANNEL_OF) == sorted(METRIC_ALARM_KEYS)
+    assert sorted(PAGING_ALARM_KEYS) == sorted([PAGE_KEY, *(key for key, channel in CHANNEL_OF.items() if channel == "page")])
+    assert sorted(TICKET_ALARM_KEYS) == sorted(key for key, channel in CHANNEL_OF.items() if channel == "ticket")
 
 
-@pytest.mark.parametrize(("key", "pages"), sorted(PAGES.items()))
-def test_only_paging_alarms_notify_the_topic(synth: Synthesized, key: str, pages: bool) -> None:
+@pytest.mark.parametrize(("key", "channel"), [(k, CHANNEL_OF[k]) for k in sorted(CHANNEL_OF)])
+def test_each_alarm_notifies_its_channel(synth: Synthesized, key: str, channel: str | None) -> None:
     body = alarm(synth, key)
-    if pages:
-        assert body["alarm_actions"] == [TOPIC_REF]
-        assert body["ok_actions"] == [TOPIC_REF]
-        assert not body["alarm_description"].endswith("Dashboard only.")
-    else:
+    if channel is None:
         assert "alarm_actions" not in body and "ok_actions" not in body
         assert body["alarm_description"].endswith("Dashboard only.")
+        return
+    topic = CHANNELS[channel][2]
+    assert body["alarm_actions"] == [topic]
+    assert body["ok_actions"] == [topic]
+    assert body["alarm_description"].endswith(" Ticket (non-paging).") is (channel == "ticket")
+    assert not body["alarm_description"].endswith("Dashboard only.")
 
 
 @pytest.mark.parametrize("key", ALARM_KEYS)
@@ -242,6 +288,7 @@ def test_threshold_alarms_evaluate_the_configured_periods(synth: Synthesized, ke
         ("db-replica-lag", "notBreaching"),
         ("pending-orders-backlog", "notBreaching"),
         *((key, "notBreaching") for key in BURN_ALARM_KEYS),
+        *((key, "notBreaching") for key in TARGET_GROUP_ALARM_KEYS),
         ("spot-interruptions", "notBreaching"),
         ("spot-placement-failed", "notBreaching"),
     ],
@@ -286,6 +333,63 @@ def test_unhealthy_hosts_per_target_group(synth: Synthesized, colour: str, suffi
     assert body["metric_name"] == "UnHealthyHostCount"
     assert body["dimensions"] == {"TargetGroup": suffix, "LoadBalancer": TARGETS.alb_arn_suffix}
     assert (body["comparison_operator"], body["threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
+
+
+COLOURS = (("blue", TARGETS.blue_target_group_arn_suffix), ("green", TARGETS.green_target_group_arn_suffix))
+
+
+@pytest.mark.parametrize(("colour", "suffix"), COLOURS)
+def test_the_5xx_rate_of_each_target_group_above_a_floor_of_requests(synth: Synthesized, colour: str, suffix: str) -> None:
+    """The new revision's own errors: its target group's 5xx answers over its requests, 0 below
+    the floor of requests (so one failed request of a quiet period cannot roll back)."""
+    body = alarm(synth, f"target-5xx-rate-{colour}")
+    assert (body["comparison_operator"], body["threshold"]) == ("GreaterThanThreshold", CONFIG.rollback_5xx_rate_percent)
+    assert (body["evaluation_periods"], body["datapoints_to_alarm"]) == (3, 2)
+    queries = _queries(body)
+    assert queries["rate"]["expression"] == "IF(FILL(requests, 0) >= 50, 100 * FILL(errors, 0) / FILL(requests, 1), 0)"
+    assert [q["id"] for q in body["metric_query"] if q["return_data"]] == ["rate"]
+    for id_, name in (("requests", "RequestCount"), ("errors", "HTTPCode_Target_5XX_Count")):
+        metric = queries[id_]["metric"]
+        assert (metric["namespace"], metric["metric_name"], metric["stat"], metric["period"]) == ("AWS/ApplicationELB", name, "Sum", 60)
+        assert metric["dimensions"] == {"TargetGroup": suffix, "LoadBalancer": TARGETS.alb_arn_suffix}
+
+
+@pytest.mark.parametrize(("colour", "suffix"), COLOURS)
+def test_the_p99_of_each_target_group_above_a_floor_of_requests(synth: Synthesized, colour: str, suffix: str) -> None:
+    body = alarm(synth, f"target-latency-p99-{colour}")
+    assert (body["comparison_operator"], body["threshold"]) == ("GreaterThanThreshold", 2)
+    assert (body["evaluation_periods"], body["datapoints_to_alarm"]) == (3, 2)
+    queries = _queries(body)
+    assert queries["p99"]["expression"] == "IF(FILL(requests, 0) >= 50, FILL(latency, 0), 0)"
+    assert (queries["latency"]["metric"]["metric_name"], queries["latency"]["metric"]["stat"]) == ("TargetResponseTime", "p99")
+    assert (queries["requests"]["metric"]["metric_name"], queries["requests"]["metric"]["stat"]) == ("RequestCount", "Sum")
+    assert {q["metric"]["period"] for q in queries.values() if "metric" in q} == {60}
+    assert all(q["metric"]["dimensions"] == {"TargetGroup": suffix, "LoadBalancer": TARGETS.alb_arn_suffix} for q in queries.values() if "metric" in q)
+
+
+def test_the_target_group_alarms_follow_the_rollback_settings() -> None:
+    config = MonitoringConfig(
+        rollback_5xx_rate_percent=4,
+        rollback_latency_p99_ms=1500,
+        rollback_min_requests=200,
+        rollback_period_seconds=120,
+        rollback_evaluation_periods=5,
+        rollback_datapoints_to_alarm=3,
+    )
+    app = Testing.app()
+    stack = TerraformStack(app, "rollback")
+    provider.AwsProvider(stack, "aws", region="eu-west-1")
+    aws = AwsContext(account_id="111122223333", partition="aws", region="eu-west-1")
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=config, aws=aws, targets=TARGETS, **LOGS)
+    bodies = {b["alarm_name"]: b for b in json.loads(Testing.synth(stack))["resource"][ALARM].values()}
+    rate, latency = bodies[f"{PREFIX}-target-5xx-rate-green"], bodies[f"{PREFIX}-target-latency-p99-blue"]
+    assert (rate["threshold"], latency["threshold"]) == (4, 1.5)
+    for body in (rate, latency):
+        assert (body["evaluation_periods"], body["datapoints_to_alarm"]) == (5, 3)
+        assert {q["metric"]["period"] for q in body["metric_query"] if "metric" in q} == {120}
+        assert ">= 200," in next(q["expression"] for q in body["metric_query"] if q["return_data"])
+    # The threshold alarms keep their own settings.
+    assert (bodies[f"{PREFIX}-target-5xx"]["period"], bodies[f"{PREFIX}-target-5xx"]["datapoints_to_alarm"]) == (60, 3)
 
 
 def test_latency_alarm_uses_p99_in_seconds(synth: Synthesized) -> None:
@@ -344,15 +448,23 @@ def test_pending_orders_backlog_uses_the_custom_metric(synth: Synthesized) -> No
 def test_rollback_alarm_names_are_references_not_literals(mon: tuple[Synthesized, Monitoring]) -> None:
     # Resolved in the real stacks by tests/test_stack_wiring.py: each names an alarm resource.
     _, monitoring = mon
-    assert len(monitoring.rollback_alarm_names) == len(ROLLBACK_ALARM_KEYS) == 3
+    assert len(monitoring.rollback_alarm_names) == len(ROLLBACK_ALARM_KEYS) == 7
     assert all(Token.is_unresolved(name) for name in monitoring.rollback_alarm_names)
 
 
-def test_deployments_roll_back_on_the_fast_burn_and_unhealthy_hosts(synth: Synthesized) -> None:
+def test_deployments_roll_back_on_the_fast_burn_unhealthy_hosts_and_the_new_revisions_own_signal(synth: Synthesized) -> None:
     """The fast pair's short window (the new revision failing requests; it resets within
-    minutes, unlike the long windows), and unhealthy targets of either colour: metric
-    alarms only, as ECS takes them.  Each says so."""
-    assert ROLLBACK_ALARM_KEYS == ("slo-fast-5m", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+    minutes, unlike the long windows), unhealthy targets of either colour, and either
+    colour's own 5xx rate and p99: metric alarms only, as ECS takes them.  Each says so."""
+    assert ROLLBACK_ALARM_KEYS == (
+        "slo-fast-5m",
+        "unhealthy-hosts-blue",
+        "unhealthy-hosts-green",
+        "target-5xx-rate-blue",
+        "target-5xx-rate-green",
+        "target-latency-p99-blue",
+        "target-latency-p99-green",
+    )
     fast_short = BURN_PAIRS[0].short
     assert fast_short.key == "slo-fast-5m" and fast_short.minutes == 5
     for key in METRIC_ALARM_KEYS:
@@ -396,6 +508,8 @@ def _metric_names(widget: dict[str, Any]) -> set[str]:
         ("Aurora freeable memory (bytes)", "AWS/RDS", {"FreeableMemory"}),
         ("WAF allowed vs blocked requests", "AWS/WAFV2", {"AllowedRequests", "BlockedRequests"}),
         ("PendingOrders (order backlog)", "OrderApi", {"PendingOrders"}),
+        ("Blue / green: 5xx % of requests (rollback above)", "AWS/ApplicationELB", {"RequestCount", "HTTPCode_Target_5XX_Count"}),
+        ("Blue / green: p99 response time (s)", "AWS/ApplicationELB", {"RequestCount", "TargetResponseTime"}),
     ],
 )
 def test_dashboard_has_widget(synth: Synthesized, title: str, namespace: str, metrics: set[str]) -> None:
@@ -409,6 +523,21 @@ def test_dashboard_has_widget(synth: Synthesized, title: str, namespace: str, me
 def test_dashboard_response_time_shows_p50_and_p99(synth: Synthesized) -> None:
     (widget,) = [w for w in widgets(synth) if w["properties"].get("title") == "Target response time p50 / p99 (s)"]
     assert [m[-1]["stat"] for m in widget["properties"]["metrics"]] == ["p50", "p99"]
+
+
+@pytest.mark.parametrize(
+    ("title", "expression", "threshold"), [("5xx %", "IF(FILL(requests_{c}, 0) >= 50, 100 * FILL(errors_{c}, 0)", 2), ("p99", "FILL(latency_{c}, 0)", 2)]
+)
+def test_dashboard_shows_each_colour_as_its_rollback_alarms_see_it(synth: Synthesized, title: str, expression: str, threshold: float) -> None:
+    (widget,) = [w for w in widgets(synth) if str(w["properties"].get("title", "")).startswith(f"Blue / green: {title}")]
+    props = widget["properties"]
+    shown = {m[0]["id"]: m[0]["expression"] for m in props["metrics"] if isinstance(m[0], dict)}
+    assert sorted(shown) == ["value_blue", "value_green"]
+    for colour, suffix in COLOURS:
+        assert expression.format(c=colour) in shown[f"value_{colour}"]
+        assert {m[3] for m in props["metrics"] if isinstance(m[0], str) and m[-1]["id"].endswith(f"_{colour}")} == {suffix}
+    assert props["annotations"]["horizontal"] == [{"label": "rollback", "value": threshold}]
+    assert props["period"] == 60
 
 
 def test_dashboard_waf_widget_watches_the_web_acl(synth: Synthesized) -> None:
@@ -451,25 +580,24 @@ def test_no_subscriptions_by_default(tmp_path) -> None:
     assert Synthesized(tmp_path).resources("quiet", sns_topic_subscription.SnsTopicSubscription.TF_RESOURCE_TYPE) == {}
 
 
-def test_an_existing_topic_receives_every_alarm_too(tmp_path: Path) -> None:
-    app = App(outdir=str(tmp_path))
+@pytest.mark.parametrize(("channel", "keys"), [("alarm", PAGING_ALARM_KEYS), ("ticket", TICKET_ALARM_KEYS)])
+def test_an_existing_topic_receives_its_channels_alarms_too(channel: str, keys: tuple[str, ...]) -> None:
+    """``alarm_topic_arn`` gets the pages, ``ticket_topic_arn`` the cause alarms; neither the other's."""
+    app = Testing.app()
     stack = TerraformStack(app, "external")
     provider.AwsProvider(stack, "aws", region="eu-west-1")
     aws = AwsContext(account_id="${data.aws_caller_identity.caller.account_id}", partition="aws", region="eu-west-1")
-    paging = "arn:aws:sns:eu-west-1:123456789012:paging"
-    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=MonitoringConfig(alarm_topic_arn=paging), aws=aws, targets=TARGETS, **LOGS)
+    existing = f"arn:aws:sns:eu-west-1:123456789012:{channel}"
+    config = MonitoringConfig(alarm_topic_arn=existing) if channel == "alarm" else MonitoringConfig(ticket_topic_arn=existing)
+    Monitoring(stack, "monitoring", name_prefix=PREFIX, config=config, aws=aws, targets=TARGETS, **LOGS)
     doc = json.loads(Testing.synth(stack))
-    topic = next(f"${{aws_sns_topic.{name}.arn}}" for name in doc["resource"]["aws_sns_topic"])
-    paging_alarms = [
-        body
-        for section in (ALARM, "aws_cloudwatch_composite_alarm")
-        for body in doc["resource"][section].values()
-        if body["alarm_name"].removeprefix(f"{PREFIX}-") in PAGING_ALARM_KEYS
-    ]
-    assert len(paging_alarms) == len(PAGING_ALARM_KEYS)
-    for body in paging_alarms:
-        assert body["alarm_actions"] == [topic, paging]
-        assert body["ok_actions"] == [topic, paging]
+    topic = next(f"${{aws_sns_topic.{name}.arn}}" for name, body in doc["resource"]["aws_sns_topic"].items() if body["name"].endswith(f"-{channel}s"))
+    bodies = [body for section in (ALARM, "aws_cloudwatch_composite_alarm") for body in doc["resource"][section].values()]
+    notifying = [body for body in bodies if existing in body.get("alarm_actions", [])]
+    assert sorted(body["alarm_name"].removeprefix(f"{PREFIX}-") for body in notifying) == sorted(keys)
+    for body in notifying:
+        assert body["alarm_actions"] == [topic, existing]
+        assert body["ok_actions"] == [topic, existing]
     assert "aws_sns_topic_subscription" not in doc["resource"]
 
 
@@ -717,6 +845,9 @@ def test_the_interruption_rate_comes_from_the_config(tmp_path: Path) -> None:
 # --------------------------------------------------------- restore tests
 
 
+PLAN_ARN = "arn:aws:backup:eu-west-1:111122223333:restore-testing-plan:order_api_test_database-1a2b3c4d"
+
+
 @pytest.fixture(scope="module")
 def restore_tested(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("restore")
@@ -724,7 +855,7 @@ def restore_tested(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     stack = TerraformStack(app, "restore")
     provider.AwsProvider(stack, "aws", region="eu-west-1")
     aws = AwsContext(account_id="111122223333", partition="aws", region="eu-west-1")
-    targets = MonitoringTargets(**{**TARGETS.__dict__, "database_restore_tests": True})
+    targets = MonitoringTargets(**{**TARGETS.__dict__, "restore_testing_plan_arn": PLAN_ARN})
     Monitoring(stack, "monitoring", name_prefix=PREFIX, config=CONFIG, aws=aws, targets=targets, **LOGS)
     app.synth()
     return Synthesized(Path(outdir))
@@ -734,16 +865,15 @@ def test_no_restore_test_rule_without_restore_tests(synth: Synthesized) -> None:
     assert not [r for r in synth.resources(STACK, "aws_cloudwatch_event_rule").values() if r["name"].endswith("restore-test-failed")]
 
 
-def test_failed_restore_tests_of_the_cluster_reach_the_topic(restore_tested: Synthesized) -> None:
-    cluster_arn = f"arn:aws:rds:eu-west-1:111122223333:cluster:{TARGETS.db_cluster_identifier}"
+def test_failed_restore_tests_of_the_plan_reach_the_paging_topic(restore_tested: Synthesized) -> None:
     rule = restore_tested.resource("restore", "aws_cloudwatch_event_rule", "monitoring/restore_test_failed_rule")
     assert rule["name"] == f"{PREFIX}-restore-test-failed"
-    assert json.loads(rule["event_pattern"]) == restore_test_failure_pattern(cluster_arn)
+    assert json.loads(rule["event_pattern"]) == restore_test_failure_pattern(PLAN_ARN)
     target = restore_tested.resource("restore", "aws_cloudwatch_event_target", "monitoring/restore_test_failed_target")
     assert target["arn"] == restore_tested.ref("restore", "aws_sns_topic", "monitoring/topic", "arn")
     transformer = target["input_transformer"]
     assert set(re.findall(r"<(\w+)>", transformer["input_template"])) == set(transformer["input_paths"])
-    assert transformer["input_paths"]["reason"] == "$.detail.statusMessage"
+    assert transformer["input_template"].startswith(f'"{TARGETS.db_cluster_identifier}: restore test <job>')
     # The topic policy admits this rule as well as the deployment rule.
     documents = restore_tested.doc("restore")["data"]["aws_iam_policy_document"]
     (policy,) = [d for d in documents.values() if d["//"]["metadata"]["path"].endswith("monitoring/topic_policy_document")]
@@ -753,28 +883,49 @@ def test_failed_restore_tests_of_the_cluster_reach_the_topic(restore_tested: Syn
     ]
 
 
-def _restore_event(status: str, source: str = "arn:aws:rds:eu-west-1:111122223333:cluster:c") -> dict[str, Any]:
-    """A restore job state change as AWS Backup sends it (camel-cased job fields)."""
-    return {
-        "source": "aws.backup",
-        "detail-type": "Restore Job State Change",
-        "resources": [],
-        "detail": {"restoreJobId": "J1", "resourceType": "Aurora", "status": status, "sourceResourceArn": source, "statusMessage": "m"},
-    }
+#: AWS Backup's documented "Restore Job State Change" events (the FAILED and COMPLETED
+#: examples of https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html).
+RESTORE_EVENTS = json.loads((Path(__file__).parent / "fixtures" / "restore_job_events.json").read_text())
+
+
+def _restore_test(example: str, plan: str | None = PLAN_ARN, **detail: Any) -> dict[str, Any]:
+    """A documented example as a restore testing plan's job: AWS Backup adds the plan's ARN then."""
+    event = json.loads(json.dumps(RESTORE_EVENTS[example]))
+    if plan is not None:
+        event["detail"]["restoreTestingPlanArn"] = plan
+    event["detail"].update(detail)
+    return event
 
 
 @pytest.mark.parametrize(
     ("event", "expected"),
     [
-        (_restore_event("FAILED"), True),
-        (_restore_event("ABORTED"), True),
-        (_restore_event("COMPLETED"), False),
-        (_restore_event("RUNNING"), False),
-        (_restore_event("FAILED", source="arn:aws:rds:eu-west-1:111122223333:cluster:other"), False),
+        (_restore_test("FAILED"), True),
+        (_restore_test("FAILED", status="ABORTED"), True),
+        (_restore_test("FAILED", resourceType="Aurora"), True),
+        (_restore_test("COMPLETED"), False),
+        (_restore_test("COMPLETED", status="RUNNING"), False),
+        # Another plan's failed job, and a failed restore no plan started.
+        (_restore_test("FAILED", plan="arn:aws:backup:eu-west-1:111122223333:restore-testing-plan:other-5e6f7a8b"), False),
+        (_restore_test("FAILED", plan=None), False),
     ],
 )
-def test_only_failed_restores_of_this_cluster_match(event: dict[str, Any], expected: bool) -> None:
-    assert matches(restore_test_failure_pattern("arn:aws:rds:eu-west-1:111122223333:cluster:c"), event) is expected
+def test_only_failed_restore_tests_of_this_plan_match(event: dict[str, Any], expected: bool) -> None:
+    assert matches(restore_test_failure_pattern(PLAN_ARN), event) is expected
+
+
+def test_the_documented_failed_event_has_every_field_the_message_reads() -> None:
+    """The message's input paths are all in the documented FAILED event: a missing one would
+    leave a blank where the reader expects the job, the status or the reason."""
+    event = _restore_test("FAILED")
+    for path in RESTORE_TEST_EVENT_FIELDS.values():
+        value: Any = event
+        for part in path.removeprefix("$.").split("."):
+            assert isinstance(value, dict) and part in value, path
+            value = value[part]
+        assert value not in ("", None), path
+    # The old rule's field: documented only for a completed job, never for a failed one.
+    assert "sourceResourceArn" not in RESTORE_EVENTS["FAILED"]["detail"] and "sourceResourceArn" in RESTORE_EVENTS["COMPLETED"]["detail"]
 
 
 # ---------------------------------------------------- dashboard: SLO row

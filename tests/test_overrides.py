@@ -214,6 +214,8 @@ HOSTILE: list[tuple[str, str, bool]] = [
     ("TF_WORKSPACE_PREFIX", "$(id)", True),
     ("TF_WORKSPACE_PREFIX", "aws-", False),
 ]
+#: The ticket channel's variables take exactly what the paging channel's take.
+HOSTILE += [(variable.replace("ALARM_", "TICKET_", 1), value, refused) for variable, value, refused in HOSTILE if variable.startswith("ALARM_")]
 
 #: Values that only make sense together with others.
 CONTEXT = {
@@ -334,16 +336,49 @@ def test_whitespace_around_values_is_trimmed_and_empty_means_unset() -> None:
     assert len(config.environments) == 3
 
 
+PAGE_WARNING = (
+    "order-api-prod: alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (make deploy refuses order-api-prod without one)"
+)
+TICKET_WARNING = (
+    "order-api-prod: the cause alarms (errors, hosts, CPU, database) reach nobody, only the dashboard; "
+    "set TICKET_EMAILS, TICKET_HTTPS_ENDPOINTS or TICKET_TOPIC_ARN"
+)
+
+
 def test_alarm_destinations_reach_every_environment_and_silence_the_warning() -> None:
-    quiet = build_app_config({"ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:paging"})
+    quiet = build_app_config({"ALARM_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:paging", "TICKET_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:tickets"})
     assert {e.monitoring.alarm_topic_arn for e in quiet.environments} == {"arn:aws:sns:us-east-1:123456789012:paging"}
+    assert {e.monitoring.ticket_topic_arn for e in quiet.environments} == {"arn:aws:sns:us-east-1:123456789012:tickets"}
     assert quiet.warnings == []
-    loud = build_app_config({})
-    assert loud.warnings == [
-        "order-api-prod: alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (make deploy refuses order-api-prod without one)"
-    ]
+    assert build_app_config({}).warnings == [PAGE_WARNING, TICKET_WARNING]
     emails = build_app_config({"ALARM_EMAILS": "a@example.com,b@example.com"})
     assert emails.environments[2].monitoring.alarm_emails == ("a@example.com", "b@example.com")
+    assert emails.environments[2].monitoring.ticket_emails == ()
+    assert emails.warnings == [TICKET_WARNING]
+
+
+def test_each_channels_variables_reach_only_that_channel() -> None:
+    config = build_app_config(
+        {
+            "TICKET_EMAILS": "orders@example.com",
+            "TICKET_HTTPS_ENDPOINTS": "https://tickets.example.com/a",
+            "ALARM_HTTPS_ENDPOINTS": "https://page.example.com/b",
+        }
+    )
+    for env in config.environments:
+        m = env.monitoring
+        assert (m.ticket_emails, m.ticket_https_endpoints, m.ticket_topic_arn) == (("orders@example.com",), ("https://tickets.example.com/a",), None)
+        assert (m.alarm_emails, m.alarm_https_endpoints, m.alarm_topic_arn) == ((), ("https://page.example.com/b",), None)
+    assert config.warnings == []
+
+
+def test_fails_a_ticket_topic_outside_the_stacks_region() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        build_app_config({"TICKET_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:tickets"})
+    assert str(excinfo.value) == (
+        "TICKET_TOPIC_ARN='arn:aws:sns:eu-west-1:123456789012:tickets' is invalid: a topic in AWS_REGION=us-east-1 of the aws partition "
+        "(CloudWatch alarms notify topics of their own region)"
+    )
 
 
 def test_fails_unknown_override_names() -> None:
@@ -511,7 +546,8 @@ def test_fails_an_alarm_topic_outside_the_stacks_region() -> None:
 
 @pytest.mark.parametrize("region", sorted(name for name, r in REGIONS.items() if not r.data_api))
 def test_a_region_without_the_data_api_turns_it_off_and_says_so(region: str) -> None:
-    config = build_app_config({"AWS_REGION": region, "ALARM_TOPIC_ARN": f"arn:{REGIONS[region].partition}:sns:{region}:123456789012:paging"})
+    topic = f"arn:{REGIONS[region].partition}:sns:{region}:123456789012"
+    config = build_app_config({"AWS_REGION": region, "ALARM_TOPIC_ARN": f"{topic}:paging", "TICKET_TOPIC_ARN": f"{topic}:tickets"})
     assert {e.database.data_api for e in config.environments} == {False}
     assert config.warnings == [
         f"{region} has no RDS Data API: database.data_api is off there (stacks/config/catalogue.py), "

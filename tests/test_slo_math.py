@@ -1,9 +1,7 @@
 """The burn-rate page computed: the synthesized metric math and composite rule of prod,
-evaluated on synthetic per-minute load balancer series.
+evaluated on synthetic per-minute load balancer series (:mod:`tests.metric_math`).
 
-A tiny evaluator reads exactly what the JSON holds: each window alarm's expression,
-its metrics and their period, threshold and comparison, and the composite alarm's
-rule.  Each alarm sees the sum of every metric over its period ending now (CloudWatch's
+Each window alarm sees the sum of every metric over its period ending now (CloudWatch's
 default sliding evaluation window), one datapoint, missing data not breaching.  The
 scenarios are built from the SLO in the configuration, never from the expressions.
 """
@@ -20,6 +18,7 @@ import pytest
 
 from stacks.config import build_app_config
 from tests.conftest import Synthesized
+from tests.metric_math import Env, MetricAlarm, Series, Value, first, load_alarm, parse_expression, parse_rule
 
 STACK = "order-api-prod"
 PAGE = f"{STACK}-slo-burn"
@@ -29,172 +28,13 @@ SLOW = (f"{STACK}-slo-slow-6h", f"{STACK}-slo-slow-30m")
 RATE = 1000
 HOUR = 60
 
-# ------------------------------------------------------------ metric math
-
-
-_TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(.))")
-
-
-def _tokens(text: str) -> list[str]:
-    found = [m.group(1) or m.group(2) or m.group(3) for m in _TOKEN.finditer(text)]
-    return [t for t in found if t and not t.isspace()]
-
-
-Value = float | None
-Env = Mapping[str, Value]
-
-
-def parse_expression(text: str) -> Callable[[Env], Value]:
-    """``+ - * /``, parentheses, numbers, metric ids and ``FILL(x, n)``: the subset of
-    CloudWatch metric math the burn-rate alarms use.  Missing data propagates (a
-    period without a datapoint has no result); division by zero has no result."""
-    tokens = _tokens(text)
-    pos = 0
-
-    def peek() -> str | None:
-        return tokens[pos] if pos < len(tokens) else None
-
-    def take(expected: str | None = None) -> str:
-        nonlocal pos
-        token = tokens[pos]
-        assert expected is None or token == expected, f"expected {expected!r} at {token!r} in {text!r}"
-        pos += 1
-        return token
-
-    def binary(op: str, left: Callable[[Env], Value], right: Callable[[Env], Value]) -> Callable[[Env], Value]:
-        def evaluate(env: Env) -> Value:
-            a, b = left(env), right(env)
-            if a is None or b is None or (op == "/" and b == 0):
-                return None
-            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else 0.0}[op]
-
-        return evaluate
-
-    def expr() -> Callable[[Env], Value]:
-        node = term()
-        while peek() in ("+", "-"):
-            op = take()
-            node = binary(op, node, term())
-        return node
-
-    def term() -> Callable[[Env], Value]:
-        node = factor()
-        while peek() in ("*", "/"):
-            op = take()
-            node = binary(op, node, factor())
-        return node
-
-    def factor() -> Callable[[Env], Value]:
-        token = take()
-        if token == "(":
-            node = expr()
-            take(")")
-            return node
-        if re.fullmatch(r"\d+(\.\d+)?", token):
-            number = float(token)
-            return lambda env: number
-        if peek() == "(":
-            assert token == "FILL", f"{token}: not in the evaluated subset"
-            take("(")
-            series = expr()
-            take(",")
-            fill = float(take())
-            take(")")
-            return lambda env: fill if (v := series(env)) is None else v
-        return lambda env: env[token]
-
-    node = expr()
-    assert pos == len(tokens), f"trailing tokens in {text!r}"
-    return node
-
-
-def parse_rule(text: str) -> Callable[[Mapping[str, bool]], bool]:
-    """``ALARM("name")``, ``AND``, ``OR``, ``NOT`` and parentheses (NOT before AND before OR)."""
-    tokens = re.findall(r'ALARM\("[^"]+"\)|AND|OR|NOT|\(|\)', text)
-    assert "".join(tokens) == re.sub(r"\s+", "", text), f"unexpected text in rule {text!r}"
-    pos = 0
-
-    def take() -> str:
-        nonlocal pos
-        pos += 1
-        return tokens[pos - 1]
-
-    def disjunction() -> Callable[[Mapping[str, bool]], bool]:
-        parts = [conjunction()]
-        while pos < len(tokens) and tokens[pos] == "OR":
-            take()
-            parts.append(conjunction())
-        return lambda states: any(p(states) for p in parts)
-
-    def conjunction() -> Callable[[Mapping[str, bool]], bool]:
-        parts = [negation()]
-        while pos < len(tokens) and tokens[pos] == "AND":
-            take()
-            parts.append(negation())
-        return lambda states: all(p(states) for p in parts)
-
-    def negation() -> Callable[[Mapping[str, bool]], bool]:
-        token = take()
-        if token == "NOT":
-            inner = negation()
-            return lambda states: not inner(states)
-        if token == "(":
-            inner = disjunction()
-            assert take() == ")"
-            return inner
-        name = token[len('ALARM("') : -2]
-        return lambda states: states[name]
-
-    rule = disjunction()
-    assert pos == len(tokens)
-    return rule
-
 
 # ------------------------------------------------------------- the alarms
 
 
 @dataclass(frozen=True)
-class WindowAlarm:
-    name: str
-    expression: Callable[[Env], Value]
-    #: metric id -> (metric name, period in minutes)
-    metrics: Mapping[str, tuple[str, int]]
-    threshold: float
-    comparison: str
-
-    def fires(self, series: Series, minute: int) -> bool:
-        env = {id_: series.window_sum(metric, minute, minutes) for id_, (metric, minutes) in self.metrics.items()}
-        value = self.expression(env)
-        if value is None:  # treat_missing_data = notBreaching
-            return False
-        return value > self.threshold if self.comparison == "GreaterThanThreshold" else value >= self.threshold
-
-
-class Series:
-    """Per-minute sums of each load balancer metric; ``None``: no datapoint that minute."""
-
-    def __init__(self, data: Mapping[str, list[float | None]]) -> None:
-        self._prefix: dict[str, list[tuple[float, int]]] = {}
-        for metric, values in data.items():
-            total, count, prefix = 0.0, 0, [(0.0, 0)]
-            for v in values:
-                if v is not None:
-                    total, count = total + v, count + 1
-                prefix.append((total, count))
-            self._prefix[metric] = prefix
-        self.minutes = len(next(iter(data.values())))
-
-    def window_sum(self, metric: str, end: int, minutes: int) -> float | None:
-        """Sum over minutes ``[end - minutes, end)``, or ``None`` when none has data."""
-        prefix = self._prefix[metric]
-        start = max(0, end - minutes)
-        total, count = prefix[end][0] - prefix[start][0], prefix[end][1] - prefix[start][1]
-        return total if count else None
-
-
-@dataclass(frozen=True)
 class Page:
-    windows: Mapping[str, WindowAlarm]
+    windows: Mapping[str, MetricAlarm]
     rule: Callable[[Mapping[str, bool]], bool]
 
     def states(self, series: Series, minute: int) -> dict[str, bool]:
@@ -220,9 +60,7 @@ def load_page(doc: dict[str, Any]) -> Page:
     for name in names:
         body = by_name[name]
         assert (body["evaluation_periods"], body["datapoints_to_alarm"], body["treat_missing_data"]) == (1, 1, "notBreaching")
-        (returned,) = [q for q in body["metric_query"] if q["return_data"]]
-        metrics = {q["id"]: (q["metric"]["metric_name"], q["metric"]["period"] // 60) for q in body["metric_query"] if "metric" in q}
-        windows[name] = WindowAlarm(name, parse_expression(returned["expression"]), metrics, body["threshold"], body["comparison_operator"])
+        windows[name] = load_alarm(body)
     return Page(windows, parse_rule(rule_text))
 
 
@@ -255,11 +93,6 @@ def traffic(phases: list[tuple[int, float]], *, rate: float = RATE, target_share
             target.append(errors * target_share or None)
             elb.append(errors * (1 - target_share) or None)
     return Series({"RequestCount": requests, "HTTPCode_ELB_5XX_Count": elb, "HTTPCode_Target_5XX_Count": target})
-
-
-def first(timeline: list[bool], start: int = 0) -> int | None:
-    """Minutes after ``start`` until the page first fires (``None``: never)."""
-    return next((m - start + 1 for m in range(start, len(timeline)) if timeline[m]), None)
 
 
 def test_the_page_is_the_four_window_alarms(page: Page) -> None:

@@ -41,6 +41,7 @@ REFERENCE_OUTPUTS: dict[str, tuple[Any, ...]] = {
     "ecr_repository_url": ("aws_ecr_repository", "registry", "repository_url", True),
     "waf_web_acl_arn": ("aws_wafv2_web_acl", "waf/web_acl", "arn"),
     "alarm_topic_arn": ("aws_sns_topic", "monitoring/topic", "arn"),
+    "ticket_topic_arn": ("aws_sns_topic", "monitoring/ticket_topic", "arn"),
 }
 
 
@@ -96,6 +97,138 @@ def test_rollback_alarms_are_alarms_of_the_same_stack(synth: Synthesized, stack:
     page = synth.resource(stack, "aws_cloudwatch_composite_alarm", "monitoring/slo_burn")
     assert topic in page["alarm_actions"]
     assert synth.ref(stack, ALARM, "monitoring/slo_fast_5m", "alarm_name") in page["alarm_rule"]
+
+
+#: What every service must roll back on, spelled out (not derived from ROLLBACK_ALARM_KEYS):
+#: the load balancer's fast burn, and per target group its unhealthy hosts and the new
+#: revision's own 5xx rate and p99.
+ROLLS_BACK_ON = (
+    "slo_fast_5m",
+    "unhealthy_hosts_blue",
+    "unhealthy_hosts_green",
+    "target_5xx_rate_blue",
+    "target_5xx_rate_green",
+    "target_latency_p99_blue",
+    "target_latency_p99_green",
+)
+
+
+def missing_rollback_alarms(synth: Synthesized, stack: str, doc: dict[str, Any]) -> list[str]:
+    """The alarms of :data:`ROLLS_BACK_ON` that the service of ``doc`` does not roll back on, or
+    that do not watch this stack's load balancer (and, per colour, that colour's target group)."""
+    (service,) = doc["resource"]["aws_ecs_service"].values()
+    names = service.get("alarms", {}).get("alarm_names", [])
+    alb = synth.ref(stack, "aws_lb", "load_balancer/alb", "arn_suffix")
+    missing = []
+    for key in ROLLS_BACK_ON:
+        body = synth.resource(stack, ALARM, f"monitoring/{key}")
+        dimensions = [q["metric"]["dimensions"] for q in body.get("metric_query", []) if "metric" in q] or [body.get("dimensions", {})]
+        colour = key.rsplit("_", 1)[-1]
+        group = synth.ref(stack, "aws_lb_target_group", f"load_balancer/{colour}_target_group", "arn_suffix") if colour in ("blue", "green") else None
+        watches = all(d.get("LoadBalancer") == alb and d.get("TargetGroup") == group for d in dimensions)
+        if synth.ref(stack, ALARM, f"monitoring/{key}", "alarm_name") not in names or not watches:
+            missing.append(key)
+    return missing
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_service_rolls_back_on_the_new_revisions_own_signal(synth: Synthesized, stack: str) -> None:
+    assert missing_rollback_alarms(synth, stack, synth.doc(stack)) == []
+    enabled = synth.resource(stack, "aws_ecs_service", "service/service")["alarms"]
+    assert (enabled["enable"], enabled["rollback"]) == (True, True)
+
+
+@pytest.mark.parametrize("key", ["target_5xx_rate_green", "target_latency_p99_blue"])
+def test_a_service_without_a_target_group_alarm_is_found(synth: Synthesized, key: str) -> None:
+    """Planted defect: one per-target-group alarm taken out of prod's rollback list."""
+    stack = "order-api-prod"
+    doc = synth.doc(stack)
+    (service,) = doc["resource"]["aws_ecs_service"].values()
+    service["alarms"]["alarm_names"].remove(synth.ref(stack, ALARM, f"monitoring/{key}", "alarm_name"))
+    assert missing_rollback_alarms(synth, stack, doc) == [key]
+
+
+def _topic_refs(doc: dict[str, Any], stack: str) -> dict[str, str]:
+    """``page`` and ``ticket``: the references of the stack's own two topics, by their names."""
+    topics = {body["name"]: f"${{aws_sns_topic.{name}.arn}}" for name, body in doc["resource"]["aws_sns_topic"].items()}
+    return {"page": topics[f"{stack}-alarms"], "ticket": topics[f"{stack}-tickets"]}
+
+
+def unreached_alarms(doc: dict[str, Any], stack: str) -> list[str]:
+    """Every alarm of ``doc`` that reaches nobody, by name.  The rule: an alarm (metric or
+    composite) reaches people when
+
+    1. its ``alarm_actions`` hold the stack's paging topic (``<stack>-alarms``) or its
+       ticket topic (``<stack>-tickets``), and its ``ok_actions`` are the same, so the
+       recovery reaches whoever the alarm reached; or
+    2. it is a metric alarm named (by reference) in the ``alarm_rule`` of a composite alarm
+       that reaches people by 1. through the paging topic: the page notifies for it (the
+       burn-rate windows, among them the rollback alarm ``slo-fast-5m``).
+
+    A rollback alarm gets no exception: ECS acting on it tells nobody why (the deployment
+    rule says that it rolled back), so it must reach people by 1. or 2. as well.  And each
+    alarm's name is ``<stack>-...``, the only names the topics' policies let publish."""
+    topics = _topic_refs(doc, stack)
+    resources = doc["resource"]
+    composites = resources.get("aws_cloudwatch_composite_alarm", {})
+    metric = resources.get(ALARM, {})
+
+    def notifies(body: dict[str, Any], channels: tuple[str, ...] = ("page", "ticket")) -> bool:
+        actions = body.get("alarm_actions") or []
+        return any(topics[c] in actions for c in channels) and body.get("ok_actions") == actions
+
+    paged_for = {
+        name
+        for composite in composites.values()
+        if notifies(composite, ("page",))
+        for name in re.findall(r"\$\{aws_cloudwatch_metric_alarm\.([A-Za-z0-9_]+)\.alarm_name\}", composite["alarm_rule"])
+    }
+    unreached = [body["alarm_name"] for body in composites.values() if not notifies(body)]
+    unreached += [body["alarm_name"] for name, body in metric.items() if not notifies(body) and name not in paged_for]
+    unreached += [body["alarm_name"] for body in [*composites.values(), *metric.values()] if not body["alarm_name"].startswith(f"{stack}-")]
+    return sorted(unreached)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_alarm_reaches_people_one_way_or_the_other(synth: Synthesized, stack: str) -> None:
+    doc = synth.doc(stack)
+    assert unreached_alarms(doc, stack) == []
+    # Both channels carry alarms: the causes are no longer dashboard-only.
+    topics = _topic_refs(doc, stack)
+    for channel in ("page", "ticket"):
+        assert any(topics[channel] in body.get("alarm_actions", []) for body in doc["resource"][ALARM].values()), channel
+
+
+def _planted(synth: Synthesized, stack: str, plant: Any) -> list[str]:
+    doc = synth.doc(stack)
+    plant(doc["resource"])
+    return unreached_alarms(doc, stack)
+
+
+def test_an_alarm_that_reaches_nobody_is_found(synth: Synthesized) -> None:
+    """Planted defects on prod: a cause alarm without actions; an alarm notifying only on
+    firing; a planted alarm with no action; the page silenced (its windows then reach nobody)."""
+    stack = "order-api-prod"
+    lid = synth.logical_id
+
+    def no_actions(resources: dict[str, Any]) -> None:
+        body = resources[ALARM][lid(stack, ALARM, "monitoring/db_cpu_high")]
+        body.pop("alarm_actions"), body.pop("ok_actions")
+
+    def alarm_only(resources: dict[str, Any]) -> None:
+        resources[ALARM][lid(stack, ALARM, "monitoring/target_5xx_rate_green")].pop("ok_actions")
+
+    def planted(resources: dict[str, Any]) -> None:
+        resources[ALARM]["planted"] = {"alarm_name": f"{stack}-planted", "metric_name": "CPUUtilization"}
+
+    def silent_page(resources: dict[str, Any]) -> None:
+        page = resources["aws_cloudwatch_composite_alarm"][lid(stack, "aws_cloudwatch_composite_alarm", "monitoring/slo_burn")]
+        page["alarm_actions"] = page["ok_actions"] = []
+
+    assert _planted(synth, stack, no_actions) == [f"{stack}-db-cpu-high"]
+    assert _planted(synth, stack, alarm_only) == [f"{stack}-target-5xx-rate-green"]
+    assert _planted(synth, stack, planted) == [f"{stack}-planted"]
+    assert _planted(synth, stack, silent_page) == sorted(f"{stack}-{key}" for key in ("slo-burn", "slo-fast-1h", "slo-fast-5m", "slo-slow-6h", "slo-slow-30m"))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -284,8 +417,11 @@ def test_restore_tests_run_where_aws_backup_runs_and_their_failures_reach_the_to
     assert plan["recovery_point_selection"][0]["include_vaults"] == [synth.ref(stack, "aws_backup_vault", "database/backup_vault", "arn")]
     cluster = synth.resource(stack, "aws_rds_cluster", "database/cluster")["cluster_identifier"]
     rule = synth.resource(stack, "aws_cloudwatch_event_rule", "monitoring/restore_test_failed_rule")
-    assert json.loads(rule["event_pattern"])["detail"]["sourceResourceArn"] == [
-        f"arn:${{data.aws_partition.partition.partition}}:rds:us-east-1:${{data.aws_caller_identity.caller.account_id}}:cluster:{cluster}"
+    # The plan's restore jobs: the failed job's event names its plan, not the cluster.
+    assert json.loads(rule["event_pattern"])["detail"]["restoreTestingPlanArn"] == [
+        synth.ref(stack, "aws_backup_restore_testing_plan", "database/restore_testing_plan", "arn")
     ]
+    transformer = synth.resource(stack, "aws_cloudwatch_event_target", "monitoring/restore_test_failed_target")["input_transformer"]
+    assert transformer["input_template"].startswith(f'"{cluster}: restore test')
     target = synth.resource(stack, "aws_cloudwatch_event_target", "monitoring/restore_test_failed_target")
     assert target["arn"] == synth.ref(stack, "aws_sns_topic", "monitoring/topic", "arn")

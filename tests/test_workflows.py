@@ -216,7 +216,8 @@ def test_main_workflow_deploys_staging_then_production(main_wf: dict[str, Any]) 
     assert run_commands(staging)[0] == "make deploy STACK=order-api-staging"
     for job, env in ((staging, "STAGING"), (prod, "PROD")):
         deploy = next(s for s in job["steps"] if s.get("run", "") in ("make deploy STACK=order-api-staging", "make deploy STACK=order-api-prod"))
-        assert set(deploy["env"]) == {"IMAGE_TAG", "ALARM_EMAILS", "ALARM_HTTPS_ENDPOINTS", "ALARM_TOPIC_ARN", *(f"{env}_{name}" for name in DOMAIN_SETTINGS)}
+        channels = {f"{channel}_{what}" for channel in ("ALARM", "TICKET") for what in ("EMAILS", "HTTPS_ENDPOINTS", "TOPIC_ARN")}
+        assert set(deploy["env"]) == {"IMAGE_TAG", *channels, *(f"{env}_{name}" for name in DOMAIN_SETTINGS)}
         # The GitHub environment's own domain settings reach the stack of that environment.
         assert [deploy["env"][f"{env}_{name}"] for name in DOMAIN_SETTINGS] == [f"${{{{ vars.{name} }}}}" for name in DOMAIN_SETTINGS]
     assert prod["needs"] == "deploy-staging"

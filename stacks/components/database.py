@@ -124,7 +124,7 @@ class Database(Construct):
     Attributes: ``cluster_identifier``, ``cluster_arn``, ``writer_endpoint``,
     ``reader_endpoint``, ``port``, ``database_name``, ``secret_arn``,
     ``kms_key_arn``, ``security_group_id``, ``app_username``, ``users``,
-    ``connection``.
+    ``connection``, ``restore_testing_plan_arn`` (``None`` without restore tests).
     """
 
     def __init__(
@@ -150,6 +150,7 @@ class Database(Construct):
         self._config = config
         self._stamp: str | None = None
         self.cluster_identifier = f"{name_prefix}-aurora"
+        self.restore_testing_plan_arn: str | None = None
 
         self.key = EncryptionKey(
             self,
@@ -485,6 +486,7 @@ class Database(Construct):
                 )
             ],
         )
+        self.restore_testing_plan_arn = plan.arn
         role = self._backup_service_role(
             "restore_test_role",
             f"{name_prefix}-database-restore-test",

@@ -1,9 +1,9 @@
-"""Alarms on an encrypted SNS topic, and the on-call dashboard of one environment."""
+"""Alarms on two encrypted SNS topics (the page, the tickets), and the on-call dashboard of one environment."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,13 +14,13 @@ from stacks.aws import (
     cloudwatch_event_target,
     cloudwatch_log_metric_filter,
     cloudwatch_metric_alarm,
-    sns_topic,
-    sns_topic_policy,
-    sns_topic_subscription,
 )
-from stacks.components.common import AwsContext, Condition, EncryptionKey, Principal, Statement, deny_insecure_transport, log_group, policy_document
+from stacks.components.alert_channel import AlertChannel, ChannelSpec, alert_channel
+from stacks.components.common import AwsContext, log_group
+from stacks.components.rollback import LATENCY_METRICS, RATE_METRICS, latency_expression, rate_expression
 from stacks.components.slo import BURN_METRICS, BURN_PAIRS, BURN_WINDOWS, SLO_PERIOD_DAYS, BurnWindow, burn_expression, burn_rule
 from stacks.config import ConfigError, MonitoringConfig
+from stacks.config.names import PAGING_TOPIC_SUFFIX, TICKET_TOPIC_SUFFIX
 from stacks.framework import Construct, ITerraformDependable
 
 Alarm = cloudwatch_metric_alarm
@@ -49,19 +49,28 @@ PAGE_KEY = "slo-burn"
 #: Fargate Spot made visible: interruptions above a rate, and Spot tasks ECS cannot place.
 SPOT_ALARM_KEYS = ("spot-interruptions", "spot-placement-failed")
 
-#: Alarms that notify the topic (on firing and on recovery); every other alarm shows on
-#: the dashboard only.  The page is the SLO burn; the others see what the availability
-#: SLO cannot: slow answers, accepted orders not processed, and Fargate Spot capacity.
+#: The new revision's own signal (:mod:`stacks.components.rollback`), per target group:
+#: its 5xx share of requests and its p99 response time, each above a floor of requests.
+TARGET_GROUP_ALARM_KEYS = ("target-5xx-rate-blue", "target-5xx-rate-green", "target-latency-p99-blue", "target-latency-p99-green")
+
+#: Alarms that notify the paging topic (on firing and on recovery).  The page is the SLO
+#: burn; the others see what the availability SLO cannot: slow answers, accepted orders
+#: not processed, and Fargate Spot capacity.
 PAGING_ALARM_KEYS = (PAGE_KEY, "latency-p99", "pending-orders-backlog", *SPOT_ALARM_KEYS)
+#: Cause alarms: they notify the non-paging ticket topic (on firing and on recovery).
+#: Every metric alarm but the pages and the burn-rate windows, which notify nobody
+#: themselves: the composite page is their notification.
+TICKET_ALARM_KEYS = tuple(k for k in (*ALARM_KEYS, *TARGET_GROUP_ALARM_KEYS) if k not in PAGING_ALARM_KEYS)
 
 #: Alarms an ECS deployment rolls back on: the fast burn's 5-minute window (the new
-#: revision fails requests) and unhealthy targets in either target group (blue and
-#: green swap roles at every deployment).  ECS takes metric alarms (it computes the bake
-#: time from their periods and polls them with DescribeAlarms), so the composite page
-#: is not one of them; the longer windows are not either: they stay in ALARM up to six
-#: hours after an incident, and ECS ignores the alarms of a deployment that starts
-#: while one of them is in ALARM.
-ROLLBACK_ALARM_KEYS = ("slo-fast-5m", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+#: revision fails requests across the load balancer), unhealthy targets, and the new
+#: revision's own 5xx rate and p99 in either target group (blue and green swap roles at
+#: every deployment; during a canary only its own target group shows its errors
+#: undiluted).  ECS takes metric alarms (it computes the bake time from their periods
+#: and polls them with DescribeAlarms), so the composite page is not one of them; the
+#: longer windows are not either: they stay in ALARM up to six hours after an incident,
+#: and ECS ignores the alarms of a deployment that starts while one of them is in ALARM.
+ROLLBACK_ALARM_KEYS = ("slo-fast-5m", "unhealthy-hosts-blue", "unhealthy-hosts-green", *TARGET_GROUP_ALARM_KEYS)
 
 #: Namespace of the metrics counted from the environment's ECS events (metric filters).
 EVENTS_NAMESPACE = "OrderApi/EcsEvents"
@@ -122,20 +131,29 @@ def spot_placement_failure_pattern(service_arn: str) -> dict[str, Any]:
     }
 
 
-def restore_test_failure_pattern(cluster_arn: str) -> dict[str, Any]:
-    """A restore job of the cluster's recovery points (the weekly restore test) that failed or was aborted."""
+def restore_test_failure_pattern(plan_arn: str) -> dict[str, Any]:
+    """A restore job of the restore testing plan ``plan_arn`` (the weekly restore test) that
+    failed or was aborted.
+
+    AWS Backup's "Restore Job State Change" event carries ``restoreJobId``, ``status``,
+    ``resourceType``, ``creationDate`` and, on failure, ``statusMessage``; a job that a
+    restore testing plan started carries ``restoreTestingPlanArn`` too.  The failed job's
+    event has no ``sourceResourceArn``, so the plan names the cluster's restore tests.
+    Documented at https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html
+    (Restore Job events; tests/fixtures/restore_job_events.json holds its FAILED and COMPLETED examples)."""
     return {
         "source": ["aws.backup"],
         "detail-type": ["Restore Job State Change"],
-        "detail": {"status": ["FAILED", "ABORTED"], "sourceResourceArn": [cluster_arn]},
+        "detail": {"status": ["FAILED", "ABORTED"], "restoreTestingPlanArn": [plan_arn]},
     }
 
 
-#: What a failed restore test sends to the alarm topic (fields of :data:`RESTORE_TEST_EVENT_FIELDS`).
-RESTORE_TEST_MESSAGE = '"<cluster>: restore test <job> <status> at <time>: <reason>"'
+#: What a failed restore test sends to the alarm topic: a fixed text naming the cluster,
+#: then the event fields of :data:`RESTORE_TEST_EVENT_FIELDS` (each in the documented event).
+RESTORE_TEST_MESSAGE = '"{cluster}: restore test <job> (<resource>) <status> at <time>: <reason>"'
 RESTORE_TEST_EVENT_FIELDS = {
-    "cluster": "$.detail.sourceResourceArn",
     "job": "$.detail.restoreJobId",
+    "resource": "$.detail.resourceType",
     "status": "$.detail.status",
     "time": "$.time",
     "reason": "$.detail.statusMessage",
@@ -176,9 +194,10 @@ class MonitoringTargets:
     pending_orders_metric: str = "PendingOrders"
     #: Dimensions of the backlog metric; default ``{"ServiceName": service_name}``.
     pending_orders_dimensions: Mapping[str, str] | None = field(default=None)
-    #: The database cluster has weekly AWS Backup restore tests whose failures reach the
-    #: topic (rule ``<name_prefix>-restore-test-failed``).  Default off.
-    database_restore_tests: bool = False
+    #: The restore testing plan of the database cluster's weekly AWS Backup restore tests,
+    #: whose failures reach the paging topic (rule ``<name_prefix>-restore-test-failed``).
+    #: Default none: no restore tests.
+    restore_testing_plan_arn: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.min_tasks, bool) or not isinstance(self.min_tasks, int) or self.min_tasks < 1:
@@ -207,6 +226,8 @@ class _Spec:
     #: configured ones.  Datapoints to alarm: the configured ones, at most the periods.
     period: int | None = None
     evaluation_periods: int | None = None
+    #: Breaching periods that fire it; default the configured ones.
+    datapoints_to_alarm: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,31 +242,37 @@ class _TopicRule:
 
 
 class Monitoring(Construct):
-    """Alarms, their SNS topic and the on-call dashboard of one environment.
+    """Alarms, their two SNS topics and the on-call dashboard of one environment.
 
-    The topic ``<name_prefix>-alarms`` is encrypted with its own customer-managed
-    key, which CloudWatch and EventBridge (this account only) may use; the topic
-    policy lets only this account's ``<name_prefix>-*`` alarms and the
-    environment's event rules publish, and only over TLS.  The rule
-    ``<name_prefix>-deployment-failed`` sends one line per failed or rolled-back
-    ECS deployment of the service (:func:`deployment_event_pattern`), and with
-    ``targets.database_restore_tests`` the rule ``<name_prefix>-restore-test-failed``
-    one line per failed restore test.  Subscriptions come from
-    ``config.alarm_emails`` and ``config.alarm_https_endpoints``; with
-    ``config.alarm_topic_arn`` every paging alarm also notifies that existing topic
-    (e.g. the organisation's paging topic).
+    Two alert channels (:func:`~stacks.components.alert_channel.alert_channel`), each a
+    topic encrypted with its own customer-managed key that only this account's
+    ``<name_prefix>-*`` alarms (and, for the page, the environment's event rules) may
+    publish to, over TLS:
+
+    - the page, ``<name_prefix>-alarms``: the alarms of :data:`PAGING_ALARM_KEYS`, and
+      one line per failed or rolled-back ECS deployment of the service (rule
+      ``<name_prefix>-deployment-failed``, :func:`deployment_event_pattern`) and, with
+      ``targets.restore_testing_plan_arn``, per failed restore test (rule
+      ``<name_prefix>-restore-test-failed``).  Subscribers: ``config.alarm_emails`` and
+      ``config.alarm_https_endpoints``; ``config.alarm_topic_arn`` also receives the pages;
+    - the tickets, ``<name_prefix>-tickets``: the cause alarms of
+      :data:`TICKET_ALARM_KEYS` (errors, hosts, tasks, CPU, memory, database, the
+      per-target-group rollback alarms), for working hours.  Subscribers:
+      ``config.ticket_emails`` and ``config.ticket_https_endpoints``;
+      ``config.ticket_topic_arn`` also receives them.
 
     Alarms are named ``<name_prefix>-<key>``: the threshold alarms (:data:`ALARM_KEYS`),
-    the burn-rate windows (:data:`BURN_ALARM_KEYS`) and the composite page
+    the per-target-group rollback alarms (:data:`TARGET_GROUP_ALARM_KEYS`), the
+    burn-rate windows (:data:`BURN_ALARM_KEYS`) and the composite page
     (:data:`PAGE_KEY`) built from them, and the Fargate Spot alarms
-    (:data:`SPOT_ALARM_KEYS`) on metrics counted from the cluster's ECS events.  Those in
-    :data:`PAGING_ALARM_KEYS` notify the topic when they fire and when they recover;
-    the others show on the dashboard only.
+    (:data:`SPOT_ALARM_KEYS`) on metrics counted from the cluster's ECS events.  Each
+    notifies its channel when it fires and when it recovers; the burn-rate windows
+    notify nobody themselves: the page is their notification.
 
-    Attributes: ``topic_arn``, ``alarm_actions``, ``alarm_names``, ``alarms``
-    (key -> metric alarm), ``page`` (the composite alarm), ``rollback_alarm_names``
-    (references), ``dashboard_name``, ``dashboard_url``, ``key_arn``,
-    ``events_log_group_name``.
+    Attributes: ``topic_arn`` (the page's), ``ticket_topic_arn``, ``alarm_actions``,
+    ``ticket_actions``, ``alarm_names``, ``alarms`` (key -> metric alarm), ``page`` (the
+    composite alarm), ``rollback_alarm_names`` (references), ``dashboard_name``,
+    ``dashboard_url``, ``key_arn``, ``events_log_group_name``.
     """
 
     def __init__(
@@ -266,15 +293,16 @@ class Monitoring(Construct):
         self._aws = aws
         self._targets = targets
 
-        self._topic(name_prefix, config, aws)
+        self._channels(name_prefix, config, aws)
         specs = self._specs(config, targets)
         assert tuple(s.key for s in specs) == ALARM_KEYS
         self.alarms: dict[str, Alarm.CloudwatchMetricAlarm] = {spec.key: self._alarm(spec) for spec in specs}
+        self.alarms.update({spec.key: self._alarm(spec) for spec in self._target_group_specs(config, targets)})
         self.alarms.update({window.key: self._alarm(self._burn_spec(window)) for window in BURN_WINDOWS})
         self.page = self._page()
         self._ecs_events(log_retention_days, log_key_arn)
         self.alarms.update({spec.key: self._alarm(spec) for spec in self._spot_specs()})
-        self.alarm_names = [alarm_name(name_prefix, key) for key in (PAGE_KEY, *BURN_ALARM_KEYS, *ALARM_KEYS, *SPOT_ALARM_KEYS)]
+        self.alarm_names = [alarm_name(name_prefix, key) for key in (PAGE_KEY, *BURN_ALARM_KEYS, *ALARM_KEYS, *TARGET_GROUP_ALARM_KEYS, *SPOT_ALARM_KEYS)]
         #: References to the rollback alarms' names: the service that rolls back on them
         #: then depends on them, so they exist before its first deployment.
         self.rollback_alarm_names = [self.alarms[key].alarm_name for key in ROLLBACK_ALARM_KEYS]
@@ -288,63 +316,34 @@ class Monitoring(Construct):
         )
         self.dashboard_url = f"https://{aws.region}.console.aws.amazon.com/cloudwatch/home?region={aws.region}#dashboards:name={self.dashboard_name}"
 
-    # ------------------------------------------------------------------ topic
+    # --------------------------------------------------------------- channels
 
-    def _topic(self, name_prefix: str, config: MonitoringConfig, aws: AwsContext) -> None:
-        topic_name = f"{name_prefix}-alarms"
+    def _channels(self, name_prefix: str, config: MonitoringConfig, aws: AwsContext) -> None:
+        """The paging topic with its event rules, and the ticket topic (:class:`Monitoring`)."""
         rules = self._topic_rules()
-        key = EncryptionKey(
-            self,
-            "topic_key",
-            alias=f"{name_prefix}-alarms",
-            description=f"{name_prefix}: alarm topic encryption",
-            aws=aws,
-            # CloudWatch (alarms) and EventBridge (deployment events) encrypt what they
-            # publish with the topic's key.
-            service_principals=["cloudwatch.amazonaws.com", "events.amazonaws.com"],
+        page = self._channel(
+            ChannelSpec(
+                "",
+                f"{name_prefix}-{PAGING_TOPIC_SUFFIX}",
+                "alarm",
+                config.alarm_emails,
+                config.alarm_https_endpoints,
+                config.alarm_topic_arn,
+                [r.name for r in rules],
+            )
         )
-        self.key_arn = key.arn
-        topic = sns_topic.SnsTopic(self, "topic", name=topic_name, display_name=f"{name_prefix} alarms", kms_master_key_id=key.arn, tags={"Name": topic_name})
-        self.topic_arn = topic.arn
-        #: Where every alarm and OK notification goes: this topic, and the external one if configured.
-        self.alarm_actions = [topic.arn, *([config.alarm_topic_arn] if config.alarm_topic_arn else [])]
-        sns_topic_policy.SnsTopicPolicy(
-            self,
-            "topic_policy",
-            arn=topic.arn,
-            policy=policy_document(
-                self,
-                "topic_policy_document",
-                [
-                    Statement(
-                        sid="CloudWatchAlarmsOfThisEnvironment",
-                        effect="Allow",
-                        principals=[Principal(type="Service", identifiers=["cloudwatch.amazonaws.com"])],
-                        actions=["sns:Publish"],
-                        resources=[topic.arn],
-                        condition=[
-                            Condition(test="StringEquals", variable="aws:SourceAccount", values=[aws.account_id]),
-                            Condition(test="ArnLike", variable="aws:SourceArn", values=[aws.arn("cloudwatch", f"alarm:{name_prefix}-*")]),
-                        ],
-                    ),
-                    Statement(
-                        sid="EventRulesOfThisEnvironment",
-                        effect="Allow",
-                        principals=[Principal(type="Service", identifiers=["events.amazonaws.com"])],
-                        actions=["sns:Publish"],
-                        resources=[topic.arn],
-                        condition=[Condition(test="ArnEquals", variable="aws:SourceArn", values=[aws.arn("events", f"rule/{r.name}") for r in rules])],
-                    ),
-                    deny_insecure_transport(["sns:Publish"], [topic.arn]),
-                ],
-            ),
+        tickets = self._channel(
+            ChannelSpec(
+                "ticket_", f"{name_prefix}-{TICKET_TOPIC_SUFFIX}", "ticket", config.ticket_emails, config.ticket_https_endpoints, config.ticket_topic_arn
+            )
         )
+        self.topic_arn, self.key_arn, self.alarm_actions = page.topic_arn, page.key_arn, page.actions
+        self.ticket_topic_arn, self.ticket_actions = tickets.topic_arn, tickets.actions
         for r in rules:
-            self._event_rule(r.id, r.name, r.description, r.pattern, target_arn=topic.arn, message=r.message)
-        for i, email in enumerate(config.alarm_emails):
-            sns_topic_subscription.SnsTopicSubscription(self, f"email_subscription_{i}", topic_arn=topic.arn, protocol="email", endpoint=email)
-        for i, url in enumerate(config.alarm_https_endpoints):
-            sns_topic_subscription.SnsTopicSubscription(self, f"https_subscription_{i}", topic_arn=topic.arn, protocol="https", endpoint=url)
+            self._event_rule(r.id, r.name, r.description, r.pattern, target_arn=page.topic_arn, message=r.message)
+
+    def _channel(self, spec: ChannelSpec) -> AlertChannel:
+        return alert_channel(self, spec=spec, name_prefix=self._prefix, aws=self._aws)
 
     def _topic_rules(self) -> list[_TopicRule]:
         """Events that reach the topic as one readable line each: failed and rolled-back
@@ -360,14 +359,14 @@ class Monitoring(Construct):
                 (DEPLOYMENT_EVENT_FIELDS, DEPLOYMENT_MESSAGE),
             )
         ]
-        if t.database_restore_tests:
+        if t.restore_testing_plan_arn is not None:
             rules.append(
                 _TopicRule(
                     "restore_test_failed",
                     f"{prefix}-restore-test-failed",
                     f"{t.db_cluster_identifier}: AWS Backup restore test failed",
-                    restore_test_failure_pattern(self._aws.arn("rds", f"cluster:{t.db_cluster_identifier}")),
-                    (RESTORE_TEST_EVENT_FIELDS, RESTORE_TEST_MESSAGE),
+                    restore_test_failure_pattern(t.restore_testing_plan_arn),
+                    (RESTORE_TEST_EVENT_FIELDS, RESTORE_TEST_MESSAGE.format(cluster=t.db_cluster_identifier)),
                 )
             )
         return rules
@@ -476,6 +475,61 @@ class Monitoring(Construct):
                 "Sum",
                 period=900,
                 evaluation_periods=1,
+            ),
+        ]
+
+    # ----------------------------------------------- the new revision's own signal
+
+    def _target_group_specs(self, c: MonitoringConfig, t: MonitoringTargets) -> list[_Spec]:
+        """Per target group (:mod:`stacks.components.rollback`), in :data:`TARGET_GROUP_ALARM_KEYS`
+        order: its targets' 5xx share of its requests, then their p99 response time, each 0
+        in a period of fewer than ``rollback_min_requests`` requests."""
+        colours = (("blue", t.blue_target_group_arn_suffix), ("green", t.green_target_group_arn_suffix))
+        floor, period = c.rollback_min_requests, c.rollback_period_seconds
+        timing: dict[str, Any] = {"evaluation_periods": c.rollback_evaluation_periods, "datapoints_to_alarm": c.rollback_datapoints_to_alarm}
+        quiet = f"at least {floor} requests a period"
+        # No data (the idle colour, no traffic) is no failed request.
+        rate = [
+            _Spec(
+                f"target-5xx-rate-{colour}",
+                f"The {colour} target group's targets answer more than {c.rollback_5xx_rate_percent} % of its requests with a 5xx ({quiet})",
+                "GreaterThanThreshold",
+                c.rollback_5xx_rate_percent,
+                "notBreaching",
+                metric_query=self._target_group_query(suffix, ("rate", rate_expression(floor), "5xx % of requests"), RATE_METRICS, period),
+                **timing,
+            )
+            for colour, suffix in colours
+        ]
+        latency = [
+            _Spec(
+                f"target-latency-p99-{colour}",
+                f"The {colour} target group's p99 response time above {c.rollback_latency_p99_ms} ms ({quiet})",
+                "GreaterThanThreshold",
+                c.rollback_latency_p99_ms / 1000,
+                "notBreaching",
+                metric_query=self._target_group_query(suffix, ("p99", latency_expression(floor), "p99 response time (s)"), LATENCY_METRICS, period),
+                **timing,
+            )
+            for colour, suffix in colours
+        ]
+        return [*rate, *latency]
+
+    def _target_group_query(
+        self, target_group_arn_suffix: str, returned: tuple[str, str, str], metrics: Sequence[tuple[str, str, str]], period: int
+    ) -> list[Alarm.CloudwatchMetricAlarmMetricQuery]:
+        """``returned`` (id, expression, label) over ``metrics`` (id, name, statistic) of one target group."""
+        dimensions = {"TargetGroup": target_group_arn_suffix, "LoadBalancer": self._targets.alb_arn_suffix}
+        id_, expression, label = returned
+        return [
+            Alarm.CloudwatchMetricAlarmMetricQuery(id=id_, expression=expression, label=label, return_data=True),
+            *(
+                Alarm.CloudwatchMetricAlarmMetricQuery(
+                    id=metric_id,
+                    return_data=False,
+                    metric=Alarm.CloudwatchMetricAlarmMetricQueryMetric(namespace=ELB, metric_name=name, dimensions=dimensions, period=period, stat=stat),
+                )
+                for metric_id, name, stat in metrics
             ),
         ]
 
@@ -716,39 +770,65 @@ class Monitoring(Construct):
             }
         evaluation_periods = spec.evaluation_periods or c.alarm_evaluation_periods
         rollback = " Rolls back an ECS deployment." if spec.key in ROLLBACK_ALARM_KEYS else ""
-        pages = spec.key in PAGING_ALARM_KEYS
+        actions, channel = self._actions(spec.key)
         return Alarm.CloudwatchMetricAlarm(
             self,
             spec.key.replace("-", "_"),
             alarm_name=name,
-            alarm_description=f"{self._prefix}: {spec.description}.{rollback}{'' if pages else ' Dashboard only.'}",
+            alarm_description=f"{self._prefix}: {spec.description}.{rollback}{channel}",
             comparison_operator=spec.comparison,
             threshold=spec.threshold,
             evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=min(c.alarm_datapoints_to_alarm, evaluation_periods),
+            datapoints_to_alarm=min(spec.datapoints_to_alarm or c.alarm_datapoints_to_alarm, evaluation_periods),
             treat_missing_data=spec.treat_missing_data,
             metric_query=list(spec.metric_query) or None,
-            alarm_actions=self.alarm_actions if pages else None,
-            ok_actions=self.alarm_actions if pages else None,
+            alarm_actions=actions,
+            ok_actions=actions,
             tags={"Name": name},
             **single,
         )
+
+    def _actions(self, key: str) -> tuple[list[str] | None, str]:
+        """Where an alarm notifies, on firing and on recovery, and what its description says of it."""
+        if key in PAGING_ALARM_KEYS:
+            return self.alarm_actions, ""
+        if key in TICKET_ALARM_KEYS:
+            return self.ticket_actions, " Ticket (non-paging)."
+        # A burn-rate window: the composite page notifies for it.
+        return None, " Dashboard only."
 
     # -------------------------------------------------------------- dashboard
 
     def _dashboard_body(self) -> dict[str, Any]:
         """The on-call dashboard, one row per concern (see :meth:`_header_rows`)."""
-        rows = [*self._header_rows(), self._slo_row(), self._traffic_row(), self._service_row(), self._database_row(), self._edge_row()]
+        rows = [
+            *self._header_rows(),
+            self._slo_row(),
+            self._traffic_row(),
+            self._target_group_row(),
+            self._service_row(),
+            self._database_row(),
+            self._edge_row(),
+        ]
         return {"start": "-PT3H", "periodOverride": "inherit", "widgets": _layout(rows)}
 
-    def _graph(self, title: str, metrics: list[list[Any]], *, stat: str = "Average", threshold: float | None = None, label: str = "alarm") -> dict[str, Any]:
-        """A time series widget at the alarm period, with the alarm threshold drawn in."""
+    def _graph(
+        self,
+        title: str,
+        metrics: list[list[Any]],
+        *,
+        stat: str = "Average",
+        threshold: float | None = None,
+        label: str = "alarm",
+        period: int | None = None,
+    ) -> dict[str, Any]:
+        """A time series widget at the alarm period (or ``period``), with the alarm threshold drawn in."""
         props: dict[str, Any] = {
             "title": title,
             "view": "timeSeries",
             "stacked": False,
             "region": self._aws.region,
-            "period": self._config.alarm_period_seconds,
+            "period": period or self._config.alarm_period_seconds,
             "stat": stat,
             "metrics": metrics,
         }
@@ -762,8 +842,9 @@ class Monitoring(Construct):
         text = (
             f"# {self._prefix}\n"
             f"The page is `{alarm_name(self._prefix, PAGE_KEY)}` (availability SLO {c.availability_slo_percent} % over "
-            f"{SLO_PERIOD_DAYS} days). Rows: alarm states; the SLO and Fargate Spot; traffic at the load balancer; "
-            "the ECS service; the Aurora cluster; WAF and the order backlog."
+            f"{SLO_PERIOD_DAYS} days); the cause alarms go to `{self._prefix}-{TICKET_TOPIC_SUFFIX}`. Rows: alarm states; the SLO and "
+            "Fargate Spot; traffic at the load balancer; blue and green (a deployment's new revision); the ECS service; the Aurora "
+            "cluster; WAF and the order backlog."
         )
         alarms = [self._aws.arn("cloudwatch", f"alarm:{n}") for n in self.alarm_names]
         return [
@@ -789,6 +870,36 @@ class Monitoring(Construct):
                 [[ELB, "TargetResponseTime", *lb, {"stat": "p50", "label": "p50"}], [ELB, "TargetResponseTime", *lb, {"stat": "p99", "label": "p99"}]],
                 threshold=c.latency_p99_ms / 1000,
                 label="p99 alarm",
+            ),
+        ]
+
+    def _target_group_row(self) -> list[dict[str, Any]]:
+        """Each target group's 5xx share and p99, as its rollback alarms compute them."""
+        t, c = self._targets, self._config
+        lb = ["LoadBalancer", t.alb_arn_suffix]
+        colours = (("blue", t.blue_target_group_arn_suffix), ("green", t.green_target_group_arn_suffix))
+
+        def per_colour(expression: Callable[[int, str], str], metrics: Sequence[tuple[str, str, str]]) -> list[list[Any]]:
+            rows: list[list[Any]] = []
+            for colour, suffix in colours:
+                rows.append([{"expression": expression(c.rollback_min_requests, f"_{colour}"), "label": colour, "id": f"value_{colour}"}])
+                rows += [[ELB, name, "TargetGroup", suffix, *lb, {"id": f"{id_}_{colour}", "stat": stat, "visible": False}] for id_, name, stat in metrics]
+            return rows
+
+        return [
+            self._graph(
+                "Blue / green: 5xx % of requests (rollback above)",
+                per_colour(rate_expression, RATE_METRICS),
+                period=c.rollback_period_seconds,
+                threshold=c.rollback_5xx_rate_percent,
+                label="rollback",
+            ),
+            self._graph(
+                "Blue / green: p99 response time (s)",
+                per_colour(latency_expression, LATENCY_METRICS),
+                period=c.rollback_period_seconds,
+                threshold=c.rollback_latency_p99_ms / 1000,
+                label="rollback",
             ),
         ]
 

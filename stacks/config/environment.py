@@ -10,7 +10,7 @@ from stacks.config.database import DatabaseConfig
 from stacks.config.deployment import DeploymentConfig
 from stacks.config.edge import EdgeConfig
 from stacks.config.load_balancer import LoadBalancerConfig
-from stacks.config.monitoring import MonitoringConfig
+from stacks.config.monitoring import CHANNELS, MonitoringConfig
 from stacks.config.names import LONGEST_32_CHAR_PART, NAME_LIMIT_32, PROJECT, STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
 from stacks.config.pipeline import PipelineConfig
@@ -87,6 +87,7 @@ class EnvironmentConfig:
             self.load_balancer.domain_name,
             "a domain name when HTTPS and deployment.smoke_test are on (the smoke test checks the certificate against it)",
         )
+        self._check_rollback_timing()
         for tag_field in ("owner", "cost_center"):
             value = getattr(self, tag_field)
             _require(bool(_TAG_VALUE_RE.fullmatch(value)), tag_field, value, "1-256 letters, digits, spaces or . : / = + - @ _")
@@ -103,6 +104,21 @@ class EnvironmentConfig:
             _require(self.database.deletion_protection, "database.deletion_protection", self.database.deletion_protection, "must be true in prod")
             _require(not self.database.skip_final_snapshot, "database.skip_final_snapshot", self.database.skip_final_snapshot, "must be false in prod")
             _require(self.edge.alb_deletion_protection, "edge.alb_deletion_protection", self.edge.alb_deletion_protection, "must be true in prod")
+
+    def _check_rollback_timing(self) -> None:
+        """The per-target-group rollback alarms can fire while the first share of the traffic
+        alone reaches the new revision (CANARY's canary, LINEAR's first step), when the
+        deployment waits there at all."""
+        deployment, monitoring = self.deployment, self.monitoring
+        wait = {"CANARY": deployment.canary_bake_minutes, "LINEAR": deployment.linear_step_minutes}.get(deployment.strategy, 0)
+        to_fire = monitoring.rollback_period_seconds * monitoring.rollback_datapoints_to_alarm
+        _require(
+            wait == 0 or to_fire <= wait * 60,
+            "monitoring.rollback_datapoints_to_alarm",
+            monitoring.rollback_datapoints_to_alarm,
+            f"at most {wait * 60 // monitoring.rollback_period_seconds} periods of {monitoring.rollback_period_seconds} s: the rollback alarms "
+            f"must be able to fire within the {wait} minutes the {deployment.strategy} deployment's first traffic shift waits",
+        )
 
     @property
     def is_production(self) -> bool:
@@ -232,13 +248,14 @@ class AppConfig:
                 f"a key in TF_STATE_REGION={self.state_region} of the {partition} partition (S3 encrypts the state with a key of the bucket's region)",
             )
         for env in self.environments:
-            topic = env.monitoring.alarm_topic_arn
-            _require(
-                topic is None or arn_partition_region(topic) == (partition, env.region),
-                "ALARM_TOPIC_ARN",
-                topic,
-                f"a topic in AWS_REGION={env.region} of the {partition} partition (CloudWatch alarms notify topics of their own region)",
-            )
+            for channel in CHANNELS:
+                topic = getattr(env.monitoring, f"{channel}_topic_arn")
+                _require(
+                    topic is None or arn_partition_region(topic) == (partition, env.region),
+                    f"{channel.upper()}_TOPIC_ARN",
+                    topic,
+                    f"a topic in AWS_REGION={env.region} of the {partition} partition (CloudWatch alarms notify topics of their own region)",
+                )
 
     @property
     def state_region(self) -> str:
@@ -248,10 +265,17 @@ class AppConfig:
     def warnings(self) -> list[str]:
         """Things that synthesize but that a deploy would refuse or that will not work
         as usual (one line each)."""
+        production = [e for e in self.environments if e.is_production]
         lines = [
             f"{e.stack_name}: alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (make deploy refuses {e.stack_name} without one)"
-            for e in self.environments
-            if e.is_production and not e.monitoring.has_destination
+            for e in production
+            if not e.monitoring.has_destination
+        ]
+        lines += [
+            f"{e.stack_name}: the cause alarms (errors, hosts, CPU, database) reach nobody, only the dashboard; "
+            "set TICKET_EMAILS, TICKET_HTTPS_ENDPOINTS or TICKET_TOPIC_ARN"
+            for e in production
+            if not e.monitoring.reaches_someone("ticket")
         ]
         if self.environments and not REGIONS[self.region].data_api:
             lines.append(

@@ -34,24 +34,37 @@ _HTTPS_ALLOWED = (
 _SNS_TOPIC_ARN_RE = re.compile(r"arn:aws(-cn|-us-gov)?:sns:[a-z]{2}(-gov)?-[a-z]+-[0-9]:[0-9]{12}:([A-Za-z0-9_-]{1,256}|[A-Za-z0-9_-]{1,251}\.fifo)")
 
 
+#: The two alert channels, by the prefix of their fields: ``alarm`` pages (the paging
+#: topic), ``ticket`` does not (the cause alarms' topic).
+CHANNELS = ("alarm", "ticket")
+
+
 @dataclass(frozen=True)
 class MonitoringConfig:
-    """Logs, alarms and the on-call dashboard.
+    """Logs, alarms, their two channels and the on-call dashboard.
 
-    Every alarm evaluates ``alarm_evaluation_periods`` periods of
+    Every threshold alarm evaluates ``alarm_evaluation_periods`` periods of
     ``alarm_period_seconds`` and fires when ``alarm_datapoints_to_alarm`` of
-    them breach (default: 3 of 3 one-minute periods).
+    them breach (default: 3 of 3 one-minute periods); the per-target-group
+    rollback alarms do the same with the ``rollback_*`` fields (2 of 3).  Pages
+    reach the ``alarm_*`` destinations, the cause alarms the ``ticket_*`` ones.
     """
 
     #: Retention of every log group, days (a value CloudWatch Logs accepts).
     log_retention_days: int = 7
-    #: E-mail addresses subscribed to the alarm topic (each must confirm).  Default: none.
+    #: E-mail addresses subscribed to the paging topic (each must confirm).  Default: none.
     alarm_emails: tuple[str, ...] = ()
-    #: HTTPS endpoints (e.g. a paging service) subscribed to the alarm topic.  Default: none.
+    #: HTTPS endpoints (e.g. a paging service) subscribed to the paging topic.  Default: none.
     alarm_https_endpoints: tuple[str, ...] = ()
-    #: An existing SNS topic (e.g. the organisation's paging topic) that every alarm also
-    #: notifies.  Its policy must let CloudWatch alarms of this account publish.  Default: none.
+    #: An existing SNS topic (e.g. the organisation's paging topic) that every paging alarm
+    #: also notifies.  Its policy must let CloudWatch alarms of this account publish.  Default: none.
     alarm_topic_arn: str | None = None
+    #: E-mail addresses subscribed to the non-paging (ticket) topic of the cause alarms.  Default: none.
+    ticket_emails: tuple[str, ...] = ()
+    #: HTTPS endpoints (e.g. a ticketing system) subscribed to the ticket topic.  Default: none.
+    ticket_https_endpoints: tuple[str, ...] = ()
+    #: An existing SNS topic that every ticket alarm also notifies.  Default: none.
+    ticket_topic_arn: str | None = None
     #: Length of one alarm period, seconds (a multiple of 60, at most one hour).  Default 60.
     alarm_period_seconds: int = 60
     #: Periods each alarm looks at, 1-24 (so at most the day CloudWatch allows).  Default 3.
@@ -83,6 +96,21 @@ class MonitoringConfig:
     availability_slo_percent: float = 99.9
     #: Fargate Spot interruptions within one hour that fire ``spot-interruptions`` (1-1000).  Default 3.
     spot_interruptions_per_hour: int = 3
+    #: The new revision's own signal, per target group (blue and green): 5xx answers of its
+    #: targets above this share of its requests roll a deployment back, percent (1-100).  Default 2.
+    rollback_5xx_rate_percent: int = 2
+    #: p99 response time of one target group's targets that rolls a deployment back, milliseconds
+    #: (10-60,000).  Default 2000.
+    rollback_latency_p99_ms: int = 2000
+    #: Requests a target group must answer in a period before its rollback alarms look at it
+    #: (fewer count as healthy): at least 100 / ``rollback_5xx_rate_percent``, so that one
+    #: failed request alone never breaches.  Default 50.
+    rollback_min_requests: int = 50
+    #: Period of the per-target-group rollback alarms, seconds (a multiple of 60 up to 3600),
+    #: the periods they look at (1-24) and the breaching ones that fire them.  Default 60 / 3 / 2.
+    rollback_period_seconds: int = 60
+    rollback_evaluation_periods: int = 3
+    rollback_datapoints_to_alarm: int = 2
 
     @property
     def error_budget(self) -> Decimal:
@@ -91,38 +119,21 @@ class MonitoringConfig:
 
     @property
     def has_destination(self) -> bool:
-        """Whether a fired alarm reaches anyone: a subscription or an external topic."""
-        return bool(self.alarm_emails or self.alarm_https_endpoints or self.alarm_topic_arn)
+        """Whether a page reaches anyone: a subscription or an external topic."""
+        return self.reaches_someone("alarm")
+
+    def reaches_someone(self, channel: str) -> bool:
+        """Whether the ``channel`` (:data:`CHANNELS`) has a subscription or an external topic."""
+        return bool(getattr(self, f"{channel}_emails") or getattr(self, f"{channel}_https_endpoints") or getattr(self, f"{channel}_topic_arn"))
 
     def __post_init__(self) -> None:
         _one_of("monitoring.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
-        for list_field, pattern, allowed in (
-            ("alarm_emails", _EMAIL_RE, _EMAIL_ALLOWED),
-            ("alarm_https_endpoints", _HTTPS_URL_RE, _HTTPS_ALLOWED),
-        ):
-            values = getattr(self, list_field)
-            # SNS sets no limit that matters here (12,500,000 subscriptions per topic).
-            _require(isinstance(values, tuple), f"monitoring.{list_field}", values, f"a tuple of {allowed}")
-            for value in values:
-                match = pattern.fullmatch(value) if isinstance(value, str) else None
-                ok = match is not None and valid_port(match.groupdict().get("port")) and len(match.groupdict().get("host") or "") <= DNS_NAME_LIMIT
-                _require(ok, f"monitoring.{list_field}", value, allowed)
-            _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
-        if self.alarm_topic_arn is not None:
-            _require(
-                bool(_SNS_TOPIC_ARN_RE.fullmatch(self.alarm_topic_arn)),
-                "monitoring.alarm_topic_arn",
-                self.alarm_topic_arn,
-                "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:paging",
+        for channel in CHANNELS:
+            _check_destinations(channel, getattr(self, f"{channel}_emails"), getattr(self, f"{channel}_https_endpoints"), getattr(self, f"{channel}_topic_arn"))
+        for prefix in ("alarm", "rollback"):
+            _check_evaluation(
+                prefix, getattr(self, f"{prefix}_period_seconds"), getattr(self, f"{prefix}_evaluation_periods"), getattr(self, f"{prefix}_datapoints_to_alarm")
             )
-        _require(
-            isinstance(self.alarm_period_seconds, int) and self.alarm_period_seconds % 60 == 0 and 60 <= self.alarm_period_seconds <= 3600,
-            "monitoring.alarm_period_seconds",
-            self.alarm_period_seconds,
-            "a multiple of 60 from 60 to 3600",
-        )
-        _int_in("monitoring.alarm_evaluation_periods", self.alarm_evaluation_periods, 1, 24)
-        _int_in("monitoring.alarm_datapoints_to_alarm", self.alarm_datapoints_to_alarm, 1, self.alarm_evaluation_periods)
         _int_in("monitoring.alb_5xx_rate_percent", self.alb_5xx_rate_percent, 1, 100)
         _int_in("monitoring.target_5xx_count", self.target_5xx_count, 1, 1_000_000)
         _int_in("monitoring.unhealthy_hosts", self.unhealthy_hosts, 1, 1000)
@@ -141,3 +152,52 @@ class MonitoringConfig:
             "a percentage from 90 to 99.99 with at most two decimals, e.g. 99.9",
         )
         _int_in("monitoring.spot_interruptions_per_hour", self.spot_interruptions_per_hour, 1, 1000)
+        self._check_rollback()
+
+    def _check_rollback(self) -> None:
+        """The per-target-group rollback alarms: thresholds and the request floor."""
+        _int_in("monitoring.rollback_5xx_rate_percent", self.rollback_5xx_rate_percent, 1, 100)
+        _int_in("monitoring.rollback_latency_p99_ms", self.rollback_latency_p99_ms, 10, 60_000)
+        _int_in("monitoring.rollback_min_requests", self.rollback_min_requests, 1, 1_000_000)
+        floor = -(-100 // self.rollback_5xx_rate_percent)
+        _require(
+            self.rollback_min_requests >= floor,
+            "monitoring.rollback_min_requests",
+            self.rollback_min_requests,
+            f"at least 100 / rollback_5xx_rate_percent = {floor} (with fewer requests one failed request alone is above "
+            f"{self.rollback_5xx_rate_percent} %, and a quiet environment rolls back on it)",
+        )
+
+
+def _check_destinations(channel: str, emails: tuple[str, ...], endpoints: tuple[str, ...], topic_arn: str | None) -> None:
+    """The subscriptions and the external topic of one channel (``alarm``: the pages, ``ticket``: the rest)."""
+    for list_field, values, pattern, allowed in (
+        (f"{channel}_emails", emails, _EMAIL_RE, _EMAIL_ALLOWED),
+        (f"{channel}_https_endpoints", endpoints, _HTTPS_URL_RE, _HTTPS_ALLOWED),
+    ):
+        # SNS sets no limit that matters here (12,500,000 subscriptions per topic).
+        _require(isinstance(values, tuple), f"monitoring.{list_field}", values, f"a tuple of {allowed}")
+        for value in values:
+            match = pattern.fullmatch(value) if isinstance(value, str) else None
+            ok = match is not None and valid_port(match.groupdict().get("port")) and len(match.groupdict().get("host") or "") <= DNS_NAME_LIMIT
+            _require(ok, f"monitoring.{list_field}", value, allowed)
+        _require(len(set(values)) == len(values), f"monitoring.{list_field}", values, "no duplicates")
+    if topic_arn is not None:
+        _require(
+            bool(_SNS_TOPIC_ARN_RE.fullmatch(topic_arn)),
+            f"monitoring.{channel}_topic_arn",
+            topic_arn,
+            "an SNS topic ARN such as arn:aws:sns:us-east-1:123456789012:paging",
+        )
+
+
+def _check_evaluation(prefix: str, period: int, periods: int, datapoints: int) -> None:
+    """One group of alarms' period (whole minutes, at most an hour), periods looked at and breaching ones that fire."""
+    _require(
+        isinstance(period, int) and not isinstance(period, bool) and period % 60 == 0 and 60 <= period <= 3600,
+        f"monitoring.{prefix}_period_seconds",
+        period,
+        "a multiple of 60 from 60 to 3600",
+    )
+    _int_in(f"monitoring.{prefix}_evaluation_periods", periods, 1, 24)
+    _int_in(f"monitoring.{prefix}_datapoints_to_alarm", datapoints, 1, periods)

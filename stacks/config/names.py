@@ -16,3 +16,8 @@ ACCOUNT_STACK = f"{PROJECT}-account"
 LOG_DELIVERY_POLICY_NAME = f"{PROJECT}-log-delivery"
 #: The stack of the pipeline's identities, once per account.
 IDENTITY_STACK = f"{PROJECT}-identity"
+
+#: The environment's two alert topics, ``<name_prefix>-<suffix>``: the page, and the
+#: cause alarms that need a person in working hours (tickets).
+PAGING_TOPIC_SUFFIX = "alarms"
+TICKET_TOPIC_SUFFIX = "tickets"

@@ -19,6 +19,7 @@ from typing import Any
 
 from stacks.config.catalogue import EPHEMERAL_VPC_CIDR, catalogue
 from stacks.config.environment import AppConfig, EnvironmentConfig, validate_suffix
+from stacks.config.monitoring import CHANNELS
 from stacks.config.names import STANDING_ENVIRONMENTS
 from stacks.config.network import NetworkConfig
 from stacks.config.pipeline import PipelineConfig
@@ -38,6 +39,9 @@ OVERRIDE_VARIABLES = (
     "ALARM_EMAILS",
     "ALARM_HTTPS_ENDPOINTS",
     "ALARM_TOPIC_ARN",
+    "TICKET_EMAILS",
+    "TICKET_HTTPS_ENDPOINTS",
+    "TICKET_TOPIC_ARN",
     "STATE_BACKEND",
     "TF_STATE_BUCKET",
     "TF_STATE_REGION",
@@ -332,17 +336,24 @@ def _zones(envs: Environments, overrides: Mapping[str, str | None], region_name:
 
 
 def _image_and_alarms(envs: Environments, overrides: Mapping[str, str | None]) -> Environments:
-    """``IMAGE_TAG`` and the alarm destinations (``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS``, ``ALARM_TOPIC_ARN``) applied."""
+    """``IMAGE_TAG`` and both alert channels' destinations (:func:`_channel`) applied."""
     image_tag = _get(overrides, "IMAGE_TAG")
     if image_tag is not None:
         envs = _changed(envs, overrides, "IMAGE_TAG", {"service": {"image_tag": image_tag}})
-    for variable, field_name in (("ALARM_EMAILS", "alarm_emails"), ("ALARM_HTTPS_ENDPOINTS", "alarm_https_endpoints")):
+    for channel in CHANNELS:
+        envs = _channel(envs, overrides, channel)
+    return envs
+
+
+def _channel(envs: Environments, overrides: Mapping[str, str | None], channel: str) -> Environments:
+    """One alert channel's destinations: ``<CHANNEL>_EMAILS``, ``<CHANNEL>_HTTPS_ENDPOINTS``
+    (comma-separated) and ``<CHANNEL>_TOPIC_ARN`` (``ALARM_*``: the pages, ``TICKET_*``: the
+    cause alarms), each blamed on its variable."""
+    for suffix, is_list in (("emails", True), ("https_endpoints", True), ("topic_arn", False)):
+        variable = f"{channel}_{suffix}".upper()
         value = _get(overrides, variable)
         if value is not None:
-            envs = _changed(envs, overrides, variable, {"monitoring": {field_name: _list(value)}})
-    topic = _get(overrides, "ALARM_TOPIC_ARN")
-    if topic is not None:
-        envs = _changed(envs, overrides, "ALARM_TOPIC_ARN", {"monitoring": {"alarm_topic_arn": topic}})
+            envs = _changed(envs, overrides, variable, {"monitoring": {f"{channel}_{suffix}": _list(value) if is_list else value}})
     return envs
 
 

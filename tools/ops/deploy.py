@@ -6,8 +6,9 @@
 2. the caller's credentials (STS), then the preflight; one clear line and exit 1
    when either fails (:mod:`tools.common.aws_errors`: missing or expired credentials,
    access denied, throttling, an unreachable endpoint):
-   - a prod stack must send its alarms somewhere (a subscription or an external
-     topic): ``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS`` or ``ALARM_TOPIC_ARN``;
+   - a prod stack must send its pages somewhere (a subscription or an external
+     topic): ``ALARM_EMAILS``, ``ALARM_HTTPS_ENDPOINTS`` or ``ALARM_TOPIC_ARN``; without
+     a destination for its cause alarms (``TICKET_*``) it says so in a warning line;
    - an environment stack's image must already be in the shared registry (else
      the first tasks fail with CannotPullContainerError and the deploy never turns
      healthy): the line names the push command;
@@ -43,7 +44,7 @@ from typing import Any
 
 from stacks import process
 from stacks.config import PLACEHOLDER_REPOSITORY
-from stacks.config.names import ACCOUNT_STACK, IDENTITY_STACK, LOG_DELIVERY_POLICY_NAME
+from stacks.config.names import ACCOUNT_STACK, IDENTITY_STACK, LOG_DELIVERY_POLICY_NAME, PAGING_TOPIC_SUFFIX, TICKET_TOPIC_SUFFIX
 from stacks.pipeline_policies import BOUNDARY_POLICY_NAME
 from tools.common import cli, engine
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials, error_code
@@ -67,21 +68,33 @@ from tools.common.stack import (
 from tools.ops import db_users, release
 
 
-def alarms_reach_someone(doc: Mapping[str, Any]) -> bool:
-    """A subscription on the alarm topic, or alarms that also notify an existing topic."""
+def alarms_reach_someone(doc: Mapping[str, Any], topic_name: str) -> bool:
+    """Whether the alarms of the stack's topic ``topic_name`` reach a person: a subscription
+    on it, or an alarm that notifies it and also an existing topic (an ARN)."""
     resources = doc.get("resource", {})
-    if resources.get("aws_sns_topic_subscription"):
+    topics = {f"${{aws_sns_topic.{name}.arn}}" for name, body in resources.get("aws_sns_topic", {}).items() if body.get("name") == topic_name}
+    if any(s.get("topic_arn") in topics for s in resources.get("aws_sns_topic_subscription", {}).values()):
         return True
     alarms = [alarm for kind in ("aws_cloudwatch_metric_alarm", "aws_cloudwatch_composite_alarm") for alarm in resources.get(kind, {}).values()]
-    actions = [a for alarm in alarms for a in alarm.get("alarm_actions", [])]
-    return any(isinstance(a, str) and a.startswith("arn:") for a in actions)
+    actions = [alarm.get("alarm_actions", []) for alarm in alarms]
+    return any(topics & set(a) and any(isinstance(arn, str) and arn.startswith("arn:") for arn in a) for a in actions)
 
 
-def check_alarm_destination(doc: Mapping[str, Any], stack: str) -> None:
-    if is_production(doc) and not alarms_reach_someone(doc):
+def check_alarm_destination(doc: Mapping[str, Any], stack: str) -> list[str]:
+    """Prod's pages must reach someone (a :class:`DeployError` otherwise); its cause alarms
+    should: the warning lines to print when they do not."""
+    if not is_production(doc):
+        return []
+    if not alarms_reach_someone(doc, f"{stack}-{PAGING_TOPIC_SUFFIX}"):
         raise DeployError(
             f"{stack}: its alarms reach nobody; set ALARM_EMAILS, ALARM_HTTPS_ENDPOINTS or ALARM_TOPIC_ARN (e.g. in settings.env) and deploy again"
         )
+    if not alarms_reach_someone(doc, f"{stack}-{TICKET_TOPIC_SUFFIX}"):
+        return [
+            f"warning: {stack}: its cause alarms (errors, hosts, CPU, database) reach nobody but the dashboard; "
+            "set TICKET_EMAILS, TICKET_HTTPS_ENDPOINTS or TICKET_TOPIC_ARN (e.g. in settings.env) so that they open tickets"
+        ]
+    return []
 
 
 def check_image(doc: Mapping[str, Any], stack: str, ecr: Any) -> None:
@@ -166,12 +179,14 @@ def preflight(
     caller_arn: str | None = None,
     iam_client: Callable[[str, str | None], Any] | None = None,
 ) -> None:
-    """Every check that must pass before ``stack`` is deployed."""
+    """Every check that must pass before ``stack`` is deployed; a check that only warns
+    prints its line to stderr."""
     if stack == IDENTITY_STACK:
         check_identity_stack(doc, stack)
     if not is_environment_stack(doc):
         return
-    check_alarm_destination(doc, stack)
+    for line in check_alarm_destination(doc, stack):
+        print(line, file=sys.stderr)
     check_domain(doc, stack)
     region, endpoint = provider_target(doc)
     check_account_stack(stack, (logs_client or _client("logs"))(region, endpoint))

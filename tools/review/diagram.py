@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks import process
+from stacks.config.names import TICKET_TOPIC_SUFFIX
 from tools.common import cli
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -441,6 +442,13 @@ def _topic(chart: Flowchart, s: Stack, action: object) -> str:
     return chart.node(f"topic_{re.sub(r'[^A-Za-z0-9_]', '_', name)}", FLAG, _label(f"SNS topic {name}", "" if topic else "an existing topic"))
 
 
+def _is_ticket_topic(s: Stack, action: object) -> bool:
+    """Whether ``action`` is the stack's own non-paging topic (``<stack>-tickets``)."""
+    address = ref(action)
+    topic = s.body(address) if address is not None and address[0] == "aws_sns_topic" else None
+    return topic is not None and str(topic.get("name")).endswith(f"-{TICKET_TOPIC_SUFFIX}")
+
+
 def _monitoring(chart: Flowchart, s: Stack, service_key: str) -> None:
     metric = s.resources("aws_cloudwatch_metric_alarm")
     composite = s.resources("aws_cloudwatch_composite_alarm")
@@ -452,13 +460,16 @@ def _monitoring(chart: Flowchart, s: Stack, service_key: str) -> None:
         BOX,
         _label("CloudWatch alarms", f"{len(metric)} metric, {len(composite)} composite", f"dashboard {', '.join(dashboards)}" if dashboards else ""),
     )
-    paging: dict[str, int] = {}
+    # An alarm that notifies the stack's ticket topic does not page, nor does the existing topic it also notifies.
+    notified: dict[tuple[str, str], int] = {}
     for body in [*metric.values(), *composite.values()]:
-        for action in body.get("alarm_actions") or []:
-            topic_key = _topic(chart, s, action)
-            paging[topic_key] = paging.get(topic_key, 0) + 1
-    for topic_key, count in sorted(paging.items()):
-        chart.edge(alarms_key, topic_key, f"{_plural(count, 'alarm')} page")
+        actions = body.get("alarm_actions") or []
+        verb = "notify, no page" if any(_is_ticket_topic(s, a) for a in actions) else "page"
+        for action in actions:
+            key = (_topic(chart, s, action), verb)
+            notified[key] = notified.get(key, 0) + 1
+    for (topic_key, verb), count in sorted(notified.items()):
+        chart.edge(alarms_key, topic_key, f"{_plural(count, 'alarm')} {verb}")
     rollback = [a for svc in s.resources("aws_ecs_service").values() for a in refs((svc.get("alarms") or {}).get("alarm_names"))]
     if rollback and service_key:
         chart.edge(alarms_key, service_key, f"{len(rollback)} roll back a deployment", dotted=True)
