@@ -5,6 +5,7 @@ everything is caught, and enforcement ends with the block."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,8 @@ def server() -> Iterator[str]:
         running = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         running.start()
         host, port = running.get_host_and_port()
+        # moto keeps its backends per process, not per server: start from an empty account.
+        urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=10).close()
         try:
             yield f"http://{host}:{port}"
         finally:
