@@ -72,6 +72,12 @@ EDGES: dict[str, tuple[int, int, dict[str, Any]]] = {
     "monitoring.replica_lag_ms": (1, 600_000, {}),
     "monitoring.pending_orders": (1, 100_000_000, {}),
     "monitoring.spot_interruptions_per_hour": (1, 1000, {}),
+    # A 1 % threshold needs a floor of 100 requests; at 100 % one request is enough.
+    "monitoring.rollback_5xx_rate_percent": (1, 100, {"rollback_min_requests": 100}),
+    "monitoring.rollback_latency_p99_ms": (10, 60_000, {}),
+    "monitoring.rollback_min_requests": (1, 1_000_000, {"rollback_5xx_rate_percent": 100}),
+    "monitoring.rollback_evaluation_periods": (1, 24, {"rollback_datapoints_to_alarm": 1}),
+    "monitoring.rollback_datapoints_to_alarm": (1, 24, {"rollback_evaluation_periods": 24}),
     "network.az_count": (2, 3, {"az_letters": None}),
     "registry.keep_images": (1, 10_000, {}),
     "registry.releases_kept": (2, 1000, {}),

@@ -130,10 +130,9 @@ class MonitoringConfig:
         _one_of("monitoring.log_retention_days", self.log_retention_days, LOG_RETENTION_DAYS)
         for channel in CHANNELS:
             _check_destinations(channel, getattr(self, f"{channel}_emails"), getattr(self, f"{channel}_https_endpoints"), getattr(self, f"{channel}_topic_arn"))
-        for prefix in ("alarm", "rollback"):
-            _check_evaluation(
-                prefix, getattr(self, f"{prefix}_period_seconds"), getattr(self, f"{prefix}_evaluation_periods"), getattr(self, f"{prefix}_datapoints_to_alarm")
-            )
+        _whole_minutes("monitoring.alarm_period_seconds", self.alarm_period_seconds)
+        _int_in("monitoring.alarm_evaluation_periods", self.alarm_evaluation_periods, 1, 24)
+        _int_in("monitoring.alarm_datapoints_to_alarm", self.alarm_datapoints_to_alarm, 1, self.alarm_evaluation_periods)
         _int_in("monitoring.alb_5xx_rate_percent", self.alb_5xx_rate_percent, 1, 100)
         _int_in("monitoring.target_5xx_count", self.target_5xx_count, 1, 1_000_000)
         _int_in("monitoring.unhealthy_hosts", self.unhealthy_hosts, 1, 1000)
@@ -159,6 +158,9 @@ class MonitoringConfig:
         _int_in("monitoring.rollback_5xx_rate_percent", self.rollback_5xx_rate_percent, 1, 100)
         _int_in("monitoring.rollback_latency_p99_ms", self.rollback_latency_p99_ms, 10, 60_000)
         _int_in("monitoring.rollback_min_requests", self.rollback_min_requests, 1, 1_000_000)
+        _whole_minutes("monitoring.rollback_period_seconds", self.rollback_period_seconds)
+        _int_in("monitoring.rollback_evaluation_periods", self.rollback_evaluation_periods, 1, 24)
+        _int_in("monitoring.rollback_datapoints_to_alarm", self.rollback_datapoints_to_alarm, 1, self.rollback_evaluation_periods)
         floor = -(-100 // self.rollback_5xx_rate_percent)
         _require(
             self.rollback_min_requests >= floor,
@@ -191,13 +193,11 @@ def _check_destinations(channel: str, emails: tuple[str, ...], endpoints: tuple[
         )
 
 
-def _check_evaluation(prefix: str, period: int, periods: int, datapoints: int) -> None:
-    """One group of alarms' period (whole minutes, at most an hour), periods looked at and breaching ones that fire."""
+def _whole_minutes(field_name: str, period: int) -> None:
+    """An alarm period: whole minutes, at most an hour."""
     _require(
         isinstance(period, int) and not isinstance(period, bool) and period % 60 == 0 and 60 <= period <= 3600,
-        f"monitoring.{prefix}_period_seconds",
+        field_name,
         period,
         "a multiple of 60 from 60 to 3600",
     )
-    _int_in(f"monitoring.{prefix}_evaluation_periods", periods, 1, 24)
-    _int_in(f"monitoring.{prefix}_datapoints_to_alarm", datapoints, 1, periods)
