@@ -16,7 +16,7 @@ import pytest
 
 from stacks.components.monitoring import ROLLBACK_ALARM_KEYS
 from stacks.config import build_app_config
-from tests.conftest import SUFFIX, Synthesized
+from tests.conftest import PAGING_TOPIC, SUFFIX, Synthesized
 
 CONFIGS = {e.stack_name: e for e in build_app_config({"ENVIRONMENT_SUFFIX": SUFFIX}).environments}
 STACKS = sorted(CONFIGS)
@@ -197,6 +197,14 @@ def test_every_alarm_reaches_people_one_way_or_the_other(synth: Synthesized, sta
     topics = _topic_refs(doc, stack)
     for channel in ("page", "ticket"):
         assert any(topics[channel] in body.get("alarm_actions", []) for body in doc["resource"][ALARM].values()), channel
+
+
+def test_every_alarm_reaches_people_with_an_existing_paging_topic_too(synth_prod_digest: Synthesized) -> None:
+    """Prod as promoted (pages also to ALARM_TOPIC_ARN): the same rule holds."""
+    doc = synth_prod_digest.doc("order-api-prod")
+    assert unreached_alarms(doc, "order-api-prod") == []
+    (page,) = doc["resource"]["aws_cloudwatch_composite_alarm"].values()
+    assert page["alarm_actions"][1:] == [PAGING_TOPIC]
 
 
 def _planted(synth: Synthesized, stack: str, plant: Any) -> list[str]:

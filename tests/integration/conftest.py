@@ -40,6 +40,7 @@ REQUIRED_OUTPUTS = (
     "waf_web_acl_name",
     "dashboard_url",
     "alarm_topic_arn",
+    "ticket_topic_arn",
     "ssm_parameter_prefix",
     "ecr_repository_url",
 )

@@ -153,6 +153,14 @@ def test_alarms_notify_the_alarm_topic(session: Any, outputs: dict[str, Any]) ->
     assert alarms, f"no alarm notifies {topic}"
 
 
+def test_cause_alarms_notify_the_ticket_topic_and_never_the_paging_one(session: Any, outputs: dict[str, Any]) -> None:
+    tickets, page = outputs["ticket_topic_arn"], outputs["alarm_topic_arn"]
+    session.client("sns").get_topic_attributes(TopicArn=tickets)
+    prefix = page.rsplit(":", 1)[1].removesuffix("-alarms")
+    (alarm,) = session.client("cloudwatch").describe_alarms(AlarmNames=[f"{prefix}-db-connections-high"])["MetricAlarms"]
+    assert tickets in alarm["AlarmActions"] and page not in alarm["AlarmActions"]
+
+
 def test_the_slo_page_notifies_the_topic_and_combines_its_four_windows(session: Any, outputs: dict[str, Any]) -> None:
     topic = outputs["alarm_topic_arn"]
     prefix = topic.rsplit(":", 1)[1].removesuffix("-alarms")  # the topic is <prefix>-alarms, the page <prefix>-slo-burn
