@@ -293,7 +293,7 @@ class Monitoring(Construct):
         self._aws = aws
         self._targets = targets
 
-        self._channels(name_prefix, config, aws)
+        self._channels(name_prefix, config)
         specs = self._specs(config, targets)
         assert tuple(s.key for s in specs) == ALARM_KEYS
         self.alarms: dict[str, Alarm.CloudwatchMetricAlarm] = {spec.key: self._alarm(spec) for spec in specs}
@@ -318,7 +318,7 @@ class Monitoring(Construct):
 
     # --------------------------------------------------------------- channels
 
-    def _channels(self, name_prefix: str, config: MonitoringConfig, aws: AwsContext) -> None:
+    def _channels(self, name_prefix: str, config: MonitoringConfig) -> None:
         """The paging topic with its event rules, and the ticket topic (:class:`Monitoring`)."""
         rules = self._topic_rules()
         page = self._channel(
