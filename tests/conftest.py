@@ -190,6 +190,27 @@ def emulator_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
+@pytest.fixture
+def account_ready(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The account checks of make deploy pass without AWS (their own tests:
+    tests/test_account_checks.py); returns the checks made, in order."""
+    from tools.ops import account_checks
+
+    made: list[str] = []
+
+    def bucket(doc: Any, stack: str, clients: Any) -> str:
+        made.append(f"state bucket {stack}")
+        return "order-api-terraform-state"
+
+    def account(doc: Any, stack: str, clients: Any) -> str:
+        made.append(f"account {stack}")
+        return "checked"
+
+    monkeypatch.setattr(account_checks, "check_state_bucket", bucket)
+    monkeypatch.setattr(account_checks, "account_preflight", account)
+    return made
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as probe:

@@ -267,7 +267,8 @@ class Lifecycle:
             # The database-user step prints "<stack>: <user>: <change>"; the service's settling prints other lines.
             users = re.findall(rf"(?m)^{re.escape(self.stack)}: ([a-z][a-z0-9_]*: .+)$", ansi_free(phase.log.read_text(errors="replace")))
             result.details["database users"] = "; ".join(users) or "no output"
-            phase.detail = f"cdktf: {result.applied[self.stack]}; database users: {len(users)} lines"
+            result.details["preflight"] = self.preflight_line(phase.log, self.stack)
+            phase.detail = f"cdktf: {result.applied[self.stack]}; database users: {len(users)} lines; {result.details['preflight']}"
         with self.phase(1, "release") as phase:
             tag, digest = self.push_build(1)
             command = [sys.executable, "-m", "tools.ops.release", self.stack, tag, "--skip-synth", "--outdir", str(self.paths.outdir)]
@@ -295,7 +296,8 @@ class Lifecycle:
                 phase.detail = result.applied[stack] = self.applied(phase.log, stack)
         with self.phase(2, "deploy dev") as phase:
             self.make("deploy", f"STACK={dev}", "ENGINE=terraform")
-            phase.detail = result.applied[dev] = self.applied(phase.log, dev)
+            result.applied[dev] = self.applied(phase.log, dev)
+            phase.detail = f"{result.applied[dev]}; {self.preflight_line(phase.log, dev)}"
         with self.phase(2, "release") as phase:
             tag, digest = self.push_build(2)
             result.details["release"] = phase.detail = self.released(dev, environment, digest, lambda: self.make("release", f"STACK={dev}", f"IMAGE={tag}"))
@@ -339,6 +341,14 @@ class Lifecycle:
             result.details[name] = phase.detail = f"terraform: {match[1] if match else '?'} destroyed, with {seeded} in the log bucket; kept {len(self.kept)}"
         with self.phase(2, f"leftovers ({name})") as phase:
             phase.detail = self.check_leftovers()
+
+    @staticmethod
+    def preflight_line(log: Path, stack: str) -> str:
+        """What ``make deploy``'s preflight said it checked (its one line)."""
+        found = re.search(rf"(?m)^{re.escape(stack)}: (preflight passed.*)$", ansi_free(log.read_text(errors="replace")))
+        if not found:
+            raise RuntimeError(f"{stack}: no preflight line in the deploy's output")
+        return found[1]
 
     def make(self, target: str, *assignments: str) -> None:
         """``make <target> NAME=value...`` in the checkout, as a user types it (the harness's
