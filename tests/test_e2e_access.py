@@ -5,6 +5,7 @@ everything is caught, and enforcement ends with the block."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,7 +39,10 @@ def server() -> Iterator[str]:
 @pytest.fixture
 def account(server: str) -> Iterator[tuple[str, Any]]:
     """The emulator holding dev's and prod's services, dev's cluster, the repository and dev's
-    release role; yields the endpoint and an administrator's client factory."""
+    release role; yields the endpoint and an administrator's client factory.  moto's backends
+    live in the process, not the server: reset before and after."""
+    reset = urllib.request.Request(f"{server}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).read()
 
     def admin(service: str) -> Any:
         return boto3.client(service, endpoint_url=server, region_name="us-east-1", **ADMIN)
@@ -54,6 +58,7 @@ def account(server: str) -> Iterator[tuple[str, Any]]:
     admin("iam").attach_role_policy(RoleName="order-api-pipeline-dev-release", PolicyArn=policy["Policy"]["Arn"])
     yield server, admin
     access.set_free_requests(server, "inf")
+    urllib.request.urlopen(reset, timeout=10).read()
 
 
 def _as_role(endpoint: str, credentials: dict[str, str]) -> Any:

@@ -136,7 +136,7 @@ def describe(error: Exception) -> str:
 
 #: A tag of markup: what an HTML page (a proxy's, a load balancer's) or an unparsed XML body holds.
 _TAG_RE = re.compile(r"<[A-Za-z!/?][^>]*>")
-_HIDDEN_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HIDDEN_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL | re.ASCII)
 
 
 def _field(markup: str, name: str) -> str:
