@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import pytest
 
 from stacks.functions import smoke_test
+from tests.conftest import closed_port
 from tools.ops.ecs_deployments import CONTAINER
 
 REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/order-api-dev/order-api-dev-api/1"
@@ -140,14 +141,8 @@ def test_a_slow_answer_fails_at_the_timeout(monkeypatch: pytest.MonkeyPatch, bas
 
 
 def test_a_refused_connection_fails(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(monkeypatch, f"http://127.0.0.1:{free_port()}", ["/health"]) == {"hookStatus": "FAILED"}
+    assert run(monkeypatch, f"http://127.0.0.1:{closed_port()}", ["/health"]) == {"hookStatus": "FAILED"}
     assert "refused" in logged(capsys)[-1]["failures"][0].lower()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_a_redirect_is_not_followed(monkeypatch: pytest.MonkeyPatch, base_url: str) -> None:
@@ -276,7 +271,7 @@ def test_a_digest_that_cannot_be_learnt_is_said_and_does_not_fail(
 def test_an_unreachable_ecs_api_does_not_fail_the_smoke_test(
     monkeypatch: pytest.MonkeyPatch, base_url: str, ecs: list[Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL_ECS", f"http://127.0.0.1:{free_port()}/")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_ECS", f"http://127.0.0.1:{closed_port()}/")
     assert run(monkeypatch, base_url, ["/new"]) == {"hookStatus": "SUCCEEDED"}
     (unknown,) = [line for line in logged(capsys) if line.get("version") == "unknown"]
     assert unknown["problem"].startswith("DescribeServiceRevisions failed:")
