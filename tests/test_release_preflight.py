@@ -381,3 +381,20 @@ def test_main_passes_allow_alarms(synth: Any, monkeypatch: pytest.MonkeyPatch) -
 def test_the_clients_are_the_ones_a_release_calls() -> None:
     clients = release._clients(Target(**{**PROD.__dict__, "endpoint": "http://127.0.0.1:1"}))
     assert [c.meta.service_model.service_name for c in clients] == ["ecs", "ecr", "cloudwatch", "lambda"]
+
+
+FUNCTIONS = {"aws_lambda_function": {"smoke_test_function_1695F3A5": {"function_name": FUNCTION}}}
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"lifecycle_hook": [{"hook_target_arn": "${aws_lambda_function.smoke_test_function_1695F3A5.arn}"}]}, FUNCTION),
+        ({}, None),  # no smoke test: no hook
+        ({"lifecycle_hook": [{"hook_target_arn": "arn:aws:lambda:us-east-1:123456789012:function:elsewhere"}]}, None),
+        ({"lifecycle_hook": [{"hook_target_arn": "${aws_lambda_function.other.arn}"}]}, None),
+    ],
+    ids=["the hook's function", "no hook", "a function of another stack", "no such resource"],
+)
+def test_the_smoke_test_function_is_the_lifecycle_hooks_target(settings: dict[str, Any], expected: str | None) -> None:
+    assert release._hook_function(FUNCTIONS, settings) == expected
