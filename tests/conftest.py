@@ -219,6 +219,21 @@ def closed_port() -> int:
 
 
 @pytest.fixture
+def stubs() -> Any:
+    """ECS and ECR clients answered by botocore's Stubber, and their stubbers: ``(ecs, ecr,
+    ecs_stub, ecr_stub)``; every response a test queues must be used."""
+    import boto3  # type: ignore[import-untyped]
+    from botocore.stub import Stubber  # type: ignore[import-untyped]
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    ecs, ecr = session.client("ecs"), session.client("ecr")
+    with Stubber(ecs) as ecs_stub, Stubber(ecr) as ecr_stub:
+        yield ecs, ecr, ecs_stub, ecr_stub
+        ecs_stub.assert_no_pending_responses()
+        ecr_stub.assert_no_pending_responses()
+
+
+@pytest.fixture
 def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """No credentials anywhere botocore looks, and every AWS endpoint on a closed loopback port."""
     for name in list(os.environ):
