@@ -14,8 +14,8 @@ from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 
 from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.process import Interrupted
+from tools.common.ecs_deployments import DeploymentFailed, StillRunning
 from tools.ops import release
-from tools.ops.ecs_deployments import DeploymentFailed, StillRunning
 from tools.ops.release import ReleaseError, Releaser, Target
 
 ACCOUNT = "123456789012"
@@ -444,7 +444,7 @@ def expect_live(ecs_stub: Stubber, target: Target, digest: str, statuses: tuple[
 
 
 def test_promote_takes_the_digest_ecs_resolved_for_the_source_never_a_tag(stubs: Any) -> None:
-    from tools.ops.ecs_deployments import live_digest
+    from tools.common.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL", "SUCCESSFUL"))
@@ -452,7 +452,7 @@ def test_promote_takes_the_digest_ecs_resolved_for_the_source_never_a_tag(stubs:
 
 
 def test_fails_to_promote_from_an_environment_mid_deployment(stubs: Any) -> None:
-    from tools.ops.ecs_deployments import live_digest
+    from tools.common.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("IN_PROGRESS", "SUCCESSFUL"))
@@ -461,7 +461,7 @@ def test_fails_to_promote_from_an_environment_mid_deployment(stubs: Any) -> None
 
 
 def test_fails_to_promote_from_an_environment_that_never_succeeded(stubs: Any) -> None:
-    from tools.ops.ecs_deployments import live_digest
+    from tools.common.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL",))

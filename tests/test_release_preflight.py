@@ -32,8 +32,8 @@ from tests.test_release import (
     expect_states,
     releaser,
 )
+from tools.common.ecs_deployments import DeploymentFailed, Service, deployments, find_deployment, follow, live_digest
 from tools.ops import release
-from tools.ops.ecs_deployments import DeploymentFailed, Service, deployments, find_deployment, follow, live_digest
 from tools.ops.preflight import PreflightError, check_rollback_alarms, rollback_alarm_names, wake_smoke_test
 from tools.ops.release import Target
 

@@ -17,7 +17,7 @@ import pytest
 
 from stacks.functions import smoke_test
 from tests.conftest import closed_port
-from tools.ops.ecs_deployments import CONTAINER
+from tools.common.ecs_deployments import CONTAINER
 
 REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/order-api-dev/order-api-dev-api/1"
 EVENT = {"executionDetails": {"targetServiceRevisionArn": REVISION, "testTrafficWeights": {REVISION: 100}}}

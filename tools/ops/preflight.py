@@ -26,7 +26,7 @@ from typing import Any
 
 from stacks.functions.smoke_test import WARMUP_EVENT
 from tools.common.aws_errors import error_code
-from tools.ops.ecs_deployments import duration
+from tools.common.ecs_deployments import duration
 
 #: Lambda function states (``State`` of GetFunctionConfiguration).
 ACTIVE, PENDING, INACTIVE, FAILED = "Active", "Pending", "Inactive", "Failed"

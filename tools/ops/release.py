@@ -15,7 +15,7 @@
    health check and logging stay as Terraform declared them);
 3. updates the service: ECS deploys with the environment's strategy (BLUE_GREEN,
    CANARY or LINEAR), the smoke test first;
-4. follows the deployment, one line per change of state (:mod:`tools.ops.ecs_deployments`);
+4. follows the deployment, one line per change of state (:mod:`tools.common.ecs_deployments`);
    exits 0 only when it succeeded, else non-zero with ECS's reason; a timeout
    bounds the wait; Ctrl-C stops watching (ECS goes on) and says how to follow it;
 5. records the release: the immutable tag ``release.<environment>.<UTC time>`` on
@@ -49,8 +49,8 @@ from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.config.registry import RELEASE_TAG_PREFIX, valid_tag
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, error_code
+from tools.common.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, deployments, find_deployment, follow, live_digest
 from tools.common.stack import DeployError, SynthesisFailed, default_outdir, is_environment_stack, load, provider_target, stack_name_problem, synthesize
-from tools.ops.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, deployments, find_deployment, follow, live_digest
 from tools.ops.preflight import PreflightError, check_rollback_alarms, wake_smoke_test
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
