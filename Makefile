@@ -50,7 +50,7 @@ INPUTS := ENVIRONMENT_SUFFIX ENVIRONMENTS AWS_REGION AVAILABILITY_ZONE_LETTERS V
 	DEV_DOMAIN_NAME DEV_HOSTED_ZONE DEV_CERTIFICATE_ARN STAGING_DOMAIN_NAME STAGING_HOSTED_ZONE STAGING_CERTIFICATE_ARN \
 	PROD_DOMAIN_NAME PROD_HOSTED_ZONE PROD_CERTIFICATE_ARN \
 	GITHUB_REPOSITORY GITHUB_OIDC_PROVIDER_ARN GITHUB_ENVIRONMENTS GITHUB_RELEASE_ENVIRONMENTS TF_CLOUD_OIDC_PROVIDER_ARN \
-	STACK BASE REPOINT_STATE FUZZ_SEED FUZZ_EXAMPLES CDKTF_OUTDIR ENGINE IMAGE FROM TO EXPECT ALLOW_CRITICAL CONFIRM ALLOW_PROD LOG_BUCKET \
+	STACK BASE REPOINT_STATE FUZZ_SEED FUZZ_EXAMPLES CDKTF_OUTDIR ENGINE IMAGE FROM TO EXPECT ALLOW_CRITICAL ALLOW_ALARMS CONFIRM ALLOW_PROD LOG_BUCKET \
 	PYTHON TF_CLI_CONFIG_FILE TF_PLUGIN_CACHE_DIR
 $(foreach v,$(INPUTS),$(if $(filter command line environment environment%,$(origin $(v))),$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
 # Any other variable given on the command line (AWS_PROFILE, a misspelt ENVIRONMENT_SUFIX, ...)
@@ -143,13 +143,14 @@ outputs: setup
 	$(PY) -m tools.ops.deploy --outputs-only -- "$$STACK"
 
 ## Release an image (tag or sha256:digest) to one environment and follow the deployment to its end
+## (ALLOW_CRITICAL=1: despite CRITICAL findings; ALLOW_ALARMS=1: although a rollback alarm is in ALARM)
 release: setup
-	@test -n "$$STACK" -a -n "$$IMAGE" || { echo "usage: make release STACK=order-api-dev IMAGE=<tag | sha256:<digest>>" >&2; exit 2; }
+	@test -n "$$STACK" -a -n "$$IMAGE" || { echo "usage: make release STACK=order-api-dev IMAGE=<tag | sha256:<digest>> [ALLOW_CRITICAL=1] [ALLOW_ALARMS=1]" >&2; exit 2; }
 	$(PY) -m tools.ops.release $${EXPECT:+--expect "$$EXPECT"} -- "$$STACK" "$$IMAGE"
 
 ## Release to TO exactly the digest FROM runs (read from FROM's service, never from a tag; EXPECT=<digest> refuses anything else)
 promote: setup
-	@test -n "$$FROM" -a -n "$$TO" || { echo "usage: make promote FROM=order-api-dev TO=order-api-staging" >&2; exit 2; }
+	@test -n "$$FROM" -a -n "$$TO" || { echo "usage: make promote FROM=order-api-dev TO=order-api-staging [EXPECT=<digest>] [ALLOW_CRITICAL=1] [ALLOW_ALARMS=1]" >&2; exit 2; }
 	$(PY) -m tools.ops.release --from "$$FROM" $${EXPECT:+--expect "$$EXPECT"} -- "$$TO"
 
 ## Tear a standing environment down deliberately (CONFIRM=<stack>; prod also ALLOW_PROD=1; LOG_BUCKET=empty|keep)

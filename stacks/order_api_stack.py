@@ -182,6 +182,7 @@ class OrderApiStack(TerraformStack):
         gateways to the load balancer's public address, so the test port admits exactly
         the NAT gateways' addresses."""
         lb = self.load_balancer
+        cluster_name, service_name = service_names(config.name_prefix)
         self.smoke_test = SmokeTest(
             self,
             "smoke_test",
@@ -190,6 +191,8 @@ class OrderApiStack(TerraformStack):
             aws=aws,
             vpc_id=self.network.vpc_id,
             subnet_ids=self.network.private_subnet_ids,
+            cluster_name=cluster_name,
+            service_name=service_name,
             base_url=lb.test_listener_url,
             health_check_path=config.service.health_check_path,
             test_port=config.load_balancer.test_listener_port,

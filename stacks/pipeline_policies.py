@@ -725,6 +725,15 @@ def release_document(account: Account, environment: str, source: str | None, rep
             [*services, account.arn("ecs", f"service-deployment/{PROJECT}-*"), account.arn("ecs", f"service-revision/{PROJECT}-*")],
         ),
         statement("PassTheTaskRoles", ["iam:PassRole"], task_roles, {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
+        # Before a deployment starts (tools/ops/preflight.py): the smoke test function's state, and
+        # the warm-up invocation that wakes it when it went idle.  Its own environment's only
+        # (and its copies'); the rollback alarms' states are read with IntegrationTestsRead's
+        # cloudwatch:DescribeAlarms.
+        statement(
+            "WakeTheSmokeTest",
+            ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
+            [account.arn("lambda", f"function:{prefix}*-smoke-test")],
+        ),
         statement(
             "IntegrationTestsRead",
             [
@@ -782,6 +791,7 @@ def boundary_document(account: Account) -> Document:
                 "ec2:Describe*",
                 "elasticloadbalancing:*",
                 "lambda:InvokeFunction",
+                "ecs:DescribeServiceRevisions",
                 "backup:*",
                 "rds:*",
                 "tag:GetResources",

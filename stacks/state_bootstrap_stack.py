@@ -9,11 +9,12 @@ from stacks.aws import (
 )
 from stacks.backend import configure_backend, local_backend
 from stacks.components.common import EncryptionKey, account_context, deny_insecure_transport, harden_bucket, policy_document
-from stacks.config import PROJECT, STATE_KEY_ALIAS, StateConfig
+from stacks.config import STATE_KEY_ALIAS, StateConfig
+from stacks.config.names import STATE_STACK
 from stacks.framework import Construct, TerraformOutput, TerraformStack
 from stacks.provider import aws_provider
 
-STACK_NAME = f"{PROJECT}-state"
+STACK_NAME = STATE_STACK
 
 #: Days a replaced state version is kept (state history for recovery).
 NONCURRENT_VERSION_DAYS = 90

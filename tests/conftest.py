@@ -190,11 +190,47 @@ def emulator_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
 
 
+@pytest.fixture
+def account_ready(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The account checks of make deploy pass without AWS (their own tests:
+    tests/test_account_checks.py); returns the checks made, in order."""
+    from tools.ops import account_checks
+
+    made: list[str] = []
+
+    def bucket(doc: Any, stack: str, clients: Any) -> str:
+        made.append(f"state bucket {stack}")
+        return "order-api-terraform-state"
+
+    def account(doc: Any, stack: str, clients: Any) -> str:
+        made.append(f"account {stack}")
+        return "checked"
+
+    monkeypatch.setattr(account_checks, "check_state_bucket", bucket)
+    monkeypatch.setattr(account_checks, "account_preflight", account)
+    return made
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def stubs() -> Any:
+    """ECS and ECR clients answered by botocore's Stubber, and their stubbers: ``(ecs, ecr,
+    ecs_stub, ecr_stub)``; every response a test queues must be used."""
+    import boto3  # type: ignore[import-untyped]
+    from botocore.stub import Stubber  # type: ignore[import-untyped]
+
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    ecs, ecr = session.client("ecs"), session.client("ecr")
+    with Stubber(ecs) as ecs_stub, Stubber(ecr) as ecr_stub:
+        yield ecs, ecr, ecs_stub, ecr_stub
+        ecs_stub.assert_no_pending_responses()
+        ecr_stub.assert_no_pending_responses()
 
 
 @pytest.fixture

@@ -171,3 +171,76 @@ def test_a_real_deploy_process_without_credentials_prints_no_traceback(synth: Sy
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and result.stderr.startswith("error: no AWS credentials found:")
+
+
+# ---------------------------------------------------------------- bodies of markup
+
+PROXY_PAGE = (
+    b"<html><head><title>403 Forbidden</title><style>body{color:red}</style></head>"
+    b"<body><h1>Forbidden</h1><p>The proxy blocked the request &amp; gave up.</p>" + b"<p>filler</p>" * 400 + b"</body></html>"
+)
+XML_DENIAL = (
+    b'<?xml version="1.0" encoding="utf-8"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code>'
+    b"<Message>User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized to perform: ecs:UpdateService</Message></Error></Errors></ErrorResponse>"
+)
+
+
+@pytest.fixture
+def answering() -> Any:
+    """A loopback server that answers every request with the (status, content type, body) set on it."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        answer: tuple[int, str, bytes] = (200, "text/plain", b"")
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, kind, body = Handler.answer
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Handler, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _client(service: str, endpoint: str) -> Any:
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return session.client(service, endpoint_url=endpoint, config=Config(retries={"max_attempts": 1}))
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "said"),
+    [
+        ("ecs", "list_clusters", "AWS refused ListClusters (HTTP 403: Forbidden The proxy blocked the request & gave up. filler filler"),  # JSON
+        ("lambda", "list_functions", "AWS refused ListFunctions (HTTP 403: Forbidden The proxy blocked the request & gave up."),  # REST-JSON
+        ("sts", "get_caller_identity", "AWS refused GetCallerIdentity (HTTP 403)"),  # query: botocore keeps nothing of the page
+    ],
+)
+def test_an_html_page_as_the_error_is_its_status_and_text(answering: Any, service: str, operation: str, said: str) -> None:
+    handler, endpoint = answering
+    handler.answer = (403, "text/html", PROXY_PAGE)
+    with pytest.raises(AwsError) as excinfo, aws_errors():
+        getattr(_client(service, endpoint), operation)()
+    line = str(excinfo.value)
+    assert_one_line(excinfo.value, said)
+    assert "<" not in line and "color:red" not in line and "403 Forbidden" not in line and len(line) < 300
+
+
+def test_an_xml_error_a_json_service_could_not_parse_is_its_aws_code(answering: Any) -> None:
+    handler, endpoint = answering
+    handler.answer = (403, "text/xml", XML_DENIAL)
+    with pytest.raises(AwsError) as excinfo, aws_errors():
+        _client("ecs", endpoint).update_service(cluster="c", service="s", desiredCount=0)
+    assert_one_line(excinfo.value, "access denied to UpdateService (AccessDenied: User: arn:aws:sts::123456789012:assumed-role/r/s is not authorized")
+    assert "<" not in str(excinfo.value)

@@ -161,7 +161,7 @@ def test_dev_and_shared_stacks_need_no_alarm_destination(synth: Synthesized) -> 
     assert calls == []
 
 
-def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]) -> None:
     steps: list[str] = []
     outputs_dir = tmp_path / "cfn-outputs"
 
@@ -180,11 +180,14 @@ def test_deploy_runs_the_steps_in_order(synth: Synthesized, tmp_path: Path, monk
 
     monkeypatch.setattr(deploy.db_users, "run", fake_users)
     deploy.deploy("order-api-dev", synth.outdir, outputs_dir, parallelism=20)
+    assert account_ready == ["state bucket order-api-dev", "account order-api-dev"]
     assert steps == ["preflight order-api-dev", "cdktf deploy order-api-dev", "db-users order-api-dev", "settle order-api-dev arn:td:1"]
     assert json.loads((outputs_dir / "flat-outputs.json").read_text()) == {"task_definition_arn": "arn:td:1", "vpc_id": "vpc-1"}
 
 
-def test_shared_stacks_deploy_without_outputs_file_or_users(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_stacks_deploy_without_outputs_file_or_users(
+    synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]
+) -> None:
     steps: list[str] = []
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: steps.append(f"cdktf {command} {stack}"))
     monkeypatch.setattr(deploy.db_users, "run", lambda stack, synth_dir: pytest.fail("no users in a shared stack"))
@@ -229,7 +232,9 @@ def test_main_reports_errors_on_one_line(tmp_path: Path, capsys: pytest.CaptureF
     assert len(err) == 1 and err[0].startswith("error: stack order-api-dev was not synthesized")
 
 
-def test_a_stack_aimed_at_an_emulator_skips_the_registry_provider_lock(synth_emulated: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stack_aimed_at_an_emulator_skips_the_registry_provider_lock(
+    synth_emulated: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]
+) -> None:
     out = synth_emulated
     seen: list[tuple[str, ...]] = []
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(extra))
@@ -239,7 +244,7 @@ def test_a_stack_aimed_at_an_emulator_skips_the_registry_provider_lock(synth_emu
     assert "--skip-provider-lock" in seen[1]
 
 
-def test_a_stack_aimed_at_aws_keeps_the_provider_lock(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stack_aimed_at_aws_keeps_the_provider_lock(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]) -> None:
     seen: list[tuple[str, ...]] = []
     monkeypatch.setattr(deploy, "cdktf", lambda command, stack, outdir, *extra: seen.append(extra))
     deploy.deploy("order-api-registry", synth.outdir, tmp_path)

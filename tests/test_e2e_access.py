@@ -25,17 +25,25 @@ TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal":
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    """Per test: the patches hold only while it runs (other tests of this worker expect moto as is)."""
+    """Per test: the patches hold only while it runs (other tests of this worker expect moto as is),
+    and moto's in-process state is reset before and after (the next test of this worker creates
+    the same names)."""
     with patched():
         running = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         running.start()
         host, port = running.get_host_and_port()
-        # moto keeps its backends per process, not per server: start from an empty account.
-        urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"), timeout=10).close()
+        endpoint = f"http://{host}:{port}"
+        _reset(endpoint)
         try:
-            yield f"http://{host}:{port}"
+            yield endpoint
         finally:
+            _reset(endpoint)
             running.stop()
+
+
+def _reset(endpoint: str) -> None:
+    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST"), timeout=30) as answer:
+        answer.read()
 
 
 @pytest.fixture
@@ -92,6 +100,37 @@ def test_an_error_that_is_not_access_denied_is_a_problem(account: tuple[str, Any
     calls = [("update a missing service", "ecs", "update_service", {"cluster": "nope", "service": "nope", "desiredCount": 0})]
     denied, problems = access.refused(admin, calls)
     assert denied == [] and len(problems) == 1 and "not access denied" in problems[0]
+
+
+def _smoke_test_function(admin: Any, name: str) -> None:
+    import io
+    import zipfile
+
+    package = io.BytesIO()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("smoke_test.py", "def handler(event, context):\n    return {}\n")
+    role = admin("iam").create_role(RoleName=f"{name}-smoke-test", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    admin("lambda").create_function(
+        FunctionName=f"{name}-smoke-test", Runtime="python3.13", Role=role, Handler="smoke_test.handler", Code={"ZipFile": package.getvalue()}
+    )
+
+
+def test_the_release_role_reads_its_own_smoke_test_function_only(account: tuple[str, Any]) -> None:
+    """The preflight's Lambda calls are authorized on the function's ARN (the emulator's patch):
+    dev's release role reads dev's function, and is denied prod's."""
+    endpoint, admin = account
+    for name in ("order-api-dev", "order-api-prod"):
+        _smoke_test_function(admin, name)
+    with access.enforced(endpoint, admin("sts"), ROLE, "test") as credentials:
+        role = _as_role(endpoint, credentials)
+        state = role("lambda").get_function_configuration(FunctionName="order-api-dev-smoke-test")["State"]
+        calls: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("read prod's smoke test", "lambda", "get_function_configuration", {"FunctionName": "order-api-prod-smoke-test"}),
+            ("invoke prod's smoke test", "lambda", "invoke", {"FunctionName": "order-api-prod-smoke-test", "Payload": b'{"warmup": true}'}),
+        ]
+        denied, problems = access.refused(role, calls)
+    assert state == "Active"
+    assert (denied, problems) == (["read prod's smoke test", "invoke prod's smoke test"], [])
 
 
 def test_enforcement_ends_even_when_the_block_fails(account: tuple[str, Any]) -> None:

@@ -217,7 +217,7 @@ def _service_with_image(aws: Any) -> tuple[Any, Any, list[str]]:
 
 
 def test_service_deployments_report_what_moto_did(aws: Any) -> None:
-    from tools.ops.ecs_deployments import Service, live_digest
+    from tools.common.ecs_deployments import Service, live_digest
 
     ecs, _, digests = _service_with_image(aws)
     service = Service("order-api-dev-e2e", "order-api-dev-e2e-api")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Synthesized
 from tools.common import engine
-from tools.e2e.lifecycle import Lifecycle
+from tools.e2e.lifecycle import ROUND_ENGINES, ROUNDS, Lifecycle
 from tools.ops import deploy
 
 VALUES = {
@@ -87,7 +87,9 @@ def test_fails_on_one_line_without_terraform(tmp_path: Path, monkeypatch: pytest
         engine.terraform(tmp_path, "version")
 
 
-def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(
+    synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]
+) -> None:
     steps: list[str] = []
     monkeypatch.setattr(deploy, "preflight", lambda doc, stack, ecr_client, logs_client, caller_arn=None: None)
     monkeypatch.setattr(deploy, "settle", lambda stack, doc, declared, since: steps.append(f"settle {stack}"))
@@ -114,7 +116,7 @@ def test_both_engines_write_the_same_flat_outputs_and_provision_the_users(synth:
     assert steps == ["cdktf deploy", "db-users order-api-dev", "settle order-api-dev", "db-users order-api-dev", "settle order-api-dev"]
 
 
-def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]) -> None:
     from tools.ops import release
 
     seen: list[str] = []
@@ -133,7 +135,7 @@ def test_make_destroy_takes_the_engine(synth: Synthesized, monkeypatch: pytest.M
     ]
 
 
-def test_an_engine_error_is_one_line(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_engine_error_is_one_line(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], account_ready: list[str]) -> None:
     monkeypatch.setattr(engine.process, "run_child", FakeTerraform(returncode=3))
     monkeypatch.setattr(deploy, "check_credentials", lambda region, endpoint=None: "123456789012")
     assert deploy.main(["order-api-registry", "--skip-synth", "--outdir", str(synth.outdir), "--engine", "terraform"]) == 1
@@ -146,13 +148,9 @@ def test_destroying_a_stack_that_was_not_synthesized_is_one_line(tmp_path: Path,
 
 
 def test_make_e2e_runs_a_round_with_each_engine() -> None:
-    """Round 1 deploys with the cdktf CLI, round 2 through make with plain Terraform."""
-    used = {
-        "cdktf": 'engine_name="cdktf"' in inspect.getsource(Lifecycle.round_one),
-        "terraform": '"ENGINE=terraform"' in inspect.getsource(Lifecycle.round_two),
-    }
-    assert sorted(used) == sorted(engine.ENGINES)
-    assert all(used.values()), used
+    """Round 1 deploys with the first engine (the cdktf CLI), round 2 through make with the other."""
+    assert sorted(ROUND_ENGINES[:ROUNDS]) == sorted(engine.ENGINES)
+    assert "ROUND_ENGINES[0]" in inspect.getsource(Lifecycle.round_one) and "ROUND_ENGINES[1]" in inspect.getsource(Lifecycle.round_two)
 
 
 @pytest.mark.skipif(shutil.which("terraform") is None, reason="no terraform on PATH")

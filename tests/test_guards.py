@@ -28,7 +28,7 @@ def test_fails_to_destroy_a_shared_stack_without_its_name_repeated(
     assert err.count("\n") == 1 and err.startswith(f"error: {stack} is shared (") and err.endswith(f"CONFIRM={stack}\n")
 
 
-def test_a_shared_stack_is_destroyed_with_its_name_repeated(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shared_stack_is_destroyed_with_its_name_repeated(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]) -> None:
     calls: list[str] = []
     monkeypatch.setattr(deploy, "check_credentials", lambda *a: calls.append("sts"))
     monkeypatch.setattr(deploy, "destroy", lambda stack, outdir, **kw: calls.append(f"destroy {stack} {kw['engine_name']}"))
@@ -37,7 +37,7 @@ def test_a_shared_stack_is_destroyed_with_its_name_repeated(synth: Synthesized, 
     assert calls == ["sts", "destroy order-api-registry cdktf"]
 
 
-def test_a_disposable_copy_needs_no_confirmation(synth: Synthesized, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_disposable_copy_needs_no_confirmation(synth: Synthesized, monkeypatch: pytest.MonkeyPatch, account_ready: list[str]) -> None:
     calls: list[str] = []
     monkeypatch.setattr(deploy, "check_credentials", lambda *a: calls.append("sts"))
     monkeypatch.setattr(deploy, "destroy", lambda stack, outdir, **kw: calls.append(f"destroy {stack}"))

@@ -50,6 +50,7 @@ EDGES: dict[str, tuple[int, int, dict[str, Any]]] = {
     "deployment.canary_bake_minutes": (0, 1440, {}),
     "deployment.linear_step_minutes": (0, 1440, {}),
     "deployment.smoke_timeout_seconds": (1, 30, {}),
+    "deployment.smoke_retry_seconds": (0, 300, {}),
     "edge.rate_limit": (10, 2_000_000_000, {}),
     "edge.max_body_bytes": (1024, 100 * 1024 * 1024, {}),
     "load_balancer.test_listener_port": (1024, 65535, {}),

@@ -195,7 +195,11 @@ def test_the_test_port_admits_exactly_the_smoke_tests_network_path(synth: Synthe
     )
     assert all(r["to_port"] == 9443 and "load_balancer_security_group" in r["security_group_id"] for r in rules)
     egress = [b for b in synth.resources(stack, "aws_vpc_security_group_egress_rule").values() if "smoke_test" in b["//"]["metadata"]["path"]]
-    assert [(e["from_port"], e["to_port"], e["cidr_ipv4"]) for e in egress] == [(9443, 9443, "0.0.0.0/0")]
+    # Out: the test port, and HTTPS for the ECS API (which digest the revision under test runs).
+    assert sorted((e["from_port"], e["to_port"], e["cidr_ipv4"], e["description"]) for e in egress) == [
+        (443, 443, "0.0.0.0/0", "to the ECS API"),
+        (9443, 9443, "0.0.0.0/0", "to the test listener"),
+    ]
 
 
 @pytest.mark.parametrize("stack", [DEV, "order-api-staging", PROD])

@@ -325,6 +325,11 @@ BOUNDARY = "arn:aws:iam::123456789012:policy/order-api-workload-boundary"
         ("iam:PassRole", "arn:aws:iam::123456789012:role/order-api-prod-task", {"iam:PassedToService": "ecs-tasks.amazonaws.com"}),
         ("kms:ScheduleKeyDeletion", arn("kms", "key/1"), {"aws:ResourceTag/environment": "prod"}),
         ("s3:PutObject", "arn:aws:s3:::order-api-terraform-state/order-api-prod/terraform.tfstate", {}),
+        # The smoke test's weekly warm-up: the rule, its target, and the permission to invoke.
+        ("events:PutRule", arn("events", "rule/order-api-prod-smoke-test-warmup"), {}),
+        ("events:PutTargets", arn("events", "rule/order-api-prod-smoke-test-warmup"), {}),
+        ("lambda:AddPermission", arn("lambda", "function:order-api-prod-smoke-test"), {}),
+        ("lambda:RemovePermission", arn("lambda", "function:order-api-prod-smoke-test"), {}),
     ],
 )
 def test_the_prod_deploy_role_may_change_prod(prod_deploy: list[dict[str, Any]], action: str, resource: str, context: dict[str, Any]) -> None:
@@ -379,6 +384,16 @@ def staging_release() -> list[dict[str, Any]]:
         ("rds:DeleteDBCluster", arn("rds", "cluster:order-api-staging-aurora"), {}, False),
         ("ecr:DeleteRepository", arn("ecr", "repository/order-api"), {}, False),
         ("s3:PutObject", "arn:aws:s3:::order-api-terraform-state/order-api-staging/terraform.tfstate", {}, False),
+        # Before the deployment: its rollback alarms' states, its own smoke test function's state and warm-up.
+        ("cloudwatch:DescribeAlarms", arn("cloudwatch", "alarm:order-api-staging-slo-fast-5m"), {}, True),
+        ("lambda:GetFunctionConfiguration", arn("lambda", "function:order-api-staging-smoke-test"), {}, True),
+        ("lambda:InvokeFunction", arn("lambda", "function:order-api-staging-smoke-test"), {}, True),
+        ("lambda:InvokeFunction", arn("lambda", "function:order-api-staging-pr7-smoke-test"), {}, True),
+        ("lambda:InvokeFunction", arn("lambda", "function:order-api-dev-smoke-test"), {}, False),
+        ("lambda:InvokeFunction", arn("lambda", "function:order-api-prod-smoke-test"), {}, False),
+        ("lambda:GetFunctionConfiguration", arn("lambda", "function:order-api-prod-smoke-test"), {}, False),
+        ("lambda:UpdateFunctionCode", arn("lambda", "function:order-api-staging-smoke-test"), {}, False),
+        ("lambda:UpdateFunctionConfiguration", arn("lambda", "function:order-api-staging-smoke-test"), {}, False),
     ],
 )
 def test_the_release_role_does_exactly_what_a_release_calls(

@@ -101,7 +101,10 @@ class Registry:
         if tag is not None:
             self.images[digest].tags.add(tag)
         for image in list(self.images.values()):
-            image.tags -= set(stale)
+            if image.tags & set(stale):
+                image.tags -= set(stale)
+                if not image.tags:  # ECR's BatchDeleteImage by tag deletes an image with its last tag, at once
+                    del self.images[image.digest]
 
     def live(self, environment: str, back: int = 0) -> str | None:
         distinct = [d for i, d in enumerate(self.history[environment]) if i == 0 or d != self.history[environment][i - 1]]
@@ -198,3 +201,14 @@ def test_without_release_tags_the_image_dev_runs_expires() -> None:
     recorded.push(build_tag=False)
     recorded.wait(3)
     assert recorded.protected_but_gone() == []
+
+
+def test_pruning_an_images_last_release_tag_deletes_it_at_once() -> None:
+    """ECR deletes an image with its last tag: the image dev ran three releases ago, with no
+    other tag, is gone as soon as the release that prunes its tag finishes, no day passing."""
+    registry = Registry(STRESSED, releases_kept=2)
+    for _ in range(3):
+        registry.push(build_tag=False)
+        registry.release("dev", f"sha256:{registry.builds:064x}")
+    assert f"sha256:{1:064x}" not in registry.images and registry.day == 0
+    assert sorted(int(d[7:], 16) for d in registry.images) == [2, 3] and registry.protected_but_gone() == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,8 +14,8 @@ from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 
 from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.process import Interrupted
+from tools.common.ecs_deployments import DeploymentFailed, StillRunning
 from tools.ops import release
-from tools.ops.ecs_deployments import DeploymentFailed, StillRunning
 from tools.ops.release import ReleaseError, Releaser, Target
 
 ACCOUNT = "123456789012"
@@ -85,16 +84,6 @@ class Clock:
         self.now += seconds
 
 
-@pytest.fixture
-def stubs() -> Iterator[tuple[Any, Any, Stubber, Stubber]]:
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    ecs, ecr = session.client("ecs"), session.client("ecr")
-    with Stubber(ecs) as ecs_stub, Stubber(ecr) as ecr_stub:
-        yield ecs, ecr, ecs_stub, ecr_stub
-        ecs_stub.assert_no_pending_responses()
-        ecr_stub.assert_no_pending_responses()
-
-
 def releaser(stubs: tuple[Any, Any, Stubber, Stubber], target: Target = PROD, lines: list[str] | None = None, clock: Clock | None = None) -> Releaser:
     ecs, ecr, _, _ = stubs
     clock = clock or Clock()
@@ -102,7 +91,7 @@ def releaser(stubs: tuple[Any, Any, Stubber, Stubber], target: Target = PROD, li
         target,
         ecs,
         ecr,
-        RegistryConfig(releases_kept=2),
+        registry=RegistryConfig(releases_kept=2),
         emit=(lines if lines is not None else []).append,
         clock=clock,
         sleep=clock.sleep,
@@ -135,13 +124,13 @@ def expect_scan(ecr_stub: Stubber, digest: str, counts: dict[str, int], status: 
     )
 
 
-def expect_service(ecs_stub: Stubber, target: Target = PROD, task_definition: dict[str, Any] | None = None) -> None:
+def expect_service(ecs_stub: Stubber, target: Target = PROD, task_definition: dict[str, Any] | None = None, alarms: list[str] | None = None) -> None:
+    """DescribeServices (with ``alarms`` as the service's deployment alarms) and DescribeTaskDefinition."""
     task_definition = task_definition or TASK_DEFINITION
-    ecs_stub.add_response(
-        "describe_services",
-        {"services": [{"serviceName": target.service, "status": "ACTIVE", "taskDefinition": task_definition["taskDefinitionArn"]}]},
-        {"cluster": target.cluster, "services": [target.service]},
-    )
+    service: dict[str, Any] = {"serviceName": target.service, "status": "ACTIVE", "taskDefinition": task_definition["taskDefinitionArn"]}
+    if alarms is not None:
+        service["deploymentConfiguration"] = {"alarms": {"alarmNames": alarms, "enable": True, "rollback": True}}
+    ecs_stub.add_response("describe_services", {"services": [service]}, {"cluster": target.cluster, "services": [target.service]})
     ecs_stub.add_response(
         "describe_task_definition",
         {"taskDefinition": copy.deepcopy(task_definition), "tags": TAGS},
@@ -150,8 +139,9 @@ def expect_service(ecs_stub: Stubber, target: Target = PROD, task_definition: di
 
 
 def registration(image: str) -> dict[str, Any]:
-    """The RegisterTaskDefinition request a release must send: the old definition, new image."""
-    container = {**CONTAINER, "image": image}
+    """The RegisterTaskDefinition request a release must send: the old definition, new image
+    (and its digest in the container's IMAGE_DIGEST variable)."""
+    container = {**CONTAINER, "image": image, "environment": [{"name": "IMAGE_DIGEST", "value": image.rsplit("@", 1)[1]}]}
     fields = {k: v for k, v in TASK_DEFINITION.items() if k not in ("taskDefinitionArn", "revision", "status", "registeredBy")}
     return {**fields, "containerDefinitions": [container], "tags": TAGS}
 
@@ -167,7 +157,7 @@ def expect_found(ecs_stub: Stubber, target: Target = PROD, task_definition: str 
     ecs_stub.add_response(
         "list_service_deployments",
         {"serviceDeployments": [{"serviceDeploymentArn": DEPLOYMENT, "createdAt": NOW, "targetServiceRevisionArn": REVISION, "status": "PENDING"}]},
-        {"cluster": target.cluster, "service": target.service, "createdAt": {"after": SINCE}},
+        {"cluster": target.cluster, "service": target.service, "createdAt": {"after": SINCE}, "maxResults": 100},
     )
     ecs_stub.add_response(
         "describe_service_revisions",
@@ -360,13 +350,25 @@ def test_a_service_that_does_not_exist_says_to_deploy_it(stubs: Any) -> None:
         releaser(stubs).release(NEW)
 
 
-def test_the_new_revision_changes_the_image_only() -> None:
+def test_the_new_revision_changes_the_image_and_its_digest_variable_only() -> None:
     registration_args = release.new_revision(TASK_DEFINITION, f"{URI}@{NEW}")
     expected = registration(f"{URI}@{NEW}")
     del expected["tags"]
     assert registration_args == expected
     assert release.settings_of(TASK_DEFINITION) == release.settings_of({**TASK_DEFINITION, "containerDefinitions": [{**CONTAINER, "image": "other"}]})
+    assert release.settings_of(TASK_DEFINITION) == release.settings_of(release.new_revision(TASK_DEFINITION, f"{URI}@{NEW}"))
     assert release.settings_of(TASK_DEFINITION) != release.settings_of({**TASK_DEFINITION, "memory": "4096"})
+
+
+def test_the_digest_variable_follows_the_image_and_keeps_the_others() -> None:
+    variables = [{"name": "PORT", "value": "8080"}, {"name": "IMAGE_DIGEST", "value": OLD}]
+    current = {**TASK_DEFINITION, "containerDefinitions": [{**CONTAINER, "environment": variables}]}
+    (by_digest,) = release.new_revision(current, f"{URI}@{NEW}")["containerDefinitions"]
+    assert by_digest["environment"] == [{"name": "PORT", "value": "8080"}, {"name": "IMAGE_DIGEST", "value": NEW}]
+    (by_tag,) = release.new_revision(current, f"{URI}:1.0.0")["containerDefinitions"]
+    assert by_tag["environment"] == [{"name": "PORT", "value": "8080"}], "a tag names no digest: the old one must not stay"
+    (bare,) = release.new_revision(TASK_DEFINITION, f"{URI}:1.0.0")["containerDefinitions"]
+    assert "environment" not in bare
 
 
 def test_fails_a_task_definition_without_the_container() -> None:
@@ -425,7 +427,9 @@ def expect_live(ecs_stub: Stubber, target: Target, digest: str, statuses: tuple[
         {"serviceDeploymentArn": f"{DEPLOYMENT}{i}", "createdAt": NOW - timedelta(hours=i), "targetServiceRevisionArn": f"{REVISION}{i}", "status": status}
         for i, status in enumerate(statuses)
     ]
-    ecs_stub.add_response("list_service_deployments", {"serviceDeployments": deployments}, {"cluster": target.cluster, "service": target.service})
+    ecs_stub.add_response(
+        "list_service_deployments", {"serviceDeployments": deployments}, {"cluster": target.cluster, "service": target.service, "maxResults": 100}
+    )
     if "SUCCESSFUL" in statuses and not any(s in ("IN_PROGRESS", "PENDING") for s in statuses):
         index = statuses.index("SUCCESSFUL")
         ecs_stub.add_response(
@@ -440,7 +444,7 @@ def expect_live(ecs_stub: Stubber, target: Target, digest: str, statuses: tuple[
 
 
 def test_promote_takes_the_digest_ecs_resolved_for_the_source_never_a_tag(stubs: Any) -> None:
-    from tools.ops.ecs_deployments import live_digest
+    from tools.common.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL", "SUCCESSFUL"))
@@ -448,7 +452,7 @@ def test_promote_takes_the_digest_ecs_resolved_for_the_source_never_a_tag(stubs:
 
 
 def test_fails_to_promote_from_an_environment_mid_deployment(stubs: Any) -> None:
-    from tools.ops.ecs_deployments import live_digest
+    from tools.common.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("IN_PROGRESS", "SUCCESSFUL"))
@@ -457,7 +461,7 @@ def test_fails_to_promote_from_an_environment_mid_deployment(stubs: Any) -> None
 
 
 def test_fails_to_promote_from_an_environment_that_never_succeeded(stubs: Any) -> None:
-    from tools.ops.ecs_deployments import live_digest
+    from tools.common.ecs_deployments import live_digest
 
     ecs, _, ecs_stub, _ = stubs
     expect_live(ecs_stub, DEV, NEW, ("ROLLBACK_SUCCESSFUL",))
@@ -472,7 +476,9 @@ def test_settle_after_a_deploy_rolls_changed_settings_out_with_the_running_image
     running = {**TASK_DEFINITION, "containerDefinitions": [{**CONTAINER, "image": f"{URI}@{OLD}"}]}
     declared = {**TASK_DEFINITION, "taskDefinitionArn": declared_arn, "memory": "4096", "containerDefinitions": [{**CONTAINER, "image": f"{URI}:1.0.0"}]}
     ecs_stub.add_response(
-        "list_service_deployments", {"serviceDeployments": []}, {"cluster": PROD.cluster, "service": PROD.service, "createdAt": {"after": SINCE}}
+        "list_service_deployments",
+        {"serviceDeployments": []},
+        {"cluster": PROD.cluster, "service": PROD.service, "createdAt": {"after": SINCE}, "maxResults": 100},
     )
     expect_service(ecs_stub, PROD, running)
     ecs_stub.add_response("describe_task_definition", {"taskDefinition": declared}, {"taskDefinition": declared_arn})
@@ -545,6 +551,11 @@ def test_main_needs_an_image_or_a_source(capsys: pytest.CaptureFixture[str]) -> 
         (["order-api-dev", "v1"], {"ALLOW_CRITICAL": "yes"}, "error: ALLOW_CRITICAL='yes' is invalid: 1"),
         (["order-api-dev", "v1"], {"ALLOW_CRITICAL": "0"}, "error: ALLOW_CRITICAL='0' is invalid: 1"),
         (["order-api-dev", "v1"], {"ALLOW_CRITICAL": "1\n"}, "error: ALLOW_CRITICAL='1\\n' is invalid: 1"),
+        (["order-api-dev", "v1"], {"ALLOW_ALARMS": "yes"}, "error: ALLOW_ALARMS='yes' is invalid: 1 (deploy although a rollback alarm is in ALARM) or unset"),
+        (["order-api-dev", "v1"], {"ALLOW_ALARMS": "0"}, "error: ALLOW_ALARMS='0' is invalid: 1"),
+        (["order-api-dev", "v1"], {"ALLOW_ALARMS": "true"}, "error: ALLOW_ALARMS='true' is invalid: 1"),
+        (["order-api-dev", "v1"], {"ALLOW_ALARMS": " 1"}, "error: ALLOW_ALARMS=' 1' is invalid: 1"),
+        (["order-api-staging", "--from", "order-api-dev"], {"ALLOW_ALARMS": "1\n"}, "error: ALLOW_ALARMS='1\\n' is invalid: 1"),
         (["order-api-dev", "latest\n"], {}, "error: IMAGE='latest\\n' is invalid: a tag"),
         (["order-api-dev", NEW + "\n"], {}, "is invalid: a tag"),
         (["order-api-dev", NEW + "\r"], {}, "is invalid: a tag"),
@@ -582,7 +593,7 @@ def test_main_promotes_the_digest_the_source_runs(synth: Any, capsys: pytest.Cap
         clients=lambda t: (None, None),
     )
     assert code == 0
-    assert seen == {"from": "order-api-dev-api", "to": "order-api-staging", "ref": NEW, "allow_critical": True, "timeout_seconds": None}
+    assert seen == {"from": "order-api-dev-api", "to": "order-api-staging", "ref": NEW, "allow_critical": True, "allow_alarms": False, "timeout_seconds": None}
     assert f"promote: order-api-dev runs {NEW}; releasing it to order-api-staging" in capsys.readouterr().out
 
 
@@ -594,6 +605,7 @@ def test_targets_come_from_the_synthesized_stack(synth: Any, stack: str, strateg
     environment = stack.removeprefix("order-api-")
     assert (target.environment, target.cluster, target.service, target.repository) == (environment, stack, f"{stack}-api", "order-api")
     assert (target.deployment.strategy, target.timeout_seconds) == (strategy, timeout_minutes * 60)
+    assert target.smoke_function == f"{stack}-smoke-test"
     assert json.dumps(target.region) == '"us-east-1"' and target.endpoint is None
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from tools.common.ecs_deployments import DeploymentFailed, Service, live_digest
 from tools.ops import release
-from tools.ops.ecs_deployments import DeploymentFailed, Service, live_digest
 from tools.ops.release import ReleaseError, Target
 
 URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/order-api"

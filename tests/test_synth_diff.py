@@ -439,3 +439,63 @@ def test_make_passes_command_line_values_as_typed() -> None:
     proc = subprocess.run(["make", "-s", "--eval", probe, "probe", *values], cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.stdout == "a$(shell echo ran)b|${file >pwned,x}|https://h/${x}", proc.stdout + proc.stderr
     assert not (ROOT / "pwned").exists()
+
+
+# ------------------------------------------------------------ what ECS owns on a live service
+
+GOLDEN_DEV = ROOT / "tests" / "golden" / "order-api-dev.json"
+
+
+def _planted(change: Any) -> tuple[Report, str]:
+    """The golden dev stack against a copy with one planted change; the report and its markdown."""
+    base = json.loads(GOLDEN_DEV.read_text())
+    head = json.loads(GOLDEN_DEV.read_text())
+    change(head["resource"])
+    report = diff_stacks({"order-api-dev": base}, {"order-api-dev": head})
+    return report, render_markdown(report, base_label="main", head_label="branch")
+
+
+def _blue(resources: dict[str, Any]) -> dict[str, Any]:
+    """The blue target group's body, to change in place."""
+    (body,) = [b for name, b in resources["aws_lb_target_group"].items() if "blue" in name]
+    found: dict[str, Any] = body
+    return found
+
+
+def test_a_target_group_replaced_under_what_ecs_owns_is_flagged() -> None:
+    """A new port replaces the blue target group, which the listener rules' forwards and the
+    service's load balancers still name (both left to ECS): the old one stays in use."""
+    report, markdown = _planted(lambda r: _blue(r).update(port=9090))
+    ((_, change),) = report.blocked
+    assert change.resource_type == "aws_lb_target_group" and change.replace_paths == ("port",)
+    assert any(h.startswith("aws_ecs_service.") and h.endswith(".load_balancer") for h in change.held_by)
+    assert any(h.startswith("aws_lb_listener_rule.") and h.endswith(".action") for h in change.held_by)
+    assert "cannot apply while ECS owns the load balancer settings" in markdown and "REPLACED while" in markdown and "the apply fails" in markdown
+
+
+def test_a_change_under_ignore_changes_is_not_applied_and_says_so() -> None:
+    def plant(resources: dict[str, Any]) -> None:
+        service = next(iter(resources["aws_ecs_service"].values()))
+        service["load_balancer"][0]["container_port"] = 9090
+        service["desired_count"] = 4  # also ignored
+        service["enable_execute_command"] = not service.get("enable_execute_command", False)  # applied
+
+    report, markdown = _planted(plant)
+    ((_, change),) = report.blocked
+    assert change.ignored_paths == ("desired_count", "load_balancer.0.container_port")
+    assert "NOT APPLIED: `desired_count`, `load_balancer.0.container_port` is under lifecycle.ignore_changes" in markdown
+    assert "applied: `enable_execute_command`" in markdown
+
+
+def test_a_listener_rules_forward_is_ecss() -> None:
+    def plant(resources: dict[str, Any]) -> None:
+        rule = next(iter(resources["aws_lb_listener_rule"].values()))
+        rule["action"][0]["forward"]["target_group"][0]["weight"] = 50
+
+    report, _ = _planted(plant)
+    assert [c.ignored_paths[0].split(".")[0] for _, c in report.blocked] == ["action"]
+
+
+def test_an_ordinary_change_of_the_same_resources_is_not_flagged() -> None:
+    report, markdown = _planted(lambda r: _blue(r).update(deregistration_delay="45"))
+    assert report.blocked == [] and "cannot apply" not in markdown

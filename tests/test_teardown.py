@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Synthesized, emulator_credentials
+from tools.common.stack import DeployError
 from tools.ops import teardown
 from tools.ops.teardown import Plan, TeardownError, check_request, plan_of
 
@@ -157,6 +158,10 @@ class FakeAws:
         if self.fail and call.startswith(self.fail):
             raise RuntimeError(f"{call} failed")
         self.calls.append(call)
+
+    def head_bucket(self, Bucket: str) -> None:
+        if self.fail == "state bucket":
+            raise _not_found("404")
 
     def describe_repositories(self, repositoryNames: list[str]) -> dict[str, Any]:
         if not self.legacy_repository:
@@ -329,6 +334,13 @@ def test_a_rerun_after_a_finished_teardown_changes_nothing(synth: Synthesized) -
     kept = _run(synth, "order-api-staging", fake, FakeTerraform({}, events))
     assert events == ["init", "state rm ", "destroy order-api-staging"]
     assert "alias alias/order-api-staging-database: already freed" in kept.lines
+
+
+def test_fails_before_terraform_without_the_state_bucket(synth: Synthesized) -> None:
+    fake = FakeAws([], fail="state bucket")
+    with pytest.raises(DeployError, match="its state bucket order-api-terraform-state does not exist"):
+        _run(synth, "order-api-staging", fake)
+    assert fake.calls == []  # not even terraform init
 
 
 def test_fails_when_the_final_snapshot_is_missing_after_the_destroy(synth: Synthesized) -> None:

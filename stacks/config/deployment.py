@@ -55,6 +55,10 @@ class DeploymentConfig:
     smoke_paths: tuple[str, ...] = ()
     #: Seconds the smoke test waits for each answer, 1-30.  Default 5.
     smoke_timeout_seconds: int = 5
+    #: Seconds, from its first request, within which the smoke test retries a path that fails
+    #: (a new listener rule can take seconds to apply), 0-300.  Default 60.  At most 300 keeps
+    #: the function's timeout (this + every path's request timeout + 10 s) within Lambda's 900 s.
+    smoke_retry_seconds: int = 60
 
     def __post_init__(self) -> None:
         _one_of("deployment.strategy", self.strategy, STRATEGIES)
@@ -68,6 +72,7 @@ class DeploymentConfig:
         for path in self.smoke_paths:
             _require(bool(_PATH_RE.fullmatch(path)), "deployment.smoke_paths", path, "URL paths starting with / (no spaces, no #, at most 256 characters)")
         _int_in("deployment.smoke_timeout_seconds", self.smoke_timeout_seconds, 1, 30)
+        _int_in("deployment.smoke_retry_seconds", self.smoke_retry_seconds, 0, 300)
 
     @property
     def linear_steps(self) -> int:

@@ -11,6 +11,8 @@ NAME_LIMIT_32 = 32
 
 STANDING_ENVIRONMENTS = ("dev", "staging", "prod")
 
+#: The stack of the state bucket (deployed first, by make bootstrap).
+STATE_STACK = f"{PROJECT}-state"
 #: The account-wide stack and its one CloudWatch Logs resource policy for every environment.
 ACCOUNT_STACK = f"{PROJECT}-account"
 LOG_DELIVERY_POLICY_NAME = f"{PROJECT}-log-delivery"

@@ -15,7 +15,10 @@ traceback)::
 What it recognises: missing, incomplete or expired credentials (and an expired
 SSO session, an unknown profile), access denied, throttling after the SDK's
 retries, and an endpoint that cannot be reached; anything else from AWS is
-still one line (``AWS refused <operation>: <code>: <message>``).
+still one line (``AWS refused <operation>: <code>: <message>``).  A body of markup (an HTML
+page from a proxy or a load balancer on the way, an XML error the SDK could not parse) is
+never printed: its AWS code and message, or its text without the markup after the HTTP
+status.
 :func:`check_credentials` asks STS who the caller is, so a command that hands
 the work to Terraform fails before it starts, in one line, rather than in
 Terraform's pages of output.
@@ -23,6 +26,8 @@ Terraform's pages of output.
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,6 +36,8 @@ from botocore import exceptions  # type: ignore[import-untyped]
 
 #: Longest AWS message quoted in a line.
 MESSAGE_LIMIT = 240
+#: Longest part of an HTML page's text quoted in a line.
+PAGE_TEXT_LIMIT = 120
 
 #: Error codes meaning the credentials are expired or not valid.
 CREDENTIAL_CODES = frozenset(
@@ -127,10 +134,35 @@ def describe(error: Exception) -> str:
     return f"AWS request failed: {_one_line(error)}"
 
 
+#: A tag of markup: what an HTML page (a proxy's, a load balancer's) or an unparsed XML body holds.
+_TAG_RE = re.compile(r"<[A-Za-z!/?][^>]*>")
+_HIDDEN_RE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL | re.ASCII)
+
+
+def _field(markup: str, name: str) -> str:
+    found = re.search(rf"<{name}>(.*?)</{name}>", markup, re.DOTALL)
+    return html.unescape(found.group(1)).strip() if found else ""
+
+
+def _code_and_message(response: Any) -> tuple[str, str]:
+    """The error's code and message; a body of markup (an HTML page from a proxy, or an XML
+    error the SDK could not parse) becomes its AWS code and message, or its text with the
+    markup removed after the HTTP status: never the page itself."""
+    details = response.get("Error", {}) if isinstance(response, dict) else {}
+    code, message = str(details.get("Code") or ""), str(details.get("Message") or "")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if isinstance(response, dict) else None
+    if not code and not message and status:  # a body the SDK could not read at all
+        return f"HTTP {status}", ""
+    if not _TAG_RE.search(message):
+        return code, _one_line(message)
+    if _field(message, "Code"):
+        return _field(message, "Code"), _one_line(_field(message, "Message"))
+    text = _one_line(html.unescape(_TAG_RE.sub(" ", _HIDDEN_RE.sub(" ", message))))[:PAGE_TEXT_LIMIT]
+    return (f"HTTP {status or code}" if not code or code.isdigit() else code), text
+
+
 def _client_error(error: Any) -> str:
-    details = error.response.get("Error", {}) if isinstance(error.response, dict) else {}
-    code = str(details.get("Code") or "")
-    message = _one_line(details.get("Message") or "")
+    code, message = _code_and_message(error.response)
     operation = error.operation_name or "the request"
     said = f" ({code}: {message})" if message else f" ({code})"
     if code in CREDENTIAL_CODES:

@@ -9,8 +9,8 @@ credentials included (they are nobody's in IAM).
 
 What this proves: the role's permission policies allow exactly what ``make release`` and
 ``make promote`` call, on the names they call them on (moto evaluates actions and resource
-ARNs, with the project's patch for ECS, ECR and RDS ARNs: :mod:`tools.emulator.patches`), and
-deny the destructive calls in :data:`DENIED`.  What it does not: the trust policy (moto
+ARNs, with the project's patch for ECS, ECR, RDS and Lambda ARNs:
+:mod:`tools.emulator.patches`), and deny the destructive calls in :data:`DENIED`.  What it does not: the trust policy (moto
 accepts any token for any role), condition keys (moto skips conditions: ``iam:PassedToService``
 and the boundary's conditions are the synth-time rules' and the audit's,
 ``tests/test_pipeline_policies.py``), permissions boundaries and ``iam:PassRole`` (moto checks

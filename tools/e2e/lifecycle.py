@@ -86,6 +86,9 @@ REGISTRY = "order-api"
 REGISTRY_STACK = "order-api-registry"
 #: The shared stacks in the documented order (docs/new-account.md), with their phase names.
 SHARED = ((STATE_STACK, "bootstrap"), (IDENTITY_STACK, "identity"), (ACCOUNT_STACK, "account"), (REGISTRY_STACK, "registry"))
+#: The deploy engine of each round: round 1 the cdktf CLI, round 2 plain ``terraform`` through make.
+ROUND_ENGINES = ("cdktf", "terraform")
+ROUNDS = len(ROUND_ENGINES)
 #: The repository the pipeline's roles trust in the run (the placeholder is refused).
 REPOSITORY = "e2e/order-api"
 #: A loopback port nothing listens on: any request that is not for the emulator fails at once.
@@ -255,19 +258,20 @@ class Lifecycle:
             phase.detail = f"hashicorp/aws {self.tools.provider.version}: {done}"
         for stack, name in SHARED:
             with self.phase(1, name) as phase:
-                deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name="cdktf")
+                deploy.deploy(stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name=ROUND_ENGINES[0])
                 result.applied[stack] = phase.detail = self.applied(phase.log, stack)
                 if stack == IDENTITY_STACK:
                     self.roles = json.loads((self.paths.outputs / "outputs.json").read_text())[IDENTITY_STACK]
         with self.phase(1, "push image") as phase:
             phase.detail = self.push_image()
         with self.phase(1, "deploy copy") as phase:
-            deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name="cdktf")
+            deploy.deploy(self.stack, self.paths.outdir, self.paths.outputs, parallelism=PARALLELISM, skip_provider_lock=True, engine_name=ROUND_ENGINES[0])
             result.applied[self.stack] = self.applied(phase.log, self.stack)
             # The database-user step prints "<stack>: <user>: <change>"; the service's settling prints other lines.
             users = re.findall(rf"(?m)^{re.escape(self.stack)}: ([a-z][a-z0-9_]*: .+)$", ansi_free(phase.log.read_text(errors="replace")))
             result.details["database users"] = "; ".join(users) or "no output"
-            phase.detail = f"cdktf: {result.applied[self.stack]}; database users: {len(users)} lines"
+            result.details["preflight"] = self.preflight_line(phase.log, self.stack)
+            phase.detail = f"cdktf: {result.applied[self.stack]}; database users: {len(users)} lines; {result.details['preflight']}"
         with self.phase(1, "release") as phase:
             tag, digest = self.push_build(1)
             command = [sys.executable, "-m", "tools.ops.release", self.stack, tag, "--skip-synth", "--outdir", str(self.paths.outdir)]
@@ -291,11 +295,12 @@ class Lifecycle:
             phase.detail = result.applied[STATE_STACK] = self.applied(phase.log, STATE_STACK)
         for stack, name in SHARED[1:]:
             with self.phase(2, name) as phase:
-                self.make("deploy", f"STACK={stack}", "ENGINE=terraform")
+                self.make("deploy", f"STACK={stack}", f"ENGINE={ROUND_ENGINES[1]}")
                 phase.detail = result.applied[stack] = self.applied(phase.log, stack)
         with self.phase(2, "deploy dev") as phase:
-            self.make("deploy", f"STACK={dev}", "ENGINE=terraform")
-            phase.detail = result.applied[dev] = self.applied(phase.log, dev)
+            self.make("deploy", f"STACK={dev}", f"ENGINE={ROUND_ENGINES[1]}")
+            result.applied[dev] = self.applied(phase.log, dev)
+            phase.detail = f"{result.applied[dev]}; {self.preflight_line(phase.log, dev)}"
         with self.phase(2, "release") as phase:
             tag, digest = self.push_build(2)
             result.details["release"] = phase.detail = self.released(dev, environment, digest, lambda: self.make("release", f"STACK={dev}", f"IMAGE={tag}"))
@@ -310,7 +315,7 @@ class Lifecycle:
         self.stack, self.environment = dev, environment
         self.teardown_and_check(result, dev, "teardown")
         with self.phase(2, "deploy again") as phase:
-            self.make("deploy", f"STACK={dev}", "ENGINE=terraform")
+            self.make("deploy", f"STACK={dev}", f"ENGINE={ROUND_ENGINES[1]}")
             phase.detail = result.details["deploy again"] = f"after the teardown: {self.applied(phase.log, dev)}"
         self.teardown_and_check(result, dev, "teardown again")
         result.seconds = time.monotonic() - start
@@ -332,13 +337,21 @@ class Lifecycle:
     def teardown_and_check(self, result: Round, stack: str, name: str) -> None:
         with self.phase(2, name) as phase:
             seeded = self.seed_access_log(stack)
-            self.make("teardown", f"STACK={stack}", f"CONFIRM={stack}", "ENGINE=terraform")
+            self.make("teardown", f"STACK={stack}", f"CONFIRM={stack}", f"ENGINE={ROUND_ENGINES[1]}")
             text = ansi_free(phase.log.read_text(errors="replace"))
             self.kept = [line.strip()[2:] for line in text.split("torn down; kept in the account:", 1)[-1].splitlines() if line.strip().startswith("- ")]
             match = _DESTROY_RE.search(text)
             result.details[name] = phase.detail = f"terraform: {match[1] if match else '?'} destroyed, with {seeded} in the log bucket; kept {len(self.kept)}"
         with self.phase(2, f"leftovers ({name})") as phase:
             phase.detail = self.check_leftovers()
+
+    @staticmethod
+    def preflight_line(log: Path, stack: str) -> str:
+        """What ``make deploy``'s preflight said it checked (its one line)."""
+        found = re.search(rf"(?m)^{re.escape(stack)}: (preflight passed.*)$", ansi_free(log.read_text(errors="replace")))
+        if not found:
+            raise RuntimeError(f"{stack}: no preflight line in the deploy's output")
+        return found[1]
 
     def make(self, target: str, *assignments: str) -> None:
         """``make <target> NAME=value...`` in the checkout, as a user types it (the harness's

@@ -12,10 +12,12 @@ installs them for a ``with`` block and restores moto afterwards (unit tests).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 #: The CA that AWS gives a new RDS instance when the request names none.
 AWS_DEFAULT_RDS_CA = "rds-ca-rsa2048-g1"
@@ -337,6 +339,25 @@ def _install_service_deployments(saved: list[tuple[Any, str, Any]]) -> None:
     _replace(saved, Response, "describe_service_revisions", _describe_service_revisions)
 
 
+# --- IAM signature check of a request without a body (make e2e's access proof) ----------------------
+# Under IAM enforcement moto recomputes each request's signature over ``body or data``: for a
+# GET without a body (Lambda GetFunctionConfiguration, which the release's preflight calls) it
+# hashes the request's parsed data (its headers) in place of the empty body, so the signature
+# never matched.  The patch signs the empty body, as the client did.
+def _install_empty_body_signatures(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    create = IAMRequestBase._create_aws_request
+
+    def create_aws_request(self: Any) -> Any:
+        request = create(self)
+        if not self._body and self._method in ("GET", "HEAD", "DELETE"):
+            request.data = b""
+        return request
+
+    _replace(saved, IAMRequestBase, "_create_aws_request", create_aws_request)
+
+
 # --- CloudWatch PutCompositeAlarm -------------------------------------------------------------------
 # moto 5.2 answers PutCompositeAlarm with "not implemented", although its PutMetricAlarm
 # handler already reads AlarmRule "to re-use this method for composite alarms" and
@@ -348,12 +369,13 @@ def _install_composite_alarms(saved: list[tuple[Any, str, Any]]) -> None:
     _replace(saved, CloudWatchResponse, "put_composite_alarm", CloudWatchResponse.put_metric_alarm)
 
 
-# --- IAM authorization of ECS, ECR and RDS actions (make e2e's access proof) -------------------------
+# --- IAM authorization of ECS, ECR, RDS and Lambda actions (make e2e's access proof) ----------------
 # With its IAM enforcement on (INITIAL_NO_AUTH_ACTION_COUNT / moto-api reset-auth), moto checks
 # the action of every request, but against the resource "*" for every service but IAM, STS
 # and SQS: a statement naming an ECS service or an ECR repository never matches.  The patch
-# gives ECS, ECR and RDS requests the ARN AWS authorizes them on, for the actions the
-# release path and the proof's denied calls use; moto still evaluates no condition.
+# gives ECS, ECR, RDS and Lambda requests the ARN AWS authorizes them on, for the actions the
+# release path (its preflight reads and wakes the smoke test function) and the proof's denied
+# calls use; moto still evaluates no condition.
 def _ecs_resource(self: Any) -> str:
     def arn(resource: str) -> str:
         return f"arn:aws:ecs:{self.region}:{self.current_account}:{resource}"
@@ -384,7 +406,17 @@ def _rds_resource(self: Any) -> str:
     return f"arn:aws:rds:{self.region}:{self.current_account}:cluster:{cluster}" if cluster else "*"
 
 
+def _lambda_resource(self: Any) -> str:
+    """A function's ARN from the request path (``/2015-03-31/functions/<name or ARN>/...``)."""
+    found = re.search(r"/functions/([^/?]+)", self.path)
+    if not found:
+        return "*"
+    name = unquote(found[1])
+    return name if name.startswith("arn:") else f"arn:aws:lambda:{self.region}:{self.current_account}:function:{name}"
+
+
 def _install_resource_authorization(saved: list[tuple[Any, str, Any]]) -> None:
+    from moto.awslambda.responses import LambdaResponse
     from moto.ecr.responses import ECRResponse
     from moto.ecs.responses import EC2ContainerServiceResponse
     from moto.rds.responses import RDSResponse
@@ -392,6 +424,7 @@ def _install_resource_authorization(saved: list[tuple[Any, str, Any]]) -> None:
     _replace(saved, EC2ContainerServiceResponse, "_determine_resource", _ecs_resource)
     _replace(saved, ECRResponse, "_determine_resource", _ecr_resource)
     _replace(saved, RDSResponse, "_determine_resource", _rds_resource)
+    _replace(saved, LambdaResponse, "_determine_resource", _lambda_resource)
 
 
 PATCHES: tuple[Patch, ...] = (
@@ -441,10 +474,16 @@ PATCHES: tuple[Patch, ...] = (
         _install_delete_automated_backups,
     ),
     Patch(
-        "ECS, ECR and RDS requests under IAM enforcement (resource ARNs)",
-        "moto authorizes them against the resource *, so no statement naming a service, repository "
-        "or cluster matched; only make e2e's access proof enforces IAM",
+        "ECS, ECR, RDS and Lambda requests under IAM enforcement (resource ARNs)",
+        "moto authorizes them against the resource *, so no statement naming a service, repository, "
+        "cluster or function matched; only make e2e's access proof enforces IAM",
         _install_resource_authorization,
+    ),
+    Patch(
+        "IAM signature check of GET, HEAD and DELETE requests without a body (Lambda GetFunctionConfiguration)",
+        "moto hashes the request's parsed data in place of its empty body, so under IAM enforcement every such request failed with "
+        "SignatureDoesNotMatch; only make e2e's access proof enforces IAM",
+        _install_empty_body_signatures,
     ),
     Patch(
         "CloudWatch PutCompositeAlarm",

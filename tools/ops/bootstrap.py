@@ -32,6 +32,7 @@ from pathlib import Path
 import main as synth_entry
 from stacks import process
 from stacks.config import OVERRIDE_VARIABLES, ConfigError, build_app_config, edit_settings, parse_settings
+from stacks.config.names import STATE_STACK
 from stacks.config.state import local_state_file
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, check_credentials
@@ -41,7 +42,6 @@ from tools.ops.deploy import deploy
 
 #: Settings ``make bootstrap`` saves: where the state lives.
 PERSISTED = ("AWS_REGION", "TF_STATE_BUCKET", "TF_STATE_REGION", "TF_STATE_KMS_KEY_ID")
-STATE_STACK = "order-api-state"
 DEFAULT_BUCKET = "order-api-terraform-state"
 DEFAULT_REGION = "us-east-1"
 SETTINGS_FILE = ROOT / "settings.env"
@@ -122,6 +122,8 @@ def next_steps(settings: Mapping[str, str]) -> list[str]:
         f"settings in {Path('settings.env')}: " + (", ".join(f"{k}={v}" for k, v in sorted(settings.items())) or "defaults"),
         f"state of {STATE_STACK}: {local_state_file(STATE_STACK)} (keep it safe; README, State)",
         "next:",
+        "  GITHUB_REPOSITORY=<owner>/<name> in settings.env, then make deploy STACK=order-api-identity   (the pipeline's roles; README, A new account)",
+        "  make github-vars   (the GitHub settings, as gh commands)",
         "  make deploy STACK=order-api-account",
         "  make deploy STACK=order-api-registry",
         f"  docker push <account>.dkr.ecr.{region}.amazonaws.com/order-api:<tag>   (a new dev starts with :latest unless IMAGE_TAG says otherwise)",

@@ -65,7 +65,7 @@ from tools.common.stack import (
     stack_name_problem,
     synthesize,
 )
-from tools.ops import db_users, release
+from tools.ops import account_checks, db_users, release
 
 
 def alarms_reach_someone(doc: Mapping[str, Any], topic_name: str) -> bool:
@@ -226,6 +226,7 @@ def deploy(
     logs_client: Callable[[str, str | None], Any] | None = None,
     engine_name: str = "cdktf",
     caller_arn: str | None = None,
+    account_clients: Callable[[str, str | None], account_checks.Clients] = account_checks.boto_clients,
 ) -> None:
     """Preflight, apply, write outputs, provision the database users, settle the service
     (see the module docstring).  ``caller_arn`` (from STS): who deploys, for the checks that
@@ -237,7 +238,12 @@ def deploy(
     ``cdktf`` (the CLI) or ``terraform`` (:mod:`tools.common.engine`)."""
     doc = load(outdir, stack)
     skip_provider_lock = skip_provider_lock or is_emulated(doc)
+    bucket = account_checks.check_state_bucket(doc, stack, account_clients)
     preflight(doc, stack, ecr_client, logs_client, caller_arn=caller_arn)
+    checked = [f"state bucket {bucket}"] if bucket else []
+    if is_environment_stack(doc):
+        checked.append(account_checks.account_preflight(doc, stack, account_clients))
+    print(f"{stack}: preflight passed" + (f": {'; '.join(checked)}" if checked else ""), flush=True)
     outputs_dir.mkdir(parents=True, exist_ok=True)
     outputs_file = outputs_dir / "outputs.json"
     since = datetime.now(UTC) - timedelta(seconds=60)
@@ -348,6 +354,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             if args.destroy:
                 check_destroy(doc, args.stack, environ.get("CONFIRM") or None)
             caller = check_credentials(*provider_target(doc, "sts"))
+            if args.destroy or args.outputs_only:
+                account_checks.check_state_bucket(doc, args.stack, account_checks.boto_clients)
             if args.destroy:
                 destroy(args.stack, args.outdir, parallelism=args.parallelism, engine_name=args.engine)
             elif args.outputs_only:

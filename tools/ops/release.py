@@ -5,13 +5,17 @@
 1. checks, each refusing with one line before anything changes:
    the image is in the shared registry (resolved to its digest); staging and prod
    take no mutable tag (``latest``); the image's scan found no CRITICAL finding
-   (``ALLOW_CRITICAL=1`` overrides it, and says so); the service exists;
+   (``ALLOW_CRITICAL=1`` overrides it, and says so); the service exists; and, just
+   before the deployment (:mod:`tools.ops.preflight`), no rollback alarm of the
+   service is in ALARM (``ALLOW_ALARMS=1`` overrides it, and says so) and the smoke
+   test function is Active (woken when it went idle);
 2. registers a new revision of the service's task definition, a copy of the one it
-   runs in which only the container image changes, to ``<repository>@sha256:<digest>``
-   (roles, parameters, health check and logging stay as Terraform declared them);
+   runs in which only the container image changes, to ``<repository>@sha256:<digest>``,
+   with the digest in the container's ``IMAGE_DIGEST`` variable (roles, parameters,
+   health check and logging stay as Terraform declared them);
 3. updates the service: ECS deploys with the environment's strategy (BLUE_GREEN,
    CANARY or LINEAR), the smoke test first;
-4. follows the deployment, one line per change of state (:mod:`tools.ops.ecs_deployments`);
+4. follows the deployment, one line per change of state (:mod:`tools.common.ecs_deployments`);
    exits 0 only when it succeeded, else non-zero with ECS's reason; a timeout
    bounds the wait; Ctrl-C stops watching (ECS goes on) and says how to follow it;
 5. records the release: the immutable tag ``release.<environment>.<UTC time>`` on
@@ -25,7 +29,7 @@ never from a tag.  ``make release STACK=<stack> IMAGE=<previous digest>`` is the
 manual rollback; every release prints the digest to roll back to.
 
 Everything about a stack comes from its synthesized JSON (``cdktf.out``): region,
-emulator endpoint, cluster, service, registry, environment and strategy.
+emulator endpoint, cluster, service, registry, environment, strategy and smoke test function.
 """
 
 from __future__ import annotations
@@ -45,10 +49,16 @@ from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.config.registry import RELEASE_TAG_PREFIX, valid_tag
 from tools.common import cli
 from tools.common.aws_errors import AwsError, aws_errors, error_code
+from tools.common.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, deployments, find_deployment, follow, live_digest
 from tools.common.stack import DeployError, SynthesisFailed, default_outdir, is_environment_stack, load, provider_target, stack_name_problem, synthesize
-from tools.ops.ecs_deployments import CONTAINER, DeploymentFailed, Service, StillRunning, find_deployment, follow, live_digest
+from tools.ops.preflight import PreflightError, check_rollback_alarms, wake_smoke_test
 
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+#: The container variable that holds the digest of the image it runs (the application's contract:
+#: it states it in the X-Image-Digest header, and the smoke test checks which revision answered).
+IMAGE_DIGEST = "IMAGE_DIGEST"
+#: The ECS lifecycle hook's target in a synthesized stack: a reference to the function's ARN.
+_FUNCTION_REF = re.compile(r"\$\{aws_lambda_function\.([A-Za-z0-9_-]+)\.arn\}")
 #: Environments that never run a mutable tag.
 PINNED_ENVIRONMENTS = ("staging", "prod")
 #: Minutes added to the strategy's expected duration before the watch gives up.
@@ -96,6 +106,8 @@ class Target:
     service: str
     repository: str
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
+    #: The function ECS invokes as the deployment's lifecycle hook (the smoke test), if any.
+    smoke_function: str | None = None
 
     @property
     def pinned(self) -> bool:
@@ -144,7 +156,17 @@ def target_of(doc: Mapping[str, Any], stack: str) -> Target:
         service=service["name"],
         repository=_only(data.get("aws_ecr_repository", {}), "registry data source", stack)["name"],
         deployment=deployment,
+        smoke_function=_hook_function(resources, settings),
     )
+
+
+def _hook_function(resources: Mapping[str, Any], settings: Mapping[str, Any]) -> str | None:
+    """The name of the Lambda function the service's lifecycle hook invokes, if it has one."""
+    for hook in settings.get("lifecycle_hook") or []:
+        found = _FUNCTION_REF.fullmatch(str(hook.get("hook_target_arn", "")))
+        if found and found[1] in resources.get("aws_lambda_function", {}):
+            return str(resources["aws_lambda_function"][found[1]]["function_name"])
+    return None
 
 
 # ------------------------------------------------------------------------------------- image
@@ -211,19 +233,26 @@ def check_scan(ecr: Any, target: Target, image: Image, *, allow_critical: bool, 
 
 def new_revision(current: Mapping[str, Any], image_reference: str) -> dict[str, Any]:
     """RegisterTaskDefinition arguments: ``current`` (a DescribeTaskDefinition result's
-    ``taskDefinition``) with only the container's image changed."""
+    ``taskDefinition``) with only the container's image changed, and its :data:`IMAGE_DIGEST`
+    variable set to the reference's digest (removed for a reference by tag)."""
     registration = {name: current[name] for name in _REGISTER_FIELDS if current.get(name) not in (None, [], {})}
     containers = [dict(c) for c in current["containerDefinitions"]]
     matching = [c for c in containers if c["name"] == CONTAINER]
     if len(matching) != 1:
         raise ReleaseError(f"task definition {current.get('taskDefinitionArn')} has no container {CONTAINER}")
     matching[0]["image"] = image_reference
+    environment = [e for e in matching[0].get("environment") or [] if e.get("name") != IMAGE_DIGEST]
+    digest = _digest_of(image_reference)
+    matching[0]["environment"] = environment + ([{"name": IMAGE_DIGEST, "value": digest}] if digest else [])
+    if not matching[0]["environment"]:
+        del matching[0]["environment"]
     registration["containerDefinitions"] = containers
     return registration
 
 
 def settings_of(task_definition: Mapping[str, Any]) -> dict[str, Any]:
-    """What Terraform declares of a task definition: the registration without the image."""
+    """What Terraform declares of a task definition: the registration without the image (and
+    its digest variable)."""
     registration = new_revision(task_definition, "")
     for container in registration["containerDefinitions"]:
         container.pop("image", None)
@@ -250,6 +279,9 @@ class Releaser:
     target: Target
     ecs: Any
     ecr: Any
+    #: CloudWatch and Lambda clients, for the checks before a deployment (:meth:`preflight`).
+    cloudwatch: Any = None
+    functions: Any = None
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     emit: Callable[[str], None] = print
     clock: Callable[[], float] = time.monotonic
@@ -257,19 +289,21 @@ class Releaser:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     poll_seconds: float = 10
 
-    def release(self, ref: str, *, allow_critical: bool = False, timeout_seconds: int | None = None) -> str:
+    def release(self, ref: str, *, allow_critical: bool = False, allow_alarms: bool = False, timeout_seconds: int | None = None) -> str:
         """Release ``ref``; returns the digest now live.  Raises :class:`ReleaseError`,
-        :class:`DeploymentFailed` or :class:`StillRunning`."""
+        :class:`PreflightError`, :class:`DeploymentFailed` or :class:`StillRunning`."""
         target = self.target
         image = resolve(self.ecr, target, ref, self.registry)
         check_scan(self.ecr, target, image, allow_critical=allow_critical, emit=self.emit)
-        current = self._current_task_definition()
+        service = self._service()
+        current = self._current_task_definition(service)
         running = next(c["image"] for c in current["containerDefinitions"] if c["name"] == CONTAINER)
         if running == image.reference:
             self.emit(f"{target.stack} already runs {image.digest}: nothing to deploy")
             self.record(image)
             return image.digest
         previous = _digest_of(running) or self._resolved(running)
+        self.preflight(service, allow_alarms=allow_alarms)
         registration = new_revision(current, image.reference)
         arn = self.ecs.register_task_definition(**registration, tags=current.get("tags") or [])["taskDefinition"]["taskDefinitionArn"]
         self.emit(f"{target.stack}: registered {arn.rsplit('/', 1)[-1]} with {image.digest}, replacing {current['taskDefinitionArn'].rsplit('/', 1)[-1]}")
@@ -281,6 +315,14 @@ class Releaser:
         self.record(image)
         self.emit(f"{target.stack}: {image.digest} is live; roll back with: make release STACK={target.stack} IMAGE={previous}")
         return image.digest
+
+    def preflight(self, service: Mapping[str, Any], *, allow_alarms: bool) -> None:
+        """Just before a deployment starts: no rollback alarm of ``service`` (a DescribeServices
+        service) in ALARM, unless ``allow_alarms``; the smoke test function Active."""
+        stack = self.target.stack
+        check_rollback_alarms(self.cloudwatch, service, stack=stack, allow=allow_alarms, emit=self.emit)
+        if self.target.smoke_function is not None:
+            wake_smoke_test(self.functions, self.target.smoke_function, stack=stack, emit=self.emit, clock=self.clock, sleep=self.sleep)
 
     def _resolved(self, running: str) -> str:
         """The digest ECS resolved a tag reference to (the tag may have moved since), or the
@@ -306,8 +348,7 @@ class Releaser:
         differ from the running revision's; and record the running image as a release.
         The image never moves here."""
         service = self.target.ecs_service
-        started = self.ecs.list_service_deployments(cluster=service.cluster, service=service.name, createdAt={"after": since})["serviceDeployments"]
-        if started:
+        if deployments(self.ecs, service, createdAt={"after": since}):
             self.watch(since, None, timeout_seconds)
         current = self._current_task_definition()
         declared = self.ecs.describe_task_definition(taskDefinition=declared_arn)["taskDefinition"]
@@ -335,13 +376,18 @@ class Releaser:
             self.ecr.batch_delete_image(repositoryName=self.target.repository, imageIds=[{"imageTag": tag} for tag in stale[start : start + 100]])
         self.emit(f"{self.target.stack}: deregistered {len(arns)} released task definitions, removed {len(stale)} release tags")
 
-    def _current_task_definition(self) -> dict[str, Any]:
+    def _service(self) -> dict[str, Any]:
+        """The service, as DescribeServices reports it (its task definition, its deployment alarms)."""
         target = self.target
         services = self.ecs.describe_services(cluster=target.cluster, services=[target.service])["services"]
         active = [s for s in services if s.get("status") == "ACTIVE"]
         if not active:
             raise ReleaseError(f"{target.stack}: service {target.service} does not exist: make deploy STACK={target.stack} first")
-        described = self.ecs.describe_task_definition(taskDefinition=active[0]["taskDefinition"], include=["TAGS"])
+        return dict(active[0])
+
+    def _current_task_definition(self, service: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        service = service if service is not None else self._service()
+        described = self.ecs.describe_task_definition(taskDefinition=service["taskDefinition"], include=["TAGS"])
         return {**described["taskDefinition"], "tags": described.get("tags", [])}
 
     def record(self, image: Image) -> None:
@@ -398,20 +444,23 @@ def _digest_of(image_reference: str) -> str | None:
 # --------------------------------------------------------------------------------------- CLI
 
 
-def _clients(target: Target) -> tuple[Any, Any]:
+#: Makes the clients a release uses: ECS, ECR, and (for :meth:`Releaser.preflight`) CloudWatch and Lambda.
+Clients = Callable[[Target], tuple[Any, ...]]
+
+
+def _clients(target: Target) -> tuple[Any, ...]:
     import boto3  # type: ignore[import-untyped]
 
     session = boto3.session.Session(region_name=target.region)
-    return session.client("ecs", endpoint_url=target.endpoint), session.client("ecr", endpoint_url=target.endpoint)
+    return tuple(session.client(name, endpoint_url=target.endpoint) for name in ("ecs", "ecr", "cloudwatch", "lambda"))
 
 
-def releaser_from(doc: Mapping[str, Any], stack: str, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> Releaser:
+def releaser_from(doc: Mapping[str, Any], stack: str, clients: Clients = _clients) -> Releaser:
     target = target_of(doc, stack)
-    ecs, ecr = clients(target)
-    return Releaser(target, ecs, ecr)
+    return Releaser(target, *clients(target))
 
 
-def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> Releaser:
+def releaser_for(outdir: Path, stack: str, clients: Clients = _clients) -> Releaser:
     return releaser_from(load(outdir, stack), stack, clients)
 
 
@@ -419,7 +468,7 @@ def releaser_for(outdir: Path, stack: str, clients: Callable[[Target], tuple[Any
 TIMEOUT_LIMIT_MINUTES = 2880
 
 
-def input_problem(image: str | None, expect: str | None, allow_critical: str) -> str | None:
+def input_problem(image: str | None, expect: str | None, allow_critical: str, allow_alarms: str = "") -> str | None:
     """What is wrong with the release's inputs (checked before anything is read or changed)."""
     if image is not None and not (DIGEST_RE.fullmatch(image) or valid_tag(image)):
         return f"IMAGE={image[:80]!r} is invalid: a tag (letters, digits, _ . -, at most 128, not starting with . or -) or sha256:<64 hex digits>"
@@ -427,6 +476,8 @@ def input_problem(image: str | None, expect: str | None, allow_critical: str) ->
         return f"EXPECT={expect[:80]!r} is invalid: the digest the source must run, sha256:<64 hex digits>"
     if allow_critical not in ("", "1"):
         return f"ALLOW_CRITICAL={allow_critical[:80]!r} is invalid: 1 (release despite CRITICAL findings) or unset"
+    if allow_alarms not in ("", "1"):
+        return f"ALLOW_ALARMS={allow_alarms[:80]!r} is invalid: 1 (deploy although a rollback alarm is in ALARM) or unset"
     return None
 
 
@@ -444,7 +495,7 @@ def request_problem(args: Any, environ: Mapping[str, str]) -> str | None:
         return "EXPECT applies only to make promote (FROM=<stack>)"
     if args.timeout_minutes is not None and not 1 <= args.timeout_minutes <= TIMEOUT_LIMIT_MINUTES:
         return f"--timeout-minutes={args.timeout_minutes} is invalid: from 1 to {TIMEOUT_LIMIT_MINUTES}"
-    return input_problem(args.image, args.expect, environ.get("ALLOW_CRITICAL", ""))
+    return input_problem(args.image, args.expect, environ.get("ALLOW_CRITICAL", ""), environ.get("ALLOW_ALARMS", ""))
 
 
 def _parser() -> cli.Parser:
@@ -459,7 +510,7 @@ def _parser() -> cli.Parser:
     return parser
 
 
-def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, clients: Callable[[Target], tuple[Any, Any]] = _clients) -> int:
+def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None, clients: Clients = _clients) -> int:
     environ = os.environ if environ is None else environ
     args = _parser().parse_args(argv)
     problem = request_problem(args, environ)
@@ -477,7 +528,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
             releaser = Releaser(target, *clients(target))
             image = args.image if source is None else promoted_digest(source, target, clients, args.expect)
             timeout = args.timeout_minutes * 60 if args.timeout_minutes else None
-            releaser.release(image, allow_critical=environ.get("ALLOW_CRITICAL", "") == "1", timeout_seconds=timeout)
+            allowed = {"allow_critical": environ.get("ALLOW_CRITICAL", "") == "1", "allow_alarms": environ.get("ALLOW_ALARMS", "") == "1"}
+            releaser.release(image, **allowed, timeout_seconds=timeout)
     except SynthesisFailed as failed:
         return failed.code  # main.py has printed its one line
     except KeyboardInterrupt as error:
@@ -489,16 +541,15 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
     except (DeploymentFailed, StillRunning) as error:
         print(f"error: {args.stack}: release failed: {error}", file=sys.stderr)
         return 1
-    except (ReleaseError, DeployError, AwsError) as error:
+    except (ReleaseError, PreflightError, DeployError, AwsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
 
 
-def promoted_digest(source: Target, target: Target, clients: Callable[[Target], tuple[Any, Any]], expect: str | None) -> str:
+def promoted_digest(source: Target, target: Target, clients: Clients, expect: str | None) -> str:
     """The digest ``source`` runs (its newest successful deployment), which must be ``expect`` when given."""
-    ecs, _ = clients(source)
-    digest = live_digest(ecs, source.ecs_service)
+    digest = live_digest(clients(source)[0], source.ecs_service)
     if expect is not None and digest != expect:
         raise ReleaseError(f"{source.stack} runs {digest}, not {expect}: refusing to promote what was not tested")
     print(f"promote: {source.stack} runs {digest}; releasing it to {target.stack}", flush=True)

@@ -56,7 +56,7 @@ from tools.common.stack import (
     stack_name_problem,
     synthesize,
 )
-from tools.ops import deploy
+from tools.ops import account_checks, deploy
 
 AUTOSCALED_READER_PREFIX = "application-autoscaling-"
 
@@ -242,6 +242,7 @@ def teardown(
     plan = plan_of(doc, stack)
     check_request(plan, confirm, allow_prod)
     credentials(*provider_target(doc, "sts"))  # one line without them, before terraform init reads the state
+    account_checks.check_state_bucket(doc, stack, clients)  # one line, not terraform init's pages
     region, endpoint = provider_target(doc)
     client = clients(region, endpoint)
     terraform = terraform or Terraform(outdir / "stacks" / stack)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -400,18 +400,25 @@ def _smoke_test(chart: Flowchart, s: Stack, service_key: str) -> None:
             label = _label(f"Lambda {function.get('function_name')}", "smoke test")
             key = chart.node(s.key("fn", function, address[1]), SUBROUTINE, label, _subnet_group(s, vpc.get("subnet_ids")))
             chart.edge(service_key, key, f"lifecycle hook {', '.join(hook.get('lifecycle_stages', []))}", dotted=True)
-            egress = s.rules("egress", refs(vpc.get("security_group_ids")))
-            for port in sorted({int(r["from_port"]) for r in egress if r.get("from_port") == r.get("to_port")}):
-                listener = f"listener_{port}"
-                if listener not in chart.nodes:
-                    continue
-                ingress = s.resources("aws_vpc_security_group_ingress_rule").values()
-                from_nat = [r for r in ingress if r.get("from_port") == port and any(t == "aws_eip" for t, _ in refs(r.get("cidr_ipv4")))]
-                if from_nat and "nat" in chart.nodes:
-                    chart.edge(key, "nat", f"port {port}")
-                    chart.edge("nat", listener, f"port {port}, from the NAT addresses only")
-                else:
-                    chart.edge(key, listener, f"port {port}")
+            _function_egress(chart, s, key, s.rules("egress", refs(vpc.get("security_group_ids"))))
+
+
+def _function_egress(chart: Flowchart, s: Stack, key: str, egress: Sequence[Mapping[str, Any]]) -> None:
+    """The smoke test's ways out: to a listener that admits the NAT addresses on that port
+    (through the NAT gateways), to a listener directly, or (any other port) out through NAT."""
+    ingress = s.resources("aws_vpc_security_group_ingress_rule").values()
+    for port in sorted({int(r["from_port"]) for r in egress if r.get("from_port") == r.get("to_port")}):
+        listener = f"listener_{port}"
+        from_nat = [r for r in ingress if r.get("from_port") == port and any(t == "aws_eip" for t, _ in refs(r.get("cidr_ipv4")))]
+        if "nat" not in chart.nodes:
+            if listener in chart.nodes:
+                chart.edge(key, listener, f"port {port}")
+        elif listener in chart.nodes and from_nat:
+            chart.edge(key, "nat", f"port {port}")
+            chart.edge("nat", listener, f"port {port}, from the NAT addresses only")
+        else:
+            what = next((str(r.get("description")) for r in egress if r.get("from_port") == port and r.get("description")), "")
+            chart.edge(key, "nat", f"port {port} out" + (f" ({what.removeprefix('to ')})" if what else ""))
 
 
 def _egress(chart: Flowchart, s: Stack, service_key: str, internet: str) -> None:
@@ -484,6 +491,9 @@ def _monitoring(chart: Flowchart, s: Stack, service_key: str) -> None:
             chart.edge(rules_key, _topic(chart, s, target.get("arn")), "one line per event")
         elif destination is not None and any(ref(f.get("log_group_name")) == destination for f in s.resources("aws_cloudwatch_log_metric_filter").values()):
             chart.edge(rules_key, alarms_key, "events counted by metric filters")
+        elif destination is not None and destination[0] == "aws_lambda_function" and (function := s.body(destination)) is not None:
+            rule = s.body(ref(target.get("rule"))) or {}
+            chart.edge(rules_key, s.key("fn", function, destination[1]), f"warm-up, {rule.get('schedule_expression', 'on events')}", dotted=True)
 
 
 def _owner(stacks: Mapping[str, Stack], rtype: str, attribute: str, value: object) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -112,6 +113,11 @@ class ResourceChange:
     #: A removal that a ``removed`` block (``destroy = false``) turns into leaving the state:
     #: the object stays in the account.
     forgotten: bool = False
+    #: Changed paths under the resource's ``lifecycle.ignore_changes``: Terraform never applies them.
+    ignored_paths: tuple[str, ...] = ()
+    #: For a replacement: ``<address>.<attribute>`` of the resources whose ignored attributes
+    #: name this one (what ECS owns: the listener rules' forwards, the service's load balancers).
+    held_by: tuple[str, ...] = ()
 
     @property
     def is_data_source(self) -> bool:
@@ -122,6 +128,12 @@ class ResourceChange:
         if self.kind != "changed" or self.is_data_source:
             return ()
         return tuple(p for p in self.paths if forces_replacement(self.resource_type, p))
+
+    @property
+    def blocked(self) -> bool:
+        """A change Terraform will not apply (ignored), or a replacement that what ignores
+        changes still names (the old resource stays in use: its deletion fails)."""
+        return bool(self.ignored_paths) or bool(self.held_by and self.replace_paths)
 
     @property
     def destructive(self) -> bool:
@@ -151,6 +163,10 @@ class StackDiff:
     def destructive(self) -> list[ResourceChange]:
         return [c for c in self.resources if c.destructive]
 
+    @property
+    def blocked(self) -> list[ResourceChange]:
+        return [c for c in self.resources if c.blocked]
+
 
 @dataclass(frozen=True)
 class Report:
@@ -163,6 +179,29 @@ class Report:
     @property
     def destructive(self) -> list[tuple[str, ResourceChange]]:
         return [(s.stack, c) for s in self.stacks for c in s.destructive]
+
+    @property
+    def blocked(self) -> list[tuple[str, ResourceChange]]:
+        return [(s.stack, c) for s in self.stacks for c in s.blocked]
+
+
+_REFERENCE_RE = re.compile(r"\$\{([a-z0-9_]+\.[A-Za-z0-9_-]+)\.", re.ASCII)
+
+
+def ignored_attributes(body: Mapping[str, Any]) -> list[str]:
+    """The top-level attributes a resource's ``lifecycle.ignore_changes`` names."""
+    ignored = body.get("lifecycle", {}).get("ignore_changes", [])
+    return [str(a).split(".")[0].split("[")[0] for a in ignored] if isinstance(ignored, list) else []
+
+
+def held_references(resources: Mapping[str, tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """Address -> the ``<address>.<attribute>`` whose ignored attribute references it."""
+    held: dict[str, list[str]] = {}
+    for address, (_, body) in resources.items():
+        for attribute in ignored_attributes(body):
+            for target in set(_REFERENCE_RE.findall(json.dumps(body.get(attribute, "")))):
+                held.setdefault(target, []).append(f"{address}.{attribute}")
+    return held
 
 
 def kept_by_removed_blocks(doc: Mapping[str, Any]) -> set[str]:
@@ -185,13 +224,17 @@ def diff_stack(stack: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> St
         key = json.dumps(_strip_metadata(body), sort_keys=True)
         twin = next((a for a in added if new_res[a][0] == rtype and added_bodies[a] == key), None)
         changes.append(ResourceChange(address, rtype, "removed", renamed_to=twin, forgotten=address in forgotten))
+    held = held_references(old_res)
     for address in sorted(set(old_res) & set(new_res)):
         paths = changed_paths(old_res[address][1], new_res[address][1])
         if paths:
             rtype = new_res[address][0]
             before, after = old_res[address][1].get("engine_version"), new_res[address][1].get("engine_version")
             downgrade = (str(before), str(after)) if rtype in VERSIONED_TYPES and is_downgrade(before, after) else None
-            changes.append(ResourceChange(address, rtype, "changed", tuple(paths), downgrade=downgrade))
+            ignored = set(ignored_attributes(old_res[address][1])) & set(ignored_attributes(new_res[address][1]))
+            under = tuple(p for p in paths if p.split(".")[0] in ignored)
+            holders = tuple(sorted(held.get(address, [])))
+            changes.append(ResourceChange(address, rtype, "changed", tuple(paths), downgrade=downgrade, ignored_paths=under, held_by=holders))
 
     old_out, new_out = old.get("output", {}), new.get("output", {})
     outputs = [(n, "added") for n in sorted(set(new_out) - set(old_out))]
@@ -244,6 +287,18 @@ def _change_line(change: ResourceChange) -> str:
         before, after = change.downgrade
         return f"- **{address}: engine_version {before} -> {after} is a DOWNGRADE: AWS cannot downgrade an engine; the apply fails or replaces the database**"
     replace = change.replace_paths
+    if change.held_by and replace:
+        return (
+            f"- **{address}: REPLACED while {', '.join(f'`{h}`' for h in change.held_by)} (changes left to ECS) still names it: "
+            f"{_paths_text(replace)} forces a new resource, and the old one cannot be deleted while in use; the apply fails (docs: Releasing)**"
+        )
+    if change.ignored_paths:
+        applied = [p for p in change.paths if p not in change.ignored_paths]
+        rest = f"; applied: {_paths_text(applied)}" if applied else ""
+        return (
+            f"- **{address}: NOT APPLIED: {_paths_text(change.ignored_paths)} is under lifecycle.ignore_changes (ECS owns it on a live service); "
+            f"Terraform leaves it as it is (docs: Releasing)**{rest}"
+        )
     if replace:
         kind = "stateful, its data is lost" if is_stateful(change.resource_type) else "clients see a new resource"
         others = [p for p in change.paths if p not in replace]
@@ -280,10 +335,12 @@ def _stack_lines(diff: StackDiff) -> Iterator[str]:
 
 def render_markdown(report: Report, *, base_label: str, head_label: str, max_chars: int = MAX_COMMENT_CHARS) -> str:
     lines = [f"## Synth diff: `{base_label}` -> `{head_label}`", ""]
-    destructive = report.destructive
+    destructive, blocked = report.destructive, report.blocked
+    if blocked:
+        lines.append(f"**{len(blocked)} change(s) Terraform cannot apply while ECS owns the load balancer settings. Check each bold line below.**")
     if destructive:
         lines.append(f"**{len(destructive)} destructive change(s): a stateful resource deleted or a resource replaced. Check each bold line below.**")
-    elif report.has_changes:
+    elif not blocked and report.has_changes:
         lines.append("No deletions of stateful resources and no replacements.")
     else:
         lines.append("No changes in the synthesized stacks.")
@@ -311,7 +368,7 @@ def render_text(report: Report) -> str:
             continue
         for change in diff.resources:
             detail = f" ({', '.join(change.paths[:MAX_PATHS])}{' ...' if len(change.paths) > MAX_PATHS else ''})" if change.paths else ""
-            flag = " [DESTRUCTIVE]" if change.destructive else ""
+            flag = (" [DESTRUCTIVE]" if change.destructive else "") + (" [NOT APPLIED]" if change.blocked else "")
             lines.append(f"{diff.stack}: {change.kind} {change.address}{detail}{flag}")
         lines.extend(f"{diff.stack}: output {kind} {name}" for name, kind in diff.outputs)
         if diff.settings:

@@ -3,10 +3,15 @@
 ECS reports a deployment of a service (``ListServiceDeployments`` /
 ``DescribeServiceDeployments``) as ``PENDING``, ``IN_PROGRESS``, then
 ``SUCCESSFUL``; or, when the circuit breaker, an alarm or a lifecycle hook
-(the smoke test) stops it, ``ROLLBACK_IN_PROGRESS`` and ``ROLLBACK_SUCCESSFUL``
-(or ``ROLLBACK_FAILED``); or ``STOPPED``.  :func:`follow` returns only on
-``SUCCESSFUL``; every other end raises :class:`DeploymentFailed` with the reason
-ECS gives, and a deadline raises :class:`StillRunning` (ECS goes on either way).
+(the smoke test) stops it, ``ROLLBACK_REQUESTED``, ``ROLLBACK_IN_PROGRESS`` and
+``ROLLBACK_SUCCESSFUL`` (or ``ROLLBACK_FAILED``); or ``STOP_REQUESTED`` and
+``STOPPED``.  :func:`follow` returns only on ``SUCCESSFUL``; every other end raises
+:class:`DeploymentFailed` with the reason ECS gives, and a deadline raises
+:class:`StillRunning` (ECS goes on either way).  A status this module does not
+know counts as under way: the watch goes on rather than calling it an end.
+
+``ListServiceDeployments`` answers in pages (20 by default, at most 100) and botocore
+has no paginator for it: :func:`deployments` reads every page.
 
 Clock, sleep and output are parameters, so tests run without waiting.
 """
@@ -25,7 +30,9 @@ SUCCESSFUL = "SUCCESSFUL"
 #: Ends of a deployment that did not put the new revision in service.
 FAILED = ("ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED")
 #: States of a deployment that has not ended.
-UNDER_WAY = ("PENDING", "IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED")
+UNDER_WAY = ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "STOP_REQUESTED")
+#: The largest page ListServiceDeployments returns (its default is 20).
+PAGE_SIZE = 100
 
 
 class DeploymentFailed(RuntimeError):
@@ -46,6 +53,19 @@ class Service:
     def follow_command(self, deployment_arn: str) -> str:
         """The AWS CLI command that shows the deployment, for a user who stopped watching."""
         return f"aws ecs describe-service-deployments --service-deployment-arns {deployment_arn}"
+
+
+def deployments(ecs: Any, service: Service, **filters: Any) -> list[dict[str, Any]]:
+    """Every deployment of ``service`` ListServiceDeployments lists (with ``filters``, e.g.
+    ``createdAt``), read page by page: ECS documents no order, so no page is skipped."""
+    found: list[dict[str, Any]] = []
+    token: dict[str, str] = {}
+    while True:
+        page = ecs.list_service_deployments(cluster=service.cluster, service=service.name, maxResults=PAGE_SIZE, **filters, **token)
+        found.extend(page["serviceDeployments"])
+        if not page.get("nextToken"):
+            return found
+        token = {"nextToken": page["nextToken"]}
 
 
 def _revision_task_definitions(ecs: Any, revision_arns: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -72,7 +92,7 @@ def find_deployment(
     ECS to list it."""
     deadline = clock() + wait_seconds
     while True:
-        found = ecs.list_service_deployments(cluster=service.cluster, service=service.name, createdAt={"after": since})["serviceDeployments"]
+        found = deployments(ecs, service, createdAt={"after": since})
         found.sort(key=lambda d: d["createdAt"], reverse=True)
         if task_definition_arn is not None:
             revisions = _revision_task_definitions(ecs, [d["targetServiceRevisionArn"] for d in found if d.get("targetServiceRevisionArn")])
@@ -121,6 +141,7 @@ def follow(
             return dict(deployment)
         if status in FAILED:
             raise DeploymentFailed(f"{status}: {_reason(deployment)}")
+        # UNDER_WAY (ROLLBACK_REQUESTED included), or a status newer than this module: not an end.
         if elapsed >= timeout_seconds:
             raise StillRunning(f"still {status} after {duration(elapsed)}; the deployment goes on in ECS: {service.follow_command(deployment_arn)}")
         sleep(poll_seconds)
@@ -128,13 +149,15 @@ def follow(
 
 def live_digest(ecs: Any, service: Service) -> str:
     """The image digest the service runs: from its newest successful deployment, as ECS
-    resolved it (``containerImages`` of the target revision), never from a tag.
-    Raises :class:`DeploymentFailed` while a deployment is under way or when none succeeded."""
-    deployments = ecs.list_service_deployments(cluster=service.cluster, service=service.name)["serviceDeployments"]
-    busy = [d for d in deployments if d["status"] in UNDER_WAY]
+    resolved it (``containerImages`` of the target revision), never from a tag.  Reads every
+    page of the service's deployments, so neither the newest success nor a deployment under
+    way hides on a later one.  Raises :class:`DeploymentFailed` while a deployment is under
+    way (:data:`UNDER_WAY`) or when none succeeded."""
+    listed = deployments(ecs, service)
+    busy = [d for d in listed if d["status"] in UNDER_WAY]
     if busy:
         raise DeploymentFailed(f"{service.name} is being deployed ({busy[0]['status']}): wait for {service.follow_command(busy[0]['serviceDeploymentArn'])}")
-    done = sorted((d for d in deployments if d["status"] == SUCCESSFUL), key=lambda d: d["createdAt"], reverse=True)
+    done = sorted((d for d in listed if d["status"] == SUCCESSFUL), key=lambda d: d["createdAt"], reverse=True)
     if not done:
         raise DeploymentFailed(f"{service.name} has no successful deployment to take an image from")
     revision = _revision_task_definitions(ecs, [done[0]["targetServiceRevisionArn"]])[done[0]["targetServiceRevisionArn"]]
