@@ -99,7 +99,6 @@ test: setup $(HCL_SYNCED)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	$(PY) -m pytest -n auto --maxprocesses 4 --cov --cov-report=
-	$(PY) -m coverage report --include='tools/*'
 	$(PY) -m coverage report --include='stacks/*,main.py' --fail-under=100
 
 lint: $(SYNCED)

@@ -17,12 +17,26 @@ from typing import Any
 # go to a folder this run owns and removes.  (The stacks package silences its
 # Node 20 banner.)
 _RUN_TMP = tempfile.mkdtemp(prefix="order-api-tests-")
+# The synthesized stack sets are shared by every worker of a run (pytest-xdist starts them from
+# the process that creates this folder, and they inherit its name): each set is synthesized
+# once, by the first worker that needs it, and read by the others.
+_OWNS_SYNTHS = "ORDER_API_TEST_SYNTHS" not in os.environ
+if _OWNS_SYNTHS:
+    os.environ["ORDER_API_TEST_SYNTHS"] = tempfile.mkdtemp(prefix="order-api-synths-")
+_SYNTHS = Path(os.environ["ORDER_API_TEST_SYNTHS"])
 os.environ["TMPDIR"] = _RUN_TMP
 tempfile.tempdir = None
 
 import pytest  # noqa: E402
 
 from stacks.config import OVERRIDE_VARIABLES, build_app_config  # noqa: E402
+
+# cdktf's ``Testing`` is imported into test modules and its name starts with "Test": without
+# this, pytest looks up its source to warn that it cannot collect it, which parses cdktf's
+# whole package once per module (about 0.8 s each).
+from stacks.framework import Testing  # noqa: E402
+
+Testing.__test__ = False
 
 # Tests never depend on the caller's overrides.  The integration tests read the
 # emulator endpoint (AWS_ENDPOINT_URL) from what was taken out here.
@@ -34,6 +48,8 @@ SUFFIX = "pr42"
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_RUN_TMP, ignore_errors=True)
+    if _OWNS_SYNTHS:
+        shutil.rmtree(_SYNTHS, ignore_errors=True)
 
 
 @dataclass
@@ -79,10 +95,18 @@ class Synthesized:
 
 
 def synthesize(overrides: dict[str, str], name: str) -> Synthesized:
+    """The stack set ``name``, synthesized by the first worker that asks (under a lock) and
+    read by every other: tests read it and never write into it."""
+    import fcntl
+
     from stacks.app import build_app
 
-    outdir = Path(_RUN_TMP) / name
-    build_app(build_app_config(overrides), outdir=str(outdir)).synth()
+    outdir = _SYNTHS / name
+    with open(_SYNTHS / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (_SYNTHS / f"{name}.done").exists():
+            build_app(build_app_config(overrides), outdir=str(outdir)).synth()
+            (_SYNTHS / f"{name}.done").touch()
     return Synthesized(outdir)
 
 

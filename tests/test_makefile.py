@@ -112,3 +112,10 @@ def test_repoint_state_becomes_a_flag_only_for_its_documented_values(value: str,
     script = re.sub(r"\.venv/bin/python -m \S+", "printf '[%s]'", line)
     out = subprocess.run(["bash", "-c", script], env={"REPOINT_STATE": value, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=False).stdout
     assert out == ("[--repoint-state]" if flag else "[]"), (line, out)
+
+
+def test_the_benchmark_times_the_pytest_command_of_make_test() -> None:
+    from tools.dev.bench import PYTEST
+
+    (recipe,) = [line.strip() for line in (ROOT / "Makefile").read_text().splitlines() if line.strip().startswith("$(PY) -m pytest -n")]
+    assert recipe.removeprefix("$(PY) ").split() == PYTEST
