@@ -206,6 +206,21 @@ def guardrail_violations(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+class Clock:
+    """A monotonic clock that advances only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 def emulator_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dummy credentials and no profile or endpoint of the caller's: for moto in-process."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):

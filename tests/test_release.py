@@ -14,6 +14,7 @@ from botocore.stub import ANY, Stubber  # type: ignore[import-untyped]
 
 from stacks.config import DeploymentConfig, RegistryConfig
 from stacks.process import Interrupted
+from tests.conftest import Clock
 from tools.common.ecs_deployments import DeploymentFailed, StillRunning
 from tools.ops import release
 from tools.ops.release import ReleaseError, Releaser, Target
@@ -67,21 +68,6 @@ TASK_DEFINITION = {
     "registeredBy": f"arn:aws:iam::{ACCOUNT}:role/deployer",
 }
 TAGS = [{"key": "environment", "value": "prod"}]
-
-
-class Clock:
-    """A monotonic clock that advances only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def releaser(stubs: tuple[Any, Any, Stubber, Stubber], target: Target = PROD, lines: list[str] | None = None, clock: Clock | None = None) -> Releaser:

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from botocore.stub import Stubber  # type: ignore[import-untyped]
 
+from tests.conftest import Clock
 from tests.test_release import (
     DEPLOYMENT,
     NEW,
@@ -22,7 +23,6 @@ from tests.test_release import (
     REVISION,
     SINCE,
     TASK_DEFINITION,
-    Clock,
     expect_found,
     expect_image,
     expect_record,

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import pytest
 
 from stacks.functions import smoke_test
-from tests.conftest import closed_port
+from tests.conftest import Clock, closed_port
 from tools.common.ecs_deployments import CONTAINER
 
 REVISION = "arn:aws:ecs:us-east-1:123456789012:service-revision/order-api-dev/order-api-dev-api/1"
@@ -84,21 +84,6 @@ def ecs(base_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[d
     _Handler.ecs_requests = []
     _Handler.ecs_answer = (200, {"serviceRevisions": [{"serviceRevisionArn": REVISION, "containerImages": [{"containerName": CONTAINER, "imageDigest": NEW}]}]})
     yield _Handler.ecs_requests
-
-
-class Clock:
-    """A monotonic clock that advances only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def run(
