@@ -127,6 +127,16 @@ def test_a_map_attribute_value_respaced_by_cdktf_is_found_by_its_key() -> None:
     assert done.strings == ["groups"]
 
 
+def test_a_block_the_formatter_gave_up_on_is_found_without_indentation() -> None:
+    """A ``/*`` inside a string (an S3 prefix ``env*/*``) stops cdktf's formatter: the block is written unindented."""
+    value = '{"Resource": ["arn:${data.p.partition}:s3:::b/env*/*"], "Sid": "S"}'
+    doc = {"resource": {"aws_iam_policy": {"p": {"name": "n", "policy": value}}}}
+    text = 'resource "aws_iam_policy" "p" {\nname = "n"\npolicy = "{" Resource ": [" arn : $ { data.p.partition } : s3 : : : b / env*/*"], "Sid": "S"}"\n}\n'
+    hcl, done = repair(text, doc)
+    assert f"policy = {hcl_string(value)}\n" in hcl and "$ {" not in hcl
+    assert done.strings == ["policy"]
+
+
 @pytest.mark.parametrize(
     ("hcl", "doc", "message"),
     [

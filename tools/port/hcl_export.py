@@ -208,6 +208,8 @@ def _block(hcl: str, header: str) -> tuple[int, int]:
 def _value_span(hcl: str, start: int, end: int, name: str, indent: str = "  ") -> tuple[int, int] | None:
     """Where the value of the attribute ``name`` (at ``indent``) between ``start`` and ``end`` is written."""
     match = re.compile(rf"(?m)^{indent}{re.escape(name)} +=[ ]").search(hcl, start, end)
+    if match is None:  # a block cdktf's formatter gave up on is written without indentation
+        match = re.compile(rf"(?m)^{re.escape(name)} +=[ ]").search(hcl, start, end)
     if match is None:
         return None
     begin = match.end()
