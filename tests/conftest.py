@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,11 @@ if _OWNS_SYNTHS:
 _SYNTHS = Path(os.environ["ORDER_API_TEST_SYNTHS"])
 os.environ["TMPDIR"] = _RUN_TMP
 tempfile.tempdir = None
+# A run started in the background by a shell without job control (``cmd &``, nohup, some CI
+# runners) inherits SIGINT ignored, and so would every process the tests start: the tests that
+# interrupt make or a tool with Ctrl-C need it handled as a terminal delivers it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import pytest  # noqa: E402
 
