@@ -499,3 +499,26 @@ def test_a_listener_rules_forward_is_ecss() -> None:
 def test_an_ordinary_change_of_the_same_resources_is_not_flagged() -> None:
     report, markdown = _planted(lambda r: _blue(r).update(deregistration_delay="45"))
     assert report.blocked == [] and "cannot apply" not in markdown
+
+
+def test_a_base_revision_with_links_out_of_its_tree_is_exported_without_them(tmp_path: Path) -> None:
+    """A link to an absolute path or out of the tree is left out of the export (nothing is
+    written through it); the files and the links inside the tree are exported."""
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    repo.mkdir()
+    outside.mkdir()
+    (repo / "main.py").write_text("print('base')\n")
+    (repo / "inside").symlink_to("main.py")
+    (repo / "absolute").symlink_to(outside)
+    (repo / "climbing").symlink_to("../outside")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    dest = tmp_path / "work" / "base"
+    dest.parent.mkdir()
+    synth_diff.export_revision("HEAD", dest, cwd=repo)
+    assert (dest / "main.py").read_text() == "print('base')\n"
+    assert (dest / "inside").is_symlink() and (dest / "inside").read_text() == "print('base')\n"
+    assert not os.path.lexists(dest / "absolute") and not os.path.lexists(dest / "climbing")
+    assert list(outside.iterdir()) == [] and sorted(p.name for p in dest.parent.iterdir()) == ["base"]
