@@ -34,6 +34,9 @@ Statement = dict[str, Any]
 BOUNDARY_POLICY_NAME = f"{PROJECT}-workload-boundary"
 #: Name prefix of the pipeline's own roles (no environment's deploy role may touch them).
 PIPELINE_ROLE_PREFIX = f"{PROJECT}-pipeline-"
+#: Where each environment's releases come from (``make promote``): staging takes dev's image,
+#: prod staging's; a release role may read its source's service.
+PROMOTED_FROM: dict[str, str | None] = {"dev": None, "staging": "dev", "prod": "staging"}
 #: Services the stacks' roles are for: a deploy role passes a role to nothing else.
 PASSED_TO = (
     "ecs-tasks.amazonaws.com",

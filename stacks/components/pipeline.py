@@ -26,6 +26,7 @@ from stacks.framework import Construct
 from stacks.pipeline_policies import (
     BOUNDARY_POLICY_NAME,
     PIPELINE_ROLE_PREFIX,
+    PROMOTED_FROM,
     Account,
     Document,
     boundary_document,
@@ -39,8 +40,6 @@ from stacks.pipeline_rules import permission_problems, trust_problems
 GITHUB_HOST = "token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "sts.amazonaws.com"
 CLOUD_AUDIENCE = "aws.workload.identity"
-#: Where each environment's releases come from (``make promote``): staging takes dev's image, prod staging's.
-PROMOTED_FROM = {"dev": None, "staging": "dev", "prod": "staging"}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from typing import Any
 from stacks import process
 from stacks.config.names import STANDING_ENVIRONMENTS
 from stacks.pipeline_policies import (
+    PROMOTED_FROM,
     Account,
     Document,
     boundary_document,
@@ -33,11 +34,11 @@ from stacks.pipeline_policies import (
     release_document,
     shared_deploy_documents,
 )
+from tools.review.policy_scan import evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 EXCEPTIONS_FILE = ROOT / "policy" / "iam-exceptions.toml"
 SAMPLE = Account("aws", "123456789012", "order-api-terraform-state", "alias/order-api-terraform-state")
-PROMOTED_FROM = {"dev": None, "staging": "dev", "prod": "staging"}
 #: Cloudsplaining's risk categories, as its PolicyDocument names them.
 CLOUDSPLAINING = (
     "allows_privilege_escalation",
@@ -106,13 +107,6 @@ def audit(found: dict[str, Document]) -> list[Finding]:
 def load_exceptions(path: Path = EXCEPTIONS_FILE) -> list[Exception_]:
     data: dict[str, Any] = tomllib.loads(path.read_text())
     return [Exception_(e["tool"], e["issue"], tuple(e["documents"]), e["reason"]) for e in data.get("exception", [])]
-
-
-def evaluate(findings: list[Finding], exceptions: list[Exception_]) -> tuple[list[Finding], list[Exception_]]:
-    """``(findings no exception covers, exceptions that cover no finding)``."""
-    unexplained = [f for f in findings if not any(e.covers(f) for e in exceptions)]
-    stale = [e for e in exceptions if not any(e.covers(f) for f in findings)]
-    return unexplained, stale
 
 
 def main() -> int:

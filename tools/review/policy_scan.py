@@ -18,8 +18,10 @@ import os
 import sys
 import tempfile
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from stacks import process
 
@@ -133,8 +135,22 @@ def _run_checkov(stacks_dir: Path, temp: Path) -> list[Finding]:
     return sorted(set(findings), key=str)
 
 
-def evaluate(findings: list[Finding], exceptions: list[Exception_]) -> tuple[list[Finding], list[Exception_]]:
-    """Return (findings no exception covers, exceptions that cover nothing)."""
+F = TypeVar("F")
+F_contra = TypeVar("F_contra", contravariant=True)
+
+
+class Covering(Protocol[F_contra]):
+    """An exception of a baseline file: it says which findings it covers."""
+
+    def covers(self, finding: F_contra, /) -> bool: ...
+
+
+E = TypeVar("E", bound=Covering[Any])
+
+
+def evaluate(findings: Sequence[F], exceptions: Sequence[E]) -> tuple[list[F], list[E]]:
+    """``(findings no exception covers, exceptions that cover nothing)``: for checkov's
+    baseline here and the IAM audit's (:mod:`tools.review.iam_audit`)."""
     unexplained = [f for f in findings if not any(e.covers(f) for e in exceptions)]
     stale = [e for e in exceptions if not any(e.covers(f) for f in findings)]
     return unexplained, stale
