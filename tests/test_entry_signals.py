@@ -10,6 +10,7 @@ on AWS (a loopback port that accepts and never answers), or reading an input tha
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -65,12 +66,25 @@ def checkout(tmp_path: Path) -> Path:
     return copy
 
 
+class Tarpit:
+    """An endpoint that accepts connections and never answers; it counts what it accepted."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.accepted = 0
+
+    def reached(self) -> Callable[[], bool]:
+        """True once a connection arrives after this call: the command waits on AWS."""
+        before = self.accepted
+        return lambda: self.accepted > before
+
+
 @pytest.fixture(scope="module")
-def tarpit() -> Iterator[str]:
-    """An endpoint that accepts connections and never answers."""
+def tarpit() -> Iterator[Tarpit]:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(64)
+    pit = Tarpit(f"http://127.0.0.1:{server.getsockname()[1]}")
     held: list[socket.socket] = []
     stop = threading.Event()
 
@@ -81,10 +95,11 @@ def tarpit() -> Iterator[str]:
                 held.append(server.accept()[0])
             except OSError:
                 continue
+            pit.accepted += 1
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    yield pit
     stop.set()
     thread.join()
     for conn in held:
@@ -106,14 +121,67 @@ def environment(tmp_path: Path, endpoint: str | None = None, **extra: str) -> di
     return env
 
 
-def stop_while_busy(args: list[str], cwd: Path, env: dict[str, str], signum: int, after: float) -> tuple[int, str]:
-    """Run ``args`` in a process group of its own, send ``signum`` to the group after ``after``
-    seconds, and return its status and standard error."""
+#: When a started command counts as busy (it is then sent the signal).
+Busy = Callable[[subprocess.Popen[str]], bool]
+
+
+def session(sid: int) -> Iterator[tuple[int, str, list[str]]]:
+    """The processes of session ``sid``: pid, name and arguments (from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == sid:
+            yield int(entry.name), name, argv
+
+
+def running(name: str) -> Busy:
+    """Busy once a process named ``name`` (or with ``name`` among its arguments) runs in the
+    command's session: ``node`` is the jsii runtime of a synthesis, ``checkov.main`` a scan."""
+    return lambda child: any(name == comm or name in argv for _, comm, argv in session(child.pid))
+
+
+def reading(path: Path) -> Busy:
+    """Busy once a process of the command's session waits on its input: blocked opening a named
+    pipe (the kernel's ``wait_for_partner``), or holding ``path`` open."""
+
+    def waits(pid: int) -> bool:
+        with contextlib.suppress(OSError):
+            if (Path(f"/proc/{pid}/wchan").read_text()) == "wait_for_partner":
+                return True
+            return any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir())
+        return False
+
+    return lambda child: any(waits(pid) for pid, _, _ in session(child.pid))
+
+
+def waiting_on(pit: Tarpit) -> Busy:
+    reached = pit.reached()
+    return lambda _child: reached()
+
+
+def after(seconds: float) -> Busy:
+    """Busy after ``seconds``: for a step nothing outside the process can see (a pure-Python audit)."""
+    deadline = time.monotonic() + seconds
+    return lambda _child: time.monotonic() >= deadline
+
+
+def stop_while_busy(args: list[str], cwd: Path, env: dict[str, str], signum: int, busy: Busy) -> tuple[int, str]:
+    """Run ``args`` in a process group of its own, send ``signum`` to the group as soon as it is
+    ``busy`` (polled; at most a minute), and return its status and standard error."""
     child = subprocess.Popen(
         args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
-    time.sleep(after)
+    deadline = time.monotonic() + 60
+    while child.poll() is None and not busy(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert child.poll() is None, f"{args} ended before the signal: {child.stderr.read() if child.stderr else ''}"
+    assert time.monotonic() < deadline, f"{args} never got busy"
     os.killpg(child.pid, signum)
     _, err = child.communicate(timeout=120)
     return child.returncode, err
@@ -138,7 +206,7 @@ def fifo(path: Path) -> Path:
 
 @pytest.mark.parametrize("signum", SIGNALS)
 def test_synth(checkout: Path, tmp_path: Path, signum: int) -> None:
-    status, err = stop_while_busy([sys.executable, "main.py"], checkout, environment(tmp_path), signum, 1.5)
+    status, err = stop_while_busy([sys.executable, "main.py"], checkout, environment(tmp_path), signum, running("node"))
     assert_one_line(status, err, signum, tmp_path)
 
 
@@ -155,16 +223,16 @@ WAITING_ON_AWS = [
 
 @pytest.mark.parametrize(("module", "args", "extra", "signum"), WAITING_ON_AWS, ids=["deploy", "outputs", "release", "promote", "teardown"])
 def test_a_command_waiting_on_aws(
-    checkout: Path, tmp_path: Path, synth: Synthesized, tarpit: str, module: str, args: list[str], extra: dict[str, str], signum: int
+    checkout: Path, tmp_path: Path, synth: Synthesized, tarpit: Tarpit, module: str, args: list[str], extra: dict[str, str], signum: int
 ) -> None:
     command = [sys.executable, "-m", module, *args, "--outdir", str(synth.outdir)]
-    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit, **extra), signum, 1.0)
+    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit.url, **extra), signum, waiting_on(tarpit))
     assert_one_line(status, err, signum, tmp_path)
 
 
-def test_db_users_waiting_on_aws(checkout: Path, tmp_path: Path, synth: Synthesized, tarpit: str) -> None:
+def test_db_users_waiting_on_aws(checkout: Path, tmp_path: Path, synth: Synthesized, tarpit: Tarpit) -> None:
     command = [sys.executable, "-m", "tools.ops.db_users", "order-api-dev", "--synth-dir", str(synth.stacks_dir)]
-    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit), signal.SIGTERM, 1.0)
+    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit.url), signal.SIGTERM, waiting_on(tarpit))
     assert_one_line(status, err, signal.SIGTERM, tmp_path)
 
 
@@ -184,14 +252,14 @@ SYNTHESIZING = {
 def test_a_command_while_it_synthesizes(checkout: Path, tmp_path: Path, module: str) -> None:
     args, signum = SYNTHESIZING[module]
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
-    status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, 1.5)
+    status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, running("node"))
     assert_one_line(status, err, signum, tmp_path)
     assert not (checkout / "settings.env").exists() and not (tmp_path / "hcl.out").exists()
 
 
 def test_policy_scan_while_checkov_runs(checkout: Path, tmp_path: Path, synth: Synthesized) -> None:
     command = [sys.executable, "-m", "tools.review.policy_scan", str(synth.stacks_dir)]
-    status, err = stop_while_busy(command, checkout, environment(tmp_path), signal.SIGINT, 1.5)
+    status, err = stop_while_busy(command, checkout, environment(tmp_path), signal.SIGINT, running("checkov.main"))
     assert_one_line(status, err, signal.SIGINT, tmp_path)
 
 
@@ -200,7 +268,7 @@ def test_cdktn_check_while_its_synthesis_runs(checkout: Path, tmp_path: Path) ->
     slow.write_text("#!/bin/sh\nexec sleep 30\n")
     slow.chmod(0o755)
     command = [sys.executable, "-m", "tools.port.cdktn_check", "--python", str(slow), "--work", str(tmp_path / "work")]
-    status, err = stop_while_busy(command, checkout, environment(tmp_path), signal.SIGTERM, 1.0)
+    status, err = stop_while_busy(command, checkout, environment(tmp_path), signal.SIGTERM, running("sleep"))
     assert_one_line(status, err, signal.SIGTERM, tmp_path)
 
 
@@ -208,7 +276,7 @@ def test_cdktn_check_while_its_synthesis_runs(checkout: Path, tmp_path: Path) ->
 def test_a_command_reading_an_input_that_never_comes(checkout: Path, tmp_path: Path, module: str, signum: int) -> None:
     pipe = fifo(tmp_path / "input")
     args = [str(pipe), "order-api-dev"] if module == "tools.common.flatten_outputs" else [str(tmp_path / "none.md"), "synth-diff", str(pipe)]
-    status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, 0.8)
+    status, err = stop_while_busy([sys.executable, "-m", module, *args], checkout, environment(tmp_path), signum, reading(pipe))
     assert_one_line(status, err, signum, tmp_path)
 
 
@@ -219,9 +287,9 @@ def test_hcl_check_reading_an_export_that_never_comes(checkout: Path, tmp_path: 
     out = tmp_path / "hcl.out"
     (out / "stacks" / "order-api-dev").mkdir(parents=True)
     (out / "json" / "order-api-dev").mkdir(parents=True)
-    fifo(out / "stacks" / "order-api-dev" / "cdk.tf")
+    hcl = fifo(out / "stacks" / "order-api-dev" / "cdk.tf")
     fifo(out / "json" / "order-api-dev" / "cdk.tf.json")
-    status, err = stop_while_busy([str(python), "-m", "tools.port.hcl_check", "--out", str(out)], checkout, environment(tmp_path), signal.SIGINT, 1.0)
+    status, err = stop_while_busy([str(python), "-m", "tools.port.hcl_check", "--out", str(out)], checkout, environment(tmp_path), signal.SIGINT, reading(hcl))
     assert_one_line(status, err, signal.SIGINT, tmp_path)
 
 
@@ -233,18 +301,18 @@ def test_cli_check_while_it_clones(checkout: Path, tmp_path: Path) -> None:
     (shims / "git").chmod(0o755)
     env = environment(tmp_path)
     env["PATH"] = f"{shims}{os.pathsep}{env['PATH']}"
-    status, err = stop_while_busy([sys.executable, "-m", "tools.dev.cli_check"], checkout, env, signal.SIGTERM, 1.0)
+    status, err = stop_while_busy([sys.executable, "-m", "tools.dev.cli_check"], checkout, env, signal.SIGTERM, running("sleep"))
     assert_one_line(status, err, signal.SIGTERM, tmp_path)
 
 
-def test_image_push_waiting_on_the_emulator(checkout: Path, tmp_path: Path, tarpit: str) -> None:
+def test_image_push_waiting_on_the_emulator(checkout: Path, tmp_path: Path, tarpit: Tarpit) -> None:
     command = [sys.executable, "-m", "tools.emulator.image", "latest"]
-    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit), signal.SIGINT, 1.0)
+    status, err = stop_while_busy(command, checkout, environment(tmp_path, tarpit.url), signal.SIGINT, waiting_on(tarpit))
     assert_one_line(status, err, signal.SIGINT, tmp_path)
 
 
 def test_iam_audit_while_it_audits(checkout: Path, tmp_path: Path) -> None:
-    status, err = stop_while_busy([sys.executable, "-m", "tools.review.iam_audit"], checkout, environment(tmp_path), signal.SIGTERM, 0.8)
+    status, err = stop_while_busy([sys.executable, "-m", "tools.review.iam_audit"], checkout, environment(tmp_path), signal.SIGTERM, after(0.8))
     assert_one_line(status, err, signal.SIGTERM, tmp_path)
 
 
@@ -311,5 +379,5 @@ def test_through_make(checkout: Path, tmp_path: Path, target: str, variables: li
         (checkout / name).symlink_to(ROOT / name)
     (checkout / "Pipfile.lock").symlink_to(ROOT / "Pipfile.lock")
     env = environment(tmp_path)
-    status, err = stop_while_busy(["make", "--no-print-directory", target, *variables], checkout, env, signum, 2.0)
+    status, err = stop_while_busy(["make", "--no-print-directory", target, *variables], checkout, env, signum, running("node"))
     assert_one_line(status, err, signum, tmp_path, through_make=True)
