@@ -4,7 +4,10 @@ temporary directory left behind.
 Each command is started in a copy of the checkout (its own cdktf.out and settings.env) and
 stopped while it is busy: synthesizing, running a child (the cdktf CLI, checkov, git), waiting
 on AWS (a loopback port that accepts and never answers), or reading an input that never comes
-(a named pipe).  The signal goes to the command's whole process group, as a terminal's Ctrl-C.
+(a named pipe).  The signal goes to the command's whole process group, as a terminal's Ctrl-C,
+as soon as that state shows from outside (/proc): the synthesis's jsii runtime (``node``) or the
+child runs, a connection reaches the port, the pipe is being opened.  Only the IAM audit, pure
+Python, is given a fixed moment.
 """
 
 from __future__ import annotations
