@@ -18,6 +18,7 @@ runtime's temporary files, its ``node`` process).
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
@@ -25,8 +26,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -148,13 +150,24 @@ class _HeldRuntimeErrors:
         return getattr(self.real, name)
 
 
-def _jsii_process() -> subprocess.Popen[bytes] | None:
-    """The jsii runtime's ``node`` process (jsii, pinned with cdktf, keeps it on
-    ``kernel.provider._process._process``), or None before the runtime started."""
+def _jsii_node() -> Any:
+    """jsii's handle on its runtime, or None before the runtime answered.  jsii (pinned with
+    cdktf) keeps it on ``kernel.provider._process``, a memoized property that starts a runtime
+    when first read: its memo is read here without reading the property, so that clean-up after
+    a signal that came while the runtime started never starts another."""
     if "jsii._runtime" not in sys.modules:
         return None
-    node = getattr(getattr(sys.modules["jsii._runtime"].kernel, "provider", None), "_process", None)
-    return getattr(node, "_process", None)
+    provider = getattr(sys.modules["jsii._runtime"].kernel, "provider", None)
+    memo = inspect.getattr_static(provider, "_process", None)
+    if isinstance(memo, property) and memo.fget is not None:
+        stored = inspect.getclosurevars(memo.fget).nonlocals.get("stored") or [None]
+        return stored[0]
+    return memo
+
+
+def _jsii_process() -> subprocess.Popen[bytes] | None:
+    """The jsii runtime's ``node`` process (``_process`` of :func:`_jsii_node`), or None."""
+    return getattr(_jsii_node(), "_process", None)
 
 
 def _signal_that_ended_the_runtime() -> int | None:
@@ -171,10 +184,10 @@ def _signal_that_ended_the_runtime() -> int | None:
 def _stop_jsii(*, graceful: bool) -> None:
     """End the jsii runtime's ``node`` process: its own ``stop`` when ``graceful``, else
     terminate it (a terminal's Ctrl-C may have ended it already)."""
-    child = _jsii_process()
+    node = _jsii_node()
+    child = getattr(node, "_process", None)
     if child is None:
         return
-    node = sys.modules["jsii._runtime"].kernel.provider._process
     if graceful and child.poll() is None:
         node.stop()
         return
@@ -185,6 +198,46 @@ def _stop_jsii(*, graceful: bool) -> None:
         except Exception:
             child.kill()
     node._ctx_stack.close()
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, theirs, and so on (Linux: /proc; elsewhere none known)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with suppress(OSError):
+            for child in map(int, task.read_text().split()):
+                found += [child, *_descendants(child)]
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` still runs (an ended process not yet reaped does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def _end_descendants(root: int | None = None, timeout: float = 5.0) -> None:
+    """End every process this run started, and theirs, before the private temporary directory
+    goes, so that none writes into it afterwards or outlives the run: a jsii runtime interrupted
+    while it starts is not known to jsii yet (it keeps the handle once the runtime answered), and
+    a signal sent to this process alone never reached it.  They are terminated, and killed after
+    ``timeout`` seconds.  ``root``: another process than this one (whose descendants it reaps
+    only where they are its children)."""
+    left = _descendants(os.getpid() if root is None else root)
+    for signum, seconds in ((signal.SIGTERM, timeout), (signal.SIGKILL, 1.0)):
+        for pid in left:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signum)
+        deadline = time.monotonic() + seconds
+        while left and time.monotonic() < deadline:
+            with suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0]:
+                    pass
+            left = [pid for pid in left if _running(pid)]
+            time.sleep(0.02 if left else 0)
 
 
 def synthesize(config: AppConfig, outdir: Path) -> int:
@@ -261,6 +314,7 @@ def run() -> None:
     finally:
         signals.quiet()
         _stop_jsii(graceful=not signals.received)
+        _end_descendants()
         shutil.rmtree(private_tmp, ignore_errors=True)
         sys.stderr = stderr
         if stop is None:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +188,22 @@ def main_env(outdir: Path, **overrides: str) -> dict[str, str]:
 def run_main(outdir: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
     """``python main.py`` as a user runs it, in a real process."""
     return subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=main_env(outdir, **overrides), capture_output=True, text=True, check=False)
+
+
+def session(sid: int) -> Iterator[tuple[int, str, list[str]]]:
+    """The running processes of session ``sid`` (an ended one not yet reaped is left out): pid,
+    name and arguments (from /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
+            yield int(entry.name), name, argv
 
 
 def snapshot_tree(path: Path) -> dict[str, bytes]:

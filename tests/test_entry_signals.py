@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from stacks.config import OVERRIDE_VARIABLES
-from tests.conftest import ROOT, Synthesized
+from tests.conftest import ROOT, Synthesized, session
 
 #: Entry points with a signal handling of their own: the emulator server stops on a signal by
 #: design, and make e2e stops its emulator and says so (tests/test_e2e_lifecycle.py).
@@ -126,21 +126,6 @@ def environment(tmp_path: Path, endpoint: str | None = None, **extra: str) -> di
 
 #: When a started command counts as busy (it is then sent the signal).
 Busy = Callable[[subprocess.Popen[str]], bool]
-
-
-def session(sid: int) -> Iterator[tuple[int, str, list[str]]]:
-    """The processes of session ``sid``: pid, name and arguments (from /proc)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-        if int(fields[3]) == sid:
-            yield int(entry.name), name, argv
 
 
 def running(name: str) -> Busy:

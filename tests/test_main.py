@@ -19,7 +19,7 @@ import pytest
 import main
 from stacks import output_dir, process
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
-from tests.conftest import ROOT, SUFFIX, Synthesized, leftovers, main_env, run_main, snapshot_tree
+from tests.conftest import ROOT, SUFFIX, Synthesized, leftovers, main_env, run_main, session, snapshot_tree
 
 ALL_STACKS = [
     "order-api-account",
@@ -209,17 +209,24 @@ def test_fails_on_an_output_directory_that_cannot_be_written(tmp_path: Path, mon
 # ------------------------------------------------------------------ signals
 
 
-def _start_synth(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
-    """A synth in its own session, with a private TMPDIR, stopped once jsii's node runs."""
+def _start_synth(tmp_path: Path, *, runtime_up: bool = True) -> tuple[subprocess.Popen[str], Path]:
+    """A synth in its own session, with a private TMPDIR, returned once jsii's runtime is up
+    (its temporary folder exists), or with ``runtime_up=False`` as soon as its ``node`` runs."""
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     env = main_env(tmp_path / "cdktf.out", ENVIRONMENTS="dev") | {"TMPDIR": str(tmpdir)}
     process = subprocess.Popen([sys.executable, "main.py"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 60
-    while not list(tmpdir.glob("order-api-synth-*/jsii-kernel-*")):
+
+    def ready() -> bool:
+        if runtime_up:
+            return bool(list(tmpdir.glob("order-api-synth-*/jsii-kernel-*")))
+        return any(name == "node" for _, name, _ in session(process.pid))
+
+    while not ready():
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         assert time.monotonic() < deadline, "jsii never started"
-        time.sleep(0.05)
+        time.sleep(0.01)
     return process, tmpdir
 
 
@@ -249,6 +256,18 @@ def test_signal_ends_synth_with_one_line_and_nothing_left(tmp_path: Path, signum
     while not _session_is_gone(process.pid):
         assert time.monotonic() < deadline, "the jsii node process outlived the synth"
         time.sleep(0.1)
+
+
+def test_a_signal_while_the_runtime_starts_ends_the_runtime_too(tmp_path: Path) -> None:
+    """SIGTERM to the process alone while jsii waits for its new runtime's first answer (jsii
+    does not know that ``node`` yet): the run ends it before removing its temporary folder,
+    and exits only then."""
+    process, tmpdir = _start_synth(tmp_path, runtime_up=False)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr) == (143, "error: interrupted by SIGTERM; nothing was published\n")
+    assert [name for _, name, _ in session(process.pid)] == []
+    assert list(tmpdir.iterdir()) == []
 
 
 # -------------------------------------------------------------- concurrency
@@ -393,6 +412,47 @@ def test_stop_jsii_after_ctrl_c_only_cleans_up(monkeypatch: pytest.MonkeyPatch) 
     assert node._process.calls == [] and node.closed
 
 
+def test_stop_jsii_never_starts_a_runtime_whose_start_a_signal_cut_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """jsii memoizes its runtime in a property that starts one when read: the clean-up reads the
+    memo, so before the first runtime answered it finds none (and starts none), then finds it."""
+    from jsii._utils import memoized_property
+
+    started: list[_FakeNode] = []
+
+    def start(_provider: object) -> _FakeNode:
+        started.append(_FakeNode(_FakeProcess(alive=True)))
+        return started[-1]
+
+    provider = type("Provider", (), {"_process": memoized_property(start)})()
+    runtime = type(sys)("jsii._runtime")
+    runtime.kernel = type("Kernel", (), {"provider": provider})()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "jsii._runtime", runtime)
+    main._stop_jsii(graceful=False)
+    assert (started, main._jsii_process()) == ([], None)
+    node = provider._process
+    assert main._jsii_node() is node
+    main._stop_jsii(graceful=False)
+    assert started == [node] and node._process.calls == ["terminate", "wait"] and node.closed
+
+
+@pytest.mark.parametrize("stubborn", [False, True])
+def test_ending_the_descendants_ends_their_children_too(stubborn: bool) -> None:
+    """Children and grandchildren end: on SIGTERM, or (ignoring it) killed once the time is up."""
+    trap = "trap '' TERM; " if stubborn else ""
+    shell = subprocess.Popen(["sh", "-c", f"{trap}sleep 30 & sleep 30; wait"])
+    deadline = time.monotonic() + 10
+    while len(sleeps := main._descendants(shell.pid)) < 2:
+        assert time.monotonic() < deadline, "the shell never started its two children"
+        time.sleep(0.01)
+    started = time.monotonic()
+    main._end_descendants(shell.pid, timeout=0.5)
+    assert not any(main._running(pid) for pid in sleeps)
+    assert (time.monotonic() - started >= 0.5) == stubborn
+    shell.kill()
+    shell.wait(timeout=10)
+    assert not main._running(shell.pid)
+
+
 def test_stop_jsii_without_a_runtime_does_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, "jsii._runtime", raising=False)
     main._stop_jsii(graceful=True)
@@ -408,6 +468,7 @@ def test_run_turns_a_signal_into_one_line_and_its_exit_status(monkeypatch: pytes
     exits: list[int] = []
     monkeypatch.setattr(main, "main", interrupted)
     monkeypatch.setattr(main, "_stop_jsii", lambda graceful: exits.append(-1 if graceful else -2))
+    monkeypatch.setattr(main, "_end_descendants", lambda: None)
     monkeypatch.setattr(main.os, "_exit", lambda code: exits.append(code))
     previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
@@ -424,6 +485,7 @@ def test_run_exits_with_mains_status_and_stops_the_runtime_gracefully(monkeypatc
     stops: list[bool] = []
     monkeypatch.setattr(main, "main", lambda: 3)
     monkeypatch.setattr(main, "_stop_jsii", lambda graceful: stops.append(graceful))
+    monkeypatch.setattr(main, "_end_descendants", lambda: None)
     previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
     try:
         with pytest.raises(SystemExit) as excinfo:
@@ -499,6 +561,7 @@ def _run_main(monkeypatch: pytest.MonkeyPatch, body: Any, ended_by: int | None) 
     exits: list[int] = []
     monkeypatch.setattr(main, "main", body)
     monkeypatch.setattr(main, "_stop_jsii", lambda graceful: None)
+    monkeypatch.setattr(main, "_end_descendants", lambda: None)
     monkeypatch.setattr(main, "_signal_that_ended_the_runtime", lambda: ended_by)
     monkeypatch.setattr(main.os, "_exit", lambda code: exits.append(code))
     previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
