@@ -200,16 +200,6 @@ def _stop_jsii(*, graceful: bool) -> None:
     node._ctx_stack.close()
 
 
-def _descendants(pid: int) -> list[int]:
-    """The processes ``pid`` started, theirs, and so on (Linux: /proc; elsewhere none known)."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        with suppress(OSError):
-            for child in map(int, task.read_text().split()):
-                found += [child, *_descendants(child)]
-    return found
-
-
 def _running(pid: int) -> bool:
     """Whether ``pid`` still runs (an ended process not yet reaped does not)."""
     try:
@@ -226,7 +216,7 @@ def _end_descendants(root: int | None = None, timeout: float = 5.0) -> None:
     a signal sent to this process alone never reached it.  They are terminated, and killed after
     ``timeout`` seconds.  ``root``: another process than this one (whose descendants it reaps
     only where they are its children)."""
-    left = _descendants(os.getpid() if root is None else root)
+    left = process.descendants(os.getpid() if root is None else root)
     for signum, seconds in ((signal.SIGTERM, timeout), (signal.SIGKILL, 1.0)):
         for pid in left:
             with suppress(ProcessLookupError):

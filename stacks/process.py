@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -184,3 +185,18 @@ def run_child(args: Sequence[str], *, what: str | None = None, nested: bool = Fa
     if check and child.returncode:
         raise subprocess.CalledProcessError(child.returncode, args, out, err)
     return subprocess.CompletedProcess(args, child.returncode, out, err)
+
+
+def descendants(root: int) -> list[int]:
+    """Process ids below ``root``, parents first (Linux ``/proc``; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    found, queue = [], [root]
+    while queue:
+        for child in children.get(queue.pop(0), []):
+            found.append(child)
+            queue.append(child)
+    return found

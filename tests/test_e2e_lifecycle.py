@@ -127,7 +127,7 @@ def test_descendants_include_grandchildren() -> None:
     import sys
     import time
 
-    from tools.e2e.lifecycle import _descendants
+    from stacks.process import descendants as _descendants
 
     script = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'import time; time.sleep(30)'])"
     child = subprocess.Popen([sys.executable, "-c", script])

@@ -76,11 +76,6 @@ class Tarpit:
         self.url = url
         self.accepted = 0
 
-    def reached(self) -> Callable[[], bool]:
-        """True once a connection arrives after this call: the command waits on AWS."""
-        before = self.accepted
-        return lambda: self.accepted > before
-
 
 @pytest.fixture(scope="module")
 def tarpit() -> Iterator[Tarpit]:
@@ -149,8 +144,9 @@ def reading(path: Path) -> Busy:
 
 
 def waiting_on(pit: Tarpit) -> Busy:
-    reached = pit.reached()
-    return lambda _child: reached()
+    """Busy once a connection reaches ``pit`` after this call: the command waits on AWS."""
+    before = pit.accepted
+    return lambda _child: pit.accepted > before
 
 
 def after(seconds: float) -> Busy:

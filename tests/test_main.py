@@ -384,10 +384,13 @@ class _FakeNode:
         self.closed = True
 
 
-def _fake_kernel(monkeypatch: pytest.MonkeyPatch, node: _FakeNode | None) -> None:
+def _fake_kernel(monkeypatch: pytest.MonkeyPatch, node: object) -> Any:
+    """A jsii runtime module whose provider's ``_process`` is ``node`` (a handle, None, or a
+    property as jsii's own); the provider is returned."""
     runtime = type(sys)("jsii._runtime")
     runtime.kernel = type("Kernel", (), {"provider": type("Provider", (), {"_process": node})()})()  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "jsii._runtime", runtime)
+    return runtime.kernel.provider
 
 
 def test_stop_jsii_asks_a_live_runtime_to_stop_gracefully(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -423,10 +426,7 @@ def test_stop_jsii_never_starts_a_runtime_whose_start_a_signal_cut_short(monkeyp
         started.append(_FakeNode(_FakeProcess(alive=True)))
         return started[-1]
 
-    provider = type("Provider", (), {"_process": memoized_property(start)})()
-    runtime = type(sys)("jsii._runtime")
-    runtime.kernel = type("Kernel", (), {"provider": provider})()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "jsii._runtime", runtime)
+    provider = _fake_kernel(monkeypatch, memoized_property(start))
     main._stop_jsii(graceful=False)
     assert (started, main._jsii_process()) == ([], None)
     node = provider._process
@@ -441,7 +441,7 @@ def test_ending_the_descendants_ends_their_children_too(stubborn: bool) -> None:
     trap = "trap '' TERM; " if stubborn else ""
     shell = subprocess.Popen(["sh", "-c", f"{trap}sleep 30 & sleep 30; wait"])
     deadline = time.monotonic() + 10
-    while len(sleeps := main._descendants(shell.pid)) < 2:
+    while len(sleeps := process.descendants(shell.pid)) < 2:
         assert time.monotonic() < deadline, "the shell never started its two children"
         time.sleep(0.01)
     started = time.monotonic()

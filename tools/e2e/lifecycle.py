@@ -59,6 +59,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from stacks import process
 from stacks.config import OVERRIDE_VARIABLES, build_app_config
 from stacks.config.names import ACCOUNT_STACK as ACCOUNT
 from stacks.config.names import IDENTITY_STACK as IDENTITY
@@ -614,30 +615,13 @@ def _work_dir(work: Path) -> Iterator[Paths]:
         yield paths
 
 
-def _descendants(root: int) -> list[int]:
-    """Process ids below ``root`` (Linux ``/proc``; empty elsewhere), parents first."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, queue = [], [root]
-    while queue:
-        for child in children.get(queue.pop(0), []):
-            found.append(child)
-            queue.append(child)
-    return found
-
-
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
     """SIGINT or SIGTERM: pass it on to every process the run started (cdktf, terraform,
     pytest, moto), which a signal sent to this process alone would leave running, then
     unwind (the emulator is stopped on the way out; a second signal does not interrupt that)."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for pid in _descendants(os.getpid()):
+    for pid in process.descendants(os.getpid()):
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     raise Interrupted(signum)
